@@ -1,0 +1,91 @@
+/**
+ * Changelog batches: the unit of data on every channel. Columnar: `columns[c][i]` is column c of
+ * row i, and `kinds[i]` is row i's kind. Values follow the representation in src/expr/types.ts.
+ * A batch is immutable once emitted: an operator that wants to change it builds a new one
+ * (new arrays per batch are fine; new objects per row are not).
+ */
+export const RowKind = {
+  /** +I */
+  INSERT: 0,
+  /** -U: the row as it was before an update (a retraction) */
+  UPDATE_BEFORE: 1,
+  /** +U: the row as it is after an update */
+  UPDATE_AFTER: 2,
+  /** -D */
+  DELETE: 3,
+} as const;
+export type RowKind = (typeof RowKind)[keyof typeof RowKind];
+
+export const ROW_KIND_SHORT = ['+I', '-U', '+U', '-D'] as const;
+
+/** True for +I and +U (the row is added); false for -U and -D (the row is retracted). */
+export function isAccumulate(kind: number): boolean {
+  return kind === RowKind.INSERT || kind === RowKind.UPDATE_AFTER;
+}
+
+export interface ChangeBatch {
+  readonly size: number;
+  readonly kinds: Uint8Array;
+  readonly columns: unknown[][];
+}
+
+/** A batch of +I rows. `columns` are used as they are (not copied). */
+export function insertBatch(columns: unknown[][], size: number): ChangeBatch {
+  return { size, kinds: new Uint8Array(size), columns };
+}
+
+export function emptyColumns(arity: number): unknown[][] {
+  const cols: unknown[][] = new Array(arity);
+  for (let c = 0; c < arity; c++) cols[c] = [];
+  return cols;
+}
+
+/**
+ * Accumulates rows into a batch. Operators keep one builder and call `take()` when they are done
+ * with an input batch, so the hot path allocates per batch, not per row.
+ */
+export class BatchBuilder {
+  private kinds: number[] = [];
+  private cols: unknown[][];
+
+  constructor(readonly arity: number) {
+    this.cols = emptyColumns(arity);
+  }
+
+  get size(): number {
+    return this.kinds.length;
+  }
+
+  /** Starts a row; then call `set(c, v)` for every column. Returns the row index. */
+  startRow(kind: RowKind): number {
+    this.kinds.push(kind);
+    return this.kinds.length - 1;
+  }
+
+  set(column: number, value: unknown): void {
+    this.cols[column].push(value);
+  }
+
+  /** Appends a row from a values array (for low-rate paths; the hot path uses startRow/set). */
+  addRow(kind: RowKind, values: readonly unknown[]): void {
+    this.kinds.push(kind);
+    for (let c = 0; c < this.arity; c++) this.cols[c].push(values[c]);
+  }
+
+  /** Returns the batch built so far (or null when empty) and starts a new one. */
+  take(): ChangeBatch | null {
+    const n = this.kinds.length;
+    if (n === 0) return null;
+    const batch: ChangeBatch = { size: n, kinds: Uint8Array.from(this.kinds), columns: this.cols };
+    this.kinds = [];
+    this.cols = emptyColumns(this.arity);
+    return batch;
+  }
+}
+
+/** Row i of a batch as an array (for tests, print sinks and error messages; not the hot path). */
+export function rowAt(batch: ChangeBatch, i: number): unknown[] {
+  const row = new Array(batch.columns.length);
+  for (let c = 0; c < batch.columns.length; c++) row[c] = batch.columns[c][i];
+  return row;
+}

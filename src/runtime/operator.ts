@@ -1,0 +1,79 @@
+import type { ChangeBatch } from './changelog.js';
+import type { Schema } from '../expr/types.js';
+import type { Logger } from '../log.js';
+
+/** What an operator sends downstream. Emitting is synchronous; the task handles backpressure. */
+export interface Output {
+  emit(batch: ChangeBatch): void;
+  emitWatermark(timestamp: number): void;
+}
+
+/** JSON-compatible data (checkpoint metadata holds only this). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+
+/** What one subtask contributes to a checkpoint. */
+export interface SnapshotResult {
+  /** Opaque operator state, written to `<uid>-<subtask>.state` with a checksum. */
+  state?: Uint8Array;
+  /** Sink committables of this checkpoint, recorded in `_metadata` (never secrets). */
+  committables?: JsonValue[];
+}
+
+export interface OperatorContext {
+  readonly jobName: string;
+  /** Stable across runs of the same SQL; keys the operator's state in checkpoints. */
+  readonly operatorUid: string;
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  /**
+   * The state this operator had at the restored checkpoint: with the same parallelism only this
+   * subtask's own snapshot; with a different parallelism every old subtask's snapshot, and a keyed
+   * operator keeps the keys that `subtaskOfHash(hash, parallelism)` assigns to it. Empty on a
+   * fresh start.
+   */
+  readonly restoredState: readonly Uint8Array[];
+  /** Committables of the restored checkpoint for this subtask (sinks). */
+  readonly restoredCommittables: readonly JsonValue[];
+  /** Id of the restored checkpoint, or 0 on a fresh start. Ids continue from it. */
+  readonly restoredCheckpointId: number;
+  readonly output: Output;
+  readonly inputSchemas: readonly Schema[];
+  readonly log: Logger;
+  readonly metrics: OperatorMetrics;
+}
+
+export interface OperatorMetrics {
+  /** Adds to a named counter, e.g. 'late-rows-dropped', 'parse-errors-skipped'. */
+  inc(name: string, by?: number): void;
+}
+
+/**
+ * One instance per subtask. The task calls these strictly one at a time, in this order:
+ * open, then any interleaving of process / onWatermark / snapshotState /
+ * notifyCheckpointComplete, then close. Barrier alignment happens before snapshotState, so the
+ * state it captures covers exactly the rows before the barrier on every input.
+ */
+export interface Operator {
+  open(ctx: OperatorContext): Promise<void>;
+  /**
+   * Hot path: loops over the batch without awaiting and without allocating per row. Only sinks
+   * may return a promise (a flush to the outside world); the task waits for it before the next
+   * element, which is how backpressure reaches the sources.
+   */
+  process(batch: ChangeBatch, input: number): void | Promise<void>;
+  /** The combined (minimum) watermark of all inputs advanced. */
+  onWatermark(timestamp: number): void;
+  /**
+   * Called once barrier n has arrived on every input (aligned). Must capture state synchronously
+   * (serialize or copy) so that later process() calls cannot change the snapshot; the runtime
+   * writes it to storage asynchronously. Sinks pre-commit here and may return a promise; the
+   * barrier is acknowledged only after it resolves.
+   */
+  snapshotState(checkpointId: number): SnapshotResult | Promise<SnapshotResult>;
+  /** Checkpoint n is complete (its metadata is durable). Sinks commit everything up to n here. */
+  notifyCheckpointComplete(checkpointId: number): Promise<void>;
+  /** Checkpoint n was aborted (timeout, failure). Sinks may discard its pre-committed data. */
+  notifyCheckpointAborted?(checkpointId: number): Promise<void>;
+  /** All inputs ended (bounded job) and the final checkpoint completed. */
+  close(): Promise<void>;
+}
