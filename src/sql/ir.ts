@@ -264,6 +264,8 @@ export interface CreateTableStatement {
   /** Column names of `PRIMARY KEY (...) NOT ENFORCED`, if declared (inline or as a constraint). */
   readonly primaryKey?: readonly string[];
   readonly watermark?: { readonly column: string; readonly expr: Expr; readonly pos: Pos };
+  /** Column names of `PARTITIONED BY (...)`, if declared (used by file-based connectors). */
+  readonly partitionedBy?: readonly string[];
   /** WITH ('k' = 'v', ...) in order of appearance; keys as written. */
   readonly options: readonly { readonly key: string; readonly value: string; readonly pos: Pos }[];
   readonly pos: Pos;

@@ -1,0 +1,118 @@
+/**
+ * The one place that calls node-sql-parser (FlinkSQL dialect). It parses query bodies and, by
+ * wrapping them in `SELECT <expr>`, single expressions. Its peggy syntax errors become
+ * SQL_PARSE user errors at the file position of the offending token.
+ */
+import nsp from 'node-sql-parser/build/flinksql.js';
+import { isWeirError } from '../errors.js';
+import { didYouMean, expectedKeywords, parseError, summarizeExpected, type PeggyExpectation } from './sql-errors.js';
+import { describeToken, type SourceText, type Token } from './tokenizer.js';
+
+/** node-sql-parser's AST is loosely typed; converters check each shape they rely on. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NspNode = any;
+
+/** The statement being parsed: its text (with file origin) and all its tokens. */
+export interface StatementContext {
+  readonly src: SourceText;
+  readonly tokens: readonly Token[];
+}
+
+const parser = new nsp.Parser();
+const OPTIONS = { database: 'FlinkSQL', trimQuery: false, parseOptions: { includeLocations: false } };
+const EXPR_PREFIX = 'SELECT ';
+
+/**
+ * Parses a query. `text` is the (rewritten, same-length) text of tokens [start, end) of the
+ * statement; offsets in it map 1:1 onto the statement text from tokens[start].start.
+ */
+export function parseQueryAst(ctx: StatementContext, start: number, end: number, text: string): NspNode {
+  const base = ctx.tokens[start]!.start;
+  const ast = run(ctx, text, (o) => base + o, start, end, 'statement');
+  if (Array.isArray(ast)) {
+    if (ast.length === 1) return ast[0];
+    throw parseError('expected a single query', ctx.src.pos(base));
+  }
+  return ast;
+}
+
+/** Parses one expression (tokens [start, end), rewritten `text`); returns its AST and alias. */
+export function parseExprAst(
+  ctx: StatementContext,
+  start: number,
+  end: number,
+  text: string,
+): { expr: NspNode; alias: unknown } {
+  const base = ctx.tokens[start]!.start;
+  const len = text.length;
+  const toLocal = (o: number): number => base + Math.min(Math.max(o - EXPR_PREFIX.length, 0), len);
+  const ast = run(ctx, EXPR_PREFIX + text, toLocal, start, end, 'expression');
+  const select = Array.isArray(ast) ? ast[0] : ast;
+  const columns: NspNode[] = select?.columns ?? [];
+  if (select?.type !== 'select' || columns.length !== 1 || select._next || select.where || select.groupby) {
+    throw parseError('expected a single expression', ctx.src.pos(base));
+  }
+  return { expr: columns[0].expr, alias: columns[0].as };
+}
+
+function run(
+  ctx: StatementContext,
+  text: string,
+  toLocal: (o: number) => number,
+  start: number,
+  end: number,
+  what: 'statement' | 'expression',
+): NspNode {
+  try {
+    return parser.astify(text, OPTIONS);
+  } catch (e) {
+    if (isWeirError(e)) throw e;
+    throw translate(ctx, e, toLocal, start, end, what);
+  }
+}
+
+interface PeggyError {
+  message?: string;
+  location?: { start?: { offset?: number } };
+  expected?: PeggyExpectation[] | null;
+}
+
+function translate(
+  ctx: StatementContext,
+  e: unknown,
+  toLocal: (o: number) => number,
+  start: number,
+  end: number,
+  what: 'statement' | 'expression',
+): Error {
+  const err = (e ?? {}) as PeggyError;
+  const offset = err.location?.start?.offset;
+  if (typeof offset !== 'number') {
+    // Not a syntax error (node-sql-parser sometimes throws plain errors from grammar actions).
+    return parseError(`could not parse this ${what === 'statement' ? 'query' : 'expression'}`, ctx.src.pos(ctx.tokens[start]!.start));
+  }
+  const local = toLocal(offset);
+  let found: Token | undefined;
+  let foundAt = end;
+  for (let j = start; j < end; j++) {
+    if (ctx.tokens[j]!.end > local) {
+      found = ctx.tokens[j];
+      foundAt = j;
+      break;
+    }
+  }
+  // A misspelled keyword: `ORDER BY a DSC` fails at DSC; `SELECT a FORM t` fails at t, because
+  // the parser takes FORM for an alias.
+  const keywords = expectedKeywords(err.expected ?? undefined);
+  for (const t of [found, foundAt > start ? ctx.tokens[foundAt - 1] : undefined]) {
+    if (!t || t.kind !== 'word' || t.text.length < 2) continue;
+    const guess = didYouMean(t.upper, t === found ? keywords : [...keywords, 'FROM', 'WHERE']);
+    if (guess) return parseError(`unexpected '${t.text}', did you mean ${guess}?`, ctx.src.pos(t.start));
+  }
+  let expected = summarizeExpected(err.expected ?? undefined);
+  // After a complete expression the parser expects the rest of a SELECT; that is noise here.
+  if (what === 'expression' && expected?.includes('FROM')) expected = undefined;
+  const foundText = found ? describeToken(found) : `end of ${what}`;
+  const where = found ? found.start : ctx.tokens[end - 1]!.end;
+  return parseError(`unexpected ${foundText}${expected ? `, expected ${expected}` : ''}`, ctx.src.pos(where));
+}
