@@ -45,6 +45,11 @@ export interface Source {
   /** True when all splits end (datagen with number-of-rows or sequence, files). */
   readonly bounded: boolean;
   /**
+   * 'updating' when the reader emits -U/+U/-D rows (a CDC source); insert-only when absent.
+   * The planner uses it to derive the changelog mode of everything downstream.
+   */
+  readonly changelogMode?: 'insert-only' | 'updating';
+  /**
    * The splits to read. On a restore `restored` holds the splits recorded in the checkpoint;
    * a source whose split set is fixed at the first start (datagen) returns those.
    */
