@@ -1,0 +1,18 @@
+import type { ConnectorFactory } from '../../src/connector/connector.js';
+import { registerConnector } from '../../src/connector/registry.js';
+import { optionKeys } from '../../src/connector/options.js';
+import { DUCKDB_OPTIONS, resolveDuckDBConfig } from './duckdb-options.js';
+import { DuckDBSink } from './duckdb-sink.js';
+
+/** 'connector' = 'duckdb': an exactly-once sink into a DuckDB file (append, or upsert by primary key). */
+export const duckdbConnector: ConnectorFactory = {
+  name: 'duckdb',
+  optionKeys: optionKeys(DUCKDB_OPTIONS),
+  createSink: (table, schema) => new DuckDBSink(table, schema, resolveDuckDBConfig(table)),
+};
+
+registerConnector(duckdbConnector);
+
+export { DuckDBSink, DuckDBSinkWriter, type DuckDBCommittable } from './duckdb-sink.js';
+export { acquireDuckDB, releaseDuckDB, type SharedDuckDB } from './instance-cache.js';
+export { fromDuckDB, duckdbType, quoteIdent } from './duckdb-values.js';

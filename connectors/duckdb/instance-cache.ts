@@ -1,0 +1,69 @@
+/**
+ * One DuckDBInstance per database file per process: DuckDB lets a process open a file read-write
+ * only once, so every sink subtask (and anything else in weir) that writes the same file shares
+ * the instance and opens its own connections. Reference counted; the last release closes it.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { externalError } from '../../src/errors.js';
+
+export interface SharedDuckDB {
+  /** Absolute path of the database file. */
+  readonly path: string;
+  readonly instance: DuckDBInstance;
+  /**
+   * Runs `fn` while no other `exclusive` call on this file runs in this process. DDL and commits
+   * go through here so concurrent subtasks never hit DuckDB's write-write conflicts.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+interface Entry {
+  shared: Promise<SharedDuckDB>;
+  refs: number;
+}
+
+const entries = new Map<string, Entry>();
+
+async function openShared(path: string): Promise<SharedDuckDB> {
+  let instance: DuckDBInstance;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    instance = await DuckDBInstance.create(path);
+  } catch (e) {
+    throw externalError('DUCKDB_OPEN', `DuckDB: cannot open '${path}': ${(e as Error).message}`, { cause: e, details: { path } });
+  }
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    path,
+    instance,
+    exclusive<T>(fn: () => Promise<T>): Promise<T> {
+      const run = tail.then(fn, fn);
+      tail = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
+
+/** The shared instance of `path` (resolved to an absolute path; parent folders are created). */
+export async function acquireDuckDB(path: string): Promise<SharedDuckDB> {
+  const abs = resolve(path);
+  let e = entries.get(abs);
+  if (!e) {
+    e = { shared: openShared(abs), refs: 0 };
+    entries.set(abs, e);
+    e.shared.catch(() => entries.delete(abs));
+  }
+  e.refs++;
+  return e.shared;
+}
+
+/** Gives back a reference; the instance is closed when nobody holds it any more. */
+export async function releaseDuckDB(db: SharedDuckDB): Promise<void> {
+  const e = entries.get(db.path);
+  if (!e) return;
+  if (--e.refs > 0) return;
+  entries.delete(db.path);
+  (await e.shared).instance.closeSync();
+}

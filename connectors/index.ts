@@ -1,0 +1,6 @@
+/** Importing this module registers every built-in connector with src/connector/registry.ts. */
+import './datagen/index.js';
+import './filesystem/index.js';
+import './duckdb/index.js';
+import './print/index.js';
+import './blackhole/index.js';
