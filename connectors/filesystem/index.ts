@@ -4,6 +4,7 @@ import { optionKeys } from '../../src/connector/options.js';
 import { FILESYSTEM_OPTIONS, resolveFilesystemConfig } from './filesystem-options.js';
 import { FileSource } from './file-source.js';
 import { FileSink } from './file-sink.js';
+import { previewPartFiles } from '../duckdb/preview.js';
 
 /** 'connector' = 'filesystem': read JSON lines / CSV files; write parquet, csv or json parts exactly once. */
 export const filesystemConnector: ConnectorFactory = {
@@ -11,6 +12,10 @@ export const filesystemConnector: ConnectorFactory = {
   optionKeys: optionKeys(FILESYSTEM_OPTIONS),
   createSource: (table, schema) => new FileSource(table, schema, resolveFilesystemConfig(table)),
   createSink: (table, schema) => new FileSink(table, schema, resolveFilesystemConfig(table)),
+  preview: (table, limit) => {
+    const c = resolveFilesystemConfig(table);
+    return previewPartFiles(c.path, c.format, limit);
+  },
 };
 
 registerConnector(filesystemConnector);

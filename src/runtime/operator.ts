@@ -36,6 +36,13 @@ export interface OperatorContext {
   readonly restoredCommittables: readonly JsonValue[];
   /** Id of the restored checkpoint, or 0 on a fresh start. Ids continue from it. */
   readonly restoredCheckpointId: number;
+  /**
+   * Id of the first checkpoint this run takes: ids continue after the restored checkpoint and after
+   * every id the job's checkpoint folder has used, so it may be larger than restoredCheckpointId + 1.
+   * Sinks begin their first transaction with it, so no transaction id is reused across runs.
+   * (Optional so that hand-built contexts in tests need not set it.)
+   */
+  readonly firstCheckpointId?: number;
   readonly output: Output;
   readonly inputSchemas: readonly Schema[];
   readonly log: Logger;

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench [-- NAME...]`: throughput of weir's engine in this process, no external services.
+ * Prints rows/s for stateless and keyed pipelines with checkpointing off and every 1 s, and the
+ * checkpoint duration and state size of a keyed aggregation over 1,000,000 keys.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepareJob } from '../src/cli/job-file.js';
+import { silentLogger } from '../src/log.js';
+import { planJob } from '../src/plan/physical.js';
+import { startJob } from '../src/runtime/job.js';
+import '../connectors/index.js';
+
+interface Case {
+  name: string;
+  rows: number;
+  sql: (rows: number) => string;
+}
+
+const source = (rows: number, keys: number) => `
+CREATE TABLE src (id BIGINT, k INT, v INT, price DOUBLE) WITH (
+  'connector' = 'datagen', 'rows-per-second' = '1000000000', 'number-of-rows' = '${rows}',
+  'fields.k.min' = '1', 'fields.k.max' = '${keys}', 'fields.v.min' = '0', 'fields.v.max' = '1000',
+  'fields.price.min' = '0', 'fields.price.max' = '100');
+CREATE TABLE sink_rows (id BIGINT, k INT, w INT, p DOUBLE) WITH ('connector' = 'blackhole');
+CREATE TABLE sink_agg (k INT, c BIGINT, s INT, m INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'blackhole');`;
+
+const CASES: Case[] = [
+  {
+    name: 'stateless',
+    rows: 5_000_000,
+    sql: (n) => `${source(n, 100_000)}
+INSERT INTO sink_rows SELECT id, k, v * 2 + 1, price * 1.1 FROM src WHERE v > 100;`,
+  },
+  {
+    name: 'keyed',
+    rows: 3_000_000,
+    sql: (n) => `${source(n, 100_000)}
+INSERT INTO sink_agg SELECT k, COUNT(*), SUM(v), MAX(v) FROM src GROUP BY k;`,
+  },
+];
+
+async function runCase(sql: string, intervalMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-bench-'));
+  try {
+    const job = prepareJob(sql, 'bench.sql', []);
+    const graph = planJob(job.inserts, job.catalog, { jobName: 'bench', parallelism: 1 });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const running = startJob(graph, {
+      checkpointDir: dir,
+      checkpointing: { intervalMs, mode: 'EXACTLY_ONCE', timeoutMs: 600_000, minPauseMs: 0, numRetained: 1 },
+      restartStrategy: { type: 'none' },
+      log: silentLogger,
+    });
+    const outcome = await running.done;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const st = running.status();
+    return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, status: st, outcome };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  console.log(`weir bench — node ${process.version}, 1 process, parallelism 1`);
+  for (const c of CASES) {
+    if (only.length && !only.includes(c.name)) continue;
+    // Warm-up so JIT compilation does not count against the first measured case.
+    await runCase(c.sql(200_000), 0);
+    const results: Record<string, number> = {};
+    for (const interval of [0, 1000]) {
+      const r = await runCase(c.sql(c.rows), interval);
+      const rate = c.rows / r.seconds;
+      results[interval] = rate;
+      console.log(
+        `${c.name.padEnd(10)} checkpointing ${interval ? 'every 1 s' : 'off      '}: ${fmt(rate)} rows/s ` +
+          `(${c.rows.toLocaleString('en-US')} rows in ${r.seconds.toFixed(2)} s, cpu ${r.cpuSeconds.toFixed(2)} s, ` +
+          `${r.status.checkpointsCompleted} checkpoints)`,
+      );
+    }
+    console.log(`${c.name.padEnd(10)} checkpoint overhead: ${((1 - results[1000] / results[0]) * 100).toFixed(1)}%`);
+  }
+  if (!only.length || only.includes('state')) {
+    // 1,000,000 distinct keys, then one checkpoint: its duration and size.
+    const n = 1_000_000;
+    const sql = `
+CREATE TABLE src (k BIGINT, v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
+  'fields.k.kind' = 'sequence', 'fields.k.start' = '1', 'fields.k.end' = '${n}', 'fields.v.min' = '0', 'fields.v.max' = '9');
+CREATE TABLE sink_agg (k BIGINT, c BIGINT, s INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'blackhole');
+INSERT INTO sink_agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;`;
+    const r = await runCase(sql, 0);
+    const chk = r.outcome.lastCheckpoint;
+    console.log(
+      `state      1,000,000 keys: final checkpoint ${chk ? `${chk.durationMs} ms, ${(chk.sizeBytes / 1048576).toFixed(1)} MiB` : 'missing'} ` +
+        `(job ${r.seconds.toFixed(2)} s)`,
+    );
+  }
+  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+}
+
+await main();

@@ -1,0 +1,48 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireDuckDB, releaseDuckDB } from './instance-cache.js';
+import { quoteIdent, quoteLiteral } from './duckdb-values.js';
+
+export interface Preview {
+  columns: string[];
+  rows: unknown[][];
+  total: number;
+}
+
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'object') return String(v);
+  return v;
+}
+
+/** Runs `SELECT * FROM <from>` on the DuckDB file `path` ('' for an in-memory instance). */
+async function previewFrom(path: string, from: string, limit: number): Promise<Preview> {
+  const db = await acquireDuckDB(path === '' ? ':memory:' : path);
+  const conn = await db.instance.connect();
+  try {
+    const count = await conn.runAndReadAll(`SELECT COUNT(*) FROM ${from}`);
+    const total = Number(count.getRows()[0][0]);
+    const reader = await conn.runAndReadAll(`SELECT * FROM ${from} ORDER BY ALL LIMIT ${Math.max(0, Math.floor(limit))}`);
+    return { columns: reader.columnNames(), rows: reader.getRows().map((r) => r.map(plain)), total };
+  } finally {
+    conn.closeSync();
+    await releaseDuckDB(db);
+  }
+}
+
+/** The committed rows of a DuckDB sink table. */
+export function previewDuckDBTable(path: string, schemaName: string | undefined, tableName: string, limit: number): Promise<Preview> {
+  const from = schemaName ? `${quoteIdent(schemaName)}.${quoteIdent(tableName)}` : quoteIdent(tableName);
+  return previewFrom(path, from, limit);
+}
+
+/** The committed part files of a filesystem sink folder, read through DuckDB. */
+export async function previewPartFiles(folder: string, format: 'parquet' | 'csv' | 'json', limit: number): Promise<Preview> {
+  const ext = format === 'json' ? 'json' : format;
+  const hasParts = existsSync(folder) && readdirSync(folder).some((f) => f.startsWith('part-') && f.endsWith(`.${ext}`));
+  if (!hasParts) return { columns: [], rows: [], total: 0 };
+  const glob = quoteLiteral(join(folder, `part-*.${ext}`));
+  const reader = format === 'parquet' ? 'read_parquet' : format === 'csv' ? 'read_csv' : 'read_json_auto';
+  return previewFrom('', `${reader}(${glob})`, limit);
+}

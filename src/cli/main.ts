@@ -1,0 +1,87 @@
+import { Command, CommanderError } from 'commander';
+import { reportError } from './errors.js';
+import { checkpointsListCommand, explainCommand, savepointCommand, stopCommand } from './admin-commands.js';
+import { runCommand } from './run-command.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** weir's CLI (commander). Each action returns an exit code; errors go through reportError. */
+function buildProgram(setFile: (f: string | undefined) => void): Command {
+  const program = new Command();
+  program.name('weir').description('A streaming SQL engine: Flink-style SQL with exactly-once checkpoints.').exitOverride();
+
+  program
+    .command('run')
+    .description('run a job file (SET, CREATE TABLE/VIEW, INSERT INTO or EXECUTE STATEMENT SET)')
+    .argument('<job.sql>', 'the job file')
+    .option('--checkpoint-dir <dir>', 'checkpoint root folder (default ./.weir/checkpoints or state.checkpoints.dir)')
+    .option('--from-checkpoint <latest|path>', "restore from 'latest' or a chk-<n> folder, its _metadata file, or a savepoint folder")
+    .option('--allow-non-restored-state', 'skip checkpoint state that maps to no operator of the job')
+    .option('--set <key=value>', "set a configuration key (repeatable), e.g. --set parallelism.default=3", collect)
+    .option('--savepoint-on-stop', 'on SIGINT/SIGTERM take a savepoint before stopping')
+    .option('--show-result', 'when the job ends, print what its sink tables hold')
+    .option('-q, --quiet', 'no status line')
+    .action(async (file: string, opts) => {
+      setFile(file);
+      process.exitCode = await runCommand(file, opts);
+    });
+
+  program
+    .command('explain')
+    .description('print the operator DAG of a job file')
+    .argument('<job.sql>', 'the job file')
+    .option('--set <key=value>', 'set a configuration key (repeatable)', collect)
+    .action(async (file: string, opts) => {
+      setFile(file);
+      process.exitCode = await explainCommand(file, opts);
+    });
+
+  const checkpoints = program.command('checkpoints').description('inspect checkpoints and savepoints');
+  checkpoints
+    .command('list')
+    .description('list completed checkpoints and savepoints')
+    .argument('[job-name]', 'only this job')
+    .option('--checkpoint-dir <dir>', 'checkpoint root folder (default ./.weir/checkpoints)')
+    .action(async (jobName: string | undefined, opts) => {
+      process.exitCode = await checkpointsListCommand(jobName, opts);
+    });
+
+  program
+    .command('savepoint')
+    .description('take a savepoint of a running job')
+    .argument('<job-name>')
+    .option('--checkpoint-dir <dir>', 'checkpoint root folder of the running job')
+    .option('--name <name>', 'savepoint folder name')
+    .action(async (jobName: string, opts) => {
+      process.exitCode = await savepointCommand(jobName, opts);
+    });
+
+  program
+    .command('stop')
+    .description('stop a running job gracefully')
+    .argument('<job-name>')
+    .option('--checkpoint-dir <dir>', 'checkpoint root folder of the running job')
+    .option('--savepoint', 'take a savepoint before stopping')
+    .action(async (jobName: string, opts) => {
+      process.exitCode = await stopCommand(jobName, opts);
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  let file: string | undefined;
+  const program = buildProgram((f) => (file = f));
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.exitCode = reportError(err, file);
+  }
+  // Open handles (DuckDB, timers) must not keep a finished job alive.
+  setImmediate(() => process.exit(process.exitCode ?? 0)).unref();
+}
+
+await main();

@@ -1,0 +1,407 @@
+import { mkdir } from 'node:fs/promises';
+import { type CompletedCheckpoint, CheckpointCoordinator } from '../checkpoint/coordinator.js';
+import type { CheckpointMetadata } from '../checkpoint/metadata.js';
+import { loadRestorePlan } from '../checkpoint/restore.js';
+import { jobDir, maxUsedCheckpointId, readMetadata, resolveRestore, validateSavepointName } from '../checkpoint/storage.js';
+import { externalError, internalError, isWeirError, userError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Execution, validateGraph } from './execution.js';
+import type { JobGraph } from './job-graph.js';
+import { JobCounters } from './task-common.js';
+
+export type { CompletedCheckpoint } from '../checkpoint/coordinator.js';
+
+export interface JobOptions {
+  /** The job's folder is <checkpointDir>/<graph.jobName>. */
+  checkpointDir: string;
+  checkpointing: {
+    /** 0 = no periodic checkpoints (the final checkpoint of a bounded job or a stop still happens). */
+    intervalMs: number;
+    mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+    timeoutMs: number;
+    /** Pause between the end of one checkpoint and the start of the next periodic one. */
+    minPauseMs: number;
+    /** Completed checkpoints kept (savepoints are never deleted). */
+    numRetained: number;
+  };
+  restartStrategy: { type: 'none' } | { type: 'fixed-delay'; attempts: number; delayMs: number };
+  /** `path`: a chk-<n> folder, its _metadata, a savepoint folder, or 'latest'. */
+  restore?: { path: string; allowNonRestoredState: boolean };
+  log: Logger;
+}
+
+export type JobState = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHING' | 'FINISHED' | 'STOPPED' | 'CANCELED' | 'FAILED';
+
+/** Declared transitions of the job lifecycle; anything else is a bug. */
+const TRANSITIONS: Record<JobState, readonly JobState[]> = {
+  INITIALIZING: ['RUNNING', 'FINISHING', 'RESTARTING', 'FAILED', 'CANCELED'],
+  RUNNING: ['FINISHING', 'RESTARTING', 'FAILED', 'CANCELED'],
+  RESTARTING: ['RUNNING', 'FINISHING', 'FAILED', 'CANCELED'],
+  // back to RUNNING when the final checkpoint of a stop is aborted
+  FINISHING: ['RUNNING', 'FINISHED', 'STOPPED', 'RESTARTING', 'FAILED', 'CANCELED'],
+  FINISHED: [],
+  STOPPED: [],
+  CANCELED: [],
+  FAILED: [],
+};
+
+export interface JobOutcome {
+  state: 'FINISHED' | 'STOPPED' | 'CANCELED';
+  lastCheckpoint?: CompletedCheckpoint;
+}
+
+export interface JobStatus {
+  state: JobState;
+  /** Epoch millis. */
+  startedAt: number;
+  rowsIn: number;
+  rowsOut: number;
+  restarts: number;
+  lastCheckpoint?: { id: number; kind: 'checkpoint' | 'savepoint'; durationMs: number; sizeBytes: number; completedAt: number; path: string };
+  checkpointsCompleted: number;
+  checkpointsFailed: number;
+  counters: Record<string, number>;
+}
+
+export interface RunningJob {
+  /** Resolves when the job finished, stopped or was canceled; rejects with the error that failed it. */
+  readonly done: Promise<JobOutcome>;
+  status(): JobStatus;
+  triggerSavepoint(name?: string): Promise<CompletedCheckpoint>;
+  /** Final checkpoint (a savepoint when asked), then ends the job as a bounded one ends. */
+  stop(opts: { savepoint: boolean }): Promise<JobOutcome>;
+  /** Stops everything at once without committing. */
+  cancel(): Promise<void>;
+}
+
+/** Runs `graph` in this process. Restore validation errors surface by rejecting `done`. */
+export function startJob(graph: JobGraph, options: JobOptions): RunningJob {
+  return new Job(graph, options);
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(v: T): void;
+  reject(e: unknown): void;
+  settled: boolean;
+}
+
+function deferred<T>(): Deferred<T> {
+  const d = { settled: false } as Deferred<T>;
+  (d as { promise: Promise<T> }).promise = new Promise<T>((resolve, reject) => {
+    d.resolve = (v) => {
+      d.settled = true;
+      resolve(v);
+    };
+    d.reject = (e) => {
+      d.settled = true;
+      reject(e);
+    };
+  });
+  d.promise.catch(() => undefined);
+  return d;
+}
+
+interface RestorePoint {
+  readonly path: string;
+  readonly metadata: CheckpointMetadata;
+}
+
+type Finishing = { readonly kind: 'bounded' } | { readonly kind: 'stop' };
+
+function validateOptions(o: JobOptions): void {
+  const c = o.checkpointing;
+  const bad = (name: string, valid: string): never => {
+    throw userError('INVALID_OPTION', `invalid value for '${name}': expected ${valid}`, { details: { option: name } });
+  };
+  if (!(c.intervalMs >= 0)) bad('execution.checkpointing.interval', 'a duration >= 0');
+  if (!(c.timeoutMs > 0)) bad('execution.checkpointing.timeout', 'a duration > 0');
+  if (!(c.minPauseMs >= 0)) bad('execution.checkpointing.min-pause', 'a duration >= 0');
+  if (!(Number.isInteger(c.numRetained) && c.numRetained >= 1)) bad('state.checkpoints.num-retained', 'an integer >= 1');
+  if (c.mode !== 'EXACTLY_ONCE' && c.mode !== 'AT_LEAST_ONCE') bad('execution.checkpointing.mode', 'EXACTLY_ONCE or AT_LEAST_ONCE');
+  const r = o.restartStrategy;
+  if (r.type === 'fixed-delay' && !(Number.isInteger(r.attempts) && r.attempts >= 0 && r.delayMs >= 0)) {
+    bad('restart-strategy.fixed-delay.attempts', 'an integer >= 0 and a delay >= 0');
+  }
+}
+
+class Job implements RunningJob {
+  readonly done: Promise<JobOutcome>;
+  private state: JobState = 'INITIALIZING';
+  private readonly startedAt = Date.now();
+  private readonly counters = new JobCounters();
+  private restarts = 0;
+  private attempt = 0;
+  private coordinator: CheckpointCoordinator | undefined;
+  private execution: Execution | undefined;
+  /** Settles the current attempt: 'finished' (all tasks ended), 'canceled', or rejects on failure. */
+  private control: Deferred<'finished' | 'canceled'> | undefined;
+  private finishing: Finishing | undefined;
+  /** Every source subtask of the current attempt reached its end. */
+  private sourcesDone = false;
+  private canceled = false;
+  private readonly cancelSignal = deferred<void>();
+  private runningWaiters: Deferred<void>[] = [];
+  /** The current execution's tasks are open and the coordinator drives them. */
+  private coordinatorAttached = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly graph: JobGraph,
+    private readonly options: JobOptions,
+  ) {
+    this.log = options.log.child({ job: graph.jobName });
+    this.done = this.main();
+    this.done.catch(() => undefined);
+  }
+
+  status(): JobStatus {
+    const cp = this.coordinator?.latest;
+    return {
+      state: this.state,
+      startedAt: this.startedAt,
+      rowsIn: this.counters.rowsIn,
+      rowsOut: this.counters.rowsOut,
+      restarts: this.restarts,
+      ...(cp
+        ? { lastCheckpoint: { id: cp.id, kind: cp.kind, durationMs: cp.durationMs, sizeBytes: cp.sizeBytes, completedAt: cp.completedAt, path: cp.path } }
+        : {}),
+      checkpointsCompleted: this.coordinator?.completedCount ?? 0,
+      checkpointsFailed: this.coordinator?.failedCount ?? 0,
+      counters: this.counters.snapshot(),
+    };
+  }
+
+  async triggerSavepoint(name?: string): Promise<CompletedCheckpoint> {
+    if (name !== undefined) validateSavepointName(name);
+    await this.whenRunning();
+    if (this.finishing !== undefined) throw userError('JOB_FINISHING', 'the job is finishing; no savepoint can be taken');
+    return this.coordinator!.trigger({ savepoint: name === undefined ? {} : { name } });
+  }
+
+  async stop(opts: { savepoint: boolean }): Promise<JobOutcome> {
+    await this.whenRunning();
+    if (this.finishing === undefined) {
+      this.finishing = { kind: 'stop' };
+      await this.finish(opts.savepoint);
+    }
+    return this.done;
+  }
+
+  async cancel(): Promise<void> {
+    if (this.isTerminal()) return;
+    this.canceled = true;
+    this.cancelSignal.resolve();
+    this.control?.resolve('canceled');
+    await this.done.catch(() => undefined);
+  }
+
+  private isTerminal(): boolean {
+    return TRANSITIONS[this.state].length === 0;
+  }
+
+  private transition(to: JobState): void {
+    if (this.state === to) return;
+    if (!TRANSITIONS[this.state].includes(to)) throw internalError(`job state ${this.state} -> ${to} is not allowed`);
+    this.log.debug({ from: this.state, to }, 'job state');
+    this.state = to;
+    if (this.isTerminal()) {
+      const err = userError('JOB_NOT_RUNNING', `the job is ${to.toLowerCase()}`);
+      for (const w of this.runningWaiters) w.reject(err);
+      this.runningWaiters = [];
+    }
+  }
+
+  /** Resolves when checkpoints can be taken (every task open); rejects once the job is over. */
+  private whenRunning(): Promise<void> {
+    if (this.isTerminal()) return Promise.reject(userError('JOB_NOT_RUNNING', `the job is ${this.state.toLowerCase()}`));
+    if ((this.state === 'RUNNING' || this.state === 'FINISHING') && this.execution !== undefined && this.coordinatorAttached) {
+      return Promise.resolve();
+    }
+    const d = deferred<void>();
+    this.runningWaiters.push(d);
+    return d.promise;
+  }
+
+  private async main(): Promise<JobOutcome> {
+    try {
+      const outcome = await this.run();
+      this.transition(outcome.state);
+      return outcome;
+    } catch (e) {
+      if (!this.isTerminal()) this.transition('FAILED');
+      throw e;
+    } finally {
+      await this.coordinator?.close(userError('JOB_NOT_RUNNING', 'the job is over'));
+    }
+  }
+
+  private async run(): Promise<JobOutcome> {
+    validateGraph(this.graph);
+    validateOptions(this.options);
+    const { checkpointDir, checkpointing } = this.options;
+    const jobName = this.graph.jobName;
+    let restorePoint: RestorePoint | undefined;
+    if (this.options.restore !== undefined) {
+      const r = await resolveRestore(checkpointDir, jobName, this.options.restore.path, { verify: false });
+      if (r === undefined) {
+        this.log.warn({ checkpointDir }, `no checkpoint of job ${jobName} to restore from; starting fresh`);
+      } else {
+        for (const w of r.warnings) this.log.warn(w);
+        restorePoint = { path: r.path, metadata: r.metadata };
+      }
+    }
+    const folder = jobDir(checkpointDir, jobName);
+    await mkdir(folder, { recursive: true }).catch((e: unknown) => {
+      throw externalError('CHECKPOINT_DIR', `cannot create the checkpoint folder ${folder}: ${(e as Error).message}`, { retriable: false, cause: e });
+    });
+    const firstId = Math.max(await maxUsedCheckpointId(checkpointDir, jobName), restorePoint?.metadata.checkpointId ?? 0) + 1;
+    this.coordinator = new CheckpointCoordinator({
+      checkpointDir,
+      jobName,
+      fingerprint: this.graph.fingerprint,
+      intervalMs: checkpointing.intervalMs,
+      timeoutMs: checkpointing.timeoutMs,
+      minPauseMs: checkpointing.minPauseMs,
+      numRetained: checkpointing.numRetained,
+      firstId,
+      log: this.log,
+    });
+    for (;;) {
+      if (this.canceled) return { state: 'CANCELED', ...this.lastCheckpointField() };
+      try {
+        return await this.runAttempt(restorePoint);
+      } catch (e) {
+        if (this.canceled) return { state: 'CANCELED', ...this.lastCheckpointField() };
+        const strategy = this.options.restartStrategy;
+        const userCaused = isWeirError(e) && e.domain === 'user';
+        if (userCaused || strategy.type === 'none' || this.restarts >= strategy.attempts) throw e;
+        this.restarts++;
+        this.log.warn({ err: e, restart: this.restarts, of: strategy.attempts }, 'job failed; restarting from the latest checkpoint');
+        this.transition('RESTARTING');
+        await Promise.race([new Promise((r) => setTimeout(r, strategy.delayMs)), this.cancelSignal.promise]);
+        const latest = this.coordinator.latest;
+        if (latest !== undefined) restorePoint = { path: latest.path, metadata: await readMetadata(latest.path) };
+      }
+    }
+  }
+
+  private isStopping(): boolean {
+    return this.finishing?.kind === 'stop';
+  }
+
+  private lastCheckpointField(): { lastCheckpoint?: CompletedCheckpoint } {
+    const cp = this.coordinator?.latest;
+    return cp ? { lastCheckpoint: cp } : {};
+  }
+
+  private async runAttempt(restorePoint: RestorePoint | undefined): Promise<JobOutcome> {
+    const coordinator = this.coordinator!;
+    const attempt = ++this.attempt;
+    const control = deferred<'finished' | 'canceled'>();
+    this.control = control;
+    this.finishing = undefined;
+    this.sourcesDone = false;
+    this.coordinatorAttached = false;
+    let execution: Execution | undefined;
+    try {
+      const plan =
+        restorePoint === undefined
+          ? undefined
+          : await loadRestorePlan(restorePoint.path, restorePoint.metadata, this.graph, this.options.restore?.allowNonRestoredState ?? false, this.log);
+      if (plan !== undefined) this.log.info({ checkpoint: plan.path, id: plan.checkpointId }, 'restoring');
+      execution = await Execution.create({
+        graph: this.graph,
+        attempt,
+        exactlyOnce: this.options.checkpointing.mode === 'EXACTLY_ONCE',
+        restore: plan,
+        firstCheckpointId: coordinator.peekNextId,
+        log: this.log,
+        counters: this.counters,
+        hooks: {
+          acknowledge: (a, uid, subtask, id, ack) => coordinator.acknowledge(a, uid, subtask, id, ack),
+          fail: (e, task) => {
+            if (this.control !== control || control.settled) return;
+            this.log.error({ err: e, task }, 'task failed');
+            control.reject(e);
+          },
+          sourcesFinished: () => {
+            if (this.control !== control) return;
+            this.sourcesDone = true;
+            if (this.finishing !== undefined) return;
+            this.finishing = { kind: 'bounded' };
+            this.finish(false).catch(() => undefined);
+          },
+        },
+      });
+      this.execution = execution;
+      if (this.canceled) control.resolve('canceled');
+      const exec = execution;
+      exec.run().then(() => {
+        if (this.control === control && !control.settled) control.resolve('finished');
+      });
+      void exec.ready.then(() => {
+        if (this.control !== control || control.settled) return;
+        try {
+          this.coordinatorAttached = true;
+          coordinator.setPeriodic(this.finishing === undefined);
+          coordinator.attach(exec);
+          if (this.finishing === undefined) this.transition('RUNNING');
+        } catch (e) {
+          control.reject(e);
+          return;
+        }
+        const waiters = this.runningWaiters;
+        this.runningWaiters = [];
+        for (const w of waiters) w.resolve();
+      });
+      const how = await control.promise;
+      if (how === 'canceled') {
+        await coordinator.detach(userError('JOB_CANCELED', 'the job was canceled'));
+        await exec.cancel();
+        return { state: 'CANCELED', ...this.lastCheckpointField() };
+      }
+      return { state: this.isStopping() ? 'STOPPED' : 'FINISHED', ...this.lastCheckpointField() };
+    } catch (e) {
+      if (!control.settled) control.reject(e);
+      await coordinator.detach(e);
+      await execution?.cancel();
+      throw e;
+    } finally {
+      this.coordinatorAttached = false;
+    }
+  }
+
+  /** Takes the final checkpoint, then lets the sources end (FLIP-147 style job end). */
+  private async finish(savepoint: boolean): Promise<void> {
+    const control = this.control;
+    const exec = this.execution!;
+    const coordinator = this.coordinator!;
+    this.transition('FINISHING');
+    coordinator.setPeriodic(false);
+    for (;;) {
+      try {
+        await coordinator.trigger({ final: true, ...(savepoint ? { savepoint: {} } : {}) });
+        if (this.control !== control || control?.settled) return;
+        exec.endSources();
+        return;
+      } catch (e) {
+        if (this.control !== control || control?.settled || this.canceled) throw e;
+        if (this.finishing?.kind === 'stop') {
+          this.log.warn({ err: e }, 'the final checkpoint of the stop failed; the job keeps running');
+          this.finishing = undefined;
+          exec.resumeSources();
+          coordinator.setPeriodic(true);
+          this.transition('RUNNING');
+          if (this.sourcesDone) {
+            // the input ended meanwhile: end the job as a bounded one
+            this.finishing = { kind: 'bounded' };
+            this.finish(false).catch(() => undefined);
+          }
+          throw e;
+        }
+        await new Promise((r) => setTimeout(r, Math.max(this.options.checkpointing.minPauseMs, 10)));
+      }
+    }
+  }
+}

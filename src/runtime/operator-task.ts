@@ -1,0 +1,153 @@
+import type { CheckpointAck } from '../checkpoint/coordinator.js';
+import { unreachable } from '../errors.js';
+import type { Signal } from './channel.js';
+import type { InputGate } from './input-gate.js';
+import type { OperatorVertex } from './job-graph.js';
+import type { Operator, OperatorContext } from './operator.js';
+import type { Barrier } from './stream-element.js';
+import { Mailbox } from './task-common.js';
+import type { TaskOutput } from './task-output.js';
+
+export interface TaskEnv {
+  readonly attempt: number;
+  acknowledge(attempt: number, uid: string, subtask: number, checkpointId: number, ack: CheckpointAck): void;
+  /** Called once the task is open (operator opened / reader assigned). */
+  opened(): void;
+}
+
+/**
+ * One subtask of an operator vertex: opens the operator, then loops over its input gate. Mailbox
+ * actions (checkpoint notifications) run between elements, so the operator sees one call at a
+ * time. Ends when every input ended: closes the operator and sends `end` downstream.
+ */
+export class OperatorTask {
+  readonly mailbox: Mailbox;
+  private operator: Operator | undefined;
+  private cancelled = false;
+  private closed = false;
+  exited = false;
+
+  constructor(
+    readonly vertex: OperatorVertex,
+    readonly subtask: number,
+    private readonly gate: InputGate,
+    private readonly output: TaskOutput,
+    private readonly signal: Signal,
+    private readonly context: OperatorContext,
+    private readonly env: TaskEnv,
+    private readonly onSinkRows: ((n: number) => void) | undefined,
+  ) {
+    this.mailbox = new Mailbox(signal);
+  }
+
+  get label(): string {
+    return `${this.vertex.name} (${this.subtask + 1}/${this.vertex.parallelism})`;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.signal.notify();
+  }
+
+  notifyComplete(checkpointId: number): Promise<void> {
+    return this.mailbox.enqueue(() => this.operator?.notifyCheckpointComplete(checkpointId));
+  }
+
+  notifyAborted(checkpointId: number): Promise<void> {
+    return this.mailbox.enqueue(async () => {
+      this.gate.abort(checkpointId);
+      await this.operator?.notifyCheckpointAborted?.(checkpointId);
+    });
+  }
+
+  /** Resolves when the task ended normally or was canceled; rejects with the operator's error. */
+  async run(): Promise<void> {
+    try {
+      await this.loop();
+    } finally {
+      this.exited = true;
+      this.mailbox.close();
+      if (!this.closed && this.operator !== undefined) {
+        // Failure or cancellation: release resources, but never let close() hide the cause.
+        this.closed = true;
+        await this.operator.close().catch(() => undefined);
+      }
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const op = this.vertex.createOperator();
+    this.operator = op;
+    await op.open(this.context);
+    this.env.opened();
+    const gate = this.gate;
+    const output = this.output;
+    const signal = this.signal;
+    const channels = gate.channels;
+    for (;;) {
+      signal.reset();
+      if (this.cancelled) return;
+      if (this.mailbox.hasWork) {
+        await this.mailbox.runAll();
+        continue;
+      }
+      const el = gate.poll();
+      if (el === undefined) {
+        if (gate.allEnded) {
+          await this.finish(op);
+          return;
+        }
+        await signal.wait();
+        continue;
+      }
+      const index = gate.lastIndex;
+      switch (el.kind) {
+        case 'batch': {
+          if (this.onSinkRows !== undefined) this.onSinkRows(el.batch.size);
+          const r = op.process(el.batch, channels[index].input);
+          if (r !== undefined) await r;
+          break;
+        }
+        case 'watermark': {
+          const wm = gate.onWatermark(index, el.timestamp);
+          if (wm !== undefined) this.advanceWatermark(op, wm);
+          break;
+        }
+        case 'barrier': {
+          const aligned = gate.onBarrier(index, el.barrier);
+          if (aligned !== undefined) await this.checkpoint(op, aligned);
+          break;
+        }
+        case 'end': {
+          const aligned = gate.onEnd(index);
+          if (aligned !== undefined) await this.checkpoint(op, aligned);
+          const wm = gate.advanceWatermark();
+          if (wm !== undefined) this.advanceWatermark(op, wm);
+          break;
+        }
+        default:
+          unreachable(el);
+      }
+      if (output.hasFull()) await output.waitWritable();
+    }
+  }
+
+  private advanceWatermark(op: Operator, wm: number): void {
+    op.onWatermark(wm);
+    this.output.emitWatermark(wm);
+  }
+
+  private async checkpoint(op: Operator, barrier: Barrier): Promise<void> {
+    const result = await op.snapshotState(barrier.checkpointId);
+    this.output.emitBarrier(barrier);
+    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'operator', result });
+    this.gate.releaseAll();
+  }
+
+  private async finish(op: Operator): Promise<void> {
+    await this.mailbox.runAll();
+    this.closed = true;
+    await op.close();
+    this.output.emitEnd();
+  }
+}

@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const WEIR_BIN = resolve(import.meta.dirname, '../../bin/weir.mjs');
+
+export interface WeirRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `weir <args>` as a real child process. */
+export function spawnWeir(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): WeirRun {
+  const child = spawn(process.execPath, [WEIR_BIN, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal })),
+  );
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Runs `weir <args>` to completion. */
+export async function runWeir(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const run = spawnWeir(args, opts);
+  const { code, signal } = await run.exit;
+  return { code, signal, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+/** A temp folder (0755, so an embedded PostgreSQL running as another user can reach it too). */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), `weir-${prefix}-`));
+  chmodSync(d, 0o755);
+  return d;
+}
+
+/** A small deterministic PRNG (mulberry32) so random kill moments can be replayed from a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
