@@ -29,7 +29,7 @@ CREATE TABLE sink_agg (k INT, c BIGINT, s INT, m INT, PRIMARY KEY (k) NOT ENFORC
 const CASES: Case[] = [
   {
     name: 'stateless',
-    rows: 5_000_000,
+    rows: 30_000_000,
     sql: (n) => `${source(n, 100_000)}
 INSERT INTO sink_rows SELECT id, k, v * 2 + 1, price * 1.1 FROM src WHERE v > 100;`,
   },
