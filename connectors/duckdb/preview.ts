@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { acquireDuckDB, releaseDuckDB } from './instance-cache.js';
 import { quoteIdent, quoteLiteral } from './duckdb-values.js';
 
@@ -18,8 +19,10 @@ function plain(v: unknown): unknown {
 
 /** Runs `SELECT * FROM <from>` on the DuckDB file `path` ('' for an in-memory instance). */
 async function previewFrom(path: string, from: string, limit: number): Promise<Preview> {
-  const db = await acquireDuckDB(path === '' ? ':memory:' : path);
-  const conn = await db.instance.connect();
+  // The shared instance for a file (a running sink may hold it); a private one in memory.
+  const db = path === '' ? undefined : await acquireDuckDB(path);
+  const memory = db ? undefined : await DuckDBInstance.create(':memory:');
+  const conn = await (db?.instance ?? memory!).connect();
   try {
     const count = await conn.runAndReadAll(`SELECT COUNT(*) FROM ${from}`);
     const total = Number(count.getRows()[0][0]);
@@ -27,7 +30,8 @@ async function previewFrom(path: string, from: string, limit: number): Promise<P
     return { columns: reader.columnNames(), rows: reader.getRows().map((r) => r.map(plain)), total };
   } finally {
     conn.closeSync();
-    await releaseDuckDB(db);
+    if (db) await releaseDuckDB(db);
+    memory?.closeSync();
   }
 }
 
