@@ -56,7 +56,8 @@ export async function loadRestorePlan(
   const known = graph.vertices.map((v) => `${v.uid} (${v.name})`).join(', ');
   const unmapped = (uid: string, name: string): void => {
     if (allowNonRestoredState) {
-      log.warn({ uid, name, checkpoint: path }, 'skipping checkpoint state that maps to no operator (allowNonRestoredState)');
+      // info: the CLI prints this as a plain warning line
+      log.info({ uid, name, checkpoint: path }, 'skipping checkpoint state that maps to no operator (allowNonRestoredState)');
       return;
     }
     throw userError(

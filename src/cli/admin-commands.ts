@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { listCheckpoints } from '../checkpoint/storage.js';
+import { listCheckpoints, validateSavepointName } from '../checkpoint/storage.js';
 import { explainGraph } from '../plan/explain.js';
 import { planJob } from '../plan/physical.js';
 import { sendControl } from './control-socket.js';
@@ -42,6 +42,7 @@ export async function checkpointsListCommand(jobName: string | undefined, flags:
 
 /** `weir savepoint JOB`: asks the running job for a savepoint and prints its path. */
 export async function savepointCommand(jobName: string, flags: { checkpointDir?: string; name?: string }): Promise<number> {
+  if (flags.name !== undefined) validateSavepointName(flags.name);
   const dir = checkpointDirOf(flags.checkpointDir);
   const result = (await sendControl(join(dir, jobName), jobName, { cmd: 'savepoint', name: flags.name })) as { id: number; path: string };
   process.stdout.write(`savepoint ${result.id} of job '${jobName}' written to ${result.path}\n`);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { applyConfig, defaultJobConfig, resetConfig, type JobConfig } from '../config/job-config.js';
-import { unreachable, userError } from '../errors.js';
+import { isWeirError, unreachable, userError, type SqlPosition } from '../errors.js';
 import { Catalog } from '../plan/catalog.js';
 import { parseScript } from '../sql/parse.js';
 import type { InsertStatement } from '../sql/ir.js';
@@ -23,6 +23,24 @@ export function parseSetFlag(flag: string): [string, string] {
   return [flag.slice(0, eq).trim(), flag.slice(eq + 1).trim()];
 }
 
+/** The job name is a folder name under the checkpoint dir: it must not climb out of it. */
+function checkJobName(name: string, fromConfig: boolean): void {
+  if (name.trim() === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    const from = fromConfig ? `'pipeline.name'` : 'the job file name';
+    throw userError('INVALID_JOB_NAME', `invalid job name '${name}' (from ${from}): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'`);
+  }
+}
+
+/** applyConfig, with an invalid value reported at the SET statement's position. */
+function applyAt(config: JobConfig, key: string, value: string, pos: SqlPosition | undefined): string | undefined {
+  try {
+    return applyConfig(config, key, value);
+  } catch (e) {
+    if (!isWeirError(e) || e.position !== undefined || pos === undefined) throw e;
+    throw userError(e.code, e.message, { position: pos, details: e.details });
+  }
+}
+
 /**
  * Runs a job file's statements in order: SET/RESET change the configuration, CREATE/DROP change
  * the catalog, INSERT and EXECUTE STATEMENT SET collect what the job runs. `--set` flags are
@@ -33,7 +51,9 @@ export async function loadJobFile(path: string, sets: readonly string[] = []): P
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw userError('FILE_NOT_FOUND', `cannot read job file '${path}': ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (code ?? String(e));
+    throw userError('FILE_NOT_FOUND', `cannot read job file '${path}': ${why}`);
   }
   return prepareJob(text, path, sets);
 }
@@ -49,8 +69,8 @@ export function prepareJob(text: string, path: string, sets: readonly string[] =
     switch (st.kind) {
       case 'set':
         if (st.key !== undefined && st.value !== undefined) {
-          const w = applyConfig(config, st.key, st.value);
-          if (w) warnings.push(w);
+          const w = applyAt(config, st.key, st.value, st.pos);
+          if (w) warnings.push(st.pos ? `${path}:${st.pos.line}:${st.pos.column}: ${w}` : w);
         }
         break;
       case 'reset':
@@ -79,12 +99,19 @@ export function prepareJob(text: string, path: string, sets: readonly string[] =
   }
   for (const flag of sets) {
     const [k, v] = parseSetFlag(flag);
-    const w = applyConfig(config, k, v);
-    if (w) warnings.push(w);
+    let w: string | undefined;
+    try {
+      w = applyConfig(config, k, v);
+    } catch (e) {
+      if (!isWeirError(e)) throw e;
+      throw userError(e.code, `--set ${k}=${v}: ${e.message}`, { details: e.details });
+    }
+    if (w) warnings.push(`--set: ${w}`);
   }
   if (inserts.length === 0) {
     throw userError('NO_INSERT', `job file '${path}' has no INSERT INTO statement: nothing to run`);
   }
   const jobName = config.pipelineName ?? basename(path, extname(path));
+  checkJobName(jobName, config.pipelineName !== undefined);
   return { path, jobName, config, catalog, inserts, warnings };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
 import { checkpointsListCommand, explainCommand, savepointCommand, stopCommand } from './admin-commands.js';
@@ -5,10 +6,22 @@ import { runCommand } from './run-command.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** weir's CLI (commander). Each action returns an exit code; errors go through reportError. */
 function buildProgram(setFile: (f: string | undefined) => void): Command {
   const program = new Command();
-  program.name('weir').description('A streaming SQL engine: Flink-style SQL with exactly-once checkpoints.').exitOverride();
+  program
+    .name('weir')
+    .description('A streaming SQL engine: Flink-style SQL with exactly-once checkpoints.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride();
 
   program
     .command('run')
@@ -20,7 +33,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('--set <key=value>', "set a configuration key (repeatable), e.g. --set parallelism.default=3", collect)
     .option('--savepoint-on-stop', 'on SIGINT/SIGTERM take a savepoint before stopping')
     .option('--show-result', 'when the job ends, print what its sink tables hold')
-    .option('-q, --quiet', 'no status line')
+    .option('-q, --quiet', 'no status line and no end-of-job summary (restore and warning lines still print)')
     .action(async (file: string, opts) => {
       setFile(file);
       process.exitCode = await runCommand(file, opts);

@@ -1,10 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { resolveRestore } from '../checkpoint/storage.js';
+import type { CheckpointMetadata } from '../checkpoint/metadata.js';
+import { listCheckpoints, resolveRestore } from '../checkpoint/storage.js';
 import { lookupConnector } from '../connector/registry.js';
 import { userError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { planJob } from '../plan/physical.js';
+import type { JobGraph } from '../runtime/job-graph.js';
 import { startJob, type JobOptions, type RunningJob } from '../runtime/job.js';
 import { startControlServer, type ControlRequest } from './control-socket.js';
 import { loadJobFile, type JobFile } from './job-file.js';
@@ -45,6 +47,21 @@ function assertNotRunning(jobDir: string, jobName: string): void {
   }
 }
 
+/** `uid (name)` of every piece of checkpointed state the graph has no operator or source for (as the restore maps it). */
+function unmappedState(metadata: CheckpointMetadata, graph: JobGraph): string[] {
+  const operators = new Set(graph.vertices.filter((v) => v.kind === 'operator').map((v) => v.uid));
+  const sources = new Set(graph.vertices.filter((v) => v.kind === 'source').map((v) => v.uid));
+  const out: string[] = [];
+  for (const [uid, op] of Object.entries(metadata.operators)) {
+    const hasState = op.subtasks.some((st) => st.stateFile !== null || st.committables.length > 0);
+    if (hasState && !operators.has(uid)) out.push(`${uid} (${op.name})`);
+  }
+  for (const [uid, src] of Object.entries(metadata.sources)) {
+    if (src.positions.length > 0 && !sources.has(uid)) out.push(`${uid} (${src.name})`);
+  }
+  return out;
+}
+
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** `weir run JOB.sql`: plans the job, restores it if asked, runs it until it ends or is stopped. */
@@ -61,11 +78,19 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   let restore: JobOptions['restore'];
   if (restoreSpec !== undefined) {
     const found = await resolveRestore(checkpointDir, job.jobName, restoreSpec);
+    // What state a run starts from matters even with -q (which silences the status line and summary).
     if (found) {
       for (const w of found.warnings) say(`warning: ${w}`);
-      if (!flags.quiet) say(`restoring job '${job.jobName}' from ${found.path}`);
-      restore = { path: found.path, allowNonRestoredState: Boolean(flags.allowNonRestoredState) || job.config.allowNonRestoredState };
-    } else if (!flags.quiet) {
+      say(`restoring job '${job.jobName}' from ${found.path}`);
+      const allowNonRestoredState = Boolean(flags.allowNonRestoredState) || job.config.allowNonRestoredState;
+      if (allowNonRestoredState) {
+        for (const u of unmappedState(found.metadata, graph)) say(`warning: skipping the checkpoint state of ${u}: it maps to no operator of this job`);
+      }
+      restore = { path: found.path, allowNonRestoredState };
+    } else {
+      for (const c of await listCheckpoints(checkpointDir, job.jobName)) {
+        if (c.corrupt !== undefined) say(`warning: ${c.kind} ${c.name} is corrupt (${c.corrupt}); not restoring it`);
+      }
       say(`no completed checkpoint of job '${job.jobName}' in ${checkpointDir}; starting fresh`);
     }
   }
@@ -83,15 +108,13 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     restore,
     log,
   });
-  const control = await startControlServer(jobDir, (req) => handleControl(running, req));
-  const status = new StatusLine(job.jobName, () => running.status());
-  if (!flags.quiet) status.start();
-
+  // Handlers before the control socket: tools (and tests) take control.json as "running", and a
+  // signal that arrives before any handler kills the process without a final checkpoint.
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
     if (signals === 1) {
-      if (!flags.quiet) say(`\n${sig}: stopping job '${job.jobName}'${flags.savepointOnStop ? ' with a savepoint' : ''}...`);
+      if (!flags.quiet) say(`${process.stderr.isTTY ? '\n' : ''}${sig}: stopping job '${job.jobName}'${flags.savepointOnStop ? ' with a savepoint' : ''}...`);
       running.stop({ savepoint: Boolean(flags.savepointOnStop) }).catch(() => undefined);
     } else {
       say(`${sig} again: cancelling without a final checkpoint`);
@@ -101,7 +124,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
+  let status: StatusLine | undefined;
   try {
+    control = await startControlServer(jobDir, (req) => handleControl(running, req));
+    status = new StatusLine(job.jobName, () => running.status());
+    if (!flags.quiet) status.start();
     const outcome = await running.done;
     status.stop();
     if (!flags.quiet) {
@@ -112,10 +140,12 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     if (flags.showResult) await showResults(job);
     return 0;
   } finally {
-    status.stop();
+    status?.stop();
+    // The control socket could not be opened: the job must not keep running unreachable.
+    if (control === undefined) await running.cancel();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await control.close();
+    await control?.close();
   }
 }
 

@@ -27,7 +27,8 @@ export class StatusLine {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer === undefined) return;
+    clearInterval(this.timer);
     this.timer = undefined;
     if (this.tty) this.out.write('\n');
   }

@@ -1,3 +1,4 @@
+import { editDistance } from '../connector/options.js';
 import { userError } from '../errors.js';
 import { parseDuration } from './duration.js';
 
@@ -41,6 +42,12 @@ function oneOf<T extends string>(value: string, key: string, allowed: readonly T
   return hit;
 }
 
+function positiveDuration(value: string, key: string): number {
+  const ms = parseDuration(value, key);
+  if (ms <= 0) throw userError('INVALID_CONFIG', `'${key}' must be a duration > 0, got '${value}'`, { details: { key } });
+  return ms;
+}
+
 function fixedDelay(c: JobConfig): { type: 'fixed-delay'; attempts: number; delayMs: number } {
   if (c.restartStrategy.type !== 'fixed-delay') c.restartStrategy = { type: 'fixed-delay', attempts: 3, delayMs: 1000 };
   return c.restartStrategy as { type: 'fixed-delay'; attempts: number; delayMs: number };
@@ -57,7 +64,7 @@ const SETTERS: Record<string, Setter> = {
   'pipeline.name': (c, v) => (c.pipelineName = v),
   'execution.checkpointing.interval': (c, v, k) => (c.checkpointIntervalMs = parseDuration(v, k)),
   'execution.checkpointing.mode': (c, v, k) => (c.checkpointMode = oneOf(v, k, ['EXACTLY_ONCE', 'AT_LEAST_ONCE'] as const)),
-  'execution.checkpointing.timeout': (c, v, k) => (c.checkpointTimeoutMs = parseDuration(v, k)),
+  'execution.checkpointing.timeout': (c, v, k) => (c.checkpointTimeoutMs = positiveDuration(v, k)),
   'execution.checkpointing.min-pause': (c, v, k) => (c.checkpointMinPauseMs = parseDuration(v, k)),
   'state.checkpoints.num-retained': (c, v, k) => (c.numRetained = positiveInt(v, k)),
   'state.checkpoints.dir': (c, v) => (c.checkpointDir = v.replace(/^file:\/\//, '')),
@@ -75,8 +82,13 @@ const SETTERS: Record<string, Setter> = {
   'execution.savepoint.ignore-unclaimed-state': (c, v, k) => (c.allowNonRestoredState = bool(v, k)),
 };
 
-/** Prefixes of keys that other parts of weir (or later versions) read; not warned about. */
-const PASS_THROUGH = ['table.', 'sql-client.', 'pipeline.', 'execution.', 'state.', 'restart-strategy.'];
+/**
+ * Prefixes of Flink planner and client keys that job files written for Flink often carry; weir
+ * does not read them (yet) and does not warn about them. Keys under the prefixes weir does read
+ * (execution., state., pipeline., restart-strategy.) are warned about, so a typo of a key that
+ * matters, such as 'execution.checkpointing.intervall', does not pass silently.
+ */
+const PASS_THROUGH = ['table.', 'sql-client.'];
 
 export function defaultJobConfig(): JobConfig {
   return {
@@ -107,7 +119,21 @@ export function applyConfig(c: JobConfig, key: string, value: string): string | 
     return undefined;
   }
   if (PASS_THROUGH.some((p) => k.startsWith(p))) return undefined;
-  return `unknown configuration key '${k}' (kept, but weir does not read it)`;
+  const hint = closestKey(k);
+  return `unknown configuration key '${k}' (kept, but weir does not read it)${hint ? `; did you mean '${hint}'?` : ''}`;
+}
+
+function closestKey(key: string): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const known of KNOWN_CONFIG_KEYS) {
+    const d = editDistance(key.toLowerCase(), known);
+    if (d < bestDist) {
+      bestDist = d;
+      best = known;
+    }
+  }
+  return bestDist <= Math.max(2, Math.floor(key.length / 8)) ? best : undefined;
 }
 
 export function resetConfig(c: JobConfig, key?: string): JobConfig {

@@ -322,7 +322,10 @@ class Job implements RunningJob {
           acknowledge: (a, uid, subtask, id, ack) => coordinator.acknowledge(a, uid, subtask, id, ack),
           fail: (e, task) => {
             if (this.control !== control || control.settled) return;
-            this.log.error({ err: e, task }, 'task failed');
+            // A user error (bad input line, invalid option) reaches the user as one line through
+            // `done`; logging it at error level would print its stack trace on stderr too.
+            if (isWeirError(e) && e.domain === 'user') this.log.info({ err: e, task }, 'task failed');
+            else this.log.error({ err: e, task }, 'task failed');
             control.reject(e);
           },
           sourcesFinished: () => {
