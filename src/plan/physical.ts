@@ -319,6 +319,9 @@ class PhysicalPlanner {
         const parallelism = keyed ? P : 1;
         const groupKeys = node.groupKeys;
         const calls = node.aggs;
+        // Insert-only input never retracts: resolve the insert-only aggregate variants (as Flink's
+        // append-only specialization), e.g. MIN/MAX keep just the extreme, not a multiset.
+        const retractable = input.mode === 'updating' || node.input.changelogMode === 'updating';
         return this.add({
           uidKind: 'aggregate',
           canonical: `groupKeys=${groupKeys.join(',')}\n${description}\n${schemaText(node.schema)}`,
@@ -332,7 +335,7 @@ class PhysicalPlanner {
             new KeyedAggregateOperator({
               groupKeys,
               aggs: calls.map((a) => ({
-                fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type)),
+                fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type), { retractable }),
                 args: a.args,
                 ...(a.filter ? { filter: a.filter } : {}),
               })),

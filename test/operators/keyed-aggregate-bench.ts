@@ -1,7 +1,8 @@
 /**
  * Throughput of the keyed aggregate hot path (a script, not a test):
  *   npx tsx test/operators/keyed-aggregate-bench.ts [rows] [keys] [batchSize]
- * GROUP BY one key over `keys` distinct keys with COUNT(*) and SUM(v), +I input rows.
+ * GROUP BY one key over `keys` distinct keys with COUNT(*) and SUM(v), +I input rows, with the
+ * insert-only aggregates the planner picks for such input (RETRACT=1: the retracting ones).
  */
 import { resolveAggregate } from '../../src/expr/aggregates.js';
 import { type, type SqlType } from '../../src/expr/types.js';
@@ -12,14 +13,18 @@ import { KeyedAggregateOperator } from '../../src/runtime/operators/keyed-aggreg
 const rows = Number(process.argv[2] ?? 5_000_000);
 const keys = Number(process.argv[3] ?? 100_000);
 const batchSize = Number(process.argv[4] ?? 1024);
+const retractable = process.env.RETRACT === '1';
 
 async function run(label: string, keyType: SqlType, keyOf: (i: number) => unknown): Promise<void> {
   const INT = type('INT');
   const op = new KeyedAggregateOperator({
     groupKeys: [0],
     aggs: [
-      { fn: resolveAggregate({ name: 'COUNT', distinct: false, star: true }, []), args: [] },
-      { fn: resolveAggregate({ name: 'SUM', distinct: false, star: false }, [INT]), args: [{ kind: 'input', index: 1, type: INT }] },
+      { fn: resolveAggregate({ name: 'COUNT', distinct: false, star: true }, [], { retractable }), args: [] },
+      {
+        fn: resolveAggregate({ name: 'SUM', distinct: false, star: false }, [INT], { retractable }),
+        args: [{ kind: 'input', index: 1, type: INT }],
+      },
     ],
   });
   let outRows = 0;

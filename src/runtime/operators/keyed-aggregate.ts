@@ -1,21 +1,33 @@
 /**
  * Keyed (group) aggregation over a changelog, as Flink's GroupAggregate with mini-batch output.
  *
- * State: one entry per group key holding the group values, the number of live input rows and one
+ * State: one group per key holding the group values, the number of live input rows and one
  * accumulator per aggregate call. +I/+U rows accumulate, -U/-D rows retract. Per input batch the
- * operator remembers which keys it touched and, after the batch, emits per touched key:
- *   first result +I; changed result -U(old) then +U(new); row count back to 0 -D(old) and the entry
+ * operator remembers which groups it touched and, after the batch, emits per touched group:
+ *   first result +I; changed result -U(old) then +U(new); row count back to 0 -D(old) and the group
  *   is dropped; unchanged result nothing.
  * Output rows are the group columns followed by one column per aggregate call.
  *
- * Snapshots hold every entry with the hash of its key (the hash the hash exchange uses), so a
- * restore with another parallelism keeps exactly the entries routed to this subtask.
+ * Groups live in slots: an index from key to slot (int32 keys in an Int32SlotIndex, others in a
+ * Map) and the group's data in a row-major table: count and flags side by side in one Float64Array,
+ * key values and accumulators side by side in one array. A row touches a few adjacent memory
+ * locations instead of one object (or array) per group and aggregate, there are almost no
+ * per-group objects for the GC, and a snapshot is a sequential pass that packs each field into a
+ * typed array where it can (see src/state/columns.ts).
+ *
+ * When the aggregates are the insert-only variants (the planner resolves those for insert-only
+ * input), a -U/-D row is a planner bug and fails with an internal error.
+ *
+ * Snapshots hold every group with the hash of its key (the hash the hash exchange uses), so a
+ * restore with another parallelism keeps exactly the groups routed to this subtask.
  */
 import type { AggregateFunction } from '../../expr/aggregates.js';
 import type { BoundExpr, RowFn } from '../../expr/bound.js';
 import { compilePredicate, compileRowFn } from '../../expr/compile.js';
+import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
+import { Int32SlotIndex } from '../../state/int-slot-index.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
-import { internalError } from '../../errors.js';
+import { internalError, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../partition.js';
@@ -35,30 +47,40 @@ export interface KeyedAggregateConfig {
   readonly aggs: readonly AggregateSpec[];
 }
 
-interface Entry {
-  readonly mapKey: unknown;
-  readonly keyValues: readonly unknown[];
-  readonly hash: number;
-  /** Live input rows of the group. */
-  count: number;
-  readonly accs: unknown[];
-  /** A result row for this key is live downstream, with aggregate values `out`. */
-  emitted: boolean;
-  readonly out: unknown[];
-  /** Number of the input batch that last touched the entry. */
-  epoch: number;
-}
-
-/** Snapshot layout: parallel arrays, one element per entry. */
+/** Snapshot layout before columnar snapshots: parallel arrays, one element per group. */
 interface StateV1 {
   readonly v: 1;
   readonly hashes: number[];
   readonly keys: (readonly unknown[])[];
   readonly counts: number[];
+  /** Accumulators of the retractable aggregate variants. */
   readonly accs: unknown[][];
 }
 
+/** Columnar snapshot: `n` groups; every column has one value per group, in the same order. */
+interface StateV2 {
+  readonly v: 2;
+  readonly n: number;
+  readonly hashes: Uint32Array;
+  readonly counts: PackedColumn;
+  /** One column per group key column. */
+  readonly keys: readonly PackedColumn[];
+  /** One column of accumulators per aggregate call. */
+  readonly accs: readonly PackedColumn[];
+  /** Per aggregate call: whether its accumulators are those of the retractable variant. */
+  readonly retractable: readonly boolean[];
+}
+
 const STAR_VALUE = 1;
+const NO_KEYS: readonly unknown[] = [];
+const INITIAL_SLOTS = 1024;
+/**
+ * flags bit: a result row for the group is live downstream. Between batches its values are what
+ * getValue gives for the group's accumulators, which is how `before` recovers them.
+ */
+const EMITTED = 1;
+/** flags bit: the group is in `touched` (changed by the current batch). */
+const TOUCHED = 2;
 
 function keyPart(v: unknown): string {
   if (v === null || v === undefined) return '\u0000';
@@ -80,31 +102,54 @@ function keyPart(v: unknown): string {
 export class KeyedAggregateOperator implements Operator {
   private readonly groupKeys: readonly number[];
   private readonly fns: AggregateFunction<unknown>[];
-  private readonly state = new Map<unknown, Entry>();
-  private readonly touched: Entry[] = [];
-  private epoch = 0;
+  /** Some aggregate is an insert-only variant: the input must never retract. */
+  private readonly insertOnly: boolean;
   private output!: Output;
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
-  private tmp: unknown[];
+  private readonly tmp: unknown[];
   /** Per aggregate: the input column of its argument (fast path), or a compiled function. */
-  private argCol: number[] = [];
-  private argFn: (RowFn | null)[] = [];
-  private filterCol: number[] = [];
-  private filterFn: (((cols: readonly unknown[][], row: number) => boolean) | null)[] = [];
+  private readonly argCol: number[] = [];
+  private readonly argFn: (RowFn | null)[] = [];
+  private readonly filterCol: number[] = [];
+  private readonly filterFn: (((cols: readonly unknown[][], row: number) => boolean) | null)[] = [];
   /** The single key column when the key value itself can be the map key, else -1. */
   private singleKey = -1;
 
-  constructor(private readonly config: KeyedAggregateConfig) {
+  // The group table. A slot is live while its group is indexed; between batches exactly the slots
+  // with a count > 0 are live. Map keys that are int32 numbers are in `intIndex`, all others in
+  // `index`.
+  private readonly index = new Map<unknown, number>();
+  private readonly intIndex = new Int32SlotIndex();
+  /** Slots ever allocated; freed ones are reused from `freeSlots`. */
+  private slotCount = 0;
+  private readonly freeSlots: number[] = [];
+  private hashes = new Uint32Array(INITIAL_SLOTS);
+  /** Per slot: [2 * slot] the group's live input rows, [2 * slot + 1] its flags. */
+  private meta = new Float64Array(INITIAL_SLOTS * 2);
+  /** `width` values per slot: the group's key values, then one accumulator per aggregate. */
+  private readonly data: unknown[] = [];
+  private readonly width: number;
+  /** Slots changed by the current batch, in first-touch order. */
+  private readonly touched: number[] = [];
+  /**
+   * Per touched slot (same order), `m` values: the group's live result before the batch (when
+   * EMITTED). Captured at first touch, so no per-group copy of the emitted row is kept.
+   */
+  private readonly before: unknown[] = [];
+
+  constructor(readonly config: KeyedAggregateConfig) {
     this.groupKeys = config.groupKeys;
     this.fns = config.aggs.map((a) => a.fn);
+    this.insertOnly = this.fns.some((f) => !f.retractable);
     this.tmp = new Array(config.aggs.length);
+    this.width = config.groupKeys.length + config.aggs.length;
   }
 
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
-    this.builder = new BatchBuilder(this.groupKeys.length + this.fns.length);
+    this.builder = new BatchBuilder(this.width);
     const keyTypes = this.groupKeys.map((k) => ctx.inputSchemas[0]?.fields[k]?.type.kind);
     if (this.groupKeys.length === 1 && keyTypes[0] !== 'BYTES') this.singleKey = this.groupKeys[0];
     for (const a of this.config.aggs) {
@@ -118,27 +163,65 @@ export class KeyedAggregateOperator implements Operator {
     for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
-  private mapKeyOfValues(values: readonly unknown[]): unknown {
-    if (this.singleKey >= 0) return values[0];
+  /** The index key of a group from its key values at data[base ...]. */
+  private mapKeyAt(data: ArrayLike<unknown>, base: number): unknown {
+    if (this.singleKey >= 0) return data[base];
     let s = '';
-    for (let k = 0; k < values.length; k++) s += keyPart(values[k]);
+    for (let k = 0; k < this.groupKeys.length; k++) s += keyPart(data[base + k]);
     return s;
   }
 
-  private newEntry(mapKey: unknown, keyValues: unknown[], hash: number, accs: unknown[] | undefined, count: number): Entry {
-    const m = this.fns.length;
-    const entry: Entry = {
-      mapKey,
-      keyValues,
-      hash,
-      count,
-      accs: accs ?? new Array(m),
-      emitted: false,
-      out: new Array(m),
-      epoch: 0,
-    };
-    if (!accs) for (let j = 0; j < m; j++) entry.accs[j] = this.fns[j].create();
-    return entry;
+  private grow(): void {
+    const hashes = new Uint32Array(this.hashes.length * 2);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+    const meta = new Float64Array(this.meta.length * 2);
+    meta.set(this.meta);
+    this.meta = meta;
+  }
+
+  /**
+   * A slot for a new group: key values from row `row` of `cols` (or from `keyRow` when cols is
+   * null), fresh accumulators, count 0, no flags.
+   */
+  private allocSlot(mapKey: unknown, hash: number, cols: readonly unknown[][] | null, row: number, keyRow: readonly unknown[]): number {
+    const fns = this.fns;
+    const m = fns.length;
+    const groupKeys = this.groupKeys;
+    const g = groupKeys.length;
+    const data = this.data;
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotCount++;
+      if (slot === this.hashes.length) this.grow();
+      for (let k = 0; k < g; k++) data.push(cols !== null ? cols[groupKeys[k]][row] : keyRow[k]);
+      for (let j = 0; j < m; j++) data.push(fns[j].create());
+    } else {
+      const base = slot * this.width;
+      for (let k = 0; k < g; k++) data[base + k] = cols !== null ? cols[groupKeys[k]][row] : keyRow[k];
+      for (let j = 0; j < m; j++) data[base + g + j] = fns[j].create();
+    }
+    this.hashes[slot] = hash;
+    this.meta[2 * slot] = 0;
+    this.meta[2 * slot + 1] = 0;
+    if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) this.intIndex.add(mapKey, slot);
+    else this.index.set(mapKey, slot);
+    return slot;
+  }
+
+  private freeSlot(slot: number): void {
+    const base = slot * this.width;
+    const data = this.data;
+    const mapKey = this.mapKeyAt(data, base);
+    if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) this.intIndex.delete(mapKey);
+    else this.index.delete(mapKey);
+    this.meta[2 * slot + 1] = 0;
+    // Let object accumulators (multisets, sets) be collected.
+    for (let i = base + this.groupKeys.length; i < base + this.width; i++) {
+      const a = data[i];
+      if (typeof a === 'object' && a !== null) data[i] = null;
+    }
+    this.freeSlots.push(slot);
   }
 
   process(batch: ChangeBatch, _input = 0): void {
@@ -146,18 +229,24 @@ export class KeyedAggregateOperator implements Operator {
     if (n === 0) return;
     const cols = batch.columns;
     const kinds = batch.kinds;
-    const epoch = ++this.epoch;
     const touched = this.touched;
-    const state = this.state;
+    const before = this.before;
+    const index = this.index;
+    const intIndex = this.intIndex;
     const fns = this.fns;
     const m = fns.length;
     const groupKeys = this.groupKeys;
     const g = groupKeys.length;
+    const width = this.width;
+    const data = this.data;
+    const insertOnly = this.insertOnly;
     const singleCol = this.singleKey >= 0 ? cols[this.singleKey] : null;
     const argCols: (unknown[] | null)[] = this.argCol.map((c) => (c >= 0 ? cols[c] : null));
     const filterCols: (unknown[] | null)[] = this.filterCol.map((c) => (c >= 0 ? cols[c] : null));
     const argFn = this.argFn;
     const filterFn = this.filterFn;
+    // Reloaded after allocSlot, which may replace it with a larger array.
+    let meta = this.meta;
 
     for (let row = 0; row < n; row++) {
       let mapKey: unknown;
@@ -170,27 +259,36 @@ export class KeyedAggregateOperator implements Operator {
       }
       const kind = kinds[row];
       const accumulate = kind === RowKind.INSERT || kind === RowKind.UPDATE_AFTER;
-      let e = state.get(mapKey);
-      if (e === undefined) {
+      if (!accumulate && insertOnly) {
+        throw internalError('keyed aggregate: a retraction (-U/-D) reached aggregates resolved for insert-only input');
+      }
+      let slot: number;
+      if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) slot = intIndex.get(mapKey);
+      else {
+        const s = index.get(mapKey);
+        slot = s === undefined ? -1 : s;
+      }
+      if (slot < 0) {
         if (!accumulate) {
           this.metrics.inc('retractions-of-unknown-keys');
           continue;
         }
-        const keyValues = new Array(g);
-        for (let k = 0; k < g; k++) keyValues[k] = cols[groupKeys[k]][row];
-        e = this.newEntry(mapKey, keyValues, hashRow(cols, row, groupKeys), undefined, 0);
-        state.set(mapKey, e);
-      } else if (!accumulate && e.count === 0) {
+        slot = this.allocSlot(mapKey, hashRow(cols, row, groupKeys), cols, row, NO_KEYS);
+        meta = this.meta;
+      } else if (!accumulate && meta[2 * slot] === 0) {
         this.metrics.inc('retractions-of-unknown-keys');
         continue;
       }
-      if (e.epoch !== epoch) {
-        e.epoch = epoch;
-        touched.push(e);
+      const accBase = slot * width + g;
+      const f = meta[2 * slot + 1];
+      if ((f & TOUCHED) === 0) {
+        meta[2 * slot + 1] = f | TOUCHED;
+        touched.push(slot);
+        if ((f & EMITTED) !== 0) for (let j = 0; j < m; j++) before.push(fns[j].getValue(data[accBase + j]));
+        else for (let j = 0; j < m; j++) before.push(null);
       }
-      const accs = e.accs;
       if (accumulate) {
-        e.count++;
+        meta[2 * slot]++;
         for (let j = 0; j < m; j++) {
           const fc = filterCols[j];
           if (fc !== null) {
@@ -201,13 +299,12 @@ export class KeyedAggregateOperator implements Operator {
           }
           const ac = argCols[j];
           const af = argFn[j];
-          accs[j] = fns[j].accumulate(accs[j], ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE);
+          data[accBase + j] = fns[j].accumulate(data[accBase + j], ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE);
         }
       } else {
-        e.count--;
-        if (e.count === 0) {
+        if (--meta[2 * slot] === 0) {
           // Every row of the group is retracted: start from fresh accumulators.
-          for (let j = 0; j < m; j++) accs[j] = fns[j].create();
+          for (let j = 0; j < m; j++) data[accBase + j] = fns[j].create();
           continue;
         }
         for (let j = 0; j < m; j++) {
@@ -220,53 +317,65 @@ export class KeyedAggregateOperator implements Operator {
           }
           const ac = argCols[j];
           const af = argFn[j];
-          accs[j] = fns[j].retract(accs[j], ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE);
+          data[accBase + j] = fns[j].retract(data[accBase + j], ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE);
         }
       }
     }
     this.flush();
   }
 
-  private emitRow(kind: RowKind, e: Entry, values: readonly unknown[]): void {
+  /** One output row: the group's key values, then m values from `values` at `at`. */
+  private emitRow(kind: RowKind, slot: number, values: readonly unknown[], at: number): void {
     const b = this.builder;
     b.startRow(kind);
-    const g = e.keyValues.length;
-    for (let k = 0; k < g; k++) b.set(k, e.keyValues[k]);
-    for (let j = 0; j < values.length; j++) b.set(g + j, values[j]);
+    const data = this.data;
+    const base = slot * this.width;
+    const g = this.groupKeys.length;
+    for (let k = 0; k < g; k++) b.set(k, data[base + k]);
+    const m = this.fns.length;
+    for (let j = 0; j < m; j++) b.set(g + j, values[at + j]);
   }
 
   private flush(): void {
     const touched = this.touched;
+    const before = this.before;
     const fns = this.fns;
     const m = fns.length;
     const tmp = this.tmp;
+    const meta = this.meta;
+    const data = this.data;
+    const width = this.width;
+    const g = this.groupKeys.length;
     for (let i = 0; i < touched.length; i++) {
-      const e = touched[i];
-      if (e.count === 0) {
-        if (e.emitted) this.emitRow(RowKind.DELETE, e, e.out);
-        this.state.delete(e.mapKey);
+      const slot = touched[i];
+      const f = meta[2 * slot + 1] & ~TOUCHED;
+      meta[2 * slot + 1] = f;
+      const at = i * m;
+      if (meta[2 * slot] === 0) {
+        if ((f & EMITTED) !== 0) this.emitRow(RowKind.DELETE, slot, before, at);
+        this.freeSlot(slot);
         continue;
       }
-      for (let j = 0; j < m; j++) tmp[j] = fns[j].getValue(e.accs[j]);
-      if (!e.emitted) {
-        e.emitted = true;
-        for (let j = 0; j < m; j++) e.out[j] = tmp[j];
-        this.emitRow(RowKind.INSERT, e, tmp);
+      const accBase = slot * width + g;
+      for (let j = 0; j < m; j++) tmp[j] = fns[j].getValue(data[accBase + j]);
+      if ((f & EMITTED) === 0) {
+        meta[2 * slot + 1] = f | EMITTED;
+        this.emitRow(RowKind.INSERT, slot, tmp, 0);
         continue;
       }
       let changed = false;
       for (let j = 0; j < m; j++) {
-        if (e.out[j] !== tmp[j]) {
+        if (before[at + j] !== tmp[j]) {
           changed = true;
           break;
         }
       }
       if (!changed) continue;
-      this.emitRow(RowKind.UPDATE_BEFORE, e, e.out);
-      this.emitRow(RowKind.UPDATE_AFTER, e, tmp);
-      for (let j = 0; j < m; j++) e.out[j] = tmp[j];
+      this.emitRow(RowKind.UPDATE_BEFORE, slot, before, at);
+      this.emitRow(RowKind.UPDATE_AFTER, slot, tmp, 0);
     }
     touched.length = 0;
+    before.length = 0;
     const out = this.builder.take();
     if (out !== null) this.output.emit(out);
   }
@@ -276,42 +385,103 @@ export class KeyedAggregateOperator implements Operator {
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const n = this.state.size;
-    const hashes: number[] = new Array(n);
-    const keys: (readonly unknown[])[] = new Array(n);
-    const counts: number[] = new Array(n);
-    const accs: unknown[][] = new Array(n);
-    let i = 0;
-    for (const e of this.state.values()) {
-      hashes[i] = e.hash;
-      keys[i] = e.keyValues;
-      counts[i] = e.count;
-      accs[i] = e.accs;
-      i++;
+    const n = this.groupCount;
+    const high = this.slotCount;
+    const meta = this.meta;
+    // Without freed slots the live groups are exactly slots 0..n-1.
+    let sel: Int32Array | null = null;
+    if (n !== high) {
+      sel = new Int32Array(n);
+      let i = 0;
+      for (let s = 0; s < high; s++) if (meta[2 * s] > 0) sel[i++] = s;
+      if (i !== n) throw internalError(`keyed aggregate: ${i} live slots for ${n} groups`);
     }
-    const snapshot: StateV1 = { v: 1, hashes, keys, counts, accs };
+    const hashes = new Uint32Array(n);
+    if (sel === null) hashes.set(this.hashes.subarray(0, n));
+    else for (let i = 0; i < n; i++) hashes[i] = this.hashes[sel[i]];
+    const g = this.groupKeys.length;
+    const w = this.width;
+    const snapshot: StateV2 = {
+      v: 2,
+      n,
+      hashes,
+      counts: packColumn(meta, n, sel, 2, 0),
+      keys: this.groupKeys.map((_, k) => packColumn(this.data, n, sel, w, k)),
+      accs: this.fns.map((_, j) => packColumn(this.data, n, sel, w, g + j)),
+      retractable: this.fns.map((f) => f.retractable),
+    };
     return { state: serializeState(snapshot) };
   }
 
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
-    const s = deserializeState<StateV1>(bytes);
-    if (s.v !== 1) throw internalError(`keyed aggregate state has unknown version ${String(s.v)}`);
-    const m = this.fns.length;
-    for (let i = 0; i < s.hashes.length; i++) {
-      if (subtaskOfHash(s.hashes[i], parallelism) !== subtask) continue;
-      const keyValues = [...s.keys[i]];
-      const mapKey = this.mapKeyOfValues(keyValues);
-      const e = this.newEntry(mapKey, keyValues, s.hashes[i], s.accs[i], s.counts[i]);
-      // Snapshots are taken between batches, when every live entry's result has been emitted.
-      e.emitted = true;
-      for (let j = 0; j < m; j++) e.out[j] = this.fns[j].getValue(e.accs[j]);
-      this.state.set(mapKey, e);
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 1) {
+      const keys: ArrayLike<unknown>[] = this.groupKeys.map((_, k) => s.keys.map((kv) => kv[k]));
+      const accs: ArrayLike<unknown>[] = this.fns.map((_, j) => s.accs.map((a) => a[j]));
+      this.restoreGroups(s.hashes.length, s.hashes, s.counts, keys, accs, this.fns.map(() => true), subtask, parallelism);
+      return;
+    }
+    if (s.v !== 2) throw internalError(`keyed aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    if (s.keys.length !== this.groupKeys.length || s.accs.length !== this.fns.length) {
+      throw internalError(`keyed aggregate state has ${s.keys.length} key and ${s.accs.length} aggregate columns, the operator ${this.groupKeys.length} and ${this.fns.length}`);
+    }
+    const n = s.n;
+    this.restoreGroups(
+      n,
+      s.hashes,
+      unpackColumn(s.counts, n) as ArrayLike<number>,
+      s.keys.map((c) => unpackColumn(c, n)),
+      s.accs.map((c) => unpackColumn(c, n)),
+      s.retractable,
+      subtask,
+      parallelism,
+    );
+  }
+
+  private restoreGroups(
+    n: number,
+    hashes: ArrayLike<number>,
+    counts: ArrayLike<number>,
+    keys: readonly ArrayLike<unknown>[],
+    accs: readonly ArrayLike<unknown>[],
+    retractable: readonly boolean[],
+    subtask: number,
+    parallelism: number,
+  ): void {
+    const fns = this.fns;
+    const m = fns.length;
+    const g = this.groupKeys.length;
+    const convert: (((acc: unknown) => unknown) | null)[] = fns.map((fn, j) => {
+      if (retractable[j] === fn.retractable) return null;
+      if (!retractable[j]) {
+        // Insert-only accumulators lack what retraction needs (e.g. MIN/MAX keep no multiset).
+        throw userError(
+          'STATE_INCOMPATIBLE',
+          `the checkpointed state of ${fn.name} (aggregate call ${j + 1}) was built from an insert-only input, but the input now produces updates and deletes, which that state cannot retract; start the job without restoring this checkpoint`,
+        );
+      }
+      if (fn.fromRetractable === undefined) throw internalError(`${fn.name}: insert-only aggregate cannot convert retractable state`);
+      return fn.fromRetractable.bind(fn);
+    });
+    const keyRow: unknown[] = new Array(g);
+    for (let i = 0; i < n; i++) {
+      if (subtaskOfHash(hashes[i], parallelism) !== subtask) continue;
+      for (let k = 0; k < g; k++) keyRow[k] = keys[k][i];
+      const slot = this.allocSlot(this.mapKeyAt(keyRow, 0), hashes[i], null, 0, keyRow);
+      const accBase = slot * this.width + g;
+      for (let j = 0; j < m; j++) {
+        const c = convert[j];
+        this.data[accBase + j] = c === null ? accs[j][i] : c(accs[j][i]);
+      }
+      this.meta[2 * slot] = counts[i];
+      // Snapshots are taken between batches, when every live group's result has been emitted.
+      this.meta[2 * slot + 1] = EMITTED;
     }
   }
 
   /** Number of live groups (for tests and metrics). */
   get groupCount(): number {
-    return this.state.size;
+    return this.index.size + this.intIndex.size;
   }
 
   async notifyCheckpointComplete(): Promise<void> {}

@@ -1,0 +1,185 @@
+import { deserialize, serialize } from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { resolveAggregate } from '../../src/expr/aggregates.js';
+import type { BoundExpr } from '../../src/expr/bound.js';
+import { type, type Schema, type SqlType } from '../../src/expr/types.js';
+import { isWeirError } from '../../src/errors.js';
+import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import { KeyedAggregateOperator, type AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
+import { hashRow } from '../../src/runtime/partition.js';
+import { batch, harness, opened } from './harness.js';
+
+const INT = type('INT');
+const BIG = type('BIGINT');
+const col = (index: number, t: SqlType = INT): BoundExpr => ({ kind: 'input', index, type: t });
+
+function agg(name: string, arg: BoundExpr | undefined, retractable: boolean): AggregateSpec {
+  const fn = resolveAggregate({ name, distinct: false, star: arg === undefined }, arg ? [arg.type] : [], { retractable });
+  return { fn, args: arg ? [arg] : [] };
+}
+
+/** Input (k BIGINT, v INT). */
+const schema: Schema = { fields: [{ name: 'k', type: BIG }, { name: 'v', type: INT }] };
+const countSumMax = (retractable: boolean) =>
+  new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, retractable), agg('SUM', col(1), retractable), agg('MAX', col(1), retractable)] });
+
+/** Insert-only batches over keys that mix the int32 index and the Map (NULL, fractions, > int32). */
+function insertBatches(): ChangeBatch[] {
+  const keys: unknown[] = [1, 2, -0, 0, null, 2.5, 2 ** 40, -(2 ** 31), 7];
+  const out: ChangeBatch[] = [];
+  let seed = 3;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) | 0) >>> 0) % n;
+  for (let b = 0; b < 30; b++) {
+    const rows: unknown[][] = [];
+    for (let i = 0; i < 1 + rnd(12); i++) rows.push(['+I', keys[rnd(keys.length)], rnd(4) === 0 ? null : rnd(100) - 50]);
+    out.push(batch(...rows));
+  }
+  return out;
+}
+
+async function runAll(retractable: boolean, batches: ChangeBatch[], snapshotEvery = 0): Promise<string[]> {
+  let h = harness([schema]);
+  let op = await opened(countSumMax(retractable), h);
+  const rows: string[] = [];
+  for (const [i, b] of batches.entries()) {
+    op.process(b, 0);
+    rows.push(...h.take());
+    if (snapshotEvery > 0 && i % snapshotEvery === snapshotEvery - 1) {
+      const state = op.snapshotState(i).state!;
+      h = harness([schema], { restoredState: [state] });
+      op = await opened(countSumMax(retractable), h);
+    }
+  }
+  return rows;
+}
+
+describe('KeyedAggregateOperator with insert-only aggregates', () => {
+  it('emits exactly what the retracting operator emits, across snapshots and restores', async () => {
+    const batches = insertBatches();
+    const expected = await runAll(true, batches);
+    expect(expected.length).toBeGreaterThan(30);
+    expect(expected.some((r) => r.startsWith('-U'))).toBe(true);
+    expect(expected.filter((r) => r.startsWith('+I')).length).toBe(8); // -0 and 0 are one group
+    expect(await runAll(false, batches)).toEqual(expected);
+    expect(await runAll(false, batches, 4)).toEqual(expected);
+    expect(await runAll(true, batches, 3)).toEqual(expected);
+  });
+
+  it('fails with an internal error when a retraction reaches it', async () => {
+    const h = harness([schema]);
+    const op = await opened(countSumMax(false), h);
+    op.process(batch(['+I', 1, 5], ['+U', 1, 6]), 0);
+    expect(h.take()).toEqual(['+I[1, 2, 11, 6]']);
+    for (const kind of ['-D', '-U']) {
+      try {
+        op.process(batch([kind, 1, 5]), 0);
+        expect.unreachable();
+      } catch (e) {
+        expect(isWeirError(e) && e.domain).toBe('internal');
+        expect((e as Error).message).toContain('insert-only');
+      }
+    }
+  });
+});
+
+describe('KeyedAggregateOperator snapshots', () => {
+  it('are columnar: typed arrays for hashes, counts, numeric keys and numeric accumulators', async () => {
+    const h = harness([schema]);
+    const op = await opened(countSumMax(false), h);
+    op.process(batch(['+I', 10, 1], ['+I', 20, 300], ['+I', 10, 2], ['+I', 30, null]), 0);
+    const s = deserialize(op.snapshotState(1).state!);
+    expect(s.v).toBe(2);
+    expect(s.n).toBe(3);
+    expect(s.hashes).toEqual(Uint32Array.from([10, 20, 30].map((k) => hashRow([[k]], 0, [0]))));
+    expect(s.counts).toEqual({ t: 'num', d: Uint8Array.from([2, 1, 1]) });
+    expect(s.keys).toEqual([{ t: 'num', d: Uint8Array.from([10, 20, 30]) }]);
+    expect(s.accs[0]).toEqual({ t: 'num', d: Uint8Array.from([2, 1, 1]) });
+    expect(s.accs[1]).toEqual({ t: 'num', d: Uint16Array.from([3, 300, 0]), nulls: Uint8Array.from([0, 0, 1]) });
+    expect(s.accs[2]).toEqual({ t: 'num', d: Uint16Array.from([2, 300, 0]), nulls: Uint8Array.from([0, 0, 1]) });
+    expect(s.retractable).toEqual([false, false, false]);
+  });
+
+  it('skip freed groups, and reused slots restore correctly', async () => {
+    const h = harness([schema]);
+    const op = await opened(countSumMax(true), h);
+    op.process(batch(...Array.from({ length: 20 }, (_, k) => ['+I', k, k])), 0);
+    op.process(batch(...Array.from({ length: 10 }, (_, k) => ['-D', 2 * k, 2 * k])), 0);
+    op.process(batch(['+I', 100, 1], ['+I', 101, 2], ['+I', 3, 50]), 0);
+    h.take();
+    const state = op.snapshotState(1).state!;
+    expect(deserialize(state).n).toBe(12);
+    const h2 = harness([schema], { restoredState: [state] });
+    const r = await opened(countSumMax(true), h2);
+    expect(r.groupCount).toBe(12);
+    r.process(batch(['-D', 3, 50], ['+I', 100, 5], ['+I', 0, 9], ['-D', 101, 2]), 0);
+    expect(h2.take()).toEqual(['-U[3, 2, 53, 50]', '+U[3, 1, 3, 3]', '-U[100, 1, 1, 1]', '+U[100, 2, 6, 5]', '+I[0, 1, 9, 9]', '-D[101, 1, 2, 2]']);
+  });
+
+  it('restores version 1 snapshots (row-wise, retractable accumulators) into either variant', async () => {
+    // What the operator wrote before columnar snapshots: k=5 saw v 3 and 9, k=6 saw v 4.
+    const maxAcc = (values: number[]) => ({ m: new Map(values.map((v) => [v, 1])), n: values.length, x: Math.max(...values) });
+    const v1 = serialize({
+      v: 1,
+      hashes: [5, 6].map((k) => hashRow([[k]], 0, [0])),
+      keys: [[5], [6]],
+      counts: [2, 1],
+      accs: [
+        [2, [12, 2], maxAcc([3, 9])],
+        [1, [4, 1], maxAcc([4])],
+      ],
+    });
+    for (const retractable of [true, false]) {
+      const h = harness([schema], { restoredState: [v1] });
+      const op = await opened(countSumMax(retractable), h);
+      op.process(batch(['+I', 5, 10], ['+I', 6, 1]), 0);
+      expect(h.take()).toEqual(['-U[5, 2, 12, 9]', '+U[5, 3, 22, 10]', '-U[6, 1, 4, 4]', '+U[6, 2, 5, 4]']);
+      if (retractable) {
+        op.process(batch(['-D', 5, 10]), 0);
+        expect(h.take()).toEqual(['-U[5, 3, 22, 10]', '+U[5, 2, 12, 9]']);
+      }
+    }
+  });
+
+  it('converts retractable state for insert-only aggregates, and refuses the other way', async () => {
+    const h = harness([schema]);
+    const r = await opened(countSumMax(true), h);
+    r.process(batch(['+I', 1, 4], ['+I', 1, 8]), 0);
+    const retracting = r.snapshotState(1).state!;
+    const h2 = harness([schema], { restoredState: [retracting] });
+    const io = await opened(countSumMax(false), h2);
+    io.process(batch(['+I', 1, 1]), 0);
+    expect(h2.take()).toEqual(['-U[1, 2, 12, 8]', '+U[1, 3, 13, 8]']);
+
+    const insertOnly = io.snapshotState(2).state!;
+    try {
+      await opened(countSumMax(true), harness([schema], { restoredState: [insertOnly] }));
+      expect.unreachable();
+    } catch (e) {
+      expect(isWeirError(e) && e.code).toBe('STATE_INCOMPATIBLE');
+      expect((e as Error).message).toContain('insert-only input');
+    }
+  });
+
+  it('snapshot 200k groups into a few MiB', async () => {
+    const h = harness([schema]);
+    const op = await opened(
+      new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }),
+      h,
+    );
+    const n = 200_000;
+    const k = Array.from({ length: n }, (_, i) => i + 1);
+    const v = Array.from({ length: n }, (_, i) => i % 10);
+    op.process({ size: n, kinds: new Uint8Array(n), columns: [k, v] }, 0);
+    const bytes = op.snapshotState(1).state!;
+    // hashes 4 B + key 4 B + count, COUNT and SUM 1 B each per group
+    expect(bytes.length).toBeLessThan(n * 11 + 1000);
+    const h2 = harness([schema], { restoredState: [bytes] });
+    const r = await opened(
+      new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }),
+      h2,
+    );
+    expect(r.groupCount).toBe(n);
+    r.process(batch(['+I', 123_457, 5]), 0);
+    expect(h2.take()).toEqual(['-U[123457, 1, 6]', '+U[123457, 2, 11]']);
+  });
+});
