@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
-import { checkpointsListCommand, explainCommand, savepointCommand, stopCommand } from './admin-commands.js';
-import { runCommand } from './run-command.js';
+
+// Commands load the engine (parser, connectors, DuckDB) only when they run, so --help, --version
+// and usage errors answer at once.
+const admin = () => import('./admin-commands.js');
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -36,7 +38,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('-q, --quiet', 'no status line and no end-of-job summary (restore and warning lines still print)')
     .action(async (file: string, opts) => {
       setFile(file);
-      process.exitCode = await runCommand(file, opts);
+      process.exitCode = await (await import('./run-command.js')).runCommand(file, opts);
     });
 
   program
@@ -46,7 +48,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('--set <key=value>', 'set a configuration key (repeatable)', collect)
     .action(async (file: string, opts) => {
       setFile(file);
-      process.exitCode = await explainCommand(file, opts);
+      process.exitCode = await (await admin()).explainCommand(file, opts);
     });
 
   const checkpoints = program.command('checkpoints').description('inspect checkpoints and savepoints');
@@ -56,7 +58,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .argument('[job-name]', 'only this job')
     .option('--checkpoint-dir <dir>', 'checkpoint root folder (default ./.weir/checkpoints)')
     .action(async (jobName: string | undefined, opts) => {
-      process.exitCode = await checkpointsListCommand(jobName, opts);
+      process.exitCode = await (await admin()).checkpointsListCommand(jobName, opts);
     });
 
   program
@@ -66,7 +68,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('--checkpoint-dir <dir>', 'checkpoint root folder of the running job')
     .option('--name <name>', 'savepoint folder name')
     .action(async (jobName: string, opts) => {
-      process.exitCode = await savepointCommand(jobName, opts);
+      process.exitCode = await (await admin()).savepointCommand(jobName, opts);
     });
 
   program
@@ -76,7 +78,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('--checkpoint-dir <dir>', 'checkpoint root folder of the running job')
     .option('--savepoint', 'take a savepoint before stopping')
     .action(async (jobName: string, opts) => {
-      process.exitCode = await stopCommand(jobName, opts);
+      process.exitCode = await (await admin()).stopCommand(jobName, opts);
     });
   return program;
 }
