@@ -36,6 +36,7 @@ import { calcNode, type ChangelogMode, type LogicalNode, type ScanNode } from '.
 import { optimize } from './optimize.js';
 import { isIdentityOver } from './rules/remove-trivial-calc.js';
 import { storedColumns } from './rules/computed-columns.js';
+import { shareScans } from './rules/share-scans.js';
 import { schemaText, sha256Hex, UidAllocator } from './uid.js';
 import { ValuesSource } from './values-source.js';
 
@@ -58,7 +59,9 @@ export interface BoundInsert {
 
 export function planJob(inserts: readonly InsertStatement[], catalog: Catalog, config: PlanConfig): JobGraph {
   const planner = new PhysicalPlanner(catalog, config);
-  for (const insert of inserts) planner.insert(insert);
+  const bound = inserts.map((insert) => planner.bind(insert));
+  const nodes = shareScans(bound.map((b) => b.node));
+  bound.forEach((b, i) => planner.insert({ ...b, node: nodes[i] }));
   return planner.graph(config.jobName);
 }
 
@@ -198,6 +201,7 @@ class PhysicalPlanner {
   private readonly edges: JobEdge[] = [];
   private readonly uids = new UidAllocator();
   private readonly modes = new Map<string, ChangelogMode>();
+  private readonly planned = new Map<LogicalNode, Planned>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -232,9 +236,12 @@ class PhysicalPlanner {
     return mode;
   };
 
-  insert(insert: InsertStatement): void {
-    const bound = bindInsert(insert, this.catalog, this.scanMode);
-    const { table, factory, sinkSchema, primaryKey, node } = bound;
+  bind(insert: InsertStatement): BoundInsert & { readonly statement: InsertStatement } {
+    return { ...bindInsert(insert, this.catalog, this.scanMode), statement: insert };
+  }
+
+  insert(bound: BoundInsert & { readonly statement: InsertStatement }): void {
+    const { table, factory, sinkSchema, primaryKey, node, statement: insert } = bound;
     const sink = factory.createSink!(table, sinkSchema);
     if (node.changelogMode === 'updating' && !sink.acceptsUpdates) {
       const origin = updatingOrigin(node);
@@ -279,7 +286,17 @@ class PhysicalPlanner {
     return from.parallelism === parallelism ? { kind: 'forward' } : { kind: 'rebalance' };
   }
 
+  /** Plans each node object once: a node shared by several parents (a reused scan) is one vertex. */
   private plan(node: LogicalNode): Planned {
+    let planned = this.planned.get(node);
+    if (!planned) {
+      planned = this.planNode(node);
+      this.planned.set(node, planned);
+    }
+    return planned;
+  }
+
+  private planNode(node: LogicalNode): Planned {
     const P = this.config.parallelism;
     switch (node.kind) {
       case 'scan':

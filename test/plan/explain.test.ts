@@ -147,7 +147,7 @@ describe('EXPLAIN of planned jobs', () => {
     expect(text).toContain("select=['x' AS k, 1 AS v]");
   });
 
-  it('a statement set shares one graph; the table scanned twice gets two sources with distinct uids', () => {
+  it('a statement set shares one graph and reads a table scanned twice with one source', () => {
     const g = plan(
       DDL +
         `EXECUTE STATEMENT SET BEGIN
@@ -155,10 +155,26 @@ describe('EXPLAIN of planned jobs', () => {
            INSERT INTO totals SELECT k, COUNT(*), SUM(v) FROM orders GROUP BY k;
          END;`,
     );
-    expect(g.vertices.map((v) => v.name)).toEqual(['Source: orders', 'Sink: log', 'Source: orders', 'KeyedAggregate', 'Calc', 'Sink: totals']);
+    expect(g.vertices.map((v) => v.name)).toEqual(['Source: orders', 'Sink: log', 'KeyedAggregate', 'Calc', 'Sink: totals']);
     expect(new Set(g.vertices.map((v) => v.uid)).size).toBe(g.vertices.length);
+    const source = g.vertices.find((v) => v.name === 'Source: orders')!;
+    expect(g.edges.filter((e) => e.source === source.id)).toHaveLength(2);
     for (const e of g.edges) expect(e.source).toBeLessThan(e.target);
     expect(g.vertices.filter((v) => v.kind === 'operator' && v.isSink)).toHaveLength(2);
+  });
+
+  it('scans of one table with different columns share a source reading the union of them', () => {
+    const g = plan(
+      DDL +
+        `EXECUTE STATEMENT SET BEGIN
+           INSERT INTO log SELECT k, 1 FROM orders;
+           INSERT INTO log SELECT CAST(v AS STRING), v FROM orders WHERE v > 3;
+         END;`,
+    );
+    const sources = g.vertices.filter((v) => v.kind === 'source');
+    expect(sources).toHaveLength(1);
+    expect(sources[0].outputSchema.fields.map((f) => f.name)).toEqual(['k', 'v']);
+    expect(g.edges.filter((e) => e.source === sources[0].id)).toHaveLength(2);
   });
 
   it('an updating source keeps its mode; an updating stream into a keyless sink keeps its parallelism', () => {
