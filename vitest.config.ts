@@ -8,5 +8,7 @@ export default defineConfig({
     // Two cores: crash tests spawn whole weir processes, so keep file-level parallelism low.
     maxWorkers: 2,
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Stops the Kafka test broker (started on first use by test/support/kafka.ts) after the run.
+    globalSetup: ['./test/support/kafka-global-setup.ts'],
   },
 });

@@ -4,3 +4,4 @@ import './filesystem/index.js';
 import './duckdb/index.js';
 import './print/index.js';
 import './blackhole/index.js';
+import './kafka/index.js';

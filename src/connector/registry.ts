@@ -1,5 +1,6 @@
 import type { ConnectorFactory } from './connector.js';
 import { userError } from '../errors.js';
+import { editDistance } from './options.js';
 import type { Pos } from '../sql/ir.js';
 
 const factories = new Map<string, ConnectorFactory>();
@@ -20,7 +21,9 @@ export function lookupConnector(name: string | undefined, table: string, pos?: P
   }
   const f = factories.get(name);
   if (!f) {
-    throw userError('UNKNOWN_CONNECTOR', `unknown connector '${name}' for table '${table}'; known connectors: ${connectorNames().join(', ')}`, {
+    const close = connectorNames().filter((n) => editDistance(n, name) <= 2);
+    const hint = close.length > 0 ? ` did you mean '${close[0]}'?` : '';
+    throw userError('UNKNOWN_CONNECTOR', `unknown connector '${name}' for table '${table}';${hint} known connectors: ${connectorNames().join(', ')}`, {
       position: pos,
       details: { connector: name, table },
     });

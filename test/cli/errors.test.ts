@@ -53,7 +53,7 @@ const optionErrors: Case[] = [
   {
     name: 'unknown connector',
     sql: `CREATE TABLE src (id BIGINT) WITH ('connector' = 'kafkaa');\n${SNK}\nINSERT INTO snk SELECT id FROM src;\n`,
-    expected: "error: {file}:1:36: unknown connector 'kafkaa' for table 'src'; known connectors: blackhole, datagen, duckdb, filesystem, print",
+    expected: "error: {file}:1:36: unknown connector 'kafkaa' for table 'src'; did you mean 'kafka'? known connectors: blackhole, datagen, duckdb, filesystem, kafka, print, upsert-kafka",
   },
   {
     name: 'unknown option',

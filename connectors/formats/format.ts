@@ -1,0 +1,86 @@
+/**
+ * Message formats shared by message-queue connectors (Kafka, upsert-Kafka): Flink's `json`,
+ * `csv`, `raw` and the `debezium-json` changelog. A decoder is compiled once per job for the
+ * fields it must produce and then turns one message payload into row values; an encoder turns
+ * one row of a batch into a payload. Both follow weir's value representation (src/expr/types.ts).
+ */
+import type { Field } from '../../src/expr/types.js';
+import { ConvertError } from '../filesystem/value-convert.js';
+
+export { ConvertError };
+
+export const FORMAT_NAMES = ['json', 'csv', 'raw', 'debezium-json'] as const;
+export type FormatName = (typeof FORMAT_NAMES)[number];
+
+/** One field a format reads or writes. */
+export interface FormatField {
+  readonly field: Field;
+  /** Position of the field in the message (CSV column, order of JSON keys when writing). */
+  readonly position: number;
+  /** Column of the output batch (decoding) or of the input batch (encoding). */
+  readonly column: number;
+}
+
+/** Format options (Flink names without the format prefix: 'ignore-parse-errors', 'field-delimiter'). */
+export interface FormatOptions {
+  readonly ignoreParseErrors: boolean;
+  readonly failOnMissingField: boolean;
+  readonly csvDelimiter: string;
+  readonly csvQuote: string | undefined;
+  readonly csvNullLiteral: string | undefined;
+}
+
+export const DEFAULT_FORMAT_OPTIONS: FormatOptions = {
+  ignoreParseErrors: false,
+  failOnMissingField: false,
+  csvDelimiter: ',',
+  csvQuote: '"',
+  csvNullLiteral: undefined,
+};
+
+/**
+ * Decodes one payload into one row (json, csv, raw): sets the target columns of row `row`.
+ * Throws ConvertError or SyntaxError on malformed input (the caller names topic/partition/offset).
+ */
+export interface RowDecoder {
+  decode(payload: Buffer, cols: unknown[][], row: number): void;
+}
+
+/** Where decoded changelog rows go: a kind per row and the row's column values. */
+export interface RowAppender {
+  /** Starts a row of `kind` and returns its index; the decoder then fills its columns. */
+  startRow(kind: number): number;
+  readonly cols: unknown[][];
+}
+
+/**
+ * Decodes one payload into 0..2 changelog rows (debezium-json: an update is -U and +U).
+ * A null payload (a tombstone) yields no rows.
+ */
+export interface ChangelogDecoder {
+  decode(payload: Buffer, out: RowAppender): void;
+}
+
+/**
+ * Encodes row `row` of a batch (columns `cols`); `kind` matters for changelog formats only.
+ * null: the message has a null payload (raw format of a NULL value).
+ */
+export interface RowEncoder {
+  encode(cols: readonly unknown[][], row: number, kind: number): Buffer | null;
+}
+
+/** True for formats whose messages carry a row kind. */
+export function isChangelogFormat(f: FormatName): boolean {
+  return f === 'debezium-json';
+}
+
+/** A short description of a payload for error messages. */
+export function preview(payload: Buffer): string {
+  const s = payload.toString('utf8', 0, Math.min(payload.length, 80));
+  return JSON.stringify(payload.length > 80 ? `${s}...` : s);
+}
+
+/** ConvertError or SyntaxError (JSON.parse): the malformed-record errors a decoder throws. */
+export function isParseError(e: unknown): e is Error {
+  return e instanceof ConvertError || e instanceof SyntaxError;
+}

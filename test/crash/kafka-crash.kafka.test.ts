@@ -1,0 +1,132 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { queryDuckDb } from '../support/duckdb-read.js';
+import { createTopics, kafkaOrSkip, readTopic, uniqueTopic } from '../support/kafka.js';
+import { runWeir, seededRandom, spawnWeir, tempDir } from '../support/weir-process.js';
+import { expectedAggregate, expectedFiltered, PARTITIONS, produceEvents, writeKafkaJob } from './kafka-scenarios.js';
+
+/**
+ * Kafka crash tests: `weir run` as a real process reading a topic that a producer is still
+ * writing (500,000 records over 4 partitions), killed with SIGKILL at random moments at least five
+ * times and restarted each time with `--from-checkpoint latest`. When it finally exits 0, the
+ * DuckDB aggregate and the exactly-once output topic (read with read_committed) must equal what
+ * an uninterrupted run produces: the generator's exact result, nothing lost, nothing twice.
+ */
+const KILLS = 5;
+const RECORDS = 500_000;
+
+const kafka = await kafkaOrSkip();
+const bootstrap = kafka?.bootstrap ?? '127.0.0.1:1';
+
+const AGG_QUERY = 'SELECT k, cnt, total FROM per_key ORDER BY k';
+
+/** The input of the first crash test, complete once it has passed; the older-checkpoint test reuses it. */
+let fullTopic: string | undefined;
+
+describe.skipIf(!kafka)('kafka crash recovery', () => {
+  it.each([1, 3])(
+    'parallelism %i: Kafka -> GROUP BY -> DuckDB and Kafka -> filter -> Kafka survive SIGKILLs while the input is written',
+    async (parallelism) => {
+      const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
+      const random = seededRandom(seed);
+      const dir = tempDir(`kafka-crash-${parallelism}`);
+      const topic = uniqueTopic('crash-in');
+      const outTopic = uniqueTopic('crash-out');
+      await createTopics(bootstrap, [
+        { topic, partitions: PARTITIONS },
+        { topic: outTopic, partitions: PARTITIONS },
+      ]);
+      const job = writeKafkaJob(dir, { bootstrap, topic, outTopic, records: RECORDS, parallelism, name: `kafka-crash-${parallelism}` });
+      const producing = produceEvents(bootstrap, topic, 0, RECORDS);
+      const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
+      let kills = 0;
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const run = spawnWeir(args);
+        if (kills < KILLS) {
+          const killAfter = 1200 + Math.floor(random() * 2000);
+          const timer = setTimeout(() => run.child.kill('SIGKILL'), killAfter);
+          const { code, signal } = await run.exit;
+          clearTimeout(timer);
+          if (signal === 'SIGKILL') {
+            kills++;
+            continue;
+          }
+          expect(run.stderr(), `run ${attempt} failed (seed ${seed})`).not.toMatch(/error/i);
+          expect(code).toBe(0);
+          break;
+        }
+        const { code } = await run.exit;
+        expect(run.stderr(), `final run failed (seed ${seed})`).not.toMatch(/error/i);
+        expect(code).toBe(0);
+        break;
+      }
+      await producing;
+      fullTopic ??= topic;
+      expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+
+      expect(await queryDuckDb(job.duckdb, AGG_QUERY), `seed ${seed}`).toEqual(expectedAggregate(RECORDS));
+      const out = await readTopic(bootstrap, outTopic, { timeoutMs: 60_000 });
+      const ids = out.map((m) => (JSON.parse(m.value!.toString()) as { id: number }).id).sort((a, b) => a - b);
+      const expected = expectedFiltered(RECORDS);
+      expect(ids.length, `seed ${seed}: rows in the output topic`).toBe(expected.length);
+      expect(ids, `seed ${seed}`).toEqual(expected);
+    },
+    300_000,
+  );
+
+  it('a restart from an older checkpoint (not the latest) reproduces the same final output', async () => {
+    const records = RECORDS;
+    const dir = tempDir('kafka-older');
+    const outTopic = uniqueTopic('older-out');
+    await createTopics(bootstrap, [{ topic: outTopic, partitions: 2 }]);
+    let topic = fullTopic;
+    if (topic === undefined) {
+      topic = uniqueTopic('older-in');
+      await createTopics(bootstrap, [{ topic, partitions: PARTITIONS }]);
+      await produceEvents(bootstrap, topic, 0, records);
+    }
+    const job = writeKafkaJob(dir, {
+      bootstrap,
+      topic,
+      outTopic,
+      records,
+      parallelism: 2,
+      name: 'kafka-older',
+      second: 'upsert',
+      extraSettings: "SET 'state.checkpoints.num-retained' = '50';\nSET 'execution.checkpointing.interval' = '50ms';",
+    });
+    const chk = join(dir, 'chk');
+    const first = await runWeir(['run', job.jobFile, '--checkpoint-dir', chk, '-q']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const expected = expectedAggregate(records);
+    expect(await queryDuckDb(job.duckdb, AGG_QUERY)).toEqual(expected);
+    const latestPerKey = async (): Promise<unknown[][]> => {
+      const last = new Map<number, unknown[]>();
+      for (const m of await readTopic(bootstrap, outTopic)) {
+        const k = (JSON.parse(m.key!.toString()) as { k: number }).k;
+        if (m.value === null) last.delete(k);
+        else {
+          const v = JSON.parse(m.value.toString()) as { k: number; cnt: number; total: number };
+          last.set(k, [v.k, v.cnt, v.total]);
+        }
+      }
+      return [...last.values()].sort((a, b) => (a[0] as number) - (b[0] as number));
+    };
+    expect(await latestPerKey()).toEqual(expected);
+
+    const ids = readdirSync(join(chk, 'kafka-older'))
+      .map((f) => /^chk-(\d+)$/.exec(f)?.[1])
+      .filter((x): x is string => x !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    const older = ids[Math.floor(ids.length / 2) - 1];
+    const second = await runWeir(['run', job.jobFile, '--checkpoint-dir', chk, '--from-checkpoint', join(chk, 'kafka-older', `chk-${older}`), '-q']);
+    expect(second.stderr.trim()).toBe(`restoring job 'kafka-older' from ${join(chk, 'kafka-older', `chk-${older}`)}`);
+    expect(second.code).toBe(0);
+    expect(await queryDuckDb(job.duckdb, AGG_QUERY)).toEqual(expected);
+    expect(await latestPerKey()).toEqual(expected);
+  }, 180_000);
+});
