@@ -35,7 +35,7 @@ export class StatusLine {
 
   /** Prints the current line once more, e.g. at the end of a job. */
   final(): void {
-    const line = this.render(this.status());
+    const line = this.render(this.status(), true);
     if (this.tty) this.out.write(`\r\x1b[2K${line}\n`);
     else this.out.write(`${line}\n`);
   }
@@ -50,10 +50,11 @@ export class StatusLine {
     }
   }
 
-  private render(s: JobStatus): string {
+  /** `average`: the rate over the whole run (the end-of-job line) instead of since the last tick. */
+  private render(s: JobStatus, average = false): string {
     const now = Date.now();
-    const dt = Math.max(1, now - this.lastAt) / 1000;
-    const rate = (s.rowsIn - this.lastRows) / dt;
+    const dt = Math.max(1, average ? now - s.startedAt : now - this.lastAt) / 1000;
+    const rate = (average ? s.rowsIn : s.rowsIn - this.lastRows) / dt;
     this.lastRows = s.rowsIn;
     this.lastAt = now;
     const parts = [
