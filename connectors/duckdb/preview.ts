@@ -41,12 +41,18 @@ export function previewDuckDBTable(path: string, schemaName: string | undefined,
   return previewFrom(path, from, limit);
 }
 
-/** The committed part files of a filesystem sink folder, read through DuckDB. */
-export async function previewPartFiles(folder: string, format: 'parquet' | 'csv' | 'json', limit: number): Promise<Preview> {
+/**
+ * The committed part files of a filesystem sink folder, read through DuckDB. CSV parts have no
+ * header, so their columns are named from `columns` (the sink table's).
+ */
+export async function previewPartFiles(folder: string, format: 'parquet' | 'csv' | 'json', columns: readonly string[], limit: number): Promise<Preview> {
   const ext = format === 'json' ? 'json' : format;
   const hasParts = existsSync(folder) && readdirSync(folder).some((f) => f.startsWith('part-') && f.endsWith(`.${ext}`));
   if (!hasParts) return { columns: [], rows: [], total: 0 };
   const glob = quoteLiteral(join(folder, `part-*.${ext}`));
-  const reader = format === 'parquet' ? 'read_parquet' : format === 'csv' ? 'read_csv' : 'read_json_auto';
-  return previewFrom('', `${reader}(${glob})`, limit);
+  if (format === 'csv') {
+    const names = columns.map(quoteLiteral).join(', ');
+    return previewFrom('', `read_csv(${glob}, header = false, names = [${names}])`, limit);
+  }
+  return previewFrom('', `${format === 'parquet' ? 'read_parquet' : 'read_json_auto'}(${glob})`, limit);
 }

@@ -5,6 +5,7 @@ import { FILESYSTEM_OPTIONS, resolveFilesystemConfig } from './filesystem-option
 import { FileSource } from './file-source.js';
 import { FileSink } from './file-sink.js';
 import { previewPartFiles } from '../duckdb/preview.js';
+import { physicalFields } from '../common/columns.js';
 
 /** 'connector' = 'filesystem': read JSON lines / CSV files; write parquet, csv or json parts exactly once. */
 export const filesystemConnector: ConnectorFactory = {
@@ -14,7 +15,7 @@ export const filesystemConnector: ConnectorFactory = {
   createSink: (table, schema) => new FileSink(table, schema, resolveFilesystemConfig(table)),
   preview: (table, limit) => {
     const c = resolveFilesystemConfig(table);
-    return previewPartFiles(c.path, c.format, limit);
+    return previewPartFiles(c.path, c.format, physicalFields(table).map((f) => f.name), limit);
   },
 };
 

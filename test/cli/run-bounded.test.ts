@@ -113,7 +113,7 @@ END;
     );
     const r = await runOk(['run', file, '--checkpoint-dir', join(dir, 'chk'), '-q', '--show-result']);
     // --show-result prints what the sink tables hold
-    expect(r.stdout).toContain(['o_db (2 rows):', '+----+------+--------+', '| id | name | amount |', '+----+------+--------+', '|  1 |  ANN |   10.5 |', '|  3 |   CY |   7.25 |'].join('\n'));
+    expect(r.stdout).toContain(['o_db (2 rows):', '+----+------+--------+', '| id | name | amount |', '+----+------+--------+', '|  1 | ANN  |   10.5 |', '|  3 | CY   |   7.25 |'].join('\n'));
 
     expect(await queryDuckDb(':memory:', `SELECT id, name, amount FROM read_parquet('${dir}/o-parquet/*.parquet') ORDER BY id`)).toEqual([
       [1, 'ANN', 10.5],
