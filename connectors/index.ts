@@ -5,3 +5,4 @@ import './duckdb/index.js';
 import './print/index.js';
 import './blackhole/index.js';
 import './kafka/index.js';
+import './postgres/index.js';

@@ -1,0 +1,214 @@
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { postgresOrSkip } from '../support/postgres.js';
+import { runWeir, seededRandom, spawnWeir, tempDir } from '../support/weir-process.js';
+import { PG_ROWS, writePgScenario, type PgScenario, type PgScenarioOptions } from './postgres-scenarios.js';
+
+/**
+ * PostgreSQL crash tests: `weir run` as a real process writing 1,000,000 generated rows into
+ * PostgreSQL through the exactly-once sink, (1) killed with SIGKILL at random moments (each soon
+ * after a prepared transaction appears, following a random delay) at least five times and
+ * restarted with `--from-checkpoint latest`; (2) with the PostgreSQL server restarted
+ * (`pg_ctl restart -m immediate`) under it, recovering by itself; (3) stopped with SIGTERM;
+ * (4) read by a poller that must never see part of a checkpoint. The final table must equal an
+ * uninterrupted run's, and no prepared transaction of the job may be left behind.
+ */
+const KILLS = 5;
+const server = await postgresOrSkip();
+afterAll(() => server?.stop());
+
+/** Row count, distinct keys and an order-independent digest of the whole table. */
+async function fingerprint(table: string, scenario: PgScenario): Promise<{ rows: number; keys: number; digest: string; total?: number }> {
+  const key = scenario === 'aggregate-upsert' ? 'k' : 'id';
+  const row = scenario === 'aggregate-upsert' ? `k || ',' || cnt || ',' || total || ',' || lo || ',' || hi` : `id || ',' || k || ',' || v2 || ',' || name`;
+  const [[rows, keys, digest, total]] = await server!.query(
+    `SELECT count(*), count(DISTINCT ${key}), md5(string_agg(${row}, ';' ORDER BY ${key})), ${scenario === 'aggregate-upsert' ? 'sum(cnt)' : 'NULL'} FROM ${table}`,
+  );
+  return { rows: Number(rows), keys: Number(keys), digest: digest!, ...(total !== null ? { total: Number(total) } : {}) };
+}
+
+async function leftovers(jobName: string): Promise<string[]> {
+  const prefix = `weir:${jobName}:`;
+  return (await server!.query('SELECT gid FROM pg_prepared_xacts WHERE left(gid, length($1)) = $1', [prefix])).map((r) => r[0]!);
+}
+
+/**
+ * SIGKILL soon after the job has a prepared transaction (or after 500 ms): the kill then lands
+ * between PREPARE and COMMIT PREPARED, before or after the checkpoint's metadata is written,
+ * where recovery must commit the restored checkpoint's transactions and roll back newer ones.
+ */
+async function killWhilePrepared(child: ChildProcess, jobName: string, random: () => number): Promise<void> {
+  const client = await server!.client();
+  try {
+    const until = Date.now() + 500;
+    const prefix = `weir:${jobName}:`;
+    while (Date.now() < until && child.exitCode === null) {
+      const r = await client.query('SELECT 1 FROM pg_prepared_xacts WHERE left(gid, length($1)) = $1', [prefix]);
+      if (r.rowCount! > 0) {
+        // Spread the kills over the window up to COMMIT PREPARED (some after the checkpoint completed).
+        await new Promise((res) => setTimeout(res, Math.floor(random() * 8)));
+        break;
+      }
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await client.end();
+  }
+}
+
+/** Waits until the job has committed at least `n` checkpoints (commit markers of all subtasks). */
+async function waitForCommits(jobName: string, n: number, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await server!.query('SELECT count(*) FROM crash._weir_commits WHERE job = $1', [jobName]).catch(() => [['0']]);
+    if (Number(r[0][0]) >= n) return;
+    if (Date.now() > until) throw new Error(`job ${jobName} committed fewer than ${n} checkpoints in ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+function scenarioFiles(name: string, o: Omit<PgScenarioOptions, 'connection' | 'name'>) {
+  const dir = tempDir(`pg-crash-${name}`);
+  const files = writePgScenario(dir, { ...o, name, connection: server!.options() });
+  return { ...files, checkpoints: join(dir, 'chk') };
+}
+
+const references = new Map<PgScenario, Promise<Awaited<ReturnType<typeof fingerprint>>>>();
+
+/** The uninterrupted result (datagen's rows depend only on the row index: any parallelism gives the same). */
+function reference(scenario: PgScenario) {
+  let r = references.get(scenario);
+  if (!r) {
+    r = (async () => {
+      const s = scenarioFiles(`ref_${scenario}`, { scenario, parallelism: 1, rowsPerSecond: 10_000_000, checkpointInterval: '1 s' });
+      const run = await runWeir(['run', s.jobFile, '--checkpoint-dir', s.checkpoints, '-q']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      return fingerprint(s.table, scenario);
+    })();
+    references.set(scenario, r);
+  }
+  return r;
+}
+
+describe.skipIf(!server)('postgres crash recovery', () => {
+  it.each<[PgScenario, number]>([
+    ['projection-append', 1],
+    ['aggregate-upsert', 1],
+    ['projection-append', 3],
+    ['aggregate-upsert', 3],
+  ])(
+    '%s, parallelism %i: SIGKILL at random moments, restart from latest, the table equals the uninterrupted run',
+    async (scenario, parallelism) => {
+      const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
+      const random = seededRandom(seed);
+      const expected = await reference(scenario);
+      const s = scenarioFiles(`kill_${scenario}_${parallelism}`, { scenario, parallelism });
+      const args = ['run', s.jobFile, '--checkpoint-dir', s.checkpoints, '--from-checkpoint', 'latest', '-q'];
+      let kills = 0;
+      let killsWithPrepared = 0;
+      for (let attempt = 0; attempt < 40; attempt++) {
+        const run = spawnWeir(args);
+        // Kill on until at least two kills left a prepared transaction behind (recovery had to
+        // commit or roll it back), at most twice as often as KILLS.
+        if (kills < KILLS || (killsWithPrepared < 2 && kills < 2 * KILLS)) {
+          const timer = setTimeout(() => void killWhilePrepared(run.child, s.jobName, random), 900 + Math.floor(random() * 1800));
+          const { code, signal } = await run.exit;
+          clearTimeout(timer);
+          if (signal === 'SIGKILL') {
+            kills++;
+            if ((await leftovers(s.jobName)).length > 0) killsWithPrepared++;
+            continue;
+          }
+          expect(run.stderr(), `run ${attempt} failed (seed ${seed})`).not.toMatch(/error/i);
+          expect(code).toBe(0);
+          break;
+        }
+        const { code } = await run.exit;
+        expect(run.stderr(), `final run failed (seed ${seed})`).not.toMatch(/error/i);
+        expect(code).toBe(0);
+        break;
+      }
+      expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+      expect(killsWithPrepared, `seed ${seed}`).toBeGreaterThanOrEqual(2);
+      expect(await fingerprint(s.table, scenario), `seed ${seed}`).toEqual(expected);
+      if (scenario === 'aggregate-upsert') expect(expected.total).toBe(PG_ROWS);
+      else expect(expected.rows).toBe(expected.keys);
+      expect(await leftovers(s.jobName)).toEqual([]);
+    },
+    180_000,
+  );
+
+  it('PostgreSQL restarts (immediate) in the middle of a job: the job recovers by itself and the output is exact', async () => {
+    const expected = await reference('projection-append');
+    const s = scenarioFiles('server_restart', { scenario: 'projection-append', parallelism: 3, restarts: 10 });
+    const run = spawnWeir(['run', s.jobFile, '--checkpoint-dir', s.checkpoints]);
+    await waitForCommits(s.jobName, 3);
+    await server!.restartImmediate();
+    // After the job came back and committed again, once more.
+    const [[before]] = await server!.query('SELECT count(*) FROM crash._weir_commits WHERE job = $1', [s.jobName]);
+    await waitForCommits(s.jobName, Number(before) + 3);
+    await server!.restartImmediate();
+    const { code } = await run.exit;
+    expect(run.stderr()).toContain('restarting from the latest checkpoint');
+    expect(code, run.stderr().slice(-2000)).toBe(0);
+    // The failures were logged (at warn/error) without the password.
+    expect(run.stderr()).not.toContain(server!.password);
+    expect(await fingerprint(s.table, 'projection-append')).toEqual(expected);
+    expect(await leftovers(s.jobName)).toEqual([]);
+  }, 120_000);
+
+  it('a clean stop (SIGTERM) commits its final checkpoint and leaves no prepared transaction or open connection', async () => {
+    const s = scenarioFiles('clean_stop', { scenario: 'projection-append', parallelism: 2, rows: 5_000_000, rowsPerSecond: 100_000 });
+    const run = spawnWeir(['run', s.jobFile, '--checkpoint-dir', s.checkpoints, '-q']);
+    await waitForCommits(s.jobName, 2);
+    run.child.kill('SIGTERM');
+    const { code, signal } = await run.exit;
+    expect({ code, signal }, run.stderr()).toEqual({ code: 0, signal: null });
+    expect(await leftovers(s.jobName)).toEqual([]);
+    const [[rows, committed]] = await server!.query(`SELECT (SELECT count(*) FROM ${s.table}), (SELECT sum(rows) FROM crash._weir_commits WHERE job = $1)`, [s.jobName]);
+    expect(Number(rows)).toBeGreaterThan(0);
+    expect(rows).toBe(committed);
+    expect(await server!.query("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'weir ' || $1 || '%'", [s.jobName])).toEqual([['0']]);
+    // Committables and everything else in the checkpoint folder are free of credentials.
+    const files = readdirSync(s.checkpoints, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    const metadata = files.filter((f) => f.name === '_metadata').map((f) => readFileSync(join(f.parentPath, f.name), 'utf8'));
+    expect(metadata.some((m) => m.includes(`"weir:${s.jobName}:`))).toBe(true);
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name)).includes(server!.password)).toBe(false);
+  }, 60_000);
+
+  it('a reader polling the table while the job runs never sees part of a checkpoint', async () => {
+    const s = scenarioFiles('reader', { scenario: 'projection-append', parallelism: 1, rows: 300_000, rowsPerSecond: 100_000, checkpointInterval: '200ms' });
+    const run = spawnWeir(['run', s.jobFile, '--checkpoint-dir', s.checkpoints, '-q']);
+    const exited = run.exit.then(() => true);
+    const client = await server!.client();
+    const seen = new Set<string>();
+    let finished = false;
+    try {
+      while (!finished) {
+        // One statement, one snapshot: the rows and the commit markers of the job's checkpoints.
+        const r = await client.query({
+          text: `SELECT (SELECT count(*) FROM ${s.table}), (SELECT coalesce(sum(rows), 0) FROM crash._weir_commits WHERE job = $1)`,
+          values: [s.jobName],
+          rowMode: 'array',
+        }).catch(() => ({ rows: [[null, null]] }));
+        const [rows, committed] = r.rows[0] as [string | null, string | null];
+        if (rows !== null) {
+          expect(rows).toBe(committed);
+          seen.add(rows);
+        }
+        finished = await Promise.race([exited, new Promise<false>((res) => setTimeout(() => res(false), 5))]);
+      }
+    } finally {
+      await client.end();
+    }
+    expect((await run.exit).code, run.stderr()).toBe(0);
+    expect(seen.size).toBeGreaterThan(5);
+    const [[rows, committed]] = await server!.query(`SELECT (SELECT count(*) FROM ${s.table}), (SELECT sum(rows) FROM crash._weir_commits WHERE job = $1)`, [s.jobName]);
+    expect(rows).toBe(committed);
+    expect(Number(rows)).toBeGreaterThan(140_000);
+    expect(await leftovers(s.jobName)).toEqual([]);
+  }, 60_000);
+});
