@@ -2,8 +2,8 @@
  * `npm run bench [-- NAME...]`: throughput of weir's engine in this process, no external services.
  * Prints rows/s for stateless and keyed pipelines with checkpointing off and every 1 s, and the
  * checkpoint duration and state size of a keyed aggregation over 1,000,000 keys; then Kafka
- * throughput and end-to-end latency (bench/kafka.ts). `npm run bench -- stateless keyed state kafka`
- * picks parts.
+ * throughput and end-to-end latency (bench/kafka.ts), and PostgreSQL sink throughput against a
+ * plain COPY (bench/postgres.ts). `npm run bench -- stateless keyed state kafka postgres` picks parts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -115,10 +115,11 @@ INSERT INTO sink_agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;`;
     );
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-  if (!only.length || only.includes('kafka')) {
-    // Against a real broker (bench/kafka.ts starts one with scripts/kafka.sh), in its own process.
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'kafka.ts')], { stdio: 'inherit' });
-    if (r.status !== 0) console.log(`kafka bench failed (exit ${r.status})`);
+  // Against real services (each script starts its own), in their own processes.
+  for (const part of ['kafka', 'postgres']) {
+    if (only.length && !only.includes(part)) continue;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${part}.ts`)], { stdio: 'inherit' });
+    if (r.status !== 0) console.log(`${part} bench failed (exit ${r.status})`);
   }
 }
 
