@@ -23,6 +23,38 @@ function byTopic(parts: readonly TopicPartition[]): Map<string, number[]> {
   return m;
 }
 
+/** Broker answers that mean "ask again shortly": leadership or a coordinator is moving or loading. */
+const TRANSIENT = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'REQUEST_TIMED_OUT',
+]);
+
+/**
+ * Runs an offsets request again (with fresh metadata) while the broker answers with a transient
+ * error, for up to `budgetMs`: right after a broker start or a topic creation, leaders and group
+ * coordinators are still being elected. A topic that really does not exist keeps failing and the
+ * last error is thrown.
+ */
+export async function withOffsetsRetry<T>(cluster: Cluster, fn: () => Promise<T>, budgetMs = 10_000): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const type = (e as { type?: string }).type ?? '';
+      const transient = TRANSIENT.has(type) || (e as { retriable?: boolean }).retriable === true;
+      if (!transient || Date.now() - started > budgetMs) throw e;
+      await new Promise((res) => setTimeout(res, Math.min(50 * 2 ** attempt, 500)));
+      await cluster.refreshMetadata().catch(() => undefined);
+    }
+  }
+}
+
 export type OffsetQuery = { readonly kind: 'earliest' } | { readonly kind: 'latest' } | { readonly kind: 'timestamp'; readonly timestamp: number };
 
 /**
@@ -39,7 +71,7 @@ export async function listOffsets(cluster: Cluster, parts: readonly TopicPartiti
     partitions: partitions.map((partition) => ({ partition })),
     ...(query.kind === 'timestamp' ? { fromTimestamp: query.timestamp } : { fromBeginning: query.kind === 'earliest' }),
   }));
-  const res = await cluster.fetchTopicsOffset(request);
+  const res = await withOffsetsRetry(cluster, () => cluster.fetchTopicsOffset(request));
   let missing: TopicPartition[] = [];
   for (const t of res) {
     for (const p of t.partitions) {
@@ -60,15 +92,17 @@ export async function listOffsets(cluster: Cluster, parts: readonly TopicPartiti
 export async function fetchGroupOffsets(cluster: Cluster, groupId: string, parts: readonly TopicPartition[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (parts.length === 0) return out;
-  const coordinator = (await cluster.findGroupCoordinator({ groupId, coordinatorType: COORDINATOR.GROUP })) as unknown as {
-    offsetFetch(req: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{
-      responses: { topic: string; partitions: { partition: number; offset: string }[] }[];
-    }>;
-  };
   const grouped = byTopic(parts);
-  const { responses } = await coordinator.offsetFetch({
-    groupId,
-    topics: [...grouped].map(([topic, partitions]) => ({ topic, partitions: partitions.map((partition) => ({ partition })) })),
+  const { responses } = await withOffsetsRetry(cluster, async () => {
+    const coordinator = (await cluster.findGroupCoordinator({ groupId, coordinatorType: COORDINATOR.GROUP })) as unknown as {
+      offsetFetch(req: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{
+        responses: { topic: string; partitions: { partition: number; offset: string }[] }[];
+      }>;
+    };
+    return coordinator.offsetFetch({
+      groupId,
+      topics: [...grouped].map(([topic, partitions]) => ({ topic, partitions: partitions.map((partition) => ({ partition })) })),
+    });
   });
   for (const t of responses) {
     for (const p of t.partitions) {
@@ -82,19 +116,21 @@ export async function fetchGroupOffsets(cluster: Cluster, groupId: string, parts
 /** Commits offsets to `groupId` as a simple (memberless) consumer. */
 export async function commitGroupOffsets(cluster: Cluster, groupId: string, offsets: ReadonlyMap<string, { topic: string; partition: number; offset: number }>): Promise<void> {
   if (offsets.size === 0) return;
-  const coordinator = await cluster.findGroupCoordinator({ groupId, coordinatorType: COORDINATOR.GROUP });
   const topics = new Map<string, { partition: number; offset: string }[]>();
   for (const o of offsets.values()) {
     const list = topics.get(o.topic) ?? [];
     list.push({ partition: o.partition, offset: String(o.offset) });
     topics.set(o.topic, list);
   }
-  await coordinator.offsetCommit({
-    groupId,
-    groupGenerationId: -1,
-    memberId: '',
-    retentionTime: -1,
-    topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+  await withOffsetsRetry(cluster, async () => {
+    const coordinator = await cluster.findGroupCoordinator({ groupId, coordinatorType: COORDINATOR.GROUP });
+    await coordinator.offsetCommit({
+      groupId,
+      groupGenerationId: -1,
+      memberId: '',
+      retentionTime: -1,
+      topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+    });
   });
 }
 

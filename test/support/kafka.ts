@@ -95,6 +95,19 @@ export function uniqueTopic(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${topicSeq++}`;
 }
 
+/** Retries a call while Kafka answers with a retriable error (leaders still being elected). */
+export async function retryTransient<T>(fn: () => Promise<T>, budgetMs = 10_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { retriable?: boolean }).retriable !== true || Date.now() - started > budgetMs) throw e;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+}
+
 /** Creates topics (waiting for their leaders). */
 export async function createTopics(bootstrap: string, topics: readonly { topic: string; partitions: number }[]): Promise<void> {
   const admin = kafkaClient(bootstrap).admin();
@@ -157,7 +170,7 @@ export async function readTopic(bootstrap: string, topic: string, opts: { readUn
   await admin.connect();
   let ends: Map<number, number>;
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
     ends = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
   } finally {
     await admin.disconnect();

@@ -8,7 +8,7 @@ import type { TableDef } from '../../../src/catalog/table.js';
 import { type SqlType, type } from '../../../src/expr/types.js';
 import { ROW_KIND_SHORT, rowAt } from '../../../src/runtime/changelog.js';
 import type { Source, SourceReader, SplitPosition } from '../../../src/runtime/source.js';
-import { createTopics, kafkaClient, kafkaOrSkip, produce, uniqueTopic, type TestMessage } from '../../support/kafka.js';
+import { createTopics, kafkaClient, kafkaOrSkip, produce, retryTransient, uniqueTopic, type TestMessage } from '../../support/kafka.js';
 import { makeTable, sourceContext } from '../table-helper.js';
 
 const kafka = await kafkaOrSkip();
@@ -140,7 +140,8 @@ describe.skipIf(!kafka)('kafka source', () => {
     rs.readers[0].positions();
     const admin = kafkaClient(bootstrap).admin();
     await admin.connect();
-    const committed = async () => (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0].partitions.map((p) => Number(p.offset)).sort();
+    const committed = async () =>
+      (await retryTransient(() => admin.fetchOffsets({ groupId: group, topics: [topic] })))[0].partitions.map((p) => Number(p.offset)).sort();
     expect(await committed()).toEqual([-1, -1]);
     await rs.readers[0].notifyCheckpointComplete(1);
     expect(await committed()).toEqual([50, 50]);
