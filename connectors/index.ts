@@ -6,3 +6,4 @@ import './print/index.js';
 import './blackhole/index.js';
 import './kafka/index.js';
 import './postgres/index.js';
+import './postgres-cdc/index.js';

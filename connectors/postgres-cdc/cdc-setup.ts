@@ -1,0 +1,217 @@
+/**
+ * Everything the reader checks and prepares in PostgreSQL before it reads: wal_level, the
+ * replication privilege, the captured table (its primary key, columns and replica identity), the
+ * publication (created when missing unless autocreate is disabled) and the slot (its state, who
+ * holds it). Every failure is one line naming what to change.
+ */
+import pg from 'pg';
+import { externalError, isWeirError, userError, type WeirError } from '../../src/errors.js';
+import type { CdcConfig } from './cdc-options.js';
+import { parseLsn, type Lsn } from './lsn.js';
+
+export interface PgColumn {
+  readonly name: string;
+  /** format_type(): 'integer', 'numeric(12,2)', 'text', 'timestamp with time zone', ... */
+  readonly type: string;
+}
+
+export interface CapturedTable {
+  readonly schema: string;
+  readonly name: string;
+  /** "schema"."name" */
+  readonly qualified: string;
+  readonly columns: readonly PgColumn[];
+  readonly primaryKey: readonly string[];
+  readonly replicaIdentity: 'default' | 'nothing' | 'full' | 'index';
+}
+
+export interface SlotInfo {
+  readonly exists: boolean;
+  readonly confirmedFlush?: Lsn;
+  readonly activePid?: number;
+  readonly walStatus?: string;
+}
+
+export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+
+export function clientConfig(config: CdcConfig, replication: boolean): pg.ClientConfig {
+  return {
+    host: config.host,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    database: config.database,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    application_name: `weir-cdc-${config.slotName}`.slice(0, 63),
+    // Text output of timestamptz and dates must not depend on the server's defaults.
+    options: '-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c bytea_output=hex',
+    ...(replication ? { replication: 'database' } : {}),
+  } as pg.ClientConfig;
+}
+
+/** A connected client whose values all stay text. */
+export async function connect(config: CdcConfig, replication = false): Promise<pg.Client> {
+  const c = new pg.Client({ ...clientConfig(config, replication), types: { getTypeParser: () => (v: string) => v } } as pg.ClientConfig);
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    throw cdcError(config, e, 'connecting');
+  }
+  return c;
+}
+
+/** A PostgreSQL failure as a WeirError: permission problems name the grant to add. */
+export function cdcError(config: CdcConfig, e: unknown, what: string): WeirError {
+  if (isWeirError(e)) return e;
+  const err = e as { code?: string; message?: string };
+  const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
+  if (err.code === '42501' && /replication/i.test(err.message ?? '')) {
+    return userError('CDC_REPLICATION_DENIED', `${where}: permission denied for replication (${what}): run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`, { cause: e });
+  }
+  if (err.code === '28000' || err.code === '28P01' || err.code === '3D000' || err.code === '42501') {
+    return userError('CDC_ACCESS', `${where}: ${what} failed: ${err.message} (SQLSTATE ${err.code})`, { cause: e });
+  }
+  return externalError('POSTGRES', `${where}: ${what} failed: ${err.message ?? String(e)}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, { cause: e });
+}
+
+/** Checks the server and the table; creates the publication when allowed. */
+export async function prepare(config: CdcConfig, c: pg.Client): Promise<CapturedTable> {
+  const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
+  const wal = (await c.query('SHOW wal_level')).rows[0].wal_level as string;
+  if (wal !== 'logical') {
+    throw userError('CDC_WAL_LEVEL', `${where}: wal_level is '${wal}', logical decoding needs 'logical': set wal_level = logical in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL`);
+  }
+  const role = (await c.query('SELECT rolreplication OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user')).rows[0];
+  if (!role || role.ok !== 't') {
+    throw userError('CDC_REPLICATION_DENIED', `${where}: permission denied for replication: user '${config.user}' lacks the REPLICATION attribute; run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`);
+  }
+  const tables = (
+    await c.query(
+      `SELECT n.nspname AS schema, c.relname AS name, c.oid::text AS oid, c.relreplident AS ident
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        ORDER BY 1, 2`,
+    )
+  ).rows.filter((r) => config.schemaPattern.test(r.schema) && config.tablePattern.test(r.name));
+  if (tables.length === 0) {
+    throw userError('CDC_TABLE_NOT_FOUND', `${where}: no table matches schema-name '${config.schemaPattern.source.slice(4, -2)}' and table-name '${config.tablePattern.source.slice(4, -2)}'`, {
+      position: config.table.optionPositions['table-name'] ?? config.table.pos,
+    });
+  }
+  if (tables.length > 1) {
+    throw userError('CDC_SEVERAL_TABLES', `${where}: table-name matches ${tables.length} tables (${tables.map((t) => `${t.schema}.${t.name}`).join(', ')}); reading several tables in one source is not supported yet: make the pattern match one table`, {
+      position: config.table.optionPositions['table-name'] ?? config.table.pos,
+    });
+  }
+  const t = tables[0];
+  const qualified = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+  const columns = (
+    await c.query(
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [t.oid],
+    )
+  ).rows as PgColumn[];
+  const pk = (
+    await c.query(
+      `SELECT a.attname AS name FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) ON true
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.ord`,
+      [t.oid],
+    )
+  ).rows.map((r) => r.name as string);
+  if (pk.length === 0) {
+    throw userError('CDC_NO_PRIMARY_KEY', `${where}: PostgreSQL table ${t.schema}.${t.name} has no primary key; add one (ALTER TABLE ${qualified} ADD PRIMARY KEY (...)): weir reads the snapshot in primary-key chunks and keys changes by it`);
+  }
+  const declared = config.table.primaryKey;
+  if (declared.length !== pk.length || declared.some((k) => !pk.includes(k))) {
+    throw userError('CDC_PRIMARY_KEY_MISMATCH', `table '${config.table.name}': PRIMARY KEY (${declared.join(', ')}) does not match the primary key (${pk.join(', ')}) of PostgreSQL table ${t.schema}.${t.name}; declare PRIMARY KEY (${pk.join(', ')}) NOT ENFORCED`, {
+      position: config.table.pos,
+    });
+  }
+  const names = new Set(columns.map((col) => col.name));
+  for (const col of config.table.columns) {
+    if (col.kind === 'physical' && !names.has(col.name)) {
+      throw userError('CDC_COLUMN_NOT_FOUND', `table '${config.table.name}': column '${col.name}' does not exist in PostgreSQL table ${t.schema}.${t.name} (it has ${[...names].join(', ')})`, { position: config.table.pos });
+    }
+  }
+  const identity = ({ d: 'default', n: 'nothing', f: 'full', i: 'index' } as const)[t.ident as 'd' | 'n' | 'f' | 'i'] ?? 'default';
+  if (config.changelogMode === 'all' && identity !== 'full') {
+    throw userError(
+      'CDC_REPLICA_IDENTITY',
+      `${where}: table ${t.schema}.${t.name} has REPLICA IDENTITY ${identity.toUpperCase()}, so the WAL holds no before-images for changelog-mode 'all': run ALTER TABLE ${qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`,
+    );
+  }
+  await ensurePublication(config, c, t.schema, t.name, qualified);
+  return { schema: t.schema, name: t.name, qualified, columns, primaryKey: pk, replicaIdentity: identity };
+}
+
+async function ensurePublication(config: CdcConfig, c: pg.Client, schema: string, name: string, qualified: string): Promise<void> {
+  const pub = config.publicationName;
+  const exists = (await c.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [pub])).rowCount! > 0;
+  if (!exists) {
+    if (!config.autocreatePublication) {
+      throw userError('CDC_NO_PUBLICATION', `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not exist and 'publication.autocreate.mode' is 'disabled': run CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${qualified}`);
+    }
+    try {
+      await c.query(`CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${qualified}`);
+    } catch (e) {
+      if ((e as { code?: string }).code !== '42710') throw cdcError(config, e, `creating publication '${pub}'`);
+    }
+  }
+  const has = (await c.query('SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3', [pub, schema, name])).rowCount! > 0;
+  if (!has) {
+    throw userError('CDC_PUBLICATION_LACKS_TABLE', `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not include table ${schema}.${name}: run ALTER PUBLICATION ${quoteIdent(pub)} ADD TABLE ${qualified}`);
+  }
+}
+
+export async function slotInfo(config: CdcConfig, c: pg.Client): Promise<SlotInfo> {
+  const r = (
+    await c.query('SELECT confirmed_flush_lsn::text AS lsn, active_pid::text AS pid, wal_status, plugin, database FROM pg_replication_slots WHERE slot_name = $1', [config.slotName])
+  ).rows[0];
+  if (!r) return { exists: false };
+  if (r.plugin !== 'pgoutput' || r.database !== config.database) {
+    throw userError('CDC_SLOT_MISMATCH', `postgres-cdc table '${config.table.name}' at ${config.server}: replication slot '${config.slotName}' exists for plugin '${r.plugin}' in database '${r.database}'; choose another 'slot.name' or drop it (SELECT pg_drop_replication_slot('${config.slotName}'))`);
+  }
+  return { exists: true, confirmedFlush: r.lsn ? parseLsn(r.lsn) : undefined, activePid: r.pid ? Number(r.pid) : undefined, walStatus: r.wal_status ?? undefined };
+}
+
+/** Fails when the slot is unusable: held by another process, or invalidated (WAL removed). */
+export function checkSlotUsable(config: CdcConfig, s: SlotInfo): void {
+  const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
+  if (s.walStatus === 'lost' || (s.exists && s.confirmedFlush === undefined)) {
+    throw userError(
+      'CDC_SLOT_INVALIDATED',
+      `${where}: replication slot '${config.slotName}' was invalidated (the WAL it needed was removed, e.g. max_slot_wal_keep_size): the changes since the last checkpoint are gone; drop the slot (SELECT pg_drop_replication_slot('${config.slotName}')) and start the job without --from-checkpoint to snapshot the table again`,
+    );
+  }
+  if (s.activePid !== undefined) {
+    throw userError(
+      'CDC_SLOT_ACTIVE',
+      `${where}: replication slot '${config.slotName}' is active for PID ${s.activePid} (another job or client reads it); stop that reader (SELECT pg_terminate_backend(${s.activePid})) or give this table another 'slot.name'`,
+    );
+  }
+}
+
+/**
+ * CREATE_REPLICATION_SLOT on a replication connection. With `exportSnapshot` the connection must
+ * stay open (and idle) while the snapshot is read; the slot is then temporary (dropped with the
+ * connection) unless `temporary` is false.
+ */
+export async function createSlot(
+  config: CdcConfig,
+  repl: pg.Client,
+  name: string,
+  opts: { temporary: boolean; exportSnapshot: boolean },
+): Promise<{ consistentPoint: Lsn; snapshotName?: string }> {
+  const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)} ${opts.temporary ? 'TEMPORARY ' : ''}LOGICAL pgoutput (SNAPSHOT '${opts.exportSnapshot ? 'export' : 'nothing'}')`;
+  try {
+    const r = (await repl.query(sql)).rows[0];
+    return { consistentPoint: parseLsn(r.consistent_point), ...(r.snapshot_name ? { snapshotName: r.snapshot_name } : {}) };
+  } catch (e) {
+    throw cdcError(config, e, `creating replication slot '${name}'`);
+  }
+}
