@@ -116,7 +116,7 @@ INSERT INTO sink_agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;`;
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   // Against real services (each script starts its own), in their own processes.
-  for (const part of ['kafka', 'postgres']) {
+  for (const part of ['kafka', 'postgres', 'postgres-cdc']) {
     if (only.length && !only.includes(part)) continue;
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${part}.ts`)], { stdio: 'inherit' });
     if (r.status !== 0) console.log(`${part} bench failed (exit ${r.status})`);
