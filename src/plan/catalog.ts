@@ -6,6 +6,7 @@
  * expressions) and that the connector exists, but, like Flink, not the connector's options: those
  * are validated when a query reads or writes the table.
  */
+import { expandEnv } from '../config/env.js';
 import type { TableColumn, TableDef, ViewDef } from '../catalog/table.js';
 import { lookupConnector } from '../connector/registry.js';
 import { bindExpr } from '../expr/bind.js';
@@ -108,7 +109,7 @@ export class Catalog implements CatalogReader {
       if (Object.prototype.hasOwnProperty.call(options, o.key)) {
         throw userError('DUPLICATE_OPTION', `option '${o.key}' is given twice for table '${name}'`, { position: o.pos });
       }
-      options[o.key] = o.value;
+      options[o.key] = expandEnv(o.value, `option '${o.key}' of table '${name}'`, o.pos);
       optionPositions[o.key] = o.pos;
     }
     lookupConnector(options.connector, name, optionPositions.connector ?? stmt.pos);
