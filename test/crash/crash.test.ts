@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { runWeir, seededRandom, spawnWeir, tempDir } from '../support/weir-process.js';
+import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-process.js';
 import { ROWS, writeScenario, type Scenario } from './crash-scenarios.js';
 
 /**
@@ -29,28 +29,7 @@ async function withCrashes(scenario: Scenario, parallelism: number, seed: number
   const s = writeScenario(dir, scenario, parallelism);
   const random = seededRandom(seed);
   const args = ['run', s.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-  let kills = 0;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const run = spawnWeir(args);
-    if (kills < KILLS) {
-      const killAfter = 900 + Math.floor(random() * 1800);
-      const timer = setTimeout(() => run.child.kill('SIGKILL'), killAfter);
-      const { code, signal } = await run.exit;
-      clearTimeout(timer);
-      if (signal === 'SIGKILL') {
-        kills++;
-        continue;
-      }
-      // Finished before the kill landed: the output is still checked, and the kill count fails.
-      expect(run.stderr(), `run ${attempt} failed`).not.toMatch(/error/);
-      expect(code).toBe(0);
-      break;
-    }
-    const { code } = await run.exit;
-    expect(run.stderr(), `final run failed`).not.toMatch(/error/);
-    expect(code).toBe(0);
-    break;
-  }
+  const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
   return { rows: await read(s.target, s.resultQuery), kills };
 }
 

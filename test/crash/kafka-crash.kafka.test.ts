@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { createTopics, kafkaOrSkip, readTopic, uniqueTopic } from '../support/kafka.js';
-import { runWeir, seededRandom, spawnWeir, tempDir } from '../support/weir-process.js';
+import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-process.js';
 import { expectedAggregate, expectedFiltered, PARTITIONS, produceEvents, writeKafkaJob } from './kafka-scenarios.js';
 
 /**
@@ -40,27 +40,7 @@ describe.skipIf(!kafka)('kafka crash recovery', () => {
       const job = writeKafkaJob(dir, { bootstrap, topic, outTopic, records: RECORDS, parallelism, name: `kafka-crash-${parallelism}` });
       const producing = produceEvents(bootstrap, topic, 0, RECORDS);
       const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-      let kills = 0;
-      for (let attempt = 0; attempt < 40; attempt++) {
-        const run = spawnWeir(args);
-        if (kills < KILLS) {
-          const killAfter = 1200 + Math.floor(random() * 2000);
-          const timer = setTimeout(() => run.child.kill('SIGKILL'), killAfter);
-          const { code, signal } = await run.exit;
-          clearTimeout(timer);
-          if (signal === 'SIGKILL') {
-            kills++;
-            continue;
-          }
-          expect(run.stderr(), `run ${attempt} failed (seed ${seed})`).not.toMatch(/error/i);
-          expect(code).toBe(0);
-          break;
-        }
-        const { code } = await run.exit;
-        expect(run.stderr(), `final run failed (seed ${seed})`).not.toMatch(/error/i);
-        expect(code).toBe(0);
-        break;
-      }
+      const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 1200 + Math.floor(random() * 2000), label: `seed ${seed}` });
       await producing;
       fullTopic ??= topic;
       expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export const WEIR_BIN = resolve(import.meta.dirname, '../../bin/weir.mjs');
 
@@ -53,4 +54,28 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * The crash-test loop: runs `weir <args>` again and again, killing each run with SIGKILL
+ * `killAfterMs()` after its start until `kills` runs were killed, then lets the next run finish.
+ * Every run that ends by itself must exit 0 with no error on stderr. Returns the number of runs
+ * killed (fewer than `kills` when the job finished before a kill landed: the caller asserts it).
+ */
+export async function runWithKills(args: readonly string[], opts: { kills: number; killAfterMs: () => number; label: string }): Promise<number> {
+  let kills = 0;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const run = spawnWeir(args);
+    const timer = kills < opts.kills ? setTimeout(() => run.child.kill('SIGKILL'), opts.killAfterMs()) : undefined;
+    const { code, signal } = await run.exit;
+    clearTimeout(timer);
+    if (signal === 'SIGKILL') {
+      kills++;
+      continue;
+    }
+    expect(run.stderr(), `run ${attempt} failed (${opts.label})`).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    break;
+  }
+  return kills;
 }
