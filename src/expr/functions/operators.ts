@@ -161,41 +161,32 @@ function boolArgs(ctx: InferContext): SqlType[] {
   return ctx.types.map((_, i) => withNullable(expectArg(ctx, i, 'boolean'), ctx.types[i].nullable || ctx.types[i].kind === 'NULL'));
 }
 
-const AND: ScalarFunction = {
-  name: 'AND',
-  minArgs: 2,
-  maxArgs: 2,
-  nulls: 'custom',
-  infer: (ctx) => ({ args: boolArgs(ctx), result: BOOLEAN(anyNullable(ctx.types)) }),
-  gen(g) {
-    const r = g.temp();
-    const a = g.arg(0);
-    const rest = g.block(() => {
-      const b = g.arg(1);
-      g.emit(`${r} = ${b} === false ? false : (${a} === null || ${b} === null) ? null : true;`);
-    });
-    g.emit(`if (${a} === false) ${r} = false;\nelse {\n${rest}\n}`);
-    return r;
-  },
-};
+/**
+ * AND / OR: the right side is evaluated only when the left does not decide (FALSE for AND, TRUE
+ * for OR); otherwise NULL if either side is NULL.
+ */
+function shortCircuit(name: 'AND' | 'OR', decides: boolean): ScalarFunction {
+  return {
+    name,
+    minArgs: 2,
+    maxArgs: 2,
+    nulls: 'custom',
+    infer: (ctx) => ({ args: boolArgs(ctx), result: BOOLEAN(anyNullable(ctx.types)) }),
+    gen(g) {
+      const r = g.temp();
+      const a = g.arg(0);
+      const rest = g.block(() => {
+        const b = g.arg(1);
+        g.emit(`${r} = ${b} === ${decides} ? ${decides} : (${a} === null || ${b} === null) ? null : ${!decides};`);
+      });
+      g.emit(`if (${a} === ${decides}) ${r} = ${decides};\nelse {\n${rest}\n}`);
+      return r;
+    },
+  };
+}
 
-const OR: ScalarFunction = {
-  name: 'OR',
-  minArgs: 2,
-  maxArgs: 2,
-  nulls: 'custom',
-  infer: (ctx) => ({ args: boolArgs(ctx), result: BOOLEAN(anyNullable(ctx.types)) }),
-  gen(g) {
-    const r = g.temp();
-    const a = g.arg(0);
-    const rest = g.block(() => {
-      const b = g.arg(1);
-      g.emit(`${r} = ${b} === true ? true : (${a} === null || ${b} === null) ? null : false;`);
-    });
-    g.emit(`if (${a} === true) ${r} = true;\nelse {\n${rest}\n}`);
-    return r;
-  },
-};
+const AND = shortCircuit('AND', false);
+const OR = shortCircuit('OR', true);
 
 const NOT: ScalarFunction = {
   name: 'NOT',
