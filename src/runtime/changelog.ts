@@ -27,7 +27,26 @@ export interface ChangeBatch {
   readonly size: number;
   readonly kinds: Uint8Array;
   readonly columns: unknown[][];
+  /**
+   * Set only on a control batch of size 0 that an upsert source (one the planner follows with a
+   * changelog-normalize operator) emits when a captured table was emptied (PostgreSQL TRUNCATE).
+   * Exchanges send it to every target subtask; the normalize operator turns it into a -D for every
+   * row of that table it holds. No other operator ever receives one.
+   */
+  readonly truncate?: TruncateMarker;
 }
+
+export interface TruncateMarker {
+  /** The truncated tables' names, matched against the normalize operator's table column (if any). */
+  readonly tables: readonly string[];
+}
+
+/**
+ * Placeholder an upsert source puts in a column whose value the change does not carry (an
+ * unchanged TOASTed value): the changelog-normalize operator right after the source replaces it
+ * with the value it holds for the key, so it never reaches any other operator.
+ */
+export const UNCHANGED_VALUE: unique symbol = Symbol('unchanged');
 
 /** A batch of +I rows. `columns` are used as they are (not copied). */
 export function insertBatch(columns: unknown[][], size: number): ChangeBatch {

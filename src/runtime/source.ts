@@ -20,8 +20,14 @@ export interface SourceContext {
   /** The columns the reader must produce, in this order (projection pushed into the source). */
   readonly schema: Schema;
   readonly log: Logger;
+  /** How many completed checkpoints the job keeps ('state.checkpoints.num-retained'); 1 if absent. */
+  readonly retainedCheckpoints?: number;
   /** Counters such as 'parse-errors-skipped'. */
   inc(name: string, by?: number): void;
+  /** Sets a gauge such as 'lag-bytes' or 'lag-ms' (the status line shows the largest per name). */
+  gauge?(name: string, value: number): void;
+  /** Progress of a long task such as a table's snapshot (`total` undefined when unknown). */
+  progress?(task: string, done: number, total: number | undefined): void;
 }
 
 /**
@@ -49,6 +55,14 @@ export interface Source {
    * The planner uses it to derive the changelog mode of everything downstream.
    */
   readonly changelogMode?: 'insert-only' | 'updating';
+  /**
+   * Set by an upsert source: its rows are keyed by `keyFields` (names of its output columns, which
+   * the planner always keeps), +I/+U rows may repeat a key, -D rows need only the key columns, and
+   * it may emit truncate markers and UNCHANGED_VALUE placeholders (src/runtime/changelog.ts). The
+   * planner follows it with a changelog-normalize operator hashed by the key. `tableField` names
+   * the output column holding each row's table name when the source reads several tables.
+   */
+  readonly normalize?: { readonly keyFields: readonly string[]; readonly tableField?: string };
   /**
    * The splits to read. On a restore `restored` holds the splits recorded in the checkpoint;
    * a source whose split set is fixed at the first start (datagen) returns those.

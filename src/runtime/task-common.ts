@@ -15,6 +15,21 @@ export class JobCounters {
   snapshot(): Record<string, number> {
     return Object.fromEntries(this.named);
   }
+
+  /** Gauges per reporter (`id`: operator/subtask/name), combined by name as the largest value. */
+  private readonly gauges = new Map<string, { name: string; value: number }>();
+  /** Long tasks (e.g. 'snapshot public.orders'): rows done and the expected total. */
+  readonly progress = new Map<string, { done: number; total: number | undefined }>();
+
+  gauge(id: string, name: string, value: number): void {
+    this.gauges.set(id, { name, value });
+  }
+
+  gaugeSnapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { name, value } of this.gauges.values()) out[name] = Math.max(out[name] ?? -Infinity, value);
+    return out;
+  }
 }
 
 interface MailboxAction {

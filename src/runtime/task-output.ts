@@ -31,7 +31,11 @@ export class TaskOutput implements Output {
   }
 
   emit(batch: ChangeBatch): void {
-    if (batch.size === 0) return;
+    if (batch.size === 0) {
+      // A truncate marker goes to every subtask: each holds part of the table's keys.
+      if (batch.truncate !== undefined) for (const ch of this.allChannels) ch.push({ kind: 'batch', batch });
+      return;
+    }
     if (this.onRows !== undefined) this.onRows(batch.size);
     for (let e = 0; e < this.edges.length; e++) {
       const edge = this.edges[e];
@@ -63,6 +67,11 @@ export class TaskOutput implements Output {
     if (!(timestamp > this.lastWatermark)) return;
     this.lastWatermark = timestamp;
     this.broadcast({ kind: 'watermark', timestamp });
+  }
+
+  /** Every split of this producer is idle: downstream gates stop waiting for its watermark. */
+  emitIdle(): void {
+    this.broadcast({ kind: 'watermark', timestamp: this.lastWatermark, idle: true });
   }
 
   emitBarrier(barrier: Barrier): void {

@@ -26,6 +26,7 @@ import type { BoundExpr, RowFn } from '../../expr/bound.js';
 import { compilePredicate, compileRowFn } from '../../expr/compile.js';
 import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
 import { Int32SlotIndex } from '../../state/int-slot-index.js';
+import { keyPart } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
@@ -82,22 +83,6 @@ const EMITTED = 1;
 /** flags bit: the group is in `touched` (changed by the current batch). */
 const TOUCHED = 2;
 
-function keyPart(v: unknown): string {
-  if (v === null || v === undefined) return '\u0000';
-  switch (typeof v) {
-    case 'string':
-      return `s${v.length}:${v}`;
-    case 'number':
-      return `n${v}|`;
-    case 'bigint':
-      return `b${v}|`;
-    case 'boolean':
-      return v ? 't' : 'f';
-    default:
-      if (v instanceof Uint8Array) return `x${Buffer.from(v).toString('base64')}|`;
-      return `o${String(v)}|`;
-  }
-}
 
 export class KeyedAggregateOperator implements Operator {
   private readonly groupKeys: readonly number[];
