@@ -3,11 +3,15 @@
  * source's reader alone (no job around it) against an embedded PostgreSQL (fsync off: this
  * measures reading, not the server's writes), median of WEIR_BENCH_REPEAT (3) runs:
  * - snapshot: WEIR_BENCH_CDC_ROWS (1,000,000) rows read in primary-key chunks of 8096
- *   ('scan.startup.mode' = 'snapshot'), next to one plain `SELECT` of the same rows as text;
+ *   ('scan.startup.mode' = 'snapshot'), next to PostgreSQL's own `COPY table TO STDOUT` (psql,
+ *   output discarded) and one plain `SELECT` of the same rows as text;
  * - stream: WEIR_BENCH_CDC_CHANGES (500,000) changes (60% updates giving -U/+U, 20% inserts,
  *   20% deletes, REPLICA IDENTITY FULL) already in the WAL, decoded from the slot to rows, with a
- *   checkpoint (positions + completion, which acknowledges the slot) every 100,000 rows.
+ *   checkpoint (positions + completion, which acknowledges the slot) every 100,000 rows; next to
+ *   `pg_recvlogical` streaming the same changes from a second pgoutput slot to /dev/null.
  */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { prepareJob } from '../src/cli/job-file.js';
 import { silentLogger } from '../src/log.js';
@@ -16,6 +20,7 @@ import { postgresCdcConnector } from '../connectors/postgres-cdc/index.js';
 import { startPostgres, type TestPostgres } from '../test/support/postgres.js';
 import '../connectors/index.js';
 
+const run = promisify(execFile);
 const ROWS = Number(process.env.WEIR_BENCH_CDC_ROWS ?? 1_000_000);
 const CHANGES = Number(process.env.WEIR_BENCH_CDC_CHANGES ?? 500_000);
 const REPEAT = Number(process.env.WEIR_BENCH_REPEAT ?? 3);
@@ -88,10 +93,44 @@ async function benchSnapshot(s: TestPostgres): Promise<void> {
     if (d.rows !== ROWS) throw new Error(`snapshot read ${d.rows} rows, expected ${ROWS}`);
     weir.push(d.rows / d.seconds);
   }
+  const copy: number[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    const t0 = performance.now();
+    await psql(s, ['-c', 'COPY bench_snap TO STDOUT']);
+    copy.push(ROWS / ((performance.now() - t0) / 1000));
+  }
   const base = median(plain);
   const rate = median(weir);
+  const copyRate = median(copy);
+  console.log(`postgres-cdc COPY TO STDOUT (psql)      : ${fmt(copyRate)} rows/s (${fmt(ROWS)} rows)`);
   console.log(`postgres-cdc plain SELECT (text)        : ${fmt(base)} rows/s (${fmt(ROWS)} rows, one query)`);
-  console.log(`postgres-cdc snapshot (chunks of 8096)  : ${fmt(rate)} rows/s = ${(rate / base).toFixed(2)} x plain SELECT`);
+  console.log(`postgres-cdc snapshot (chunks of 8096)  : ${fmt(rate)} rows/s = ${(rate / copyRate).toFixed(2)} x COPY TO, ${(rate / base).toFixed(2)} x plain SELECT`);
+}
+
+function pgEnv(s: TestPostgres): NodeJS.ProcessEnv {
+  return { ...process.env, PGHOST: s.host, PGPORT: String(s.port), PGUSER: s.user, PGPASSWORD: s.password, PGDATABASE: s.database };
+}
+
+/** Runs psql with its output discarded (a COPY TO STDOUT measures the server and the wire). */
+function psql(s: TestPostgres, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args], { env: pgEnv(s), stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql exited ${code}: ${err}`))));
+  });
+}
+
+/** pg_recvlogical from `slot` (pgoutput) up to `endpos`, output discarded; seconds. */
+async function recvlogical(s: TestPostgres, slot: string, publication: string, endpos: string): Promise<number> {
+  const t0 = performance.now();
+  await run(
+    'pg_recvlogical',
+    ['-d', s.database, '--slot', slot, '--start', '--endpos', endpos, '--no-loop', '-o', 'proto_version=1', '-o', `publication_names=${publication}`, '-f', '/dev/null'],
+    { env: pgEnv(s), maxBuffer: 1 << 20 },
+  );
+  return (performance.now() - t0) / 1000;
 }
 
 /** Writes CHANGES changes to `table` (ids 1..CHANGES/5*3 exist): returns the rows they decode to. */
@@ -108,20 +147,29 @@ async function writeChanges(s: TestPostgres, table: string, base: number): Promi
 
 async function benchStream(s: TestPostgres): Promise<void> {
   const rates: number[] = [];
+  const native: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
     const table = `bench_stream_${i}`;
     await createTable(s, table, CHANGES);
     const slot = `bench_stream_${i}`;
     const r = reader(s, table, slot, { 'scan.startup.mode': 'latest-offset' });
     await r.assign([{ id: `postgres-cdc:${slot}` }], []);
+    // A second slot at the same point, for pg_recvlogical.
+    await s.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [`${slot}_native`]);
     const expected = await writeChanges(s, table, 10_000_000);
+    const [[endpos]] = await s.query('SELECT pg_current_wal_lsn()::text');
     const d = await drain(r, expected, 100_000);
     await r.close();
     await s.query('SELECT pg_drop_replication_slot($1)', [slot]);
     if (d.rows !== expected) throw new Error(`stream read ${d.rows} rows, expected ${expected}`);
-    rates.push(d.rows / d.seconds);
+    rates.push(CHANGES / d.seconds);
+    native.push(CHANGES / (await recvlogical(s, `${slot}_native`, `pub_${table}`, endpos!)));
+    await s.query('SELECT pg_drop_replication_slot($1)', [`${slot}_native`]);
   }
-  console.log(`postgres-cdc stream (pgoutput -> rows)  : ${fmt(median(rates))} rows/s (${fmt(CHANGES)} changes in the WAL, REPLICA IDENTITY FULL, checkpoint every 100,000 rows)`);
+  const rate = median(rates);
+  const base = median(native);
+  console.log(`postgres-cdc pg_recvlogical (pgoutput)  : ${fmt(base)} changes/s (${fmt(CHANGES)} changes in the WAL, to /dev/null)`);
+  console.log(`postgres-cdc stream (pgoutput -> rows)  : ${fmt(rate)} changes/s = ${(rate / base).toFixed(2)} x pg_recvlogical (REPLICA IDENTITY FULL, checkpoint every 100,000 rows)`);
 }
 
 async function main(): Promise<void> {

@@ -1,15 +1,19 @@
 /**
- * The postgres-cdc source subtask. It first reads the table's snapshot in primary-key chunks
- * (snapshot-chunks.ts), then streams the persistent slot with pgoutput through
+ * The postgres-cdc source subtask. It first reads the captured tables' snapshot in primary-key
+ * chunks (cdc-snapshot.ts), then streams the persistent slot with pgoutput through
  * pg-logical-replication. Replication messages are queued in arrival order (keepalives too, so a
- * keepalive never overtakes the data before it); poll() turns them into +I/-U/+U/-D rows.
+ * keepalive never overtakes the data before it); poll() turns them into rows (cdc-rows.ts). The
+ * planner follows the source with a changelog-normalize step (keyed by the primary key), so
+ * upsert-mode updates (+U), key-only deletes, unchanged TOASTed values and TRUNCATE markers become
+ * a complete changelog there.
  *
- * Position (JSON): `{ lsn, partial?, snapshot? }`. `lsn`: every transaction whose commit record
- * starts before it has been emitted (a commit's end LSN, or a keepalive / heartbeat LSN reached
- * outside a transaction). `partial`: the first `n` changes of the transaction committing at
- * `commit` were emitted (a batch ended inside it). `snapshot`: the segments read so far and
- * whether the snapshot is done. A restore starts the slot at `lsn` and skips, by the same rule,
- * what the server sends again (the slot may lag: it is acknowledged only after a checkpoint).
+ * Position (JSON): `{ lsn, partial?, snapshot, completed? }`. `lsn`: every transaction whose
+ * commit record starts before it has been emitted (a commit's end LSN, or a keepalive / heartbeat
+ * LSN reached outside a transaction). `partial`: the first `n` changes of the transaction
+ * committing at `commit` were emitted (a batch ended inside it). `snapshot`: per table, the
+ * segments read so far and whether it is done. A restore starts the slot at `lsn` and skips, by
+ * the same rule, what the server sends again (the slot may lag: it is acknowledged only after a
+ * checkpoint).
  *
  * The slot is acknowledged only in notifyCheckpointComplete, with `lsn - 1` of the oldest of the
  * last 'slot.retained-checkpoints' completed checkpoints (1: the one just completed):
@@ -23,16 +27,16 @@
 import type pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
 import { userError } from '../../src/errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { RowKind, type ChangeBatch } from '../../src/runtime/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
-import type { ColumnOrigin } from '../common/columns.js';
-import { cdcError, checkSlotUsable, clientConfig, connect, createSlot, prepare, slotInfo, type CapturedTable } from './cdc-setup.js';
+import { RowEmitter, type RelationMap } from './cdc-rows.js';
+import { cdcError, checkSlotUsable, clientConfig, connect, createSlot, prepare, quoteIdent, slotInfo, type CapturedTable } from './cdc-setup.js';
+import { CdcSnapshot, tableKey } from './cdc-snapshot.js';
 import type { CdcSource } from './cdc-source.js';
 import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { PgOutputDecoder, UNCHANGED_TOAST, type PgOutputMessage, type RelationMessage, type Tuple } from './pgoutput.js';
-import { textConverter, ValueError, type TextConverter } from './pg-text.js';
-import { chunkQuery, KeyOrder, SegmentFilter, segmentsFromJson, segmentsToJson, type KeyText, type Segment } from './snapshot-chunks.js';
+import type { SegmentFilter } from './snapshot-chunks.js';
 
 const MAX_BATCH_ROWS = 4096;
 const MAX_QUEUED = 20_000;
@@ -44,45 +48,45 @@ interface Capture {
   readonly lsn: Lsn;
 }
 
-/** Per relation (oid): where each output column and key column sits in its tuples. */
-interface RelationMap {
-  readonly msg: RelationMessage;
-  readonly out: number[];
-  readonly keys: number[];
-}
-
 export class CdcReader implements SourceReader {
   private readonly config;
-  private readonly columns: readonly ColumnOrigin[];
-  private readonly out: BatchBuilder;
-  private readonly converters: (TextConverter | null)[];
+  private readonly rows: RowEmitter;
   private active = false;
   private meta: pg.Client | undefined;
-  private table!: CapturedTable;
-  private order!: KeyOrder;
+  private tables: CapturedTable[] = [];
   private split: SplitPosition['split'] | undefined;
   // stream position
   private lsn: Lsn = 0n;
   private partial: { commit: Lsn; n: number } | undefined;
-  // snapshot
-  private snapshotDone = true;
-  private segments: Segment[] = [];
-  private filter: SegmentFilter | undefined;
-  private run: { repl: pg.Client; snap: pg.Client; lsn: Lsn; last: KeyText | null; upTo: KeyText | null } | undefined;
-  private snapColumns: string[] = [];
+  private snapshot!: CdcSnapshot;
+  /** Per table: drops the changes the snapshot already holds (until the stream passed every segment). */
+  private filters: Map<string, SegmentFilter> | undefined;
+  private horizon: Lsn = 0n;
+  private snapshotting = false;
   // streaming
   private service: LogicalReplicationService | undefined;
+  private streamReady: Promise<unknown> = Promise.resolve();
   private queue: Queued[] = [];
   private qHead = 0;
   private paused = false;
   private failure: unknown;
   private inTxn: { commit: Lsn; n: number; skip: number; skipAll: boolean } | undefined;
   private readonly relations = new Map<number, RelationMap | null>();
+  /** Rows of the batch being built whose unchanged TOASTed values must be read from the table. */
+  private fetches: { row: number; map: RelationMap; key: readonly string[]; columns: number[] }[] = [];
+  /** 'stop' mode: the table whose schema change the source stopped before. */
+  private stoppedAt: string | undefined;
+  /** A truncate marker to return from the next poll. */
+  private marker: ChangeBatch | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private acked: Lsn = 0n;
+  /** The server's WAL end from its last keepalive, and the last commit's time: the lag. */
+  private walEnd: Lsn = 0n;
   private captures: Capture[] = [];
-  /** LSNs of the newest completed checkpoints, oldest first (at most retainedCheckpoints). */
+  /** Completed checkpoints kept restorable ('slot.retained-checkpoints', else the job's num-retained). */
+  private readonly retained: number;
+  /** LSNs of the newest completed checkpoints, oldest first (at most `retained`). */
   private completed: Lsn[] = [];
   private finished = false;
   private closed = false;
@@ -92,9 +96,8 @@ export class CdcReader implements SourceReader {
     private readonly ctx: SourceContext,
   ) {
     this.config = source.config;
-    this.columns = source.columns;
-    this.out = new BatchBuilder(this.columns.length);
-    this.converters = this.columns.map((c) => (c.kind === 'physical' ? textConverter(c.field) : null));
+    this.rows = new RowEmitter(source.config, source.columns);
+    this.retained = source.config.retainedCheckpoints ?? ctx.retainedCheckpoints ?? 1;
   }
 
   async assign(splits: readonly SplitPosition['split'][], restored: readonly SplitPosition[]): Promise<void> {
@@ -105,16 +108,12 @@ export class CdcReader implements SourceReader {
     const c = await connect(config);
     this.meta = c;
     try {
-      this.table = await prepare(config, c);
+      this.tables = await prepare(config, c);
     } catch (e) {
-      throw cdcError(config, e, 'checking the table');
+      throw cdcError(config, e, 'checking the tables');
     }
-    this.order = new KeyOrder(this.table);
-    this.snapColumns = this.table.columns.map((col) => col.name);
     const r = restored.find((p) => p.split.id === this.split!.id);
-    const pos = (r?.position ?? undefined) as
-      | { lsn?: string; partial?: { commit: string; n: number }; snapshot?: { done: boolean; segments: unknown }; completed?: string[] }
-      | undefined;
+    const pos = (r?.position ?? undefined) as { lsn?: string; partial?: { commit: string; n: number }; snapshot?: unknown; completed?: string[] } | undefined;
     const bounded = config.startupMode === 'snapshot';
     const slot = bounded ? undefined : await slotInfo(config, c).catch((e: unknown) => Promise.reject(cdcError(config, e, 'reading pg_replication_slots')));
     if (slot?.exists) {
@@ -122,126 +121,71 @@ export class CdcReader implements SourceReader {
       // Never acknowledge behind where the slot already is (a restored older checkpoint's history may be).
       this.acked = slot.confirmedFlush ?? 0n;
     }
-    if (pos && typeof pos.lsn === 'string') {
-      this.lsn = parseLsn(pos.lsn);
+    const restoring = pos !== undefined && typeof pos.lsn === 'string';
+    this.snapshot = new CdcSnapshot(config, this.tables, this.rows, this.ctx, restoring ? (pos.snapshot ?? undefined) : undefined, config.startupMode !== 'latest-offset');
+    if (restoring) {
+      this.lsn = parseLsn(pos.lsn!);
       if (pos.partial) this.partial = { commit: parseLsn(pos.partial.commit), n: pos.partial.n };
-      this.segments = segmentsFromJson(pos.snapshot?.segments);
-      this.snapshotDone = pos.snapshot === undefined || pos.snapshot.done;
       // The restored checkpoint is itself completed; the ones before it were retained with it.
-      this.completed = [...(Array.isArray(pos.completed) ? pos.completed.map(parseLsn) : []), this.lsn].slice(-config.retainedCheckpoints);
+      this.completed = [...(Array.isArray(pos.completed) ? pos.completed.map(parseLsn) : []), this.lsn].slice(-this.retained);
       if (!bounded) {
         if (!slot!.exists) {
           throw userError('CDC_SLOT_MISSING', `postgres-cdc table '${config.table.name}' at ${config.server}: replication slot '${config.slotName}' of the checkpoint no longer exists, so the changes since the checkpoint are gone; start the job without --from-checkpoint to snapshot the table again`);
         }
         if (slot!.confirmedFlush! > this.lsn) {
-          throw userError('CDC_CHECKPOINT_BEHIND_SLOT', `postgres-cdc table '${config.table.name}': the checkpoint's LSN ${formatLsn(this.lsn)} is before replication slot '${config.slotName}''s confirmed position ${formatLsn(slot!.confirmedFlush!)} (a newer checkpoint was acknowledged), so the changes in between are gone; restore the latest checkpoint, or start without --from-checkpoint to snapshot again ('slot.retained-checkpoints' = N keeps the last N checkpoints restorable)`);
+          throw userError('CDC_CHECKPOINT_BEHIND_SLOT', `postgres-cdc table '${config.table.name}': the checkpoint's LSN ${formatLsn(this.lsn)} is before replication slot '${config.slotName}''s confirmed position ${formatLsn(slot!.confirmedFlush!)} (a newer checkpoint was acknowledged), so the changes in between are gone; restore the latest checkpoint, or start without --from-checkpoint to snapshot again ('state.checkpoints.num-retained' = N, or the source option 'slot.retained-checkpoints' = N, keeps the last N checkpoints restorable)`);
         }
       }
-    } else {
-      if (!bounded) {
-        if (slot!.exists) this.lsn = slot!.confirmedFlush!;
-        else {
-          const repl = await connect(config, true);
-          try {
-            this.lsn = (await createSlot(config, repl, config.slotName, { temporary: false, exportSnapshot: false })).consistentPoint;
-          } finally {
-            await repl.end().catch(() => undefined);
-          }
+    } else if (!bounded) {
+      if (slot!.exists) this.lsn = slot!.confirmedFlush!;
+      else {
+        const repl = await connect(config, true);
+        try {
+          this.lsn = (await createSlot(config, repl, config.slotName, { temporary: false, exportSnapshot: false })).consistentPoint;
+        } finally {
+          await repl.end().catch(() => undefined);
         }
       }
-      this.snapshotDone = config.startupMode === 'latest-offset';
     }
-    if (!this.snapshotDone) await this.startRun();
-    else this.startStream();
+    if (!this.snapshot.done) {
+      this.snapshotting = true;
+      await this.snapshot.start(c);
+    } else this.afterSnapshot();
   }
 
-  // ------------------------------------------------------------------ snapshot
-
-  private async startRun(): Promise<void> {
-    const config = this.config;
-    const repl = await connect(config, true);
-    const name = `weir_snap_${process.pid}_${Date.now() % 1e9}`;
-    const { consistentPoint, snapshotName } = await createSlot(config, repl, name, { temporary: true, exportSnapshot: true });
-    const snap = await connect(config);
-    await snap.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await snap.query(`SET TRANSACTION SNAPSHOT '${snapshotName}'`);
-    const last = this.segments.length > 0 ? this.segments[this.segments.length - 1].upTo : null;
-    this.run = { repl, snap, lsn: consistentPoint, last, upTo: null };
-    this.ctx.log.info({ table: this.table.qualified, from: last, lsn: formatLsn(consistentPoint) }, 'postgres-cdc snapshot run started');
-  }
-
-  private async readChunk(): Promise<void> {
-    const run = this.run!;
-    const size = this.config.chunkSize;
-    const sql = chunkQuery(this.table, this.snapColumns, run.last === null, size);
-    let rows: string[][];
-    try {
-      rows = (await run.snap.query({ text: sql, values: run.last === null ? [] : [...run.last], rowMode: 'array' })).rows as string[][];
-    } catch (e) {
-      throw cdcError(this.config, e, `reading a snapshot chunk of ${this.table.qualified}`);
+  private afterSnapshot(): void {
+    this.snapshotting = false;
+    if (this.config.startupMode === 'snapshot') {
+      this.finished = true;
+      return;
     }
-    const map = this.snapshotMap();
-    const tuple: Tuple = [];
-    for (const row of rows) {
-      for (let i = 0; i < row.length; i++) tuple[i] = row[i];
-      this.emitImage(RowKind.INSERT, tuple, map.out);
-    }
-    if (rows.length > 0) {
-      const lastRow = rows[rows.length - 1];
-      run.last = map.keys.map((k) => lastRow[k]);
-      run.upTo = run.last;
-    }
-    this.ctx.inc('snapshot-rows', rows.length);
-    if (rows.length < size) await this.finishSnapshot();
-  }
-
-  private snapMap: RelationMap | undefined;
-  private snapshotMap(): RelationMap {
-    if (!this.snapMap) {
-      const cols = this.table.columns.map((c) => ({ name: c.name, isKey: this.table.primaryKey.includes(c.name), typeOid: 0 }));
-      const msg: RelationMessage = { tag: 'relation', oid: 0, schema: this.table.schema, name: this.table.name, replicaIdentity: this.table.replicaIdentity, columns: cols };
-      this.snapMap = this.mapRelation(msg);
-    }
-    return this.snapMap;
-  }
-
-  /** Segments as a checkpoint must record them now. */
-  private currentSegments(): Segment[] {
-    const run = this.run;
-    if (!run || run.upTo === null) return this.segments;
-    return [...this.segments, { upTo: run.upTo, lsn: run.lsn }];
-  }
-
-  private async finishSnapshot(): Promise<void> {
-    const run = this.run!;
-    this.segments = [...this.segments, { upTo: null, lsn: run.lsn }];
-    this.run = undefined;
-    this.snapshotDone = true;
-    await run.snap.query('COMMIT').catch(() => undefined);
-    await run.snap.end().catch(() => undefined);
-    await run.repl.end().catch(() => undefined);
-    this.ctx.log.info({ table: this.table.qualified }, 'postgres-cdc snapshot done');
-    if (this.config.startupMode === 'snapshot') this.finished = true;
-    else this.startStream();
+    this.filters = this.snapshot.filters();
+    if (this.filters) for (const f of this.filters.values()) if (f.horizon > this.horizon) this.horizon = f.horizon;
+    this.startStream();
   }
 
   // ------------------------------------------------------------------ streaming
 
   private startStream(): void {
-    if (this.segments.length > 0) this.filter = new SegmentFilter(this.segments, this.order);
     const service = new LogicalReplicationService(clientConfig(this.config, false), { acknowledge: { auto: false, timeoutSeconds: 0 } });
     this.service = service;
     service.on('data', (_lsn: string, msg: PgOutputMessage) => this.enqueue({ kind: 'msg', msg }));
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      this.enqueue({ kind: 'keepalive', lsn: parseLsn(lsn) });
+      const l = parseLsn(lsn);
+      if (l > this.walEnd) this.walEnd = l;
+      this.enqueue({ kind: 'keepalive', lsn: l });
       if (shouldRespond) this.sendStatus();
     });
     service.on('error', (e: Error) => {
       if (!this.closed) this.failure ??= this.streamError(e);
     });
-    service.subscribe(new PgOutputDecoder({ publication: this.config.publicationName }), this.config.slotName, formatLsn(this.lsn)).catch((e: unknown) => {
+    const started = new Promise<void>((resolve) => service.once('start', () => resolve()));
+    const subscribed = service.subscribe(new PgOutputDecoder({ publication: this.config.publicationName }), this.config.slotName, formatLsn(this.lsn)).catch((e: unknown) => {
       if (!this.closed) this.failure ??= this.streamError(e);
     });
+    // close() must not run ahead of the connection subscribe() is still opening: it would outlive
+    // the reader and hold the slot.
+    this.streamReady = Promise.race([started, subscribed]);
     this.statusTimer = setInterval(() => this.sendStatus(), STATUS_INTERVAL_MS);
     if (this.config.heartbeatMs > 0) this.heartbeatTimer = setInterval(() => this.heartbeat(), this.config.heartbeatMs);
   }
@@ -287,18 +231,31 @@ export class CdcReader implements SourceReader {
 
   async poll(): Promise<ChangeBatch | 'end' | undefined> {
     if (this.failure !== undefined) throw this.failure;
+    if (this.stoppedAt !== undefined) return this.rows.out.take() ?? undefined;
     if (!this.active) return this.source.bounded ? 'end' : undefined;
-    if (this.finished) return this.out.take() ?? 'end';
-    if (this.run) {
-      await this.readChunk();
-      return this.out.take() ?? undefined;
+    if (this.finished) return this.rows.out.take() ?? 'end';
+    if (this.snapshotting) {
+      await this.snapshot.readChunk();
+      if (this.snapshot.done) this.afterSnapshot();
+      return this.rows.out.take() ?? undefined;
     }
     const q = this.queue;
-    while (this.qHead < q.length && this.out.size < MAX_BATCH_ROWS) {
-      const item = q[this.qHead++];
+    const out = this.rows.out;
+    while (this.qHead < q.length && out.size < MAX_BATCH_ROWS) {
+      const item = q[this.qHead];
+      // A truncate marker travels alone, so every poll returns one batch and positions stay exact.
+      if (item.kind === 'msg' && item.msg.tag === 'truncate' && out.size > 0) break;
+      if (item.kind === 'msg' && item.msg.tag === 'relation' && this.config.schemaChange === 'stop' && this.columnsChanged(item.msg)) {
+        this.stopAtSchemaChange(item.msg);
+        break;
+      }
+      this.qHead++;
       if (item.kind === 'keepalive') {
         if (!this.inTxn && item.lsn > this.lsn) this.lsn = item.lsn;
+        // Every later commit is past every segment: the snapshot bookkeeping is done with.
+        if (this.filters && this.lsn >= this.horizon) this.filters = undefined;
       } else this.handle(item.msg);
+      if (this.marker) break;
     }
     if (this.qHead === q.length) {
       this.queue = [];
@@ -311,7 +268,40 @@ export class CdcReader implements SourceReader {
       this.paused = false;
       this.stream()?.resume();
     }
-    return this.out.take() ?? undefined;
+    if (this.walEnd > 0n) this.ctx.gauge?.('lag-bytes', this.walEnd > this.lsn ? Number(this.walEnd - this.lsn) : 0);
+    const marker = this.marker;
+    if (marker) {
+      this.marker = undefined;
+      return marker;
+    }
+    const batch = out.take();
+    if (batch !== null && this.fetches.length > 0) await this.fetchUnchanged(batch);
+    return batch ?? undefined;
+  }
+
+  /**
+   * An update that moved a row to a new key and left TOASTed columns unchanged (REPLICA IDENTITY
+   * DEFAULT) carries neither their values nor a before-image: read them from the table. A later
+   * change to those columns comes after this one in the stream, so the result converges to the
+   * table's; a row already gone keeps NULL until its delete arrives.
+   */
+  private async fetchUnchanged(batch: ChangeBatch): Promise<void> {
+    const fetches = this.fetches;
+    this.fetches = [];
+    for (const f of fetches) {
+      const t = f.map.table;
+      const cols = f.columns.map((c) => this.source.columns[c].field.name);
+      const where = t.primaryKey.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ');
+      let row: (string | null)[] | undefined;
+      try {
+        row = (await this.meta!.query({ text: `SELECT ${cols.map((c) => `${quoteIdent(c)}::text`).join(', ')} FROM ${t.qualified} WHERE ${where}`, values: [...f.key], rowMode: 'array' })).rows[0];
+      } catch (e) {
+        throw cdcError(this.config, e, `reading unchanged TOASTed values of ${t.qualified}`);
+      }
+      f.columns.forEach((c, j) => {
+        batch.columns[c][f.row] = row === undefined ? null : this.rows.convert(c, row[j], f.map);
+      });
+    }
   }
 
   private handle(m: PgOutputMessage): void {
@@ -320,7 +310,8 @@ export class CdcReader implements SourceReader {
         const skipAll = m.commitLsn < this.lsn;
         const skip = this.partial && this.partial.commit === m.commitLsn ? this.partial.n : 0;
         this.inTxn = { commit: m.commitLsn, n: 0, skip, skipAll };
-        if (this.filter && m.commitLsn >= this.filter.horizon) this.filter = undefined;
+        if (this.filters && m.commitLsn >= this.horizon) this.filters = undefined;
+        this.ctx.gauge?.('lag-ms', Math.max(0, Date.now() - m.commitTime));
         return;
       }
       case 'commit':
@@ -353,144 +344,153 @@ export class CdcReader implements SourceReader {
     }
   }
 
+  /** Added, dropped and retyped columns of a captured table (undefined: not captured). */
+  private columnChanges(m: RelationMessage): { table: CapturedTable; added: string[]; dropped: string[]; retyped: string[] } | undefined {
+    const table = this.tables.find((t) => t.schema === m.schema && t.name === m.name);
+    if (!table) return undefined;
+    const known = new Map(table.columns.map((c) => [c.name, c]));
+    const now = new Set(m.columns.map((c) => c.name));
+    return {
+      table,
+      added: m.columns.filter((c) => !known.has(c.name)).map((c) => c.name),
+      dropped: [...known.keys()].filter((n) => !now.has(n)),
+      retyped: m.columns.filter((c) => {
+        const k = known.get(c.name);
+        return k !== undefined && (k.typeOid !== c.typeOid || k.typeMod !== c.typeMod);
+      }).map((c) => c.name),
+    };
+  }
+
+  private columnsChanged(m: RelationMessage): boolean {
+    const c = this.columnChanges(m);
+    return c !== undefined && (c.added.length > 0 || c.dropped.length > 0 || c.retyped.length > 0);
+  }
+
+  /**
+   * 'schema-change.mode' = 'stop': nothing after the change is read (the relation message stays
+   * queued, the stream is paused), so a checkpoint now ends exactly before it, and a run restored
+   * from that checkpoint with the new columns reads the change again.
+   */
+  private stopAtSchemaChange(m: RelationMessage): void {
+    const c = this.columnChanges(m)!;
+    this.stoppedAt = `${m.schema}.${m.name}`;
+    if (!this.paused) {
+      this.paused = true;
+      this.stream()?.pause();
+    }
+    this.ctx.inc('schema-changes');
+    this.ctx.log.info({ table: this.stoppedAt, added: c.added, dropped: c.dropped, retyped: c.retyped }, 'postgres-cdc source stopped before a schema change');
+  }
+
   private onRelation(m: RelationMessage): void {
-    if (m.schema !== this.table.schema || m.name !== this.table.name) {
+    const c = this.columnChanges(m);
+    if (!c) {
       this.relations.set(m.oid, null);
       return;
     }
-    const known = new Set(this.table.columns.map((c) => c.name));
-    const now = new Set(m.columns.map((c) => c.name));
-    const added = m.columns.filter((c) => !known.has(c.name)).map((c) => c.name);
-    const dropped = [...known].filter((n) => !now.has(n));
-    if ((added.length > 0 || dropped.length > 0) && !this.config.allowSchemaChange) {
-      const what = [...added.map((c) => `column '${c}' was added`), ...dropped.map((c) => `column '${c}' was dropped`)].join(', ');
+    const { table, added, dropped, retyped } = c;
+    const what = [
+      ...added.map((n) => `column '${n}' was added`),
+      ...dropped.map((n) => `column '${n}' was dropped`),
+      ...retyped.map((n) => `column '${n}' changed its type`),
+    ].join(', ');
+    if (what && this.config.schemaChange === 'fail') {
       this.failure = userError(
         'CDC_SCHEMA_CHANGED',
-        `postgres-cdc table '${this.config.table.name}': PostgreSQL table ${this.table.schema}.${this.table.name} changed: ${what}; update CREATE TABLE and restart without --from-checkpoint, or set 'schema-change.mode' = 'allow' to go on (new columns are ignored, dropped ones read as NULL)`,
+        `postgres-cdc table '${this.config.table.name}': PostgreSQL table ${table.schema}.${table.name} changed: ${what}; update CREATE TABLE and restart without --from-checkpoint, or set 'schema-change.mode' = 'allow' to go on (new columns flow as NULL until CREATE TABLE declares them, dropped ones read as NULL)`,
       );
     }
-    this.relations.set(m.oid, this.mapRelation(m));
-  }
-
-  private mapRelation(m: RelationMessage): RelationMap {
-    const index = new Map(m.columns.map((c, i) => [c.name, i]));
-    const out = this.columns.map((c) => (c.kind === 'physical' ? (index.get(c.field.name) ?? -1) : -1));
-    const keys = this.table.primaryKey.map((k) => index.get(k) ?? -1);
-    return { msg: m, out, keys };
-  }
-
-  private keyOf(map: RelationMap, t: Tuple): KeyText {
-    return map.keys.map((k) => t[k] as string);
+    if (what) this.ctx.log.warn({ table: `${table.schema}.${table.name}`, added, dropped, retyped }, 'postgres-cdc relation changed');
+    this.relations.set(m.oid, this.rows.relationMap(table, m));
   }
 
   private pass(map: RelationMap, t: Tuple, commit: Lsn): boolean {
-    return this.filter === undefined || this.filter.pass(this.keyOf(map, t), commit);
+    if (this.filters === undefined) return true;
+    const f = this.filters.get(tableKey(map.table));
+    return f === undefined || f.pass(this.rows.keyOf(map, t), commit);
   }
 
   private onChange(m: PgOutputMessage, commit: Lsn): void {
     if (m.tag === 'truncate') {
-      const map = m.oids.map((o) => this.relations.get(o)).find((x) => x);
-      if (map) {
-        this.failure ??= userError('CDC_TRUNCATE', `postgres-cdc table '${this.config.table.name}': PostgreSQL table ${this.table.schema}.${this.table.name} was truncated; weir cannot retract its rows yet: restart without --from-checkpoint to snapshot it again`);
-      }
+      this.onTruncate(m.oids, commit);
       return;
     }
     if (m.tag !== 'insert' && m.tag !== 'update' && m.tag !== 'delete') return;
     const map = this.relations.get(m.oid);
     if (!map) return;
+    const rows = this.rows;
     const upsert = this.config.changelogMode === 'upsert';
     switch (m.tag) {
       case 'insert':
-        if (this.pass(map, m.after, commit)) this.emitImage(RowKind.INSERT, m.after, map.out);
+        if (this.pass(map, m.after, commit)) rows.image(RowKind.INSERT, m.after, map, false);
         return;
       case 'update': {
         const before = m.before;
         if (upsert || before === null || m.beforeIsKey) {
-          if (!upsert) throw this.noBeforeImage();
-          if (before !== null && this.keyChanged(map, before, m.after) && this.pass(map, before, commit)) this.emitKeyOnly(RowKind.DELETE, before, map);
-          if (this.pass(map, m.after, commit)) this.emitImage(RowKind.UPDATE_AFTER, m.after, map.out);
+          if (!upsert) throw this.noBeforeImage(map);
+          // The normalize step after the source turns +U into +I or -U/+U and fills unchanged values.
+          const moved = before !== null && rows.keyChanged(map, before, m.after);
+          if (moved && this.pass(map, before, commit)) rows.keyOnly(RowKind.DELETE, before, map);
+          if (this.pass(map, m.after, commit)) {
+            // Under a new key the normalize step holds no row to take unchanged values from.
+            const missing = moved ? rows.unchangedColumns(m.after, map) : [];
+            if (missing.length > 0) this.fetches.push({ row: rows.out.size, map, key: rows.keyOf(map, m.after), columns: missing });
+            rows.image(RowKind.UPDATE_AFTER, m.after, map, true);
+          }
           return;
         }
         const after = m.after;
         for (let i = 0; i < after.length; i++) if (after[i] === UNCHANGED_TOAST) after[i] = before[i];
         const pb = this.pass(map, before, commit);
         const pa = this.pass(map, after, commit);
-        if (this.keyChanged(map, before, after)) {
-          if (pb) this.emitImage(RowKind.DELETE, before, map.out);
-          if (pa) this.emitImage(RowKind.INSERT, after, map.out);
+        if (rows.keyChanged(map, before, after)) {
+          if (pb) rows.image(RowKind.DELETE, before, map, false);
+          if (pa) rows.image(RowKind.INSERT, after, map, false);
         } else if (pb && pa) {
-          this.emitImage(RowKind.UPDATE_BEFORE, before, map.out);
-          this.emitImage(RowKind.UPDATE_AFTER, after, map.out);
+          rows.image(RowKind.UPDATE_BEFORE, before, map, false);
+          rows.image(RowKind.UPDATE_AFTER, after, map, false);
         }
         return;
       }
       case 'delete':
         if (!this.pass(map, m.before, commit)) return;
         if (m.beforeIsKey) {
-          if (!upsert) throw this.noBeforeImage();
-          this.emitKeyOnly(RowKind.DELETE, m.before, map);
-        } else this.emitImage(RowKind.DELETE, m.before, map.out);
+          if (!upsert) throw this.noBeforeImage(map);
+          rows.keyOnly(RowKind.DELETE, m.before, map);
+        } else rows.image(RowKind.DELETE, m.before, map, false);
         return;
     }
   }
 
-  private noBeforeImage(): Error {
-    return userError('CDC_REPLICA_IDENTITY', `postgres-cdc table '${this.config.table.name}': an UPDATE or DELETE of ${this.table.schema}.${this.table.name} came without its before-image (REPLICA IDENTITY is not FULL); run ALTER TABLE ${this.table.qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`);
-  }
-
-  private keyChanged(map: RelationMap, a: Tuple, b: Tuple): boolean {
-    for (const k of map.keys) if (a[k] !== b[k]) return true;
-    return false;
-  }
-
-  private emitKeyOnly(kind: RowKind, t: Tuple, map: RelationMap): void {
-    const out = this.out;
-    out.startRow(kind);
-    for (let c = 0; c < this.columns.length; c++) {
-      const col = this.columns[c];
-      const i = map.out[c];
-      const isKey = i >= 0 && map.keys.includes(i);
-      out.set(c, isKey ? this.convert(c, t[i]) : col.kind === 'metadata' ? this.metadata(col.key) : null);
-    }
-  }
-
-  private emitImage(kind: RowKind, t: Tuple, idx: readonly number[]): void {
-    const out = this.out;
-    out.startRow(kind);
-    for (let c = 0; c < idx.length; c++) {
-      const i = idx[c];
-      if (i >= 0) out.set(c, this.convert(c, t[i]));
-      else {
-        const col = this.columns[c];
-        out.set(c, col.kind === 'metadata' ? this.metadata(col.key) : null);
+  /**
+   * TRUNCATE: a marker for the normalize step, which deletes every row it holds of those tables.
+   * A table whose snapshot was (partly) read after the TRUNCATE committed already reflects it.
+   */
+  private onTruncate(oids: readonly number[], commit: Lsn): void {
+    const names: string[] = [];
+    for (const oid of oids) {
+      const map = this.relations.get(oid);
+      if (!map) continue;
+      const f = this.filters?.get(tableKey(map.table));
+      if (f) {
+        const after = f.segments.filter((s) => s.lsn > commit).length;
+        if (after === f.segments.length) continue; // the whole snapshot was read after the TRUNCATE
+        if (after > 0) {
+          this.failure ??= userError(
+            'CDC_TRUNCATE_DURING_SNAPSHOT',
+            `postgres-cdc table '${this.config.table.name}': PostgreSQL table ${map.table.schema}.${map.table.name} was truncated between two parts of a snapshot that a restart resumed; restart the job without --from-checkpoint to snapshot it again`,
+          );
+          return;
+        }
       }
+      names.push(map.table.name);
     }
+    if (names.length === 0) return;
+    this.marker = { size: 0, kinds: new Uint8Array(0), columns: [], truncate: { tables: names } };
   }
 
-  private convert(c: number, v: Tuple[number]): unknown {
-    if (v === null || v === undefined) return null;
-    if (v === UNCHANGED_TOAST) {
-      throw userError('CDC_UNCHANGED_TOAST', `postgres-cdc table '${this.config.table.name}': column '${this.columns[c].field.name}' of an UPDATE is an unchanged TOASTed value the WAL does not carry; run ALTER TABLE ${this.table.qualified} REPLICA IDENTITY FULL`);
-    }
-    try {
-      return this.converters[c]!(v);
-    } catch (e) {
-      if (!(e instanceof ValueError)) throw e;
-      throw userError('CDC_VALUE', `postgres-cdc table '${this.config.table.name}': column '${this.columns[c].field.name}': ${e.message}`);
-    }
-  }
-
-  private metadata(key: string): unknown {
-    switch (key) {
-      case 'table_name':
-        return this.table.name;
-      case 'schema_name':
-        return this.table.schema;
-      case 'database_name':
-        return this.config.database;
-      default:
-        return null;
-    }
+  private noBeforeImage(map: RelationMap): Error {
+    return userError('CDC_REPLICA_IDENTITY', `postgres-cdc table '${this.config.table.name}': an UPDATE or DELETE of ${map.table.schema}.${map.table.name} came without its before-image (REPLICA IDENTITY is not FULL); run ALTER TABLE ${map.table.qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`);
   }
 
   // ------------------------------------------------------------------ checkpoints
@@ -499,9 +499,8 @@ export class CdcReader implements SourceReader {
     if (!this.split) return [];
     const position: Record<string, JsonValue> = { lsn: formatLsn(this.lsn) };
     if (this.partial) position.partial = { commit: formatLsn(this.partial.commit), n: this.partial.n };
-    const segments = this.filter || !this.snapshotDone ? this.currentSegments() : [];
-    if (!this.snapshotDone || segments.length > 0) position.snapshot = { done: this.snapshotDone, segments: segmentsToJson(segments) };
-    if (this.config.retainedCheckpoints > 1 && this.completed.length > 0) position.completed = this.completed.map(formatLsn);
+    position.snapshot = this.snapshot.toJson(this.snapshotting || this.filters !== undefined);
+    if (this.retained > 1 && this.completed.length > 0) position.completed = this.completed.map(formatLsn);
     this.captures.push({ lsn: this.lsn });
     if (this.captures.length > 16) this.captures.shift();
     return [{ split: this.split, position, ...(this.finished ? { finished: true } : {}) }];
@@ -512,7 +511,7 @@ export class CdcReader implements SourceReader {
     this.captures = [];
     if (!newest) return;
     this.completed.push(newest.lsn);
-    if (this.completed.length > this.config.retainedCheckpoints) this.completed.shift();
+    if (this.completed.length > this.retained) this.completed.shift();
     // LSNs only grow from one checkpoint to the next: the first is the oldest retained one.
     const target = this.completed[0];
     if (target <= this.acked) return;
@@ -527,15 +526,14 @@ export class CdcReader implements SourceReader {
     const service = this.service;
     this.service = undefined;
     if (service) {
+      await Promise.race([this.streamReady, new Promise((r) => setTimeout(r, 10_000))]);
+      // Errors of a connection being torn down are not the job's.
+      service.on('error', () => undefined);
       // A last status so a clean stop leaves the slot exactly at the last completed checkpoint.
       if (this.acked > 0n) await service.acknowledge(formatLsn(this.acked - 1n)).catch(() => undefined);
       await Promise.race([service.destroy().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
     }
-    if (this.run) {
-      await this.run.snap.end().catch(() => undefined);
-      await this.run.repl.end().catch(() => undefined);
-      this.run = undefined;
-    }
+    await this.snapshot?.close();
     await this.meta?.end().catch(() => undefined);
     this.meta = undefined;
   }

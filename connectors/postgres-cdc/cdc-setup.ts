@@ -13,6 +13,9 @@ export interface PgColumn {
   readonly name: string;
   /** format_type(): 'integer', 'numeric(12,2)', 'text', 'timestamp with time zone', ... */
   readonly type: string;
+  /** atttypid and atttypmod, as relation messages carry them (to notice a changed type). */
+  readonly typeOid: number;
+  readonly typeMod: number;
 }
 
 export interface CapturedTable {
@@ -77,8 +80,14 @@ export function cdcError(config: CdcConfig, e: unknown, what: string): WeirError
   return externalError('POSTGRES', `${where}: ${what} failed: ${err.message ?? String(e)}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, { cause: e });
 }
 
-/** Checks the server and the table; creates the publication when allowed. */
-export async function prepare(config: CdcConfig, c: pg.Client): Promise<CapturedTable> {
+/** The declared columns that carry a metadata key (e.g. 'table_name' → the column's name). */
+export function metadataColumn(config: CdcConfig, key: string): string | undefined {
+  const col = config.table.columns.find((c) => c.kind === 'metadata' && c.key === key);
+  return col?.name;
+}
+
+/** Checks the server and the captured tables; creates the publication when allowed. */
+export async function prepare(config: CdcConfig, c: pg.Client): Promise<CapturedTable[]> {
   const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
   const wal = (await c.query('SHOW wal_level')).rows[0].wal_level as string;
   if (wal !== 'logical') {
@@ -88,33 +97,53 @@ export async function prepare(config: CdcConfig, c: pg.Client): Promise<Captured
   if (!role || role.ok !== 't') {
     throw userError('CDC_REPLICATION_DENIED', `${where}: permission denied for replication: user '${config.user}' lacks the REPLICATION attribute; run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`);
   }
-  const tables = (
+  const found = (
     await c.query(
       `SELECT n.nspname AS schema, c.relname AS name, c.oid::text AS oid, c.relreplident AS ident
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
         ORDER BY 1, 2`,
     )
   ).rows.filter((r) => config.schemaPattern.test(r.schema) && config.tablePattern.test(r.name));
-  if (tables.length === 0) {
+  const optionPos = config.table.optionPositions['table-name'] ?? config.table.pos;
+  if (found.length === 0) {
     throw userError('CDC_TABLE_NOT_FOUND', `${where}: no table matches schema-name '${config.schemaPattern.source.slice(4, -2)}' and table-name '${config.tablePattern.source.slice(4, -2)}'`, {
-      position: config.table.optionPositions['table-name'] ?? config.table.pos,
+      position: optionPos,
     });
   }
-  if (tables.length > 1) {
-    throw userError('CDC_SEVERAL_TABLES', `${where}: table-name matches ${tables.length} tables (${tables.map((t) => `${t.schema}.${t.name}`).join(', ')}); reading several tables in one source is not supported yet: make the pattern match one table`, {
-      position: config.table.optionPositions['table-name'] ?? config.table.pos,
-    });
+  if (found.length > 1) {
+    // Rows of several tables meet in one keyed changelog: their keys must not collide.
+    const names = found.map((t) => `${t.schema}.${t.name}`).join(', ');
+    const need: string[] = [];
+    const pk = config.table.primaryKey;
+    const tableCol = metadataColumn(config, 'table_name');
+    if (tableCol === undefined || !pk.includes(tableCol)) need.push('table_name');
+    const schemaCol = metadataColumn(config, 'schema_name');
+    if (new Set(found.map((t) => t.schema)).size > 1 && (schemaCol === undefined || !pk.includes(schemaCol))) need.push('schema_name');
+    if (need.length > 0) {
+      throw userError(
+        'CDC_SEVERAL_TABLES_KEY',
+        `${where}: table-name matches ${found.length} tables (${names}), whose primary keys may collide: declare ${need.map((k) => `\`${k}\` STRING METADATA FROM '${k}' VIRTUAL`).join(' and ')} and add ${need.length > 1 ? 'them' : 'it'} to the PRIMARY KEY, or narrow the pattern`,
+        { position: optionPos },
+      );
+    }
   }
-  const t = tables[0];
+  const tables: CapturedTable[] = [];
+  for (const t of found) tables.push(await describeTable(config, c, t));
+  await ensurePublication(config, c, tables);
+  return tables;
+}
+
+async function describeTable(config: CdcConfig, c: pg.Client, t: { schema: string; name: string; oid: string; ident: string }): Promise<CapturedTable> {
+  const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
   const qualified = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
   const columns = (
     await c.query(
-      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type, atttypid::int AS "typeOid", atttypmod AS "typeMod" FROM pg_attribute
         WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
       [t.oid],
     )
-  ).rows as PgColumn[];
+  ).rows.map((r) => ({ name: r.name as string, type: r.type as string, typeOid: Number(r.typeOid), typeMod: Number(r.typeMod) }));
   const pk = (
     await c.query(
       `SELECT a.attname AS name FROM pg_index i JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(attnum, ord) ON true
@@ -126,16 +155,18 @@ export async function prepare(config: CdcConfig, c: pg.Client): Promise<Captured
   if (pk.length === 0) {
     throw userError('CDC_NO_PRIMARY_KEY', `${where}: PostgreSQL table ${t.schema}.${t.name} has no primary key; add one (ALTER TABLE ${qualified} ADD PRIMARY KEY (...)): weir reads the snapshot in primary-key chunks and keys changes by it`);
   }
-  const declared = config.table.primaryKey;
+  // Metadata columns (table_name, ...) may extend the declared key; the physical part must match.
+  const physical = new Set(config.table.columns.filter((col) => col.kind === 'physical').map((col) => col.name));
+  const declared = config.table.primaryKey.filter((k) => physical.has(k));
   if (declared.length !== pk.length || declared.some((k) => !pk.includes(k))) {
-    throw userError('CDC_PRIMARY_KEY_MISMATCH', `table '${config.table.name}': PRIMARY KEY (${declared.join(', ')}) does not match the primary key (${pk.join(', ')}) of PostgreSQL table ${t.schema}.${t.name}; declare PRIMARY KEY (${pk.join(', ')}) NOT ENFORCED`, {
+    throw userError('CDC_PRIMARY_KEY_MISMATCH', `table '${config.table.name}': PRIMARY KEY (${config.table.primaryKey.join(', ')}) does not match the primary key (${pk.join(', ')}) of PostgreSQL table ${t.schema}.${t.name}; declare PRIMARY KEY (${pk.join(', ')}) NOT ENFORCED`, {
       position: config.table.pos,
     });
   }
   const names = new Set(columns.map((col) => col.name));
-  for (const col of config.table.columns) {
-    if (col.kind === 'physical' && !names.has(col.name)) {
-      throw userError('CDC_COLUMN_NOT_FOUND', `table '${config.table.name}': column '${col.name}' does not exist in PostgreSQL table ${t.schema}.${t.name} (it has ${[...names].join(', ')})`, { position: config.table.pos });
+  for (const name of physical) {
+    if (!names.has(name)) {
+      throw userError('CDC_COLUMN_NOT_FOUND', `table '${config.table.name}': column '${name}' does not exist in PostgreSQL table ${t.schema}.${t.name} (it has ${[...names].join(', ')})`, { position: config.table.pos });
     }
   }
   const identity = ({ d: 'default', n: 'nothing', f: 'full', i: 'index' } as const)[t.ident as 'd' | 'n' | 'f' | 'i'] ?? 'default';
@@ -145,26 +176,42 @@ export async function prepare(config: CdcConfig, c: pg.Client): Promise<Captured
       `${where}: table ${t.schema}.${t.name} has REPLICA IDENTITY ${identity.toUpperCase()}, so the WAL holds no before-images for changelog-mode 'all': run ALTER TABLE ${qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`,
     );
   }
-  await ensurePublication(config, c, t.schema, t.name, qualified);
   return { schema: t.schema, name: t.name, qualified, columns, primaryKey: pk, replicaIdentity: identity };
 }
 
-async function ensurePublication(config: CdcConfig, c: pg.Client, schema: string, name: string, qualified: string): Promise<void> {
+async function ensurePublication(config: CdcConfig, c: pg.Client, tables: readonly CapturedTable[]): Promise<void> {
   const pub = config.publicationName;
   const exists = (await c.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [pub])).rowCount! > 0;
+  const list = tables.map((t) => t.qualified).join(', ');
   if (!exists) {
     if (!config.autocreatePublication) {
-      throw userError('CDC_NO_PUBLICATION', `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not exist and 'publication.autocreate.mode' is 'disabled': run CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${qualified}`);
+      throw userError('CDC_NO_PUBLICATION', `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not exist and 'publication.autocreate.mode' is 'disabled': run CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${list}`);
     }
     try {
-      await c.query(`CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${qualified}`);
+      await c.query(`CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${list}`);
     } catch (e) {
       if ((e as { code?: string }).code !== '42710') throw cdcError(config, e, `creating publication '${pub}'`);
     }
   }
-  const has = (await c.query('SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3', [pub, schema, name])).rowCount! > 0;
-  if (!has) {
-    throw userError('CDC_PUBLICATION_LACKS_TABLE', `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not include table ${schema}.${name}: run ALTER PUBLICATION ${quoteIdent(pub)} ADD TABLE ${qualified}`);
+  const published = new Set((await c.query('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [pub])).rows.map((r) => `${r.schemaname}.${r.tablename}`));
+  const missing = tables.filter((t) => !published.has(`${t.schema}.${t.name}`));
+  if (missing.length > 0 && config.autocreatePublication) {
+    // 'filtered' (as Debezium's): the publication follows the captured tables, e.g. a table created
+    // later that the pattern matches. Its changes are decoded from here on; the snapshot covers
+    // everything before.
+    try {
+      await c.query(`ALTER PUBLICATION ${quoteIdent(pub)} ADD TABLE ${missing.map((t) => t.qualified).join(', ')}`);
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== '42501') throw cdcError(config, e, `adding tables to publication '${pub}'`);
+      // Not the publication's owner: say what to run.
+    }
+  }
+  if (missing.length > 0) {
+    throw userError(
+      'CDC_PUBLICATION_LACKS_TABLE',
+      `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not include table ${missing.map((t) => `${t.schema}.${t.name}`).join(', ')}: run ALTER PUBLICATION ${quoteIdent(pub)} ADD TABLE ${missing.map((t) => t.qualified).join(', ')}`,
+    );
   }
 }
 

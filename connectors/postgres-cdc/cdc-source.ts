@@ -1,6 +1,7 @@
 /**
- * The postgres-cdc source: one split (the captured table), read by the subtask it lands on (the
- * others stay idle). A changelog source: its reader emits +I/-U/+U/-D.
+ * The postgres-cdc source: one split (the captured tables), read by the subtask it lands on (the
+ * others stay idle). A changelog source: its reader emits +I/-U/+U/-D, and the planner follows it
+ * with a changelog-normalize step keyed by the primary key.
  */
 import type { Schema } from '../../src/expr/types.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
@@ -8,6 +9,7 @@ import { describeOptions } from '../../src/connector/options.js';
 import { resolveColumns, type ColumnOrigin } from '../common/columns.js';
 import type { CdcConfig } from './cdc-options.js';
 import { CdcReader } from './cdc-reader.js';
+import { metadataColumn } from './cdc-setup.js';
 import { textConverter } from './pg-text.js';
 
 export const CDC_METADATA_KEYS = ['table_name', 'schema_name', 'database_name'] as const;
@@ -16,6 +18,8 @@ export class CdcSource implements Source {
   readonly bounded: boolean;
   readonly changelogMode = 'updating' as const;
   readonly columns: ColumnOrigin[];
+  /** Upsert-mode updates, key-only deletes and TRUNCATE become a full changelog in the normalize step. */
+  readonly normalize: NonNullable<Source['normalize']>;
 
   constructor(
     readonly config: CdcConfig,
@@ -24,6 +28,11 @@ export class CdcSource implements Source {
     this.columns = resolveColumns(config.table, schema, 'postgres-cdc', CDC_METADATA_KEYS);
     for (const c of this.columns) if (c.kind === 'physical') textConverter(c.field);
     this.bounded = config.startupMode === 'snapshot';
+    const tableField = metadataColumn(config, 'table_name');
+    this.normalize = {
+      keyFields: config.table.primaryKey,
+      ...(tableField !== undefined && config.table.primaryKey.includes(tableField) ? { tableField } : {}),
+    };
   }
 
   async enumerate(_parallelism: number, restored: readonly SplitPosition[]): Promise<SplitPosition['split'][]> {

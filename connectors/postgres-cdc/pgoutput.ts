@@ -17,6 +17,8 @@ export interface RelationColumn {
   readonly name: string;
   readonly isKey: boolean;
   readonly typeOid: number;
+  /** atttypmod: e.g. varchar(n) and numeric(p, s) carry their length / precision here. */
+  readonly typeMod: number;
 }
 
 export interface RelationMessage {
@@ -29,7 +31,8 @@ export interface RelationMessage {
 }
 
 export type PgOutputMessage =
-  | { readonly tag: 'begin'; readonly commitLsn: Lsn; readonly xid: number }
+  /** `commitTime`: the commit's time in epoch milliseconds. */
+  | { readonly tag: 'begin'; readonly commitLsn: Lsn; readonly commitTime: number; readonly xid: number }
   | { readonly tag: 'commit'; readonly commitLsn: Lsn; readonly endLsn: Lsn }
   | RelationMessage
   | { readonly tag: 'insert'; readonly oid: number; readonly after: Tuple }
@@ -38,6 +41,8 @@ export type PgOutputMessage =
   | { readonly tag: 'truncate'; readonly oids: readonly number[] }
   | { readonly tag: 'message'; readonly lsn: Lsn; readonly prefix: string; readonly transactional: boolean }
   | { readonly tag: 'other' };
+
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 const IDENTITY: Record<number, RelationMessage['replicaIdentity']> = { 0x64: 'default', 0x6e: 'nothing', 0x66: 'full', 0x69: 'index' };
 
@@ -91,8 +96,10 @@ export function decodePgOutput(buf: Buffer): PgOutputMessage {
   switch (tag) {
     case 0x42 /* B */: {
       const commitLsn = r.lsn();
-      r.pos += 8; // commit time
-      return { tag: 'begin', commitLsn, xid: r.i32() };
+      // Microseconds since 2000-01-01 UTC.
+      const commitTime = Number(buf.readBigInt64BE(r.pos) / 1000n) + PG_EPOCH_MS;
+      r.pos += 8;
+      return { tag: 'begin', commitLsn, commitTime, xid: r.i32() };
     }
     case 0x43 /* C */: {
       r.u8();
@@ -110,8 +117,8 @@ export function decodePgOutput(buf: Buffer): PgOutputMessage {
         const flags = r.u8();
         const colName = r.cstring();
         const typeOid = r.i32();
-        r.i32(); // type modifier
-        columns.push({ name: colName, isKey: (flags & 1) === 1, typeOid });
+        const typeMod = r.i32();
+        columns.push({ name: colName, isKey: (flags & 1) === 1, typeOid, typeMod });
       }
       return { tag: 'relation', oid, schema, name, replicaIdentity, columns };
     }

@@ -94,8 +94,9 @@ export class Catalog implements CatalogReader {
           position: stmt.pos,
         });
       }
-      if (col.kind !== 'physical') {
-        throw userError('INVALID_PRIMARY_KEY', `PRIMARY KEY column '${k}' of table '${name}' must be a physical column, not a ${col.kind} column`, {
+      // Metadata columns may extend a key: rows of several tables in one CDC source (table_name).
+      if (col.kind === 'computed') {
+        throw userError('INVALID_PRIMARY_KEY', `PRIMARY KEY column '${k}' of table '${name}' must be a physical or metadata column, not a computed column`, {
           position: col.pos,
         });
       }
@@ -164,10 +165,19 @@ export class Catalog implements CatalogReader {
       watermark = { column: wm.column, expr: wm.expr };
     }
 
+    // Time attributes: the WATERMARK column is the rowtime, a PROCTIME() column a proctime.
+    const timed = fields.map((f, i) => {
+      const c = stmt.columns[i];
+      if (watermark && f.name === watermark.column) return { ...f, type: Object.freeze({ ...f.type, timeAttribute: 'rowtime' as const }) };
+      if (c.kind === 'computed' && c.expr.kind === 'call' && c.expr.name === 'PROCTIME' && c.expr.args.length === 0) {
+        return { ...f, type: Object.freeze({ ...f.type, timeAttribute: 'proctime' as const }) };
+      }
+      return f;
+    });
     const def: TableDef = {
       kind: 'table',
       name,
-      schema: Object.freeze({ fields: Object.freeze(fields.map((f) => Object.freeze({ ...f }))) }),
+      schema: Object.freeze({ fields: Object.freeze(timed.map((f) => Object.freeze({ ...f }))) }),
       columns: Object.freeze(columns),
       primaryKey: Object.freeze([...primaryKey]),
       ...(watermark ? { watermark } : {}),

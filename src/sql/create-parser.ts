@@ -104,7 +104,7 @@ function validate(
     for (const k of pk.columns) {
       const col = byName.get(k);
       if (!col) throw invalid(`PRIMARY KEY column '${k}' is not a column of the table`, pk.pos);
-      if (col.kind !== 'physical') throw invalid(`PRIMARY KEY column '${k}' must be a physical column, not a ${col.kind} column`, pk.pos);
+      if (col.kind === 'computed') throw invalid(`PRIMARY KEY column '${k}' must be a physical or metadata column, not a computed column`, pk.pos);
       if (seen.has(k)) throw invalid(`PRIMARY KEY lists column '${k}' twice`, pk.pos);
       seen.add(k);
     }

@@ -61,7 +61,7 @@ describe('Catalog', () => {
     expect(pk.code).toBe('UNKNOWN_PRIMARY_KEY_COLUMN');
     expect(pk.message).toBe("PRIMARY KEY column 'b' is not a column of table 't'; columns: a, ts, c");
     const pkComputed = errorOf(() => c.apply(table({ primaryKey: ['c'] })));
-    expect(pkComputed.message).toBe("PRIMARY KEY column 'c' of table 't' must be a physical column, not a computed column");
+    expect(pkComputed.message).toBe("PRIMARY KEY column 'c' of table 't' must be a physical or metadata column, not a computed column");
     expect(pkComputed.position).toEqual(at(1, 35));
 
     const col = (name: string) => ({ kind: 'column' as const, name, pos: at(3, 30) });

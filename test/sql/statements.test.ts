@@ -117,7 +117,7 @@ describe('CREATE TABLE', () => {
       "1:24: PRIMARY KEY column 'b' is not a column of the table",
     );
     expect(errorLine(() => parseStatement('CREATE TABLE t (a INT, b AS a + 1, PRIMARY KEY (b) NOT ENFORCED)'))).toBe(
-      "1:36: PRIMARY KEY column 'b' must be a physical column, not a computed column",
+      "1:36: PRIMARY KEY column 'b' must be a physical or metadata column, not a computed column",
     );
     expect(errorLine(() => parseStatement('CREATE TABLE t (a INT PRIMARY KEY NOT ENFORCED, PRIMARY KEY (a) NOT ENFORCED)'))).toBe(
       '1:49: table t declares more than one PRIMARY KEY',

@@ -4,12 +4,26 @@
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { collectInputs, remapInputs } from '../bound-util.js';
+import { watermarkColumns } from '../source-watermark.js';
 import { aggregateNode, calcNode, scanNode, type LogicalNode, type ScanNode } from '../logical.js';
 
 /** The scan restricted to `used` (indexes of its output) and the old-to-new index mapping. */
 function prune(scan: ScanNode, used: Set<number>): { scan: ScanNode; mapping: number[] } | undefined {
   // A source always produces at least one column: batches carry their row count with it.
   if (used.size === 0) used.add(0);
+  // An updating source's changes are keyed: its primary key is always read (a normalize step or a
+  // keyed sink may need it even when the query does not).
+  if (scan.changelogMode === 'updating') {
+    for (const k of scan.table.primaryKey) {
+      const i = scan.columns.findIndex((c) => scan.table.schema.fields[c].name === k);
+      if (i >= 0) used.add(i);
+    }
+  }
+  // The source generates watermarks from its rows: the WATERMARK's columns are always read.
+  for (const c of watermarkColumns(scan.table)) {
+    const i = scan.columns.indexOf(c);
+    if (i >= 0) used.add(i);
+  }
   if (used.size === scan.columns.length) return undefined;
   const kept = [...used].sort((a, b) => a - b);
   const mapping: number[] = new Array(scan.columns.length).fill(-1);

@@ -50,7 +50,7 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
     expect((await assignError(reader(opts('ident', 'e2')), 'e2')).message).toMatch(/REPLICA IDENTITY DEFAULT.*ALTER TABLE "public"\."ident" REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'/);
 
     await pg.query('CREATE PUBLICATION other_pub FOR TABLE nopk');
-    const e3 = await assignError(reader(opts('ident', 'e3', { 'publication.name': 'other_pub', 'changelog-mode': 'upsert' })), 'e3');
+    const e3 = await assignError(reader(opts('ident', 'e3', { 'publication.name': 'other_pub', 'publication.autocreate.mode': 'disabled', 'changelog-mode': 'upsert' })), 'e3');
     expect(e3.message).toMatch(/publication 'other_pub' does not include table public\.ident: run ALTER PUBLICATION "other_pub" ADD TABLE "public"\."ident"/);
     const e3b = await assignError(reader(opts('ident', 'e3', { 'publication.name': 'missing_pub', 'publication.autocreate.mode': 'disabled', 'changelog-mode': 'upsert' })), 'e3');
     expect(e3b.message).toMatch(/publication 'missing_pub' does not exist.*CREATE PUBLICATION "missing_pub" FOR TABLE "public"\."ident"/);
@@ -72,6 +72,41 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
     expect(e5.message).toContain(`replication slot 'e5' is active for PID ${active}`);
     expect(e5.message).toMatch(/pg_terminate_backend|another 'slot.name'/);
     await holder.close();
+  });
+
+  it('says the slot was invalidated (its WAL removed) and how to snapshot again', async () => {
+    await pg.query('CREATE TABLE inval (id int PRIMARY KEY, v text)');
+    // A reader that streams the slot and closes at once (the close waits for its connection).
+    const first = reader(opts('inval', 'e6', { 'changelog-mode': 'upsert', 'scan.startup.mode': 'latest-offset' }));
+    await first.assign([{ id: 'postgres-cdc:e6' }], []);
+    await first.close();
+    let holder: string | null | undefined = 'unknown';
+    for (let i = 0; i < 50 && holder !== null; i++) {
+      holder = (await pg.query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'e6'"))[0]?.[0];
+      if (holder !== null) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(holder).toBeNull();
+    await pg.query("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+    await pg.query('SELECT pg_reload_conf()');
+    try {
+      let status: string | null | undefined;
+      for (let i = 0; i < 20 && status !== 'lost'; i++) {
+        // New WAL segments past the limit, then a checkpoint that removes the old ones.
+        for (let j = 0; j < 3; j++) {
+          await pg.query("INSERT INTO inval VALUES ($1, repeat('x', 1000)) ON CONFLICT (id) DO UPDATE SET v = excluded.v", [i * 10 + j]);
+          await pg.query('SELECT pg_switch_wal()');
+        }
+        await pg.query('CHECKPOINT');
+        status = (await pg.query("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'e6'"))[0]?.[0];
+      }
+      expect(status).toBe('lost');
+      const e = await assignError(reader(opts('inval', 'e6', { 'changelog-mode': 'upsert' })), 'e6');
+      expect(e.message).toMatch(/replication slot 'e6' was invalidated \(the WAL it needed was removed.*drop the slot \(SELECT pg_drop_replication_slot\('e6'\)\) and start the job without --from-checkpoint to snapshot the table again/);
+    } finally {
+      await pg.query('ALTER SYSTEM RESET max_slot_wal_keep_size');
+      await pg.query('SELECT pg_reload_conf()');
+      await pg.query("SELECT pg_drop_replication_slot('e6')");
+    }
   });
 
   it('says wal_level must be logical', async () => {

@@ -6,7 +6,7 @@ import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';
 import { spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
 /**
- * 'slot.retained-checkpoints' = N: the slot is acknowledged only up to the oldest of the last N
+ * 'state.checkpoints.num-retained' = N (or the source's 'slot.retained-checkpoints'): the slot is acknowledged only up to the oldest of the last N
  * completed checkpoints, so restoring an older retained checkpoint replays from its LSN and ends
  * with the same result.
  */
@@ -18,7 +18,7 @@ const lsnNum = (s: string): bigint => {
   return (BigInt(`0x${a}`) << 32n) | BigInt(`0x${b}`);
 };
 
-function jobFile(dir: string, pg: TestPostgres, retained: number, slotRetained = retained, table = 'orders', slot = 'old_slot'): string {
+function jobFile(dir: string, pg: TestPostgres, retained: number, slotRetained?: number, table = 'orders', slot = 'old_slot'): string {
   const conn = Object.entries({
     ...pg.options(),
     'table-name': table,
@@ -26,7 +26,7 @@ function jobFile(dir: string, pg: TestPostgres, retained: number, slotRetained =
     'publication.name': `${slot}_pub`,
     'scan.incremental.snapshot.chunk.size': '500',
     'heartbeat.interval.ms': '200',
-    'slot.retained-checkpoints': String(slotRetained),
+    ...(slotRetained === undefined ? {} : { 'slot.retained-checkpoints': String(slotRetained) }),
   })
     .map(([k, v]) => `'${k}' = '${v}'`)
     .join(', ');
@@ -97,7 +97,7 @@ async function stop(run: WeirRun): Promise<void> {
 describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint', () => {
   const pg = server!;
 
-  it("with 'slot.retained-checkpoints' = 3 the slot stays at the oldest retained checkpoint, and restoring it replays to the same result", async () => {
+  it("with 'state.checkpoints.num-retained' = 3 (and no 'slot.retained-checkpoints') the slot stays at the oldest retained checkpoint, and restoring it replays to the same result", async () => {
     await pg.query('CREATE TABLE orders (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2) NOT NULL)');
     await pg.query('ALTER TABLE orders REPLICA IDENTITY FULL');
     await pg.query('INSERT INTO orders SELECT g, g % 7, (g % 100) * 1.25 FROM generate_series(1, 3000) g');
@@ -148,7 +148,7 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     expect(lsnNum(await slot()), JSON.stringify({ slot: await slot(), after, retained })).toBe(lsnNum(after[0].lsn));
   }, 60_000);
 
-  it("with the default 'slot.retained-checkpoints' (1) restoring an older checkpoint fails with a clear error", async () => {
+  it("with 'slot.retained-checkpoints' = 1 under num-retained 5, restoring an older checkpoint fails with a clear error", async () => {
     await pg.query('CREATE TABLE orders1 (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2) NOT NULL)');
     await pg.query('ALTER TABLE orders1 REPLICA IDENTITY FULL');
     await pg.query('INSERT INTO orders1 SELECT g, g % 7, 1 FROM generate_series(1, 3000) g');
@@ -167,7 +167,7 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     const { code } = await run2.exit;
     expect(code).toBe(1);
     expect(run2.stderr()).toContain(`the checkpoint's LSN ${retained[0].lsn} is before replication slot 'old1_slot''s confirmed position ${newest}`);
-    expect(run2.stderr()).toContain("'slot.retained-checkpoints'");
+    expect(run2.stderr()).toContain("'state.checkpoints.num-retained' = N, or the source option 'slot.retained-checkpoints' = N");
     expect(run2.stderr()).not.toMatch(/\n\s+at /);
   }, 40_000);
 });
