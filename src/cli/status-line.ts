@@ -1,9 +1,12 @@
+import cliProgress from 'cli-progress';
 import type { JobStatus } from '../runtime/job.js';
 
 /**
  * The live status line of a running job: state, input rows and rate, output rows, the last
- * checkpoint (id, duration, size) and uptime. On a terminal it redraws one line in place; when
- * stderr is not a terminal it prints a line every `plainEveryMs`.
+ * checkpoint (id, duration, size), the sources' lag and uptime. On a terminal it redraws one line
+ * in place, and while long tasks run (table snapshots) one progress bar per task above it
+ * (cli-progress, with rows/s and ETA); when stderr is not a terminal it prints a line every
+ * `plainEveryMs`, with the tasks' percentages.
  */
 export class StatusLine {
   private timer: NodeJS.Timeout | undefined;
@@ -30,7 +33,11 @@ export class StatusLine {
     if (this.timer === undefined) return;
     clearInterval(this.timer);
     this.timer = undefined;
-    if (this.tty) this.out.write('\n');
+    if (this.multi) {
+      this.multi.stop();
+      this.multi = undefined;
+      this.barsDone = true;
+    } else if (this.tty) this.out.write('\n');
   }
 
   /** Prints the current line once more, e.g. at the end of a job. */
@@ -43,12 +50,74 @@ export class StatusLine {
   private tick(): void {
     const s = this.status();
     const line = this.render(s);
-    if (this.tty) this.out.write(`\r\x1b[2K${line}`);
-    else if (Date.now() - this.lastPlain >= this.plainEveryMs) {
+    if (this.tty) {
+      if (this.showBars(s)) this.updateBars(s, line);
+      else this.out.write(`\r\x1b[2K${line}`);
+    } else if (Date.now() - this.lastPlain >= this.plainEveryMs) {
       this.lastPlain = Date.now();
       this.out.write(`${line}\n`);
     }
   }
+
+  private multi: cliProgress.MultiBar | undefined;
+  private readonly bars = new Map<string, cliProgress.SingleBar>();
+  private statusBar: cliProgress.SingleBar | undefined;
+  private barsDone = false;
+
+  /** Bars while some task runs; once all are done they stay printed and the single line resumes. */
+  private showBars(s: JobStatus): boolean {
+    if (this.barsDone) return false;
+    const tasks = Object.values(s.progress);
+    if (tasks.length === 0) return false;
+    if (tasks.every((t) => t.total !== undefined && t.done >= t.total) && this.multi) {
+      this.updateBars(s, this.render(s));
+      this.multi.stop();
+      this.multi = undefined;
+      this.barsDone = true;
+      return false;
+    }
+    return true;
+  }
+
+  private updateBars(s: JobStatus, line: string): void {
+    if (!this.multi) {
+      this.out.write('\r\x1b[2K');
+      this.multi = new cliProgress.MultiBar(
+        {
+          stream: this.out,
+          format: '{task} [{bar}] {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}',
+          barsize: 30,
+          hideCursor: false,
+          clearOnComplete: false,
+          autopadding: true,
+          fps: 4,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+    }
+    const width = Math.max(...Object.keys(s.progress).map((t) => t.length));
+    for (const [task, p] of Object.entries(s.progress)) {
+      let bar = this.bars.get(task);
+      const total = p.total ?? Math.max(p.done, 1);
+      if (!bar) {
+        bar = this.multi.create(total, p.done, { task: task.padEnd(width), speed: '0' });
+        this.bars.set(task, bar);
+        if (this.statusBar) {
+          // Keep the status line last.
+          this.multi.remove(this.statusBar);
+          this.statusBar = undefined;
+        }
+      }
+      const started = this.taskStart.get(task) ?? (this.taskStart.set(task, { at: Date.now(), done: p.done }), this.taskStart.get(task)!);
+      const secs = Math.max(0.001, (Date.now() - started.at) / 1000);
+      bar.setTotal(total);
+      bar.update(p.done, { task: task.padEnd(width), speed: fmtCount((p.done - started.done) / secs) });
+    }
+    this.statusBar ??= this.multi.create(1, 0, { line }, { format: '{line}' });
+    this.statusBar.update(0, { line });
+  }
+
+  private readonly taskStart = new Map<string, { at: number; done: number }>();
 
   /** `average`: the rate over the whole run (the end-of-job line) instead of since the last tick. */
   private render(s: JobStatus, average = false): string {
@@ -67,6 +136,17 @@ export class StatusLine {
         : 'chk -',
       `up ${fmtUptime(now - s.startedAt)}`,
     ];
+    const lagBytes = s.gauges['lag-bytes'];
+    const lagMs = s.gauges['lag-ms'];
+    if (lagBytes !== undefined || lagMs !== undefined) {
+      parts.push(`lag ${[lagBytes !== undefined ? fmtBytes(lagBytes) : '', lagMs !== undefined ? `${(lagMs / 1000).toFixed(1)} s` : ''].filter(Boolean).join(' / ')}`);
+    }
+    if (!this.tty || average) {
+      for (const [task, p] of Object.entries(s.progress)) {
+        if (p.total !== undefined && p.done >= p.total) continue;
+        parts.push(`${task} ${p.total ? `${Math.floor((100 * p.done) / p.total)}% ` : ''}(${fmtCount(p.done)}${p.total ? `/${fmtCount(p.total)}` : ''} rows)`);
+      }
+    }
     if (s.restarts > 0) parts.push(`restarts ${s.restarts}`);
     const skipped = s.counters['parse-errors-skipped'];
     if (skipped) parts.push(`skipped ${skipped}`);
