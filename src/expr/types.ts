@@ -43,6 +43,13 @@ export interface SqlType {
   readonly precision?: number;
   /** DECIMAL scale. */
   readonly scale?: number;
+  /**
+   * A time attribute (TIMESTAMP / TIMESTAMP_LTZ only), as Flink's `*ROWTIME*` / `*PROCTIME*`:
+   * 'rowtime' for the column a table declares a WATERMARK for (and window_time after a window),
+   * 'proctime' for a `PROCTIME()` computed column. It follows a column through plain references;
+   * any expression over it, an aggregate or a CAST gives a regular timestamp. Values are unchanged.
+   */
+  readonly timeAttribute?: 'rowtime' | 'proctime';
 }
 
 export interface Field {

@@ -10,6 +10,7 @@ import { OperatorTask, type TaskEnv } from './operator-task.js';
 import type { OperatorContext } from './operator.js';
 import { KEY_GROUPS } from './partition.js';
 import { SourceTask } from './source-task.js';
+import { unwrapPositions } from './source-watermarks.js';
 import type { SourceContext, SplitPosition } from './source.js';
 import type { Barrier } from './stream-element.js';
 import type { JobCounters } from './task-common.js';
@@ -35,6 +36,8 @@ export interface ExecutionOptions {
   readonly firstCheckpointId: number;
   readonly log: Logger;
   readonly counters: JobCounters;
+  /** 'state.checkpoints.num-retained' (sources that must keep older checkpoints restorable read it). */
+  readonly retainedCheckpoints?: number;
   readonly hooks: ExecutionHooks;
   readonly channelCapacity?: number;
 }
@@ -148,6 +151,7 @@ export class Execution implements CheckpointParticipants {
       opened: () => {
         if (++this.openCount === this.totalTasks) this.resolveReady();
       },
+      allOpen: () => this.openCount >= this.totalTasks,
     };
     const addRowsIn = (n: number): void => {
       counters.rowsIn += n;
@@ -188,7 +192,8 @@ export class Execution implements CheckpointParticipants {
 
   private async buildSource(v: SourceVertex, sigs: Signal[], outputs: OutputEdge[][], env: TaskEnv, addRows: (n: number) => void): Promise<void> {
     const { graph, log, counters, restore } = this.options;
-    const restoredAll = restore?.sourcePositions(v.uid) ?? [];
+    // Split watermarks travel inside the recorded positions; the connector sees only its own.
+    const { positions: restoredAll, watermarks } = unwrapPositions(restore?.sourcePositions(v.uid) ?? []);
     const splits = await v.source.enumerate(v.parallelism, restoredAll);
     for (let i = 0; i < v.parallelism; i++) {
       const mine = splits.filter((_, j) => j % v.parallelism === i);
@@ -202,11 +207,14 @@ export class Execution implements CheckpointParticipants {
         schema: v.outputSchema,
         log: log.child({ source: v.name, subtask: i }),
         inc: (name, by) => counters.inc(name, by),
+        retainedCheckpoints: this.options.retainedCheckpoints ?? 1,
+        gauge: (name, value) => counters.gauge(`${v.uid}/${i}/${name}`, name, value),
+        progress: (task, done, total) => counters.progress.set(task, { done, total }),
       };
       this.sourceTasks.push(
         new SourceTask(v, i, mine, restoredMine, new TaskOutput(outputs[i]), sigs[i], ctx, env, addRows, () => {
           if (++this.finishedSources === this.sourceTasks.length) this.options.hooks.sourcesFinished();
-        }),
+        }, watermarks),
       );
     }
   }

@@ -17,12 +17,19 @@ export interface InputChannel {
  * forwards it, and calls `releaseAll()`. A newer barrier arriving mid-alignment abandons the older
  * one (it was aborted by the coordinator); barriers older than the current one are ignored.
  * AT_LEAST_ONCE: the same bookkeeping without blocking.
+ *
+ * Watermarks: the combined watermark is the minimum over channels that have neither ended nor
+ * said they are idle; it never goes back. An idle channel is active again with its next batch or
+ * watermark (its watermark then counts again, so the combined one waits for it to catch up).
  */
 export class InputGate {
   private readonly blocked: boolean[];
   private readonly ended: boolean[];
   private readonly arrived: boolean[];
   private readonly watermarks: number[];
+  /** Channels whose producer said it is idle (see StreamElement 'watermark'); they hold no watermark back. */
+  private readonly idle: boolean[];
+  private idleCount = 0;
   private endedCount = 0;
   private cursor = 0;
   private currentId = 0;
@@ -41,6 +48,34 @@ export class InputGate {
     this.ended = new Array<boolean>(n).fill(false);
     this.arrived = new Array<boolean>(n).fill(false);
     this.watermarks = new Array<number>(n).fill(-Infinity);
+    this.idle = new Array<boolean>(n).fill(false);
+  }
+
+  /** Some channel is idle (cheap check before markActive on the hot path). */
+  get hasIdle(): boolean {
+    return this.idleCount > 0;
+  }
+
+  /** Every channel that has not ended is idle: the subtask's own output is idle. */
+  get allIdle(): boolean {
+    return this.idleCount > 0 && this.idleCount + this.endedCount >= this.channels.length;
+  }
+
+  /** Channel i sent data: it is active again. */
+  markActive(i: number): void {
+    if (this.idle[i]) {
+      this.idle[i] = false;
+      this.idleCount--;
+    }
+  }
+
+  /** Channel i is idle; returns the new combined watermark when leaving it out advanced it. */
+  onIdle(i: number): number | undefined {
+    if (!this.idle[i] && !this.ended[i]) {
+      this.idle[i] = true;
+      this.idleCount++;
+    }
+    return this.advanceWatermark();
   }
 
   get allEnded(): boolean {
@@ -95,6 +130,7 @@ export class InputGate {
 
   /** Channel i delivered `end`: it counts as having delivered every later barrier. */
   onEnd(i: number): Barrier | undefined {
+    this.markActive(i);
     if (!this.ended[i]) {
       this.ended[i] = true;
       this.blocked[i] = false;
@@ -117,6 +153,7 @@ export class InputGate {
 
   /** Records a watermark of channel i; returns the new combined minimum when it advanced. */
   onWatermark(i: number, timestamp: number): number | undefined {
+    this.markActive(i);
     if (!(timestamp > this.watermarks[i])) return undefined;
     this.watermarks[i] = timestamp;
     return this.advanceWatermark();
@@ -126,7 +163,7 @@ export class InputGate {
   advanceWatermark(): number | undefined {
     let min = Infinity;
     for (let i = 0; i < this.watermarks.length; i++) {
-      if (!this.ended[i] && this.watermarks[i] < min) min = this.watermarks[i];
+      if (!this.ended[i] && !this.idle[i] && this.watermarks[i] < min) min = this.watermarks[i];
     }
     if (min === Infinity || !(min > this.combinedWatermark)) return undefined;
     this.combinedWatermark = min;

@@ -1,6 +1,7 @@
 import type { Schema } from '../expr/types.js';
 import type { Operator } from './operator.js';
 import type { Source } from './source.js';
+import type { SourceWatermarkSpec } from './watermark.js';
 
 /**
  * The physical operator DAG the planner produces and the runtime executes. Vertex ids are
@@ -34,6 +35,8 @@ interface VertexBase {
 export interface SourceVertex extends VertexBase {
   readonly kind: 'source';
   readonly source: Source;
+  /** The table declares a WATERMARK: the source task generates watermarks per split. */
+  readonly watermarks?: SourceWatermarkSpec;
 }
 
 export interface OperatorVertex extends VertexBase {

@@ -61,6 +61,10 @@ export interface JobStatus {
   checkpointsCompleted: number;
   checkpointsFailed: number;
   counters: Record<string, number>;
+  /** Gauges by name, the largest across subtasks (e.g. 'lag-bytes', 'lag-ms'). */
+  gauges: Record<string, number>;
+  /** Long tasks such as table snapshots: rows done and the expected total (when known). */
+  progress: Record<string, { done: number; total: number | undefined }>;
 }
 
 export interface RunningJob {
@@ -169,6 +173,8 @@ class Job implements RunningJob {
       checkpointsCompleted: this.coordinator?.completedCount ?? 0,
       checkpointsFailed: this.coordinator?.failedCount ?? 0,
       counters: this.counters.snapshot(),
+      gauges: this.counters.gaugeSnapshot(),
+      progress: Object.fromEntries(this.counters.progress),
     };
   }
 
@@ -318,6 +324,7 @@ class Job implements RunningJob {
         firstCheckpointId: coordinator.peekNextId,
         log: this.log,
         counters: this.counters,
+        retainedCheckpoints: this.options.checkpointing.numRetained,
         hooks: {
           acknowledge: (a, uid, subtask, id, ack) => coordinator.acknowledge(a, uid, subtask, id, ack),
           fail: (e, task) => {

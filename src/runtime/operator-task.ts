@@ -13,6 +13,8 @@ export interface TaskEnv {
   acknowledge(attempt: number, uid: string, subtask: number, checkpointId: number, ack: CheckpointAck): void;
   /** Called once the task is open (operator opened / reader assigned). */
   opened(): void;
+  /** True once every task of the execution is open. */
+  allOpen(): boolean;
 }
 
 /**
@@ -103,12 +105,19 @@ export class OperatorTask {
       const index = gate.lastIndex;
       switch (el.kind) {
         case 'batch': {
+          if (gate.hasIdle) gate.markActive(index);
           if (this.onSinkRows !== undefined) this.onSinkRows(el.batch.size);
           const r = op.process(el.batch, channels[index].input);
           if (r !== undefined) await r;
           break;
         }
         case 'watermark': {
+          if (el.idle === true) {
+            const wm = gate.onIdle(index);
+            if (wm !== undefined) this.advanceWatermark(op, wm);
+            if (gate.allIdle) output.emitIdle();
+            break;
+          }
           const wm = gate.onWatermark(index, el.timestamp);
           if (wm !== undefined) this.advanceWatermark(op, wm);
           break;

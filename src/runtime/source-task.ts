@@ -4,6 +4,7 @@ import type { TaskEnv } from './operator-task.js';
 import type { SourceContext, SourceReader, SplitPosition } from './source.js';
 import type { Barrier } from './stream-element.js';
 import { Mailbox, yieldToEventLoop } from './task-common.js';
+import { SourceWatermarks } from './source-watermarks.js';
 import type { TaskOutput } from './task-output.js';
 import { MAX_WATERMARK } from './watermark.js';
 
@@ -21,6 +22,8 @@ const YIELD_EVERY_MS = 4;
 export class SourceTask {
   readonly mailbox: Mailbox;
   private reader: SourceReader | undefined;
+  /** Per-split watermark generation, when the table declares a WATERMARK. */
+  private watermarks: SourceWatermarks | undefined;
   private readonly barriers: Barrier[] = [];
   private cancelled = false;
   private endRequested = false;
@@ -40,6 +43,8 @@ export class SourceTask {
     private readonly env: TaskEnv,
     private readonly onRows: (n: number) => void,
     private readonly onFinished: () => void,
+    /** Split watermarks of the restored checkpoint, by split id. */
+    private readonly restoredWatermarks: ReadonlyMap<string, number> = new Map(),
   ) {
     this.mailbox = new Mailbox(signal);
   }
@@ -88,7 +93,13 @@ export class SourceTask {
       const reader = this.vertex.source.createReader(this.context);
       this.reader = reader;
       await reader.assign(this.splits, this.restored);
+      const spec = this.vertex.watermarks;
+      if (spec !== undefined) this.watermarks = new SourceWatermarks(spec, this.restoredWatermarks, reader.positions());
       this.env.opened();
+      // Read only once every task is open: sinks that open slowly (DuckDB DDL, PostgreSQL recovery)
+      // would otherwise compete for the event loop with rows already flowing, and no checkpoint
+      // can start before all tasks run.
+      while (!this.env.allOpen() && !this.halted && !this.endRequested) await this.signal.waitTimeout(10);
       await this.loop(reader);
       closed = true;
       await reader.close();
@@ -97,6 +108,12 @@ export class SourceTask {
       this.mailbox.close();
       if (!closed && this.reader !== undefined) await this.reader.close().catch(() => undefined);
     }
+  }
+
+  private emitWatermark(w: number | 'idle' | undefined): void {
+    if (w === undefined) return;
+    if (w === 'idle') this.output.emitIdle();
+    else this.output.emitWatermark(w);
   }
 
   private async loop(reader: SourceReader): Promise<void> {
@@ -112,7 +129,7 @@ export class SourceTask {
       }
       if (this.barriers.length > 0) {
         const barrier = this.barriers.shift()!;
-        const positions = reader.positions();
+        const positions = this.watermarks !== undefined ? this.watermarks.wrap(reader.positions()) : reader.positions();
         output.emitBarrier(barrier);
         this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'source', positions });
         if (barrier.final) this.halted = true;
@@ -130,6 +147,7 @@ export class SourceTask {
       }
       const r = await reader.poll();
       if (r === undefined) {
+        if (this.watermarks !== undefined) this.emitWatermark(this.watermarks.poll());
         await signal.waitTimeout(IDLE_WAIT_MS);
         continue;
       }
@@ -141,9 +159,14 @@ export class SourceTask {
         this.onFinished();
         continue;
       }
-      if (r.size > 0) {
+      if (r.size > 0 || r.truncate !== undefined) {
         this.onRows(r.size);
         output.emit(r);
+        const wm = this.watermarks;
+        if (wm !== undefined) {
+          wm.onBatch(r, reader.positions());
+          this.emitWatermark(wm.poll());
+        }
         if (output.hasFull()) await output.waitWritable();
       }
       const now = performance.now();

@@ -7,8 +7,12 @@ import type { ChangeBatch } from './changelog.js';
 export type StreamElement =
   | { readonly kind: 'batch'; readonly batch: ChangeBatch }
   | { readonly kind: 'barrier'; readonly barrier: Barrier }
-  /** Event time in epoch milliseconds; every later row on this channel is at or after it. */
-  | { readonly kind: 'watermark'; readonly timestamp: number }
+  /**
+   * Event time in epoch milliseconds; every later row on this channel is at or after it.
+   * `idle`: the producer has no data for now (all its splits idle) and must not hold the combined
+   * watermark back until it sends a row or a watermark again (Flink's WatermarkStatus.IDLE).
+   */
+  | { readonly kind: 'watermark'; readonly timestamp: number; readonly idle?: boolean }
   /** The producer is finished; nothing follows on this channel. */
   | { readonly kind: 'end' };
 
