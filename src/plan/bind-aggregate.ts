@@ -17,6 +17,7 @@ import { columnText, findAggregate, hasColumn, isAggregateCall, mapExprChildren 
 import { aggregateNode, calcNode, type AggCall, type LogicalNode } from './logical.js';
 import type { RelationScope } from './scope.js';
 import { uniquify } from './names.js';
+import { rewriteLegacyWindow, toWindowAggregate } from './bind-window.js';
 
 /** Qualifier of the synthetic column references that stand for group column i (name = 'i'). */
 const GROUP_MARKER = '\u0000group';
@@ -28,6 +29,8 @@ export interface AggregateSelect {
   readonly items: readonly { readonly expr: Expr; readonly name: string; readonly pos: Pos }[];
   readonly groupBy: readonly Expr[];
   readonly having?: Expr;
+  /** The SELECT, for errors that concern the whole aggregate. */
+  readonly pos?: Pos;
 }
 
 /** Throws when `e` is not BOOLEAN; `clause` names where it was written. */
@@ -64,17 +67,22 @@ class PostAggregateScope implements Scope {
 }
 
 export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
+  // GROUP BY TUMBLE(ts, ...): the same as grouping a window TVF by window_start, window_end.
+  const legacy = rewriteLegacyWindow(sel);
+  if (legacy) return bindAggregateSelect({ ...sel, ...legacy });
   const inputNames = sel.input.schema.fields.map((f) => f.name);
 
   const groupExprs: BoundExpr[] = [];
   const groupByKey = new Map<string, number>();
   const groupNames: string[] = [];
+  const groupPos: Pos[] = [];
   for (const g of sel.groupBy) {
     rejectAggregate(g, 'GROUP BY');
     const bound = bindExpr(g, { scope: sel.scope });
     const key = boundKey(bound);
     if (groupByKey.has(key)) continue;
     groupByKey.set(key, groupExprs.length);
+    groupPos.push(g.pos);
     groupNames.push(bound.kind === 'input' ? inputNames[bound.index] : `$f${groupExprs.length}`);
     groupExprs.push(bound);
   }
@@ -162,6 +170,9 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
   const preCalc = calcNode(sel.input, pre, uniquify(preNames), sel.where);
   const aggNames = uniquify([...groupNames, ...aggs.map((_, j) => `EXPR$${g + j}`)]);
   const origin = sel.groupBy.length > 0 ? 'GROUP BY' : 'an aggregate without GROUP BY';
-  const agg = aggregateNode(preCalc, groupExprs.map((_, i) => i), aggs, aggNames, origin);
+  const pos = sel.pos ?? sel.groupBy[0]?.pos;
+  const agg =
+    toWindowAggregate({ pre: preCalc, groupCount: g, groupPos, aggs, names: aggNames, origin: 'a window aggregate', pos }) ??
+    aggregateNode(preCalc, groupExprs.map((_, i) => i), aggs, aggNames, origin);
   return calcNode(agg, projections, sel.items.map((i) => i.name), having);
 }

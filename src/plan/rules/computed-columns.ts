@@ -37,7 +37,13 @@ export function tableScan(table: TableDef, mode: ChangelogMode, pos: Pos): Logic
   const scan = scanNode(table, stored, mode, pos);
   if (stored.length === table.columns.length) return scan;
   const computed = bindComputedColumns(table);
-  const projections = table.columns.map((_, i) => computed.get(i) ?? inputRef(stored.indexOf(i), table.schema.fields[i].type));
+  const projections = table.columns.map((_, i) => {
+    const c = computed.get(i);
+    if (!c) return inputRef(stored.indexOf(i), table.schema.fields[i].type);
+    // A computed rowtime / proctime column keeps its time attribute (the catalog marked its type).
+    const t = table.schema.fields[i].type;
+    return t.timeAttribute !== undefined ? { ...c, type: t } : c;
+  });
   return calcNode(
     scan,
     projections,

@@ -1,0 +1,304 @@
+/**
+ * Event-time window aggregation (Flink's WindowAggregate over TUMBLE / HOP / CUMULATE).
+ *
+ * Every input row is assigned by its time column to its windows (one for TUMBLE, size/slide for
+ * HOP, up to size/step for CUMULATE) and accumulated into the (window, key) group. When the
+ * watermark reaches window_end - 1 the window fires: one +I row per key, then the window's state
+ * is dropped. Output is insert-only: a window is emitted once.
+ *
+ * A row is late, dropped and counted ('late-rows-dropped') when the first window it belongs to
+ * has fired (its end - 1 <= current watermark), as Flink's slicing window operator decides.
+ *
+ * State: pending windows by end, each a Map from the key to its group (key values, the hash the
+ * exchange routes it by, accumulators), plus the current watermark, so a restored job neither
+ * fires a window twice nor lets a replayed late row reopen a fired one. A restore with another
+ * parallelism keeps the groups whose hash routes to this subtask.
+ */
+import type { BoundExpr, RowFn } from '../../expr/bound.js';
+import { compilePredicate, compileRowFn } from '../../expr/compile.js';
+import { keyPart } from '../../state/key-part.js';
+import { deserializeState, serializeState } from '../../state/serde.js';
+import { internalError, unreachable, userError } from '../../errors.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
+import { hashRow, subtaskOfHash } from '../partition.js';
+import type { AggregateSpec } from './keyed-aggregate.js';
+
+/** Window shape, sizes in milliseconds (see WindowSpec in src/plan/logical.ts). */
+export interface WindowShape {
+  readonly kind: 'TUMBLE' | 'HOP' | 'CUMULATE';
+  readonly size: number;
+  /** HOP: the slide; CUMULATE: the step; TUMBLE: the size. */
+  readonly slide: number;
+}
+
+/** An output group column: an input column, or a property of the window. */
+export type WindowOutputColumn =
+  | { readonly kind: 'key'; readonly index: number }
+  | { readonly kind: 'window_start' }
+  | { readonly kind: 'window_end' }
+  | { readonly kind: 'window_time' };
+
+export interface WindowAggregateConfig {
+  /** Input column of the rowtime (epoch millis, never NULL). */
+  readonly timeCol: number;
+  readonly window: WindowShape;
+  /** Output group columns, in order; the 'key' ones are the partitioning key, in this order. */
+  readonly groups: readonly WindowOutputColumn[];
+  /** Insert-only aggregate variants: the input is insert-only. */
+  readonly aggs: readonly AggregateSpec[];
+}
+
+interface Group {
+  readonly hash: number;
+  readonly keys: unknown[];
+  readonly accs: unknown[];
+}
+
+interface StateV1 {
+  readonly v: 1;
+  /** The watermark the operator had seen; -Infinity is stored as null. */
+  readonly watermark: number | null;
+  /** [window end, groups] pairs. */
+  readonly windows: [number, Group[]][];
+}
+
+const STAR_VALUE = 1;
+
+/** t mod m in [0, m), also for negative t (timestamps before 1970). */
+function mod(t: number, m: number): number {
+  const r = t % m;
+  return r < 0 ? r + m : r;
+}
+
+export class WindowAggregateOperator implements Operator {
+  private readonly keyCols: number[];
+  private readonly fns: AggregateSpec['fn'][];
+  private readonly argCol: number[] = [];
+  private readonly argFn: (RowFn | null)[] = [];
+  private readonly filterFn: (((cols: readonly unknown[][], row: number) => boolean) | null)[] = [];
+  private output!: Output;
+  private metrics!: OperatorMetrics;
+  private builder!: BatchBuilder;
+  /** Pending windows by end; groups by key (the key string, or 0 without keys). */
+  private readonly windows = new Map<number, Map<unknown, Group>>();
+  private watermark = -Infinity;
+  /** Window ends of one row (reused). */
+  private readonly ends: number[] = [];
+
+  constructor(readonly config: WindowAggregateConfig) {
+    this.keyCols = config.groups.flatMap((g) => (g.kind === 'key' ? [g.index] : []));
+    this.fns = config.aggs.map((a) => a.fn);
+    const { kind, size, slide } = config.window;
+    if (!(size > 0 && slide > 0 && size % slide === 0) || (kind === 'TUMBLE' && slide !== size)) {
+      throw internalError(`window aggregate: invalid ${kind} window of size ${size} and slide ${slide}`);
+    }
+  }
+
+  async open(ctx: OperatorContext): Promise<void> {
+    this.output = ctx.output;
+    this.metrics = ctx.metrics;
+    this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
+    for (const a of this.config.aggs) {
+      const arg: BoundExpr | undefined = a.args[0];
+      this.argCol.push(arg?.kind === 'input' ? arg.index : -1);
+      this.argFn.push(arg && arg.kind !== 'input' ? compileRowFn(arg) : null);
+      this.filterFn.push(a.filter ? compilePredicate(a.filter) : null);
+    }
+    let restoredWatermark: number | undefined;
+    for (const bytes of ctx.restoredState) {
+      const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+      // Another parallelism merges several old subtasks: the lowest watermark drops no row that
+      // any of them would have kept.
+      restoredWatermark = restoredWatermark === undefined ? wm : Math.min(restoredWatermark, wm);
+    }
+    if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
+  }
+
+  /** Fills `ends` with the ends of the windows containing t, smallest first. */
+  private assign(t: number): void {
+    const ends = this.ends;
+    ends.length = 0;
+    const { kind, size, slide } = this.config.window;
+    switch (kind) {
+      case 'TUMBLE':
+        ends.push(t - mod(t, size) + size);
+        return;
+      case 'HOP': {
+        const first = t - mod(t, slide) + slide;
+        for (let end = first; end - size <= t; end += slide) ends.push(end);
+        return;
+      }
+      case 'CUMULATE': {
+        const start = t - mod(t, size);
+        for (let end = t - mod(t, slide) + slide; end <= start + size; end += slide) ends.push(end);
+        return;
+      }
+      default:
+        unreachable(kind);
+    }
+  }
+
+  process(batch: ChangeBatch, _input = 0): void {
+    const n = batch.size;
+    const cols = batch.columns;
+    const kinds = batch.kinds;
+    const times = cols[this.config.timeCol] as (number | null)[];
+    const keyCols = this.keyCols;
+    const g = keyCols.length;
+    const fns = this.fns;
+    const m = fns.length;
+    const argCols = this.argCol.map((c) => (c >= 0 ? cols[c] : null));
+    const argFn = this.argFn;
+    const filterFn = this.filterFn;
+    const slide = this.config.window.slide;
+    const ends = this.ends;
+    let late = 0;
+    for (let row = 0; row < n; row++) {
+      if (kinds[row] !== RowKind.INSERT && kinds[row] !== RowKind.UPDATE_AFTER) {
+        throw internalError('window aggregate: a retraction (-U/-D) reached a window aggregate, whose input must be insert-only');
+      }
+      const t = times[row];
+      if (t === null || t === undefined) {
+        throw userError('NULL_ROWTIME', 'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column');
+      }
+      // The first (smallest) window end of the row, as the end of its slice.
+      if (t - mod(t, slide) + slide - 1 <= this.watermark) {
+        late++;
+        continue;
+      }
+      let mapKey: unknown;
+      if (g === 0) mapKey = 0;
+      else if (g === 1) {
+        const v = cols[keyCols[0]!]![row];
+        mapKey = typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+      } else {
+        let s = '';
+        for (let k = 0; k < g; k++) s += keyPart(cols[keyCols[k]!]![row]);
+        mapKey = s;
+      }
+      this.assign(t);
+      for (let w = 0; w < ends.length; w++) {
+        const end = ends[w]!;
+        let groups = this.windows.get(end);
+        if (groups === undefined) {
+          groups = new Map();
+          this.windows.set(end, groups);
+        }
+        let group = groups.get(mapKey);
+        if (group === undefined) {
+          const keys = new Array<unknown>(g);
+          for (let k = 0; k < g; k++) keys[k] = cols[keyCols[k]!]![row];
+          const accs = new Array<unknown>(m);
+          for (let j = 0; j < m; j++) accs[j] = fns[j]!.create();
+          group = { hash: g === 0 ? 0 : hashRow(cols, row, keyCols), keys, accs };
+          groups.set(mapKey, group);
+        }
+        const accs = group.accs;
+        for (let j = 0; j < m; j++) {
+          const ff = filterFn[j];
+          if (ff !== null && !ff(cols, row)) continue;
+          const ac = argCols[j];
+          const af = argFn[j];
+          accs[j] = fns[j]!.accumulate(accs[j], ac !== null ? ac![row] : af !== null ? af(cols, row) : STAR_VALUE);
+        }
+      }
+    }
+    if (late > 0) this.metrics.inc('late-rows-dropped', late);
+  }
+
+  /** Fires every window whose end - 1 <= the watermark, oldest first, then forwards the watermark. */
+  onWatermark(timestamp: number): void {
+    if (timestamp > this.watermark) this.watermark = timestamp;
+    const due: number[] = [];
+    for (const end of this.windows.keys()) if (end - 1 <= this.watermark) due.push(end);
+    if (due.length > 0) {
+      due.sort((a, b) => a - b);
+      for (const end of due) {
+        this.fire(end, this.windows.get(end)!);
+        this.windows.delete(end);
+      }
+      const out = this.builder.take();
+      if (out !== null) this.output.emit(out);
+    }
+    this.output.emitWatermark(timestamp);
+  }
+
+  private fire(end: number, groups: Map<unknown, Group>): void {
+    const b = this.builder;
+    const columns = this.config.groups;
+    const fns = this.fns;
+    const { kind, size } = this.config.window;
+    const start = kind === 'CUMULATE' ? end - 1 - mod(end - 1, size) : end - size;
+    for (const group of groups.values()) {
+      b.startRow(RowKind.INSERT);
+      let k = 0;
+      for (let c = 0; c < columns.length; c++) {
+        const col = columns[c]!;
+        switch (col.kind) {
+          case 'key':
+            b.set(c, group.keys[k++]);
+            break;
+          case 'window_start':
+            b.set(c, start);
+            break;
+          case 'window_end':
+            b.set(c, end);
+            break;
+          case 'window_time':
+            b.set(c, end - 1);
+            break;
+          default:
+            unreachable(col);
+        }
+      }
+      for (let j = 0; j < fns.length; j++) b.set(columns.length + j, fns[j]!.getValue(group.accs[j]));
+    }
+  }
+
+  snapshotState(_checkpointId = 0): SnapshotResult {
+    const windows: [number, Group[]][] = [];
+    for (const [end, groups] of this.windows) windows.push([end, [...groups.values()]]);
+    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, windows };
+    return { state: serializeState(state) };
+  }
+
+  /** Restores the groups this subtask owns; returns the snapshot's watermark. */
+  private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
+    const s = deserializeState<StateV1>(bytes);
+    if (s.v !== 1) throw internalError(`window aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    const g = this.keyCols.length;
+    for (const [end, groups] of s.windows) {
+      for (const group of groups) {
+        if (group.keys.length !== g || group.accs.length !== this.fns.length) {
+          throw internalError(`window aggregate state has ${group.keys.length} keys and ${group.accs.length} aggregates, the operator ${g} and ${this.fns.length}`);
+        }
+        if (subtaskOfHash(group.hash, parallelism) !== subtask) continue;
+        let mapKey: unknown;
+        if (g === 0) mapKey = 0;
+        else if (g === 1) {
+          const v = group.keys[0];
+          mapKey = typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+        } else mapKey = group.keys.map(keyPart).join('');
+        let w = this.windows.get(end);
+        if (w === undefined) {
+          w = new Map();
+          this.windows.set(end, w);
+        }
+        w.set(mapKey, group);
+      }
+    }
+    return s.watermark ?? -Infinity;
+  }
+
+  /** Pending (window, key) groups, for tests. */
+  get pendingGroups(): number {
+    let n = 0;
+    for (const w of this.windows.values()) n += w.size;
+    return n;
+  }
+
+  async notifyCheckpointComplete(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
