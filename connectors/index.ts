@@ -7,3 +7,4 @@ import './blackhole/index.js';
 import './kafka/index.js';
 import './postgres/index.js';
 import './postgres-cdc/index.js';
+import './nexmark/index.js';

@@ -12,7 +12,10 @@ import { formatType, type Field } from '../expr/types.js';
 import { isWeirError, unreachable, userError } from '../errors.js';
 import type { Expr, FromItem, Pos, Query, SelectQuery } from '../sql/ir.js';
 import { bindAggregateSelect, rejectAggregate, requireBoolean } from './bind-aggregate.js';
-import { inputRef } from './bound-util.js';
+import { andExpr, inputRef } from './bound-util.js';
+import { bindRankSelect, findOver } from './bind-rank.js';
+import { buildFrom, conjuncts, treeRelations, type FromTree } from './bind-join.js';
+import { bindWindowTvf } from './bind-window.js';
 import { findAggregate } from './ir-util.js';
 import { aggregateNode, calcNode, unionNode, valuesNode, type ChangelogMode, type LogicalNode } from './logical.js';
 import { itemName, uniquify } from './names.js';
@@ -66,11 +69,31 @@ class QueryBinder {
       }
       case 'subquery':
         return { node: this.query(item.query), name: item.alias };
+      case 'window-tvf': {
+        const { node, name } = this.from(item.input);
+        return { node: bindWindowTvf(item, node, name), name: item.alias ?? name };
+      }
       case 'join':
-        throw userError('UNSUPPORTED_JOIN', `${item.joinType.toUpperCase()} JOIN is not supported on streams yet`, { position: item.pos });
+        return { node: buildFrom(this.fromTree(item), 0, []), name: undefined };
       default:
         return unreachable(item);
     }
+  }
+
+  /** The FROM clause as a tree of bound leaves and (not yet built) joins. */
+  private fromTree(item: FromItem): FromTree {
+    if (item.kind !== 'join') {
+      const { node, name } = this.from(item);
+      return { kind: 'leaf', node, name };
+    }
+    return {
+      kind: 'join',
+      joinType: item.joinType,
+      left: this.fromTree(item.left),
+      right: this.fromTree(item.right),
+      ...(item.on ? { on: item.on } : {}),
+      pos: item.pos,
+    };
   }
 
   private view(view: ViewDef, pos: Pos): LogicalNode {
@@ -102,16 +125,10 @@ class QueryBinder {
       throw userError('UNSUPPORTED_LIMIT', 'LIMIT is not supported on unbounded streams yet', { position: q.pos });
     }
 
-    let input: LogicalNode;
-    let relations: Relation[];
-    if (q.from) {
-      const { node, name } = this.from(q.from);
-      input = node;
-      relations = [{ name, fields: node.schema.fields, offset: 0 }];
-    } else {
-      input = valuesNode([[]], []);
-      relations = [];
-    }
+    let tree: FromTree;
+    if (q.from) tree = this.fromTree(q.from);
+    else tree = { kind: 'leaf', node: valuesNode([[]], []), name: undefined };
+    const relations: Relation[] = q.from ? treeRelations(tree) : [];
     const scope = new RelationScope(relations);
 
     let where: BoundExpr | undefined;
@@ -121,13 +138,24 @@ class QueryBinder {
       requireBoolean(w, 'WHERE', q.where.pos);
       where = w;
     }
+    let input: LogicalNode;
+    if (tree.kind === 'join') {
+      // WHERE conditions between the joined tables become join conditions (comma joins need them).
+      const rest = conjuncts(where);
+      input = buildFrom(tree, 0, rest);
+      where = rest.reduce<BoundExpr | undefined>((a, b) => andExpr(a, b), undefined);
+    } else input = tree.node;
 
     const items = this.expandItems(q, relations);
     const isAggregate = q.groupBy.length > 0 || q.having !== undefined || items.some((i) => findAggregate(i.expr) !== undefined);
+    const over = items.map((i) => findOver(i.expr)).find((c) => c !== undefined);
 
     let node: LogicalNode;
-    if (isAggregate) {
-      node = bindAggregateSelect({ input, scope, where, items, groupBy: q.groupBy, ...(q.having ? { having: q.having } : {}) });
+    if (over) {
+      if (isAggregate) throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) in an aggregate query is not supported; aggregate in a subquery first', { position: over.pos });
+      node = bindRankSelect({ input, scope, ...(where ? { where } : {}), items });
+    } else if (isAggregate) {
+      node = bindAggregateSelect({ input, scope, where, items, groupBy: q.groupBy, ...(q.having ? { having: q.having } : {}), pos: q.pos });
     } else {
       const projections = items.map((i) => bindExpr(i.expr, { scope }));
       node = calcNode(input, projections, items.map((i) => i.name), where);

@@ -1,5 +1,5 @@
 /** One-line descriptions of logical nodes for EXPLAIN (and, with the schema, for uids). */
-import type { AggCall, AggregateNode, CalcNode, UnionNode } from './logical.js';
+import type { AggCall, AggregateNode, CalcNode, JoinNode, RankNode, UnionNode, WindowAggregateNode, WindowSpec, WindowTvfNode } from './logical.js';
 import { formatBound } from './bound-util.js';
 
 export function describeCalc(node: CalcNode): string {
@@ -30,4 +30,69 @@ export function describeAggregate(node: AggregateNode): string {
 
 export function describeUnion(node: UnionNode): string {
   return `all=[true], union=[${node.schema.fields.map((f) => f.name).join(', ')}]`;
+}
+
+function duration(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}
+
+/** `TUMBLE(time_col=[ts], size=[1 min])`, as Flink's plans print windows. */
+export function describeWindow(w: WindowSpec, timeCol: string): string {
+  switch (w.kind) {
+    case 'TUMBLE':
+      return `TUMBLE(time_col=[${timeCol}], size=[${duration(w.size)}])`;
+    case 'HOP':
+      return `HOP(time_col=[${timeCol}], size=[${duration(w.size)}], slide=[${duration(w.slide)}])`;
+    case 'CUMULATE':
+      return `CUMULATE(time_col=[${timeCol}], max_size=[${duration(w.size)}], step=[${duration(w.slide)}])`;
+  }
+}
+
+export function describeWindowTvf(node: WindowTvfNode): string {
+  return `window=[${describeWindow(node.window, node.input.schema.fields[node.timeCol]!.name)}]`;
+}
+
+export function describeWindowAggregate(node: WindowAggregateNode): string {
+  const inNames = node.input.schema.fields.map((f) => f.name);
+  const parts = [`window=[${describeWindow(node.window, inNames[node.timeCol]!)}]`];
+  const keys = node.groups.flatMap((g) => (g.kind === 'key' ? [inNames[g.index]] : []));
+  if (keys.length > 0) parts.push(`groupBy=[${keys.join(', ')}]`);
+  if (node.aggs.length > 0) parts.push(`aggs=[${node.aggs.map((a) => describeAggCall(a, inNames)).join(', ')}]`);
+  parts.push(`properties=[${node.groups.flatMap((g) => (g.kind === 'key' ? [] : [g.kind])).join(', ')}]`);
+  return parts.join(', ');
+}
+
+const JOIN_NAMES = { inner: 'InnerJoin', left: 'LeftOuterJoin', right: 'RightOuterJoin', full: 'FullOuterJoin' } as const;
+
+/** `joinType=[InnerJoin], where=[(seller = id)], select=[...]`, as Flink's plans print joins. */
+export function describeJoin(node: JoinNode): string {
+  const names = node.schema.fields.map((f) => f.name);
+  const n = node.left.schema.fields.length;
+  const conds = node.leftKeys.map((l, i) => `(${names[l]} = ${names[n + node.rightKeys[i]!]})`);
+  if (node.residual) conds.push(formatBound(node.residual, names));
+  const parts = [`joinType=[${JOIN_NAMES[node.joinType]}]`, `where=[${conds.join(' AND ')}]`];
+  if (node.interval) {
+    const iv = node.interval;
+    parts.push(`interval=[${names[iv.leftTime]} - ${names[n + iv.rightTime]} BETWEEN ${iv.lower} ms AND ${iv.upper} ms]`);
+  }
+  parts.push(`select=[${names.join(', ')}]`);
+  return parts.join(', ');
+}
+
+/** `partitionBy=[a], orderBy=[ts DESC], rankRange=[1..3], select=[...]`. */
+export function describeRank(node: RankNode): string {
+  const inNames = node.input.schema.fields.map((f) => f.name);
+  const order = node.orderKeys.map((o) => `${inNames[o.index]} ${o.descending ? 'DESC' : 'ASC'}`);
+  const parts = [
+    `rankType=[ROW_NUMBER]`,
+    `partitionBy=[${node.partitionKeys.map((k) => inNames[k]).join(', ')}]`,
+    `orderBy=[${order.join(', ')}]`,
+    `rankRange=[1..${node.limit ?? '?'}]`,
+  ];
+  if (!node.outputRank) parts.push('rankNumber=[dropped]');
+  return parts.join(', ');
 }

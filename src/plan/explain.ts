@@ -5,7 +5,7 @@
  */
 import { unreachable } from '../errors.js';
 import type { JobGraph, JobVertex, Partitioning } from '../runtime/job-graph.js';
-import { describeAggregate, describeCalc, describeUnion } from './describe.js';
+import { describeAggregate, describeCalc, describeJoin, describeRank, describeUnion, describeWindowAggregate, describeWindowTvf } from './describe.js';
 import { nodeInputs, type LogicalNode } from './logical.js';
 import { schemaText } from './uid.js';
 
@@ -62,6 +62,18 @@ export function explainLogical(node: LogicalNode, indent = ''): string {
       break;
     case 'values':
       head = `Values(rows=${node.rows.length})`;
+      break;
+    case 'window-tvf':
+      head = `WindowTableFunction(${describeWindowTvf(node)})`;
+      break;
+    case 'window-aggregate':
+      head = `WindowAggregate(${describeWindowAggregate(node)})`;
+      break;
+    case 'join':
+      head = `${node.interval ? 'IntervalJoin' : 'Join'}(${describeJoin(node)})`;
+      break;
+    case 'rank':
+      head = `Rank(${describeRank(node)})`;
       break;
     default:
       return unreachable(node);

@@ -77,10 +77,247 @@ export interface ValuesNode extends NodeBase {
   readonly rows: readonly (readonly unknown[])[];
 }
 
-export type LogicalNode = ScanNode | CalcNode | AggregateNode | UnionNode | ValuesNode;
+/**
+ * An event-time window over a time attribute, sizes in milliseconds. TUMBLE: slide = size. HOP:
+ * windows of `size` every `slide`. CUMULATE: windows [start, start + k * slide) for k = 1 ..
+ * size / slide, starting every `size`. Sizes are multiples of the slide (checked when binding).
+ */
+export interface WindowSpec {
+  readonly kind: 'TUMBLE' | 'HOP' | 'CUMULATE';
+  readonly size: number;
+  readonly slide: number;
+}
+
+/**
+ * A window TVF on its own (`SELECT * FROM TABLE(TUMBLE(...))`): the input columns (the time
+ * column no longer a time attribute) then window_start, window_end, window_time (rowtime).
+ */
+export interface WindowTvfNode extends NodeBase {
+  readonly kind: 'window-tvf';
+  readonly input: LogicalNode;
+  /** Input column of the rowtime attribute. */
+  readonly timeCol: number;
+  readonly window: WindowSpec;
+}
+
+/** A group column of a window aggregate: an input column, or a property of the window. */
+export type WindowGroup =
+  | { readonly kind: 'key'; readonly index: number }
+  | { readonly kind: 'window_start' }
+  | { readonly kind: 'window_end' }
+  | { readonly kind: 'window_time' };
+
+/**
+ * Window aggregation (Flink's WindowAggregate): rows are assigned to windows by their time column
+ * and aggregated per (key, window); each window's rows are emitted once, when the watermark passes
+ * its end. Output: the group columns in GROUP BY order, then one column per aggregate call.
+ * Insert-only.
+ */
+export interface WindowAggregateNode extends NodeBase {
+  readonly kind: 'window-aggregate';
+  readonly input: LogicalNode;
+  readonly timeCol: number;
+  readonly window: WindowSpec;
+  readonly groups: readonly WindowGroup[];
+  readonly aggs: readonly AggCall[];
+  readonly origin: string;
+}
+
+export type JoinType = 'inner' | 'left' | 'right' | 'full';
+
+/**
+ * The time bounds of an interval join: a row pair matches when
+ * `left[leftTime] - right[rightTime]` is in [lower, upper] (milliseconds), both columns being
+ * rowtime attributes of insert-only inputs.
+ */
+export interface IntervalBounds {
+  readonly leftTime: number;
+  readonly rightTime: number;
+  readonly lower: number;
+  readonly upper: number;
+}
+
+/**
+ * A join (Flink's Join / IntervalJoin): output is the left columns then the right columns; the
+ * side an outer join pads with NULLs becomes nullable. `leftKeys[i] = rightKeys[i]` are the
+ * equi-join keys (the hash exchange keys of both inputs); `residual` is the rest of the condition,
+ * over the output row. A regular join is updating when an input is or when it is an outer join
+ * (padded rows are retracted when a match arrives); an interval join is insert-only.
+ */
+export interface JoinNode extends NodeBase {
+  readonly kind: 'join';
+  readonly joinType: JoinType;
+  readonly left: LogicalNode;
+  readonly right: LogicalNode;
+  readonly leftKeys: readonly number[];
+  readonly rightKeys: readonly number[];
+  readonly residual?: BoundExpr;
+  readonly interval?: IntervalBounds;
+}
+
+/**
+ * ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) filtered to the first `limit` rows (Flink's
+ * Rank / Deduplicate): output is the input columns then the row number (BIGINT). `limit` is
+ * undefined until the rewrite rule finds the outer `WHERE rn <= N`; planning a rank without one
+ * is an error. Always updating: a later row can displace one in the top N (also for `rn = 1`
+ * ordered by a time attribute ASC, as Flink's rowtime deduplication: an earlier row replaces it).
+ */
+export interface RankNode extends NodeBase {
+  readonly kind: 'rank';
+  readonly input: LogicalNode;
+  readonly partitionKeys: readonly number[];
+  readonly orderKeys: readonly { readonly index: number; readonly descending: boolean }[];
+  readonly limit?: number;
+  /** Whether the row number column is read downstream (when not, moves inside the top N emit nothing). */
+  readonly outputRank: boolean;
+  readonly pos: Pos;
+}
+
+export type LogicalNode = ScanNode | CalcNode | AggregateNode | UnionNode | ValuesNode | WindowTvfNode | WindowAggregateNode | JoinNode | RankNode;
+
+/** The type without a time attribute (after an aggregate, a window TVF, ...). */
+export function plainType(t: SqlType): SqlType {
+  if (t.timeAttribute === undefined) return t;
+  const { timeAttribute: _dropped, ...rest } = t;
+  return Object.freeze(rest);
+}
+
+/** The type of window_start / window_end, and of window_time (a rowtime of the time column's kind). */
+function windowTypes(timeType: SqlType): { bound: SqlType; time: SqlType } {
+  const bound = Object.freeze({ kind: 'TIMESTAMP' as const, nullable: false, precision: 3 });
+  const time = Object.freeze({ kind: timeType.kind === 'TIMESTAMP_LTZ' ? ('TIMESTAMP_LTZ' as const) : ('TIMESTAMP' as const), nullable: false, precision: 3, timeAttribute: 'rowtime' as const });
+  return { bound, time };
+}
+
+export function windowTvfNode(input: LogicalNode, timeCol: number, window: WindowSpec): WindowTvfNode {
+  if (input.changelogMode !== 'insert-only') throw internalError('window TVF over an updating input');
+  const { bound, time } = windowTypes(input.schema.fields[timeCol].type);
+  const fields: Field[] = input.schema.fields.map((f) => ({ name: f.name, type: plainType(f.type) }));
+  fields.push({ name: 'window_start', type: bound }, { name: 'window_end', type: bound }, { name: 'window_time', type: time });
+  return Object.freeze({
+    kind: 'window-tvf',
+    input,
+    timeCol,
+    window: Object.freeze({ ...window }),
+    schema: freezeSchema(fields),
+    changelogMode: 'insert-only',
+  });
+}
+
+export function windowAggregateNode(
+  input: LogicalNode,
+  timeCol: number,
+  window: WindowSpec,
+  groups: readonly WindowGroup[],
+  aggs: readonly AggCall[],
+  names: readonly string[],
+  origin: string,
+): WindowAggregateNode {
+  if (names.length !== groups.length + aggs.length) throw internalError('window aggregate: wrong number of output names');
+  const { bound, time } = windowTypes(input.schema.fields[timeCol].type);
+  const fields: Field[] = [];
+  groups.forEach((g, i) => {
+    let t: SqlType;
+    switch (g.kind) {
+      case 'key':
+        t = plainType(input.schema.fields[g.index].type);
+        break;
+      case 'window_start':
+      case 'window_end':
+        t = bound;
+        break;
+      case 'window_time':
+        t = time;
+        break;
+      default:
+        return unreachable(g);
+    }
+    fields.push({ name: names[i], type: t });
+  });
+  aggs.forEach((a, j) => fields.push({ name: names[groups.length + j], type: plainType(a.resultType) }));
+  const unique = groups.flatMap((g, i) => (g.kind === 'key' || g.kind === 'window_start' || g.kind === 'window_end' ? [i] : []));
+  return Object.freeze({
+    kind: 'window-aggregate',
+    input,
+    timeCol,
+    window: Object.freeze({ ...window }),
+    groups: Object.freeze(groups.map((g) => Object.freeze({ ...g }))),
+    aggs: Object.freeze(aggs.map((a) => Object.freeze({ ...a, args: Object.freeze([...a.args]) }))),
+    origin,
+    schema: freezeSchema(fields),
+    changelogMode: 'insert-only',
+    uniqueKey: Object.freeze(unique),
+  });
+}
 
 function freezeSchema(fields: readonly Field[]): Schema {
   return Object.freeze({ fields: Object.freeze(fields.map((f) => Object.freeze({ name: f.name, type: f.type }))) });
+}
+
+export function joinNode(
+  joinType: JoinType,
+  left: LogicalNode,
+  right: LogicalNode,
+  leftKeys: readonly number[],
+  rightKeys: readonly number[],
+  residual: BoundExpr | undefined,
+  interval?: IntervalBounds,
+): JoinNode {
+  if (leftKeys.length === 0 || leftKeys.length !== rightKeys.length) throw internalError('join: the equi-join keys of both sides differ in number or are missing');
+  const padLeft = joinType === 'right' || joinType === 'full';
+  const padRight = joinType === 'left' || joinType === 'full';
+  const side = (fs: readonly Field[], pad: boolean): Field[] =>
+    fs.map((f) => {
+      // A regular join's output is not a time attribute (Flink materializes it); an interval join keeps them.
+      let t = interval ? f.type : plainType(f.type);
+      if (pad && !t.nullable) t = Object.freeze({ ...t, nullable: true });
+      return { name: f.name, type: t };
+    });
+  const fields = [...side(left.schema.fields, padLeft), ...side(right.schema.fields, padRight)];
+  const updating = !interval && (joinType !== 'inner' || left.changelogMode === 'updating' || right.changelogMode === 'updating');
+  if (interval && (left.changelogMode === 'updating' || right.changelogMode === 'updating')) throw internalError('interval join over an updating input');
+  return Object.freeze({
+    kind: 'join',
+    joinType,
+    left,
+    right,
+    leftKeys: Object.freeze([...leftKeys]),
+    rightKeys: Object.freeze([...rightKeys]),
+    ...(residual ? { residual } : {}),
+    ...(interval ? { interval: Object.freeze({ ...interval }) } : {}),
+    schema: freezeSchema(fields),
+    changelogMode: updating ? 'updating' : 'insert-only',
+  });
+}
+
+export const BIGINT_NOT_NULL: SqlType = Object.freeze({ kind: 'BIGINT' as const, nullable: false });
+
+export function rankNode(
+  input: LogicalNode,
+  partitionKeys: readonly number[],
+  orderKeys: readonly { readonly index: number; readonly descending: boolean }[],
+  limit: number | undefined,
+  outputRank: boolean,
+  rankName: string,
+  pos: Pos,
+): RankNode {
+  const fields: Field[] = input.schema.fields.map((f) => ({ name: f.name, type: plainType(f.type) }));
+  fields.push({ name: rankName, type: BIGINT_NOT_NULL });
+  const n = input.schema.fields.length;
+  // With the row number, (partition, rn) identifies a row; without it the input's key does.
+  const uniqueKey = outputRank ? [...partitionKeys, n] : limit === 1 ? [...partitionKeys] : input.uniqueKey;
+  return Object.freeze({
+    kind: 'rank',
+    input,
+    partitionKeys: Object.freeze([...partitionKeys]),
+    orderKeys: Object.freeze(orderKeys.map((o) => Object.freeze({ ...o }))),
+    ...(limit !== undefined ? { limit } : {}),
+    outputRank,
+    pos,
+    schema: freezeSchema(fields),
+    changelogMode: 'updating',
+    ...(uniqueKey ? { uniqueKey: Object.freeze([...uniqueKey]) } : {}),
+  });
 }
 
 export function scanNode(table: TableDef, columns: readonly number[], changelogMode: ChangelogMode, pos: Pos): ScanNode {
@@ -129,9 +366,10 @@ export function aggregateNode(
   origin: string,
 ): AggregateNode {
   if (names.length !== groupKeys.length + aggs.length) throw internalError('aggregate: wrong number of output names');
+  // A regular aggregate's columns are not time attributes (Flink materializes them).
   const fields: Field[] = [];
-  groupKeys.forEach((k, i) => fields.push({ name: names[i], type: input.schema.fields[k].type }));
-  aggs.forEach((a, j) => fields.push({ name: names[groupKeys.length + j], type: a.resultType }));
+  groupKeys.forEach((k, i) => fields.push({ name: names[i], type: plainType(input.schema.fields[k].type) }));
+  aggs.forEach((a, j) => fields.push({ name: names[groupKeys.length + j], type: plainType(a.resultType) }));
   return Object.freeze({
     kind: 'aggregate',
     input,
@@ -176,9 +414,14 @@ export function renameNode(node: LogicalNode, names: readonly string[]): Logical
       return unionNode([renameNode(node.inputs[0], names), ...node.inputs.slice(1)]);
     case 'values':
       return valuesNode(node.rows, node.schema.fields.map((f, i) => ({ name: names[i], type: f.type })));
+    case 'window-aggregate':
+      return windowAggregateNode(node.input, node.timeCol, node.window, node.groups, node.aggs, names, node.origin);
+    case 'join':
+    case 'rank':
     case 'scan':
+    case 'window-tvf':
       // A scan's names are the table's column names, which the connector reads by name.
-      throw internalError('a scan cannot be renamed');
+      throw internalError(`a ${node.kind} cannot be renamed`);
     default:
       return unreachable(node);
   }
@@ -192,7 +435,12 @@ export function nodeInputs(node: LogicalNode): readonly LogicalNode[] {
       return [];
     case 'calc':
     case 'aggregate':
+    case 'window-tvf':
+    case 'window-aggregate':
+    case 'rank':
       return [node.input];
+    case 'join':
+      return [node.left, node.right];
     case 'union':
       return node.inputs;
     default:

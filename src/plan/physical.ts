@@ -19,30 +19,43 @@ import { implicitCast } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
 import { sameType } from '../expr/type-rules.js';
 import { formatType, type Schema } from '../expr/types.js';
-import { isWeirError, unreachable, userError } from '../errors.js';
+import { internalError, isWeirError, unreachable, userError } from '../errors.js';
 import type { JobEdge, JobGraph, JobVertex, Partitioning } from '../runtime/job-graph.js';
 import type { Operator } from '../runtime/operator.js';
 import { CalcOperator } from '../runtime/operators/calc.js';
+import { ChangelogNormalizeOperator } from '../runtime/operators/changelog-normalize.js';
 import { KeyedAggregateOperator } from '../runtime/operators/keyed-aggregate.js';
 import { UnionOperator } from '../runtime/operators/union.js';
+import { WindowAggregateOperator } from '../runtime/operators/window-aggregate.js';
 import type { Source } from '../runtime/source.js';
 import { createSinkOperator } from '../sink/sink-operator.js';
 import type { InsertStatement, Pos } from '../sql/ir.js';
 import { bindQuery } from './bind-query.js';
 import { inputRef, nullLiteral } from './bound-util.js';
 import type { Catalog } from './catalog.js';
-import { describeAggregate, describeCalc, describeUnion } from './describe.js';
-import { calcNode, type ChangelogMode, type LogicalNode, type ScanNode } from './logical.js';
+import { describeAggregate, describeCalc, describeJoin, describeRank, describeUnion, describeWindowAggregate } from './describe.js';
+import { calcNode, type ChangelogMode, type JoinNode, type LogicalNode, type RankNode, type ScanNode, type WindowAggregateNode } from './logical.js';
+import { parseDuration } from '../config/duration.js';
+import { IntervalJoinOperator } from '../runtime/operators/interval-join.js';
+import { JoinOperator } from '../runtime/operators/join.js';
+import { RankOperator } from '../runtime/operators/rank.js';
+
+/** Flink's idle state retention for unbounded state (regular joins). */
+export const STATE_TTL_KEY = 'table.exec.state.ttl';
 import { optimize } from './optimize.js';
 import { isIdentityOver } from './rules/remove-trivial-calc.js';
 import { storedColumns } from './rules/computed-columns.js';
 import { shareScans } from './rules/share-scans.js';
 import { schemaText, sha256Hex, UidAllocator } from './uid.js';
 import { ValuesSource } from './values-source.js';
+import { connectorTable, sourceWatermarkSpec } from './source-watermark.js';
+import type { SourceWatermarkSpec } from '../runtime/watermark.js';
 
 export interface PlanConfig {
   readonly jobName: string;
   readonly parallelism: number;
+  /** Every SET key of the job (table.exec.source.idle-timeout, ...); optional for tests. */
+  readonly tableConfig?: ReadonlyMap<string, string>;
 }
 
 /** An INSERT bound and rewritten, ready for physical planning. */
@@ -82,6 +95,12 @@ export function bindInsert(insert: InsertStatement, catalog: Catalog, scanMode?:
   const sinkFields = sinkCols.map((i) => table.schema.fields[i]);
   const sinkSchema: Schema = Object.freeze({ fields: Object.freeze(sinkFields) });
   const primaryKey = table.primaryKey.map((k) => sinkFields.findIndex((f) => f.name === k));
+  const virtualKey = table.primaryKey.find((_, i) => primaryKey[i] < 0);
+  if (virtualKey !== undefined) {
+    throw userError('INVALID_PRIMARY_KEY', `table '${table.name}' cannot be written: its PRIMARY KEY column '${virtualKey}' is a VIRTUAL metadata column, which a sink does not write; declare it without VIRTUAL or leave it out of the key`, {
+      position: insert.pos,
+    });
+  }
 
   const query = bindQuery(insert.query, catalog, scanMode ? { scanMode } : {});
   const qFields = query.schema.fields;
@@ -169,6 +188,16 @@ function updatingOrigin(node: LogicalNode): string {
     }
     case 'values':
       return 'VALUES';
+    case 'window-tvf':
+    case 'window-aggregate':
+      return updatingOrigin(node.input);
+    case 'join': {
+      if (node.joinType !== 'inner') return `the ${node.joinType.toUpperCase()} OUTER JOIN`;
+      const u = [node.left, node.right].find((i) => i.changelogMode === 'updating');
+      return u ? updatingOrigin(u) : 'JOIN';
+    }
+    case 'rank':
+      return node.limit === 1 ? 'ROW_NUMBER() OVER (...) = 1 (deduplication)' : 'ROW_NUMBER() OVER (...) <= N (Top-N)';
     default:
       return unreachable(node);
   }
@@ -192,6 +221,7 @@ interface VertexSpec {
   readonly mode: ChangelogMode;
   readonly inputs: readonly { readonly from: Planned; readonly partitioning: Partitioning }[];
   readonly source?: Source;
+  readonly watermarks?: SourceWatermarkSpec;
   readonly createOperator?: () => Operator;
   readonly isSink?: boolean;
 }
@@ -229,7 +259,7 @@ class PhysicalPlanner {
     let mode = this.modes.get(table.name);
     if (!mode) {
       const stored = storedColumns(table).map((i) => table.schema.fields[i]);
-      const source = this.sourceFactory(table, pos).createSource(table, { fields: stored });
+      const source = this.sourceFactory(table, pos).createSource(connectorTable(table), { fields: stored });
       mode = source.changelogMode ?? 'insert-only';
       this.modes.set(table.name, mode);
     }
@@ -359,6 +389,16 @@ class PhysicalPlanner {
             }),
         });
       }
+      case 'window-aggregate':
+        return this.windowAggregate(node);
+      case 'join':
+        return this.join(node);
+      case 'rank':
+        return this.rank(node);
+      case 'window-tvf':
+        throw userError('SQL_UNSUPPORTED', 'a window TVF must be followed by GROUP BY window_start, window_end (a window aggregation); reading its rows directly is not supported yet', {
+          position: undefined,
+        });
       case 'union': {
         const inputs = node.inputs.map((i) => this.plan(i));
         const parallelism = inputs.some((i) => i.mode === 'updating') ? Math.min(...inputs.map((i) => i.parallelism)) : P;
@@ -380,22 +420,128 @@ class PhysicalPlanner {
     }
   }
 
+  private join(node: JoinNode): Planned {
+    const left = this.plan(node.left);
+    const right = this.plan(node.right);
+    const description = describeJoin(node);
+    const { joinType, leftKeys, rightKeys, residual, interval } = node;
+    const ttlText = this.config.tableConfig?.get(STATE_TTL_KEY);
+    const stateTtlMs = ttlText === undefined ? 0 : parseDuration(ttlText, STATE_TTL_KEY);
+    return this.add({
+      uidKind: interval ? 'interval-join' : 'join',
+      canonical: `${description}\n${schemaText(node.schema)}`,
+      name: interval ? 'IntervalJoin' : 'Join',
+      description: stateTtlMs > 0 && !interval ? `${description}, stateTtl=[${stateTtlMs} ms]` : description,
+      parallelism: this.config.parallelism,
+      schema: node.schema,
+      mode: node.changelogMode,
+      inputs: [
+        { from: left, partitioning: { kind: 'hash', keys: leftKeys } },
+        { from: right, partitioning: { kind: 'hash', keys: rightKeys } },
+      ],
+      createOperator: () =>
+        interval
+          ? new IntervalJoinOperator({ leftKeys, rightKeys, interval, ...(residual ? { residual } : {}) })
+          : new JoinOperator({ joinType, leftKeys, rightKeys, ...(residual ? { residual } : {}), stateTtlMs }),
+    });
+  }
+
+  private rank(node: RankNode): Planned {
+    if (node.limit === undefined) {
+      throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) is only supported as Top-N or deduplication: filter it in an outer query with WHERE rn <= N (or rn = 1)', {
+        position: node.pos,
+      });
+    }
+    const input = this.plan(node.input);
+    const description = describeRank(node);
+    const keyed = node.partitionKeys.length > 0;
+    const parallelism = keyed ? this.config.parallelism : 1;
+    const { partitionKeys, orderKeys, limit, outputRank } = node;
+    return this.add({
+      uidKind: 'rank',
+      canonical: `${description}\n${schemaText(node.schema)}`,
+      name: limit === 1 ? 'Deduplicate' : 'Rank',
+      description,
+      parallelism,
+      schema: node.schema,
+      mode: node.changelogMode,
+      inputs: [{ from: input, partitioning: keyed ? { kind: 'hash', keys: partitionKeys } : this.exchange(input, parallelism) }],
+      createOperator: () => new RankOperator({ partitionKeys, orderKeys, limit, outputRank, insertOnlyInput: input.mode === 'insert-only' }),
+    });
+  }
+
+  private windowAggregate(node: WindowAggregateNode): Planned {
+    const input = this.plan(node.input);
+    const description = describeWindowAggregate(node);
+    const keys = node.groups.flatMap((g) => (g.kind === 'key' ? [g.index] : []));
+    // Without keys every row meets in one subtask, as Flink's global window aggregate.
+    const parallelism = keys.length > 0 ? this.config.parallelism : 1;
+    const { timeCol, window, groups, aggs } = node;
+    return this.add({
+      uidKind: 'window-aggregate',
+      canonical: `${description}\n${schemaText(node.schema)}`,
+      name: 'WindowAggregate',
+      description,
+      parallelism,
+      schema: node.schema,
+      mode: node.changelogMode,
+      inputs: [{ from: input, partitioning: keys.length > 0 ? { kind: 'hash', keys } : this.exchange(input, parallelism) }],
+      createOperator: () =>
+        new WindowAggregateOperator({
+          timeCol,
+          window,
+          groups,
+          aggs: aggs.map((a) => ({
+            fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type), { retractable: false }),
+            args: a.args,
+            ...(a.filter ? { filter: a.filter } : {}),
+          })),
+        }),
+    });
+  }
+
   private scan(node: ScanNode): Planned {
     const { table } = node;
     const factory = this.sourceFactory(table, node.pos);
-    const source = factory.createSource(table, node.schema);
+    const source = factory.createSource(connectorTable(table), node.schema);
     const fields = node.schema.fields.map((f) => f.name).join(', ');
-    return this.add({
+    const watermarks = sourceWatermarkSpec(table, node.columns, this.config.tableConfig);
+    const planned = this.add({
       // Not the columns read: a changed projection keeps the source's uid, so its positions restore.
       uidKind: 'source',
       canonical: `table=${table.name}\nconnector=${factory.name}`,
       name: `Source: ${table.name}`,
-      description: `connector=${factory.name}, table=${table.name}, fields=[${fields}]`,
+      description: `connector=${factory.name}, table=${table.name}, fields=[${fields}]${watermarks ? `, ${watermarks.description}` : ''}`,
       parallelism: this.config.parallelism,
       schema: node.schema,
       mode: source.changelogMode ?? node.changelogMode,
       inputs: [],
       source,
+      ...(watermarks ? { watermarks } : {}),
+    });
+    return source.normalize ? this.normalize(planned, node, source.normalize) : planned;
+  }
+
+  /** The changelog-normalize vertex after an upsert source, hashed by the source's key. */
+  private normalize(input: Planned, node: ScanNode, spec: NonNullable<Source['normalize']>): Planned {
+    const index = (name: string): number => {
+      const i = node.schema.fields.findIndex((f) => f.name === name);
+      if (i < 0) throw internalError(`changelog-normalize: key column '${name}' was not read from table '${node.table.name}'`);
+      return i;
+    };
+    const keys = spec.keyFields.map(index);
+    const tableColumn = spec.tableField === undefined ? -1 : index(spec.tableField);
+    return this.add({
+      uidKind: 'changelog-normalize',
+      // Not the columns read: the state maps them by name, so columns may come and go.
+      canonical: `table=${node.table.name}\nkeys=${spec.keyFields.join(',')}`,
+      name: 'ChangelogNormalize',
+      description: `key=[${spec.keyFields.join(', ')}]`,
+      parallelism: this.config.parallelism,
+      schema: node.schema,
+      mode: 'updating',
+      inputs: [{ from: input, partitioning: { kind: 'hash', keys } }],
+      createOperator: () => new ChangelogNormalizeOperator({ keys, tableColumn, tableName: node.table.name }),
     });
   }
 
@@ -412,7 +558,8 @@ class PhysicalPlanner {
       changelogMode: spec.mode,
     };
     if (spec.source) {
-      this.vertices.push(Object.freeze({ ...base, kind: 'source' as const, source: spec.source }));
+      const wm = spec.watermarks ? { watermarks: spec.watermarks } : {};
+      this.vertices.push(Object.freeze({ ...base, kind: 'source' as const, source: spec.source, ...wm }));
     } else {
       const create = spec.createOperator!;
       this.vertices.push(Object.freeze({ ...base, kind: 'operator' as const, createOperator: create, isSink: spec.isSink ?? false }));

@@ -10,7 +10,8 @@
  *   `FLOOR(ts TO HOUR)` becomes FLOOR(ts, 'HOUR') (also CEIL).
  */
 import type { SqlPosition } from '../errors.js';
-import type { BinaryOp, CallExpr, Expr, IntervalUnit, LiteralExpr, Pos } from './ir.js';
+import type { BinaryOp, CallExpr, Expr, IntervalUnit, LiteralExpr, OverClause, Pos } from './ir.js';
+import { RANKING_FUNCTIONS } from './over-clause.js';
 import { Locator, isIdent } from './locator.js';
 import { parseExprAst, type NspNode } from './nsp.js';
 import { rewriteSegment, type RewriteTables } from './rewrite.js';
@@ -311,6 +312,9 @@ export class ExprConverter {
       close = c;
       return [...extra, ...rawArgs.map((a) => this.expr(a))];
     });
+    const over = this.overAfter(close);
+    if (over) return freezeNode({ kind: 'call', name, args: Object.freeze(args), distinct: false, star: false, over, pos });
+    if (RANKING_FUNCTIONS.has(name)) throw parseError(`${name}() needs an OVER (PARTITION BY ... ORDER BY ...) clause`, pos);
     return call(name, args, false, false, this.filterAfter(close), pos);
   }
 
@@ -345,6 +349,9 @@ export class ExprConverter {
       close = c;
       return star || a.expr === undefined || a.expr === null ? [] : [this.expr(a.expr)];
     });
+    const over = this.overAfter(close);
+    if (over) return freezeNode({ kind: 'call', name, args: Object.freeze(args), distinct, star, over, pos });
+    if (RANKING_FUNCTIONS.has(name)) throw parseError(`${name}() needs an OVER (PARTITION BY ... ORDER BY ...) clause`, pos);
     return call(name, args, distinct, star, this.filterAfter(close), pos);
   }
 
@@ -357,6 +364,29 @@ export class ExprConverter {
       return [lit('string', unit, this.at(u)), this.expr(n.args?.source)];
     });
     return call('EXTRACT', args, false, false, undefined, pos);
+  }
+
+  /** The OVER (...) the rewrite step took from after the call whose `)` is token `close`, if any. */
+  private overAfter(close: number): OverClause | undefined {
+    if (close < 0) return undefined;
+    const ctx = this.loc.ctx;
+    const key = ctx.tokens[close]!.start;
+    const syntax = this.tables.overs.get(key);
+    if (!syntax) return undefined;
+    this.tables.overs.delete(key);
+    const conv = (r: readonly [number, number], what: string): Expr => {
+      const text = rewriteSegment(ctx, r[0], r[1], this.tables);
+      const { expr, alias } = parseExprAst(ctx, r[0], r[1], text);
+      return this.loc.range(r[0], r[1], r[1], () => {
+        const e = this.expr(expr);
+        if (alias !== null && alias !== undefined) throw parseError(`unexpected alias after ${what}`, ctx.src.pos(ctx.tokens[r[0]]!.start));
+        return e;
+      });
+    };
+    const partitionBy = syntax.partitionBy.map((r) => conv(r, 'a PARTITION BY expression'));
+    const orderBy = syntax.orderBy.map((o) => Object.freeze({ expr: conv(o.range, 'an ORDER BY expression'), descending: o.descending }));
+    this.loc.cursor = Math.max(this.loc.cursor, syntax.end + 1);
+    return Object.freeze({ partitionBy: Object.freeze(partitionBy), orderBy: Object.freeze(orderBy), pos: ctx.src.pos(ctx.tokens[syntax.start]!.start) });
   }
 
   /** The FILTER (WHERE ...) that follows the call whose `)` is token `close`, if any. */

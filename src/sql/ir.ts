@@ -149,6 +149,15 @@ export interface CallExpr {
   readonly star: boolean;
   /** Aggregate `FILTER (WHERE ...)`. */
   readonly filter?: Expr;
+  /** `OVER (PARTITION BY ... ORDER BY ...)` of a ranking function (ROW_NUMBER). */
+  readonly over?: OverClause;
+  readonly pos: Pos;
+}
+
+/** The window of `fn() OVER (PARTITION BY ... ORDER BY ...)` (no frame clause). */
+export interface OverClause {
+  readonly partitionBy: readonly Expr[];
+  readonly orderBy: readonly OrderItem[];
   readonly pos: Pos;
 }
 
@@ -188,7 +197,7 @@ export interface OrderItem {
   readonly descending: boolean;
 }
 
-export type FromItem = TableRef | SubqueryRef | JoinRef;
+export type FromItem = TableRef | SubqueryRef | JoinRef | WindowTvfRef;
 
 export interface TableRef {
   readonly kind: 'table';
@@ -201,6 +210,23 @@ export interface TableRef {
 export interface SubqueryRef {
   readonly kind: 'subquery';
   readonly query: Query;
+  readonly alias?: string;
+  readonly pos: Pos;
+}
+
+/**
+ * A window table-valued function: `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))`.
+ * `intervals` are the arguments after the descriptor, as written: TUMBLE(size), HOP(slide, size),
+ * CUMULATE(step, max size), SESSION(gap).
+ */
+export interface WindowTvfRef {
+  readonly kind: 'window-tvf';
+  readonly fn: 'TUMBLE' | 'HOP' | 'CUMULATE' | 'SESSION';
+  readonly input: TableRef;
+  readonly timeCol: { readonly name: string; readonly pos: Pos };
+  readonly intervals: readonly Expr[];
+  /** SESSION's `PARTITION BY` columns. */
+  readonly partitionBy: readonly { readonly name: string; readonly pos: Pos }[];
   readonly alias?: string;
   readonly pos: Pos;
 }
@@ -320,5 +346,68 @@ export interface QueryStatement {
 export interface ExplainStatement {
   readonly kind: 'explain';
   readonly statement: InsertStatement | StatementSetStatement | QueryStatement;
+  readonly pos: Pos;
+}
+
+// ---------------------------------------------------------------- shell commands (`weir sql` only)
+
+/**
+ * Statements only the SQL shell runs (src/sql/shell-statements.ts parses them); they are not part
+ * of `Statement`, so a job file never sees them.
+ */
+export type ShellStatement =
+  | ShowStatement
+  | ShowCreateStatement
+  | ShowCheckpointsStatement
+  | DescribeStatement
+  | StopJobStatement
+  | HelpStatement
+  | QuitStatement;
+
+/** `SHOW TABLES | VIEWS | FUNCTIONS | JOBS` */
+export interface ShowStatement {
+  readonly kind: 'show';
+  readonly what: 'tables' | 'views' | 'functions' | 'jobs';
+  readonly pos: Pos;
+}
+
+/** `SHOW CREATE TABLE t` / `SHOW CREATE VIEW v` */
+export interface ShowCreateStatement {
+  readonly kind: 'show-create';
+  readonly object: 'table' | 'view';
+  readonly name: readonly string[];
+  readonly pos: Pos;
+}
+
+/** `SHOW CHECKPOINTS 'job id or name'` */
+export interface ShowCheckpointsStatement {
+  readonly kind: 'show-checkpoints';
+  readonly job: string;
+  readonly pos: Pos;
+}
+
+/** `DESCRIBE t` / `DESC t` */
+export interface DescribeStatement {
+  readonly kind: 'describe';
+  readonly name: readonly string[];
+  readonly pos: Pos;
+}
+
+/** `STOP JOB 'id' [WITH SAVEPOINT]` */
+export interface StopJobStatement {
+  readonly kind: 'stop-job';
+  readonly job: string;
+  readonly savepoint: boolean;
+  readonly pos: Pos;
+}
+
+export interface HelpStatement {
+  readonly kind: 'help';
+  readonly pos: Pos;
+}
+
+/** `QUIT` / `EXIT` */
+export interface QuitStatement {
+  readonly kind: 'quit';
   readonly pos: Pos;
 }

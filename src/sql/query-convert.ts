@@ -7,7 +7,9 @@ import type { Expr, FromItem, JoinRef, OrderItem, Pos, Query, SelectItem, Select
 import { ExprConverter, freezeNode, identName } from './expr-convert.js';
 import { Locator } from './locator.js';
 import { parseQueryAst, type NspNode, type StatementContext } from './nsp.js';
-import { rewriteSegment, type RewriteTables } from './rewrite.js';
+import { convertExprSegment } from './expr-segment.js';
+import { newRewriteTables, rewriteSegment, type RewriteTables } from './rewrite.js';
+import { PLACEHOLDER_RE } from './window-tvf.js';
 import { invalid, parseError, unsupported } from './sql-errors.js';
 import { describeToken } from './tokenizer.js';
 
@@ -52,7 +54,7 @@ class QueryConverter {
 
   constructor(
     private readonly loc: Locator,
-    tables: RewriteTables,
+    private readonly tables: RewriteTables,
   ) {
     this.exprs = new ExprConverter(loc, tables);
   }
@@ -230,6 +232,28 @@ class QueryConverter {
     return left;
   }
 
+  /** The window TVF the rewrite step replaced by a placeholder at statement offset `offset`. */
+  private windowTvf(offset: number, alias: string | undefined): FromItem {
+    const syntax = this.tables.tvfs.get(offset);
+    if (!syntax) throw unsupported('this kind of FROM item', this.loc.lastPos());
+    const { ctx } = this.loc;
+    const pos = (i: number): Pos => ctx.src.pos(ctx.tokens[i]!.start);
+    const intervals = syntax.args.map(([s, e]) => convertExprSegment(ctx, s, e, newRewriteTables(), `an argument of ${syntax.fn}`));
+    this.loc.cursor = syntax.end + 1;
+    if (alias !== undefined) this.alias(alias);
+    const input = freezeNode({ kind: 'table' as const, name: Object.freeze([...syntax.table]), pos: pos(syntax.tableToken) });
+    return freezeNode({
+      kind: 'window-tvf',
+      fn: syntax.fn,
+      input,
+      timeCol: Object.freeze({ name: syntax.timeCol.name, pos: pos(syntax.timeCol.token) }),
+      intervals: Object.freeze(intervals),
+      partitionBy: Object.freeze(syntax.partitionBy.map((p) => Object.freeze({ name: p.name, pos: pos(p.token) }))),
+      ...(alias !== undefined ? { alias } : {}),
+      pos: pos(syntax.fnToken),
+    });
+  }
+
   private fromItem(f: NspNode): FromItem {
     const alias = f.as === null || f.as === undefined ? undefined : identName(f.as);
     if (f.expr?.ast) {
@@ -240,6 +264,8 @@ class QueryConverter {
       return freezeNode({ kind: 'subquery', query, ...(alias !== undefined ? { alias } : {}), pos });
     }
     if (typeof f.table !== 'string' || f.expr) throw unsupported('this kind of FROM item', this.loc.lastPos());
+    const tvf = typeof f.table === 'string' ? PLACEHOLDER_RE.exec(f.table) : null;
+    if (tvf) return this.windowTvf(Number(tvf[1]), alias);
     const name = [...(f.db ? String(f.db).split('.') : []), ...(f.schema ? [identName(f.schema)] : []), f.table];
     const i = this.loc.findQualified(name);
     const pos = this.at(i);

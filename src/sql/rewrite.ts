@@ -9,6 +9,10 @@
  *   node-sql-parser's do. String values are always taken from weir's tokens.
  * - Time-unit arguments (`TIMESTAMPADD(HOUR, ...)`, `FLOOR(ts TO HOUR)`) become placeholder
  *   identifiers (and `TO` a comma); the unit is recorded under the unit token's offset.
+ * - Window TVF calls in FROM (`TABLE(TUMBLE(TABLE t, ...))`) are read by ./window-tvf.ts and
+ *   replaced by a placeholder table name; the query converter turns it back into a WindowTvfRef.
+ * - `ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...)`: the OVER clause is read by
+ *   ./over-clause.ts, blanked out and recorded under the offset of the call's `)`.
  * - Flink constructs node-sql-parser cannot parse and weir does not support yet (OVER, temporal
  *   joins, table functions) are reported as unsupported instead of as confusing syntax errors.
  */
@@ -18,6 +22,8 @@ import { parseTypeAt } from './data-type.js';
 import type { StatementContext } from './nsp.js';
 import { notYet, parseError, unsupported } from './sql-errors.js';
 import { matchingParen, type Token } from './tokenizer.js';
+import { isWindowTvfAt, placeholderName, readWindowTvf, type WindowTvfSyntax } from './window-tvf.js';
+import { isRankingOver, readOverClause, type OverSyntax } from './over-clause.js';
 
 /** A FILTER (WHERE ...) clause: the condition is tokens [condStart, condEnd); condEnd is its `)`. */
 export interface FilterClause {
@@ -32,10 +38,14 @@ export interface RewriteTables {
   readonly filters: Map<number, FilterClause>;
   /** Time-unit arguments, upper-cased, by the offset of the unit token. */
   readonly units: Map<number, string>;
+  /** Window TVF calls in FROM, by the offset of their `TABLE` keyword (see ./window-tvf.ts). */
+  readonly tvfs: Map<number, WindowTvfSyntax>;
+  /** `OVER (...)` of ranking functions, by the offset of the call's `)` (see ./over-clause.ts). */
+  readonly overs: Map<number, OverSyntax>;
 }
 
 export function newRewriteTables(): RewriteTables {
-  return { castTypes: new Map(), filters: new Map(), units: new Map() };
+  return { castTypes: new Map(), filters: new Map(), units: new Map(), tvfs: new Map(), overs: new Map() };
 }
 
 const TIME_UNITS = new Set([
@@ -78,6 +88,20 @@ export function rewriteSegment(ctx: StatementContext, start: number, end: number
     }
     if ((isWord(t, 'CAST') || isWord(t, 'TRY_CAST')) && isOp(tokens[i + 1], '(')) {
       recordCast(ctx, i, end, tables, replace);
+      continue;
+    }
+    if (t.kind === 'word' && isWindowTvfAt(tokens, i, end)) {
+      const tvf = readWindowTvf(ctx, i, end);
+      tables.tvfs.set(t.start, tvf);
+      replace(t.start, tokens[tvf.end]!.end, placeholderName(t.start));
+      i = tvf.end;
+      continue;
+    }
+    if (isRankingOver(tokens, i, start)) {
+      const over = readOverClause(ctx, i, end);
+      tables.overs.set(tokens[i - 1]!.start, over);
+      replace(t.start, tokens[over.end]!.end, '');
+      i = over.end;
       continue;
     }
     if (t.kind === 'word') checkNotYet(ctx, i, end);
@@ -157,6 +181,6 @@ function checkNotYet(ctx: StatementContext, i: number, end: number): void {
     throw notYet('FOR SYSTEM_TIME AS OF (temporal join)', src.pos(t.start));
   }
   if (t.upper === 'TABLE' && next && isOp(next, '(')) {
-    throw notYet('TABLE(...) (window table-valued functions TUMBLE, HOP, CUMULATE, SESSION)', src.pos(t.start));
+    throw notYet('TABLE(...) other than the window table-valued functions TUMBLE, HOP, CUMULATE and SESSION', src.pos(t.start));
   }
 }

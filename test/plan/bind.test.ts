@@ -78,15 +78,15 @@ describe('binding SELECT', () => {
     expect(t.position).toEqual({ line: 1, column: 15 });
   });
 
-  it('rejects ORDER BY, LIMIT and JOIN on streams with positions', () => {
+  it('rejects ORDER BY, LIMIT and joins without an equality on streams with positions', () => {
     const o = errorOf(() => bind('SELECT k FROM orders ORDER BY v'));
     expect(o.message).toBe('ORDER BY is not supported on unbounded streams yet');
     expect(o.position).toEqual({ line: 1, column: 31 });
     expect(errorOf(() => bind('SELECT k FROM orders LIMIT 3')).message).toBe('LIMIT is not supported on unbounded streams yet');
-    const j = errorOf(() => bind('SELECT o.k FROM orders o JOIN users u ON o.id = u.uid'));
-    expect(j.code).toBe('UNSUPPORTED_JOIN');
-    expect(j.message).toBe('INNER JOIN is not supported on streams yet');
-    expect(j.position).toBeDefined();
+    const j = errorOf(() => bind('SELECT o.k FROM orders o JOIN users u ON o.id > u.uid'));
+    expect(j.code).toBe('JOIN_WITHOUT_EQUALITY');
+    expect(j.message).toBe('this INNER JOIN has no equality condition between its two sides; a streaming join needs one (ON a.k = b.k) to keep its state by key');
+    expect(j.position).toEqual({ line: 1, column: 26 });
   });
 
   it('requires a boolean WHERE', () => {

@@ -55,6 +55,12 @@ export function showFrom(f: FromItem, withPos = false): string {
       return `(${showQuery(f.query, withPos)})${p}${f.alias !== undefined ? ` ${f.alias}` : ''}`;
     case 'join':
       return `[${showFrom(f.left, withPos)} ${f.joinType}${p} ${showFrom(f.right, withPos)}${f.on ? ` ON ${showExpr(f.on, withPos)}` : ''}]`;
+    case 'window-tvf': {
+      const t = withPos && f.timeCol.pos ? `@${f.timeCol.pos.line}:${f.timeCol.pos.column}` : '';
+      const part = f.partitionBy.length > 0 ? ` PARTITION BY ${f.partitionBy.map((c) => c.name).join(', ')}` : '';
+      const args = f.intervals.map((e) => showExpr(e, withPos)).join(', ');
+      return `${f.fn}${p}(TABLE ${showFrom(f.input, withPos)}${part}, DESCRIPTOR(${f.timeCol.name}${t}), ${args})${f.alias !== undefined ? ` ${f.alias}` : ''}`;
+    }
     default:
       return unreachable(f);
   }

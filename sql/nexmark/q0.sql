@@ -1,0 +1,3 @@
+-- Q0: pass through. Measures the monitoring overhead, including the source.
+CREATE TABLE nexmark_q0 (auction BIGINT, bidder BIGINT, price BIGINT, dateTime TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'blackhole');
+INSERT INTO nexmark_q0 SELECT auction, bidder, price, dateTime, extra FROM bid;

@@ -1,0 +1,216 @@
+/**
+ * Event-time interval join (Flink's IntervalJoin, inner): rows l (input 0) and r (input 1) with
+ * equal keys join when `l.time - r.time` is in [lower, upper] and the residual condition holds.
+ * Both inputs are insert-only; the output is insert-only: +I once per matching pair, emitted when
+ * the second row of the pair arrives.
+ *
+ * A row whose time is at or below the current watermark is late: it is dropped and counted
+ * ('late-rows-dropped'), so the result does not depend on how rows and watermarks interleave.
+ * State: per side and key the rows with their time. A left row can meet no future right row once
+ * `l.time - lower <= watermark`, a right row none once `r.time + upper <= watermark`; such rows
+ * are dropped when the watermark moves (matching checks the bounds itself, so dropping later than
+ * possible never changes the output).
+ *
+ * Snapshots hold the rows with the hash of their key and the watermark; a restore with another
+ * parallelism keeps the keys routed to this subtask and the lowest restored watermark.
+ */
+import type { BoundExpr } from '../../expr/bound.js';
+import { compilePredicate } from '../../expr/compile.js';
+import { keyPart } from '../../state/key-part.js';
+import { deserializeState, serializeState } from '../../state/serde.js';
+import { internalError, userError } from '../../errors.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
+import { hashRow, subtaskOfHash } from '../partition.js';
+
+export interface IntervalJoinConfig {
+  readonly leftKeys: readonly number[];
+  readonly rightKeys: readonly number[];
+  /** Time columns of each input and the bounds of left time - right time, in milliseconds. */
+  readonly interval: { readonly leftTime: number; readonly rightTime: number; readonly lower: number; readonly upper: number };
+  /** The rest of the condition, over the output row (left columns then right columns). */
+  readonly residual?: BoundExpr;
+}
+
+interface KeyRows {
+  readonly hash: number;
+  /** Rows of one side for one key, each with its time at [0] of the pair. */
+  readonly rows: [number, unknown[]][];
+}
+
+interface StateV1 {
+  readonly v: 1;
+  readonly watermark: number | null;
+  readonly sides: [unknown, number, [number, unknown[]][]][][];
+}
+
+export class IntervalJoinOperator implements Operator {
+  private output!: Output;
+  private metrics!: OperatorMetrics;
+  private builder!: BatchBuilder;
+  private readonly state: [Map<unknown, KeyRows>, Map<unknown, KeyRows>] = [new Map(), new Map()];
+  private arity: [number, number] = [0, 0];
+  private residual: ((cols: readonly unknown[][], row: number) => boolean) | null = null;
+  private scratch: unknown[][] = [];
+  private watermark = -Infinity;
+  /** The watermark of the last state cleanup. */
+  private cleanedAt = -Infinity;
+
+  constructor(readonly config: IntervalJoinConfig) {
+    if (config.leftKeys.length === 0 || config.leftKeys.length !== config.rightKeys.length) throw internalError('interval join: invalid keys');
+  }
+
+  async open(ctx: OperatorContext): Promise<void> {
+    this.output = ctx.output;
+    this.metrics = ctx.metrics;
+    const l = ctx.inputSchemas[0]?.fields.length;
+    const r = ctx.inputSchemas[1]?.fields.length;
+    if (l === undefined || r === undefined) throw internalError('interval join: needs two input schemas');
+    this.arity = [l, r];
+    this.builder = new BatchBuilder(l + r);
+    this.scratch = Array.from({ length: l + r }, () => [null]);
+    if (this.config.residual) this.residual = compilePredicate(this.config.residual);
+    let wm: number | undefined;
+    for (const bytes of ctx.restoredState) {
+      const w = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+      wm = wm === undefined ? w : Math.min(wm, w);
+    }
+    if (wm !== undefined) this.watermark = wm;
+  }
+
+  private mapKey(cols: readonly unknown[][], row: number, keys: readonly number[]): unknown {
+    if (keys.length === 1) {
+      const v = cols[keys[0]!]![row];
+      return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+    }
+    let s = '';
+    for (let k = 0; k < keys.length; k++) s += keyPart(cols[keys[k]!]![row]);
+    return s;
+  }
+
+  process(batch: ChangeBatch, input: number): void {
+    const n = batch.size;
+    if (n === 0) return;
+    if (input !== 0 && input !== 1) throw internalError(`interval join: no input ${input}`);
+    const side = input;
+    const left = side === 0;
+    const { leftTime, rightTime, lower, upper } = this.config.interval;
+    const keys = left ? this.config.leftKeys : this.config.rightKeys;
+    const cols = batch.columns;
+    const times = cols[left ? leftTime : rightTime] as (number | null)[];
+    const own = this.state[side];
+    const theirs = this.state[1 - side];
+    const arity = this.arity[side];
+    const [la] = this.arity;
+    const scratch = this.scratch;
+    const base = left ? 0 : la;
+    const otherBase = left ? la : 0;
+    const pred = this.residual;
+    const b = this.builder;
+    let late = 0;
+    for (let row = 0; row < n; row++) {
+      if (batch.kinds[row] !== RowKind.INSERT && batch.kinds[row] !== RowKind.UPDATE_AFTER) {
+        throw internalError('interval join: a retraction reached an interval join, whose inputs must be insert-only');
+      }
+      const t = times[row];
+      if (t === null || t === undefined) {
+        throw userError('NULL_ROWTIME', 'a row has NULL in the time column of an interval join: filter out NULLs or use COALESCE in a computed column');
+      }
+      if (t <= this.watermark) {
+        late++;
+        continue;
+      }
+      let nullKey = false;
+      for (let k = 0; k < keys.length; k++) if (cols[keys[k]!]![row] === null) nullKey = true;
+      if (nullKey) continue; // an inner join: a NULL key matches nothing
+      const key = this.mapKey(cols, row, keys);
+      const cur = new Array<unknown>(arity);
+      for (let c = 0; c < arity; c++) {
+        cur[c] = cols[c]![row];
+        scratch[base + c]![0] = cur[c];
+      }
+      const other = theirs.get(key);
+      if (other !== undefined) {
+        // l - r in [lower, upper]: for a left row r in [t - upper, t - lower], for a right row l in [t + lower, t + upper].
+        const lo = left ? t - upper : t + lower;
+        const hi = left ? t - lower : t + upper;
+        for (const [ot, orow] of other.rows) {
+          if (ot < lo || ot > hi) continue;
+          if (pred !== null) {
+            for (let c = 0; c < orow.length; c++) scratch[otherBase + c]![0] = orow[c];
+            if (!pred(scratch, 0)) continue;
+          }
+          b.startRow(RowKind.INSERT);
+          const l = left ? cur : orow;
+          const r = left ? orow : cur;
+          for (let c = 0; c < l.length; c++) b.set(c, l[c]);
+          for (let c = 0; c < r.length; c++) b.set(la + c, r[c]);
+        }
+      }
+      let mine = own.get(key);
+      if (mine === undefined) {
+        mine = { hash: hashRow(cols, row, keys), rows: [] };
+        own.set(key, mine);
+      }
+      mine.rows.push([t, cur]);
+    }
+    if (late > 0) this.metrics.inc('late-rows-dropped', late);
+    const out = b.take();
+    if (out !== null) this.output.emit(out);
+  }
+
+  onWatermark(timestamp: number): void {
+    if (timestamp > this.watermark) this.watermark = timestamp;
+    const { lower, upper } = this.config.interval;
+    // Cleaning costs a pass over the state: do it once the watermark moved by a tenth of the interval.
+    const step = Math.max(1, Math.floor((upper - lower) / 10));
+    if (this.watermark - this.cleanedAt >= step) {
+      this.cleanedAt = this.watermark;
+      const wm = this.watermark;
+      this.clean(this.state[0], (t) => t - lower <= wm);
+      this.clean(this.state[1], (t) => t + upper <= wm);
+    }
+    this.output.emitWatermark(timestamp);
+  }
+
+  private clean(map: Map<unknown, KeyRows>, expired: (t: number) => boolean): void {
+    for (const [k, e] of map) {
+      let w = 0;
+      const rows = e.rows;
+      for (let i = 0; i < rows.length; i++) if (!expired(rows[i]![0])) rows[w++] = rows[i]!;
+      rows.length = w;
+      if (w === 0) map.delete(k);
+    }
+  }
+
+  snapshotState(_checkpointId = 0): SnapshotResult {
+    const sides = this.state.map((map) => [...map].map(([k, e]) => [k, e.hash, e.rows] as [unknown, number, [number, unknown[]][]]));
+    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, sides };
+    return { state: serializeState(state) };
+  }
+
+  private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
+    const s = deserializeState<StateV1>(bytes);
+    if (s.v !== 1) throw internalError(`interval join state has unknown version ${String((s as { v: unknown }).v)}`);
+    s.sides.forEach((keys, side) => {
+      const map = this.state[side]!;
+      for (const [k, hash, rows] of keys) {
+        if (subtaskOfHash(hash, parallelism) !== subtask) continue;
+        const e = map.get(k);
+        if (e) e.rows.push(...rows);
+        else map.set(k, { hash, rows });
+      }
+    });
+    return s.watermark ?? -Infinity;
+  }
+
+  /** Rows held per side, for tests. */
+  get rowCounts(): [number, number] {
+    const count = (m: Map<unknown, KeyRows>): number => [...m.values()].reduce((a, e) => a + e.rows.length, 0);
+    return [count(this.state[0]), count(this.state[1])];
+  }
+
+  async notifyCheckpointComplete(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,266 @@
+/**
+ * Top-N and deduplication: `ROW_NUMBER() OVER (PARTITION BY p ORDER BY o) <= N` (Flink's Rank
+ * with ROW_NUMBER; `= 1` is a deduplication that keeps the first or last row by o).
+ *
+ * State per partition: its rows sorted by the ORDER BY columns, each distinct row with how many
+ * times it is live. Rows that sort equal are ordered by their content, so the result does not
+ * depend on arrival order (which differs with parallelism). With an insert-only input only the
+ * first N rows are kept (a row pushed out can never come back, as Flink's AppendOnlyTopN); with an
+ * updating input every live row is kept, as a retraction may bring row N + 1 back up.
+ *
+ * Output per input batch, per partition it changed, comparing the top N before and after:
+ * - with the row number: per position, -U(old, i)/+U(new, i) when its row changed, +I(new, i)
+ *   when it was empty, -D(old, i) when it became empty;
+ * - without it (not read downstream): -D for rows that left the top N, +I for rows that entered.
+ *
+ * Snapshots hold every partition with the hash of its key.
+ */
+import { keyPart } from '../../state/key-part.js';
+import { deserializeState, serializeState } from '../../state/serde.js';
+import { internalError } from '../../errors.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
+import { hashRow, subtaskOfHash } from '../partition.js';
+
+export interface RankConfig {
+  readonly partitionKeys: readonly number[];
+  readonly orderKeys: readonly { readonly index: number; readonly descending: boolean }[];
+  /** N: rows ranked 1..N are output. */
+  readonly limit: number;
+  /** Whether the row number column is output (else its value is not read downstream). */
+  readonly outputRank: boolean;
+  /** The input never retracts: keep only the first N rows per partition. */
+  readonly insertOnlyInput: boolean;
+}
+
+interface Entry {
+  readonly id: string;
+  readonly row: unknown[];
+  count: number;
+}
+
+interface Partition {
+  readonly key: unknown;
+  readonly hash: number;
+  /** Sorted by the ORDER BY columns, then by id. */
+  readonly entries: Entry[];
+}
+
+interface StateV1 {
+  readonly v: 1;
+  readonly partitions: [unknown, number, [unknown[], number][]][];
+}
+
+function rowId(row: readonly unknown[]): string {
+  let s = '';
+  for (let c = 0; c < row.length; c++) s += keyPart(row[c]);
+  return s;
+}
+
+/** SQL order of two values of one column: NULL first, then by value. */
+function compareValues(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return -1;
+  if (b === null || b === undefined) return 1;
+  if (typeof a === 'boolean') return a === b ? 0 : a ? 1 : -1;
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+export class RankOperator implements Operator {
+  private output!: Output;
+  private metrics!: OperatorMetrics;
+  private builder!: BatchBuilder;
+  private arity = 0;
+  private readonly partitions = new Map<unknown, Partition>();
+  /** Partitions changed by the current batch, with their top N rows (by position) before it. */
+  private readonly touched = new Map<Partition, unknown[][]>();
+
+  constructor(readonly config: RankConfig) {
+    if (!(config.limit >= 1)) throw internalError(`rank: invalid limit ${config.limit}`);
+  }
+
+  async open(ctx: OperatorContext): Promise<void> {
+    this.output = ctx.output;
+    this.metrics = ctx.metrics;
+    const a = ctx.inputSchemas[0]?.fields.length;
+    if (a === undefined) throw internalError('rank: no input schema');
+    this.arity = a;
+    this.builder = new BatchBuilder(a + 1);
+    for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+  }
+
+  private compare(a: Entry, b: Entry): number {
+    const keys = this.config.orderKeys;
+    for (let k = 0; k < keys.length; k++) {
+      const { index, descending } = keys[k]!;
+      const c = compareValues(a.row[index], b.row[index]);
+      if (c !== 0) return descending ? -c : c;
+    }
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  }
+
+  /** Index of the first entry that does not sort before `e`. */
+  private lowerBound(entries: readonly Entry[], e: Entry): number {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(entries[mid]!, e) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The rows at positions 1..N (a row live twice takes two positions). */
+  private topN(p: Partition): unknown[][] {
+    const out: unknown[][] = [];
+    const limit = this.config.limit;
+    for (const e of p.entries) {
+      for (let c = 0; c < e.count && out.length < limit; c++) out.push(e.row);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  process(batch: ChangeBatch, _input = 0): void {
+    const n = batch.size;
+    if (n === 0) return;
+    const cols = batch.columns;
+    const keys = this.config.partitionKeys;
+    const arity = this.arity;
+    const limit = this.config.limit;
+    const insertOnly = this.config.insertOnlyInput;
+    for (let row = 0; row < n; row++) {
+      let key: unknown;
+      if (keys.length === 0) key = 0;
+      else if (keys.length === 1) {
+        const v = cols[keys[0]!]![row];
+        key = typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+      } else {
+        let s = '';
+        for (let k = 0; k < keys.length; k++) s += keyPart(cols[keys[k]!]![row]);
+        key = s;
+      }
+      const values = new Array<unknown>(arity);
+      for (let c = 0; c < arity; c++) values[c] = cols[c]![row];
+      const probe: Entry = { id: rowId(values), row: values, count: 1 };
+      const accumulate = batch.kinds[row] === RowKind.INSERT || batch.kinds[row] === RowKind.UPDATE_AFTER;
+      let p = this.partitions.get(key);
+      if (p === undefined) {
+        if (!accumulate) {
+          this.metrics.inc('retractions-of-unknown-rows');
+          continue;
+        }
+        p = { key, hash: keys.length === 0 ? 0 : hashRow(cols, row, keys), entries: [] };
+        this.partitions.set(key, p);
+      }
+      if (!this.touched.has(p)) this.touched.set(p, this.topN(p));
+      const entries = p.entries;
+      const at = this.lowerBound(entries, probe);
+      const hit = at < entries.length && entries[at]!.id === probe.id ? entries[at]! : undefined;
+      if (accumulate) {
+        if (hit) hit.count++;
+        else {
+          if (insertOnly && at >= limit) continue; // sorts after the top N for good
+          entries.splice(at, 0, probe);
+        }
+        if (insertOnly) {
+          // Keep exactly N positions.
+          let pos = 0;
+          for (let i = 0; i < entries.length; i++) {
+            const e = entries[i]!;
+            if (pos + e.count > limit) e.count = limit - pos;
+            pos += e.count;
+            if (e.count <= 0 || pos >= limit) {
+              entries.length = e.count <= 0 ? i : i + 1;
+              break;
+            }
+          }
+        }
+      } else {
+        if (!hit) {
+          this.metrics.inc('retractions-of-unknown-rows');
+          continue;
+        }
+        if (--hit.count === 0) entries.splice(at, 1);
+      }
+    }
+    this.flush();
+  }
+
+  private emitRow(kind: RowKind, row: readonly unknown[], rank: number): void {
+    const b = this.builder;
+    b.startRow(kind);
+    for (let c = 0; c < this.arity; c++) b.set(c, row[c]);
+    b.set(this.arity, rank);
+  }
+
+  private flush(): void {
+    for (const [p, before] of this.touched) {
+      const after = this.topN(p);
+      if (this.config.outputRank) {
+        const m = Math.max(before.length, after.length);
+        for (let i = 0; i < m; i++) {
+          const o = before[i];
+          const nw = after[i];
+          if (o === nw) continue;
+          if (o !== undefined && nw !== undefined) {
+            this.emitRow(RowKind.UPDATE_BEFORE, o, i + 1);
+            this.emitRow(RowKind.UPDATE_AFTER, nw, i + 1);
+          } else if (o !== undefined) this.emitRow(RowKind.DELETE, o, i + 1);
+          else this.emitRow(RowKind.INSERT, nw!, i + 1);
+        }
+      } else {
+        // Multiset difference by row identity (equal rows share one array in the state).
+        const counts = new Map<unknown[], number>();
+        for (const r of after) counts.set(r, (counts.get(r) ?? 0) + 1);
+        for (let i = 0; i < before.length; i++) {
+          const r = before[i]!;
+          const c = counts.get(r) ?? 0;
+          if (c > 0) counts.set(r, c - 1);
+          else this.emitRow(RowKind.DELETE, r, i + 1);
+        }
+        const left = new Map<unknown[], number>();
+        for (const r of before) left.set(r, (left.get(r) ?? 0) + 1);
+        for (let i = 0; i < after.length; i++) {
+          const r = after[i]!;
+          const c = left.get(r) ?? 0;
+          if (c > 0) left.set(r, c - 1);
+          else this.emitRow(RowKind.INSERT, r, i + 1);
+        }
+      }
+      if (p.entries.length === 0) this.partitions.delete(p.key);
+    }
+    this.touched.clear();
+    const out = this.builder.take();
+    if (out !== null) this.output.emit(out);
+  }
+
+  onWatermark(timestamp: number): void {
+    this.output.emitWatermark(timestamp);
+  }
+
+  snapshotState(_checkpointId = 0): SnapshotResult {
+    const partitions: StateV1['partitions'] = [];
+    for (const [k, p] of this.partitions) partitions.push([k, p.hash, p.entries.map((e) => [e.row, e.count])]);
+    return { state: serializeState({ v: 1, partitions } satisfies StateV1) };
+  }
+
+  private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
+    const s = deserializeState<StateV1>(bytes);
+    if (s.v !== 1) throw internalError(`rank state has unknown version ${String((s as { v: unknown }).v)}`);
+    for (const [k, hash, entries] of s.partitions) {
+      if (subtaskOfHash(hash, parallelism) !== subtask) continue;
+      this.partitions.set(k, { key: k, hash, entries: entries.map(([row, count]) => ({ id: rowId(row), row, count })) });
+    }
+  }
+
+  /** Live partitions, for tests. */
+  get partitionCount(): number {
+    return this.partitions.size;
+  }
+
+  async notifyCheckpointComplete(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
