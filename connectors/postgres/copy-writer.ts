@@ -12,6 +12,8 @@ const BACKSLASH = 92;
 const TAB = 9;
 const NEWLINE = 10;
 const CR = 13;
+/** Row references pack (batch index, row) as batch * ROW_BITS + row (see row-buffer.ts). */
+export const ROW_BITS = 2 ** 24;
 
 /** Appends bytes to ~1 MiB buffers. */
 export class CopyWriter {
@@ -88,6 +90,16 @@ export class CopyWriter {
     this.pos += 9;
   }
 
+  /** Raw bytes (a precomputed row tail: short, so copied in JS rather than by a native call). */
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.room(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let j = 0; j < n; j++) buf[pos++] = b[j];
+    this.pos = pos;
+  }
+
   /** Text that needs no escaping (numbers, dates, ...). */
   text(s: string): void {
     this.room(s.length * 3);
@@ -132,11 +144,18 @@ function escapeChar(c: string): string {
   return c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r';
 }
 
-/** Writes rows [0, n) of `columns` (one batch) as COPY text lines. */
-export type CopyBatchEncoder = (w: CopyWriter, columns: readonly unknown[][], n: number) => void;
+/**
+ * Writes rows [0, n) of `columns` (one batch) as COPY text lines. With `tail`, each line ends with
+ * a tab and those bytes (which end with the newline) instead of a newline: constant trailing
+ * columns, e.g. the staging tag.
+ */
+export type CopyBatchEncoder = (w: CopyWriter, columns: readonly unknown[][], n: number, tail?: Uint8Array) => void;
 
-/** Generates the row loop of a schema (see the module comment). */
-export function compileCopyEncoder(types: readonly SqlType[], encoders: readonly ColumnEncoder[]): CopyBatchEncoder {
+/** Writes the rows `refs` point at (batch index * 2^24 + row, as in row-buffer.ts), like CopyBatchEncoder. */
+export type CopyRefsEncoder = (w: CopyWriter, batches: readonly { readonly columns: readonly unknown[][] }[], refs: readonly number[], tail?: Uint8Array) => void;
+
+/** Statements writing column c's value `v` (already loaded) and the separator after it. */
+function columnLines(types: readonly SqlType[], encoders: readonly ColumnEncoder[]): string[] {
   const lines: string[] = [];
   types.forEach((t, c) => {
     let write: string;
@@ -155,11 +174,18 @@ export function compileCopyEncoder(types: readonly SqlType[], encoders: readonly
       default:
         write = encoders[c].quoted ? `w.escaped(f${c}(v))` : `w.text(f${c}(v))`;
     }
-    lines.push(`v = c${c}[i];`, `if (v === null || v === undefined) w.nullValue(); else ${write};`, `w.byte(${c === types.length - 1 ? NEWLINE : TAB});`);
+    const end = c === types.length - 1 ? `if (tail === undefined) w.byte(${NEWLINE}); else { w.byte(${TAB}); w.bytes(tail); }` : `w.byte(${TAB});`;
+    lines.push(`v = c${c}[i];`, `if (v === null || v === undefined) w.nullValue(); else ${write};`, end);
   });
+  return lines;
+}
+
+/** Generates the row loop of a schema (see the module comment). */
+export function compileCopyEncoder(types: readonly SqlType[], encoders: readonly ColumnEncoder[]): CopyBatchEncoder {
+  const lines = columnLines(types, encoders);
   const names = types.map((_, c) => `f${c}`);
   const body = `
-    return function encode(w, columns, n) {
+    return function encode(w, columns, n, tail) {
       ${types.map((_, c) => `const c${c} = columns[${c}];`).join(' ')}
       let v;
       for (let i = 0; i < n; i++) {
@@ -167,5 +193,30 @@ export function compileCopyEncoder(types: readonly SqlType[], encoders: readonly
       }
     };`;
   const factory = new Function(...names, body) as (...fns: ((v: unknown) => string)[]) => CopyBatchEncoder;
+  return factory(...encoders.map((e) => e.text));
+}
+
+/** The same row loop over row references; the column arrays are reloaded only when the batch changes. */
+export function compileCopyRefsEncoder(types: readonly SqlType[], encoders: readonly ColumnEncoder[]): CopyRefsEncoder {
+  const lines = columnLines(types, encoders);
+  const names = types.map((_, c) => `f${c}`);
+  const cols = types.map((_, c) => `c${c}`);
+  const body = `
+    return function encodeRefs(w, batches, refs, tail) {
+      let ${cols.map((c) => `${c} = undefined`).join(', ')};
+      let v, b = -1;
+      for (let k = 0; k < refs.length; k++) {
+        const ref = refs[k];
+        const bi = Math.floor(ref / ${ROW_BITS});
+        const i = ref - bi * ${ROW_BITS};
+        if (bi !== b) {
+          b = bi;
+          const columns = batches[bi].columns;
+          ${cols.map((c, j) => `${c} = columns[${j}];`).join(' ')}
+        }
+        ${lines.join('\n        ')}
+      }
+    };`;
+  const factory = new Function(...names, body) as (...fns: ((v: unknown) => string)[]) => CopyRefsEncoder;
   return factory(...encoders.map((e) => e.text));
 }

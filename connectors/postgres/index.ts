@@ -25,3 +25,4 @@ registerConnector(jdbcConnector);
 export { PostgresSink, PostgresSinkWriter, type PgCommittable } from './postgres-sink.js';
 export { parsePgText, pgType, quoteIdent } from './pg-values.js';
 export { parsePostgresUrl, resolvePostgresConfig, type PostgresSinkConfig } from './postgres-options.js';
+export { setPgStagingMode, usesStaging, type StagingMode } from './staging.js';

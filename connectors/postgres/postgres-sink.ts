@@ -10,6 +10,12 @@
  * row into `_weir_commits`, so after a crash a gid that is no longer prepared can be told apart:
  * committed (marker present) or lost (absent).
  *
+ * At parallelism > 1 each subtask's transaction would become visible on its own, so there the
+ * prepared transactions write into staging tables instead, and once every subtask has committed
+ * checkpoint n one transaction moves the checkpoint's rows into the target (staging.ts,
+ * apply-group.ts). Upserts stage at parallelism 1 too (faster, see usesStaging), where the commit
+ * itself applies. Recovery applies what a crash left staged, whatever the parallelism.
+ *
  * Transaction states (per checkpoint): idle (nothing written, no BEGIN yet) -> open (BEGIN sent,
  * rows written) -> prepared -> committed | rolled back. An idle transaction prepares nothing: its
  * committable has gid null.
@@ -32,13 +38,16 @@ import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { externalError, internalError, userError } from '../../src/errors.js';
 import { copyFrom, CopyInStream } from './copy-in.js';
+import { joinApplyGroup, registerLiveSink, type ApplyGroup } from './apply-group.js';
 import { gidPrefix, makeGid, parseGid } from './gid.js';
 import { closePg, connectPg } from './pg-connection.js';
 import { dataError, offendingOf, pgError, sqlState, type PgErrorContext } from './pg-errors.js';
 import { prepareTarget, type TargetTable } from './pg-table.js';
+import { preparedWithPrefix, rollbackPrepared, rollbackRemovedSinks } from './prepared-xacts.js';
 import { quoteLiteral } from './pg-values.js';
 import { describeServer, describeSink, qualifiedTarget, type PostgresSinkConfig } from './postgres-options.js';
 import { AppendBuffer, RowEncoder, UpsertBuffer, type Flushable, type RowBuffer } from './row-buffer.js';
+import { StagingApplier, stagingStatements, stagingTail, usesStaging, type StagingTarget } from './staging.js';
 
 /** What preCommit returns and commit/abort take; recorded in the checkpoint (no credentials). */
 export interface PgCommittable {
@@ -49,6 +58,8 @@ export interface PgCommittable {
   readonly subtask: number;
   readonly checkpointId: number;
   readonly rows: number;
+  /** The rows went into a staging table (see usesStaging), not into the target (absent in older checkpoints). */
+  readonly staged: boolean;
   readonly [k: string]: JsonValue;
 }
 
@@ -58,6 +69,8 @@ interface Txn {
   readonly checkpointId: number;
   state: TxnState;
   rows: number;
+  /** Flushes written so far: the sequence of staged rows. */
+  flushes: number;
 }
 
 /** How long a write waits for a row lock before failing (retriably) instead of hanging. */
@@ -93,6 +106,19 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
   private control: pg.Client | undefined;
   private target!: TargetTable;
   private readonly exactlyOnce: boolean;
+  /** Rows go into the staging table (see staging.ts). */
+  private readonly staged: boolean;
+  private staging: StagingTarget | undefined;
+  private applier: StagingApplier | undefined;
+  /** The sink's subtasks in this process (exactly-once only). */
+  private group: ApplyGroup | undefined;
+  /** Parallelism 1: no other subtask to wait for, so commit() applies what it committed. */
+  private readonly applyOnCommit: boolean;
+  /** Inside recover(), which applies once for all subtasks instead. */
+  private recovering = false;
+  /** This subtask has arrived at the group's recovery (its restored transactions are committed). */
+  private arrived = false;
+  private readonly unregister: () => void;
   private readonly upsert: boolean;
   private readonly keyNames: readonly string[];
   private readonly buffer: RowBuffer;
@@ -123,6 +149,10 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
     private readonly ctx: SinkContext,
   ) {
     this.exactlyOnce = config.delivery === 'exactly-once';
+    this.staged = this.exactlyOnce && usesStaging(ctx.parallelism, ctx.primaryKey.length > 0);
+    this.applyOnCommit = this.staged && ctx.parallelism === 1;
+    // Synchronously, before any writer of the execution opens (see registerLiveSink).
+    this.unregister = registerLiveSink(ctx.jobName, ctx.operatorUid);
     this.keyNames = ctx.primaryKey.map((i) => schema.fields[i].name);
     this.upsert = this.keyNames.length > 0;
     this.buffer = this.upsert ? new UpsertBuffer(ctx.primaryKey) : new AppendBuffer();
@@ -132,8 +162,9 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
   }
 
   async open(): Promise<void> {
-    const { jobName, subtaskIndex } = this.ctx;
+    const { jobName, operatorUid, subtaskIndex, parallelism } = this.ctx;
     const app = `weir ${jobName} ${subtaskIndex}`;
+    if (this.exactlyOnce) this.group = joinApplyGroup(`${this.err.server}|${this.err.target}|${jobName}|${operatorUid}`, parallelism);
     try {
       this.control = await connectPg(this.config.connection, { applicationName: app });
       this.txConn = await connectPg(this.config.connection, {
@@ -149,6 +180,16 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
         exactlyOnce: this.exactlyOnce,
         server: this.err.server,
       });
+      if (this.exactlyOnce) {
+        this.staging = { target: this.target, keyColumns: this.ctx.primaryKey, job: jobName, uid: operatorUid };
+        this.applier = new StagingApplier(this.staging, this.target.markers);
+        if (subtaskIndex === 0) {
+          const removed = await rollbackRemovedSinks(this.control, jobName);
+          if (removed.length > 0) {
+            this.ctx.log.info({ gids: removed, table: this.table.name }, `rolled back ${removed.length} prepared transaction(s) of sink operators no longer in job ${jobName}`);
+          }
+        }
+      }
     } catch (e) {
       throw pgError(e, this.err, 'opening');
     }
@@ -185,21 +226,22 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
   }
 
   async recover(restored: PgCommittable[], restoredCheckpointId: number): Promise<void> {
-    for (const c of restored) await this.commit(c);
+    this.recovering = true;
+    try {
+      for (const c of restored) await this.commit(c);
+    } finally {
+      this.recovering = false;
+    }
     const { jobName, operatorUid, subtaskIndex, parallelism } = this.ctx;
     const control = this.control!;
     try {
       // Newer transactions of this sink (a crash after PREPARE, before the checkpoint completed)
       // are rolled back; after a rescale, old subtask j is handled by subtask j % parallelism,
       // the same subtask that received j's restored committables.
-      const prepared = await control.query<{ gid: string }>(
-        'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND left(gid, length($1)) = $1',
-        [this.prefix],
-      );
-      for (const { gid } of prepared.rows) {
+      for (const gid of await preparedWithPrefix(control, this.prefix)) {
         const p = parseGid(gid, this.prefix);
         if (!p || p.checkpointId <= restoredCheckpointId || p.subtask % parallelism !== subtaskIndex) continue;
-        await this.rollbackPrepared(gid);
+        await rollbackPrepared(control, gid);
       }
       if (this.exactlyOnce) {
         // Markers of checkpoints after the restored one belong to an abandoned run whose ids
@@ -215,10 +257,28 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
     } catch (e) {
       throw pgError(e, this.err, 'recovery');
     }
+    if (this.exactlyOnce) await this.recoverStaged(restoredCheckpointId);
+  }
+
+  /**
+   * Once every subtask of the sink has recovered (all restored transactions committed, newer ones
+   * rolled back), the last one applies what is staged up to the restored checkpoint, also at
+   * parallelism 1 (an earlier run may have staged); every subtask waits for that before writing.
+   */
+  private async recoverStaged(restoredId: number): Promise<void> {
+    const applier = this.applier!;
+    this.arrived = true;
+    await this.group!.recovered(this.ctx.subtaskIndex, restoredId, async () => {
+      try {
+        await applier.recover(this.control!, restoredId);
+      } catch (e) {
+        throw pgError(e, this.err, `recovery of staged rows up to checkpoint ${restoredId}`);
+      }
+    });
   }
 
   async begin(checkpointId: number): Promise<Txn> {
-    const txn: Txn = { checkpointId, state: 'idle', rows: 0 };
+    const txn: Txn = { checkpointId, state: 'idle', rows: 0, flushes: 0 };
     this.current = txn;
     return txn;
   }
@@ -244,7 +304,8 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
 
   /** Upsert rows may wait for row locks of a pending prepared transaction: see the module comment. */
   private mayFlushEarly(): boolean {
-    return !this.upsert || this.pending.size === 0;
+    // Staged rows take no locks on the target.
+    return !this.upsert || this.staged || this.pending.size === 0;
   }
 
   private onInterval(): void {
@@ -284,7 +345,15 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
         await con.query('BEGIN');
         txn.state = 'open';
       }
-      if (!this.upsert && this.exactlyOnce) {
+      if (this.staged) {
+        if (this.copy === undefined) {
+          // The transaction's first rows: its own staging table, then one COPY kept open.
+          const st = stagingStatements(this.staging!, txn.checkpointId, this.ctx.subtaskIndex);
+          await con.query(st.create);
+          this.copy = await CopyInStream.open(con, st.copy);
+        }
+        await this.copy.write(this.stagedCopy(txn, work));
+      } else if (!this.upsert && this.exactlyOnce) {
         // One COPY per transaction, kept open across flushes: a statement per flush costs more.
         this.copy ??= await CopyInStream.open(con, this.sql.copy);
         await this.copy.write(this.encoder.copyBatches(work.batches));
@@ -309,6 +378,12 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
       throw failure;
     }
     txn.rows += work.rows;
+  }
+
+  /** COPY lines for the staging table; upsert lines carry the flush's sequence number and the op. */
+  private stagedCopy(txn: Txn, work: Flushable): Buffer[] {
+    const seq = txn.flushes++;
+    return this.upsert ? this.encoder.copyChanges(work, stagingTail(seq, 'D'), stagingTail(seq, 'U')) : this.encoder.copyBatches(work.batches);
   }
 
   /** Finishes the open COPY; the server reports rows it rejected here at the latest. */
@@ -366,7 +441,7 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
       this.throwFailure();
       await this.writeWork(txn, work);
       const { jobName, operatorUid, subtaskIndex } = this.ctx;
-      const base = { job: jobName, uid: operatorUid, subtask: subtaskIndex, checkpointId: txn.checkpointId, rows: txn.rows };
+      const base = { job: jobName, uid: operatorUid, subtask: subtaskIndex, checkpointId: txn.checkpointId, rows: txn.rows, staged: this.staged };
       if (!this.exactlyOnce || txn.state === 'idle') {
         txn.state = 'prepared';
         return { gid: null, ...base };
@@ -404,14 +479,38 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
       await this.ensureCommitted(c);
     }
     this.pending.delete(c.gid);
+    if (this.applyOnCommit && !this.recovering) await this.apply(c.checkpointId);
     if (++this.commits % PRUNE_EVERY === 0) await this.pruneMarkers(c);
   }
 
-  /** The gid is not prepared (any more): its marker tells whether it committed. */
+  /**
+   * Checkpoint n is complete and this subtask has committed it: when it is the last subtask of the
+   * sink to do so, it moves the checkpoint's staged rows into the target (see staging.ts).
+   */
+  async notifyCheckpointComplete(checkpointId: number): Promise<void> {
+    if (!this.staged || this.applyOnCommit) return;
+    await this.group!.checkpointComplete(this.ctx.subtaskIndex, checkpointId, () => this.apply(checkpointId));
+  }
+
+  private async apply(checkpointId: number): Promise<void> {
+    try {
+      await this.applier!.apply(this.control!, checkpointId);
+    } catch (e) {
+      throw pgError(e, this.err, `apply of checkpoint ${checkpointId}`);
+    }
+  }
+
+  /**
+   * The gid is not prepared (any more): its marker tells whether it committed — its own, or an
+   * applied marker of a later checkpoint, which replaced the subtasks' markers it covers.
+   */
   private async ensureCommitted(c: PgCommittable): Promise<void> {
     const markers = this.target.markers;
     try {
-      const found = await this.control!.query('SELECT 1 FROM ' + markers + ' WHERE gid = $1', [c.gid]);
+      const found = await this.control!.query(
+        `SELECT 1 FROM ${markers} WHERE gid = $1 OR (job = $2 AND operator_uid = $3 AND subtask = -1 AND checkpoint_id >= $4) LIMIT 1`,
+        [c.gid, c.job, c.uid, c.checkpointId],
+      );
       if (found.rowCount! > 0) return;
       const oldest = await this.control!.query<{ min: string | null }>(
         `SELECT min(checkpoint_id)::text AS min FROM ${markers} WHERE job = $1 AND operator_uid = $2 AND subtask = $3`,
@@ -444,25 +543,23 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
   async abort(c: PgCommittable): Promise<void> {
     if (c.gid === null) return;
     try {
-      await this.rollbackPrepared(c.gid);
+      await rollbackPrepared(this.control!, c.gid);
     } catch (e) {
       throw pgError(e, this.err, `rollback of checkpoint ${c.checkpointId}`);
     }
     this.pending.delete(c.gid);
   }
 
-  private async rollbackPrepared(gid: string): Promise<void> {
-    try {
-      await this.control!.query(`ROLLBACK PREPARED ${quoteLiteral(gid)}`);
-    } catch (e) {
-      if (sqlState(e) !== '42704') throw e;
-    }
-  }
-
   /** Rolls back the open (never a prepared) transaction and disconnects. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.unregister();
+    const left = externalError('PG_SUBTASK_CLOSED', `PostgreSQL sink for table ${this.err.target}: subtask ${this.ctx.subtaskIndex} closed before it recovered`, {
+      retriable: true,
+    });
+    this.group?.leave(this.ctx.subtaskIndex, this.arrived, left);
+    this.group = undefined;
     await this.chain;
     const con = this.txConn;
     await this.copy?.abort('the sink is closing').catch(() => undefined);

@@ -11,41 +11,43 @@ import type { Schema } from '../../src/expr/types.js';
 import type { ChangeBatch } from '../../src/runtime/changelog.js';
 import { RowKind } from '../../src/runtime/changelog.js';
 import { internalError } from '../../src/errors.js';
-import { compileCopyEncoder, CopyWriter, type CopyBatchEncoder } from './copy-writer.js';
+import { compileCopyEncoder, compileCopyRefsEncoder, CopyWriter, ROW_BITS, type CopyBatchEncoder, type CopyRefsEncoder } from './copy-writer.js';
 import { arrayElement, columnEncoder, type ColumnEncoder } from './pg-values.js';
-
-const ROW_BITS = 2 ** 24;
 
 /** Encodes rows of a schema as COPY text and as array-literal parameters. */
 export class RowEncoder {
   private readonly encoders: ColumnEncoder[];
   private readonly texts: ((v: unknown) => string)[];
   private readonly encodeBatch: CopyBatchEncoder;
+  private readonly encodeRefs: CopyRefsEncoder;
 
   constructor(schema: Schema) {
     const types = schema.fields.map((f) => f.type);
     this.encoders = types.map(columnEncoder);
     this.texts = this.encoders.map((e) => e.text);
     this.encodeBatch = compileCopyEncoder(types, this.encoders);
+    this.encodeRefs = compileCopyRefsEncoder(types, this.encoders);
   }
 
-  /** COPY data of whole batches, in ~1 MiB chunks. */
-  copyBatches(batches: readonly ChangeBatch[]): Buffer[] {
+  /** COPY data of whole batches, in ~1 MiB chunks; `tail` ends every line (see CopyBatchEncoder). */
+  copyBatches(batches: readonly ChangeBatch[], tail?: Uint8Array): Buffer[] {
     const w = new CopyWriter();
-    for (const b of batches) this.encodeBatch(w, b.columns, b.size);
+    for (const b of batches) this.encodeBatch(w, b.columns, b.size, tail);
     return w.finish();
   }
 
   /** COPY data of referenced rows (error diagnosis of an upsert flush). */
   copyRefs(batches: readonly ChangeBatch[], refs: readonly number[]): Buffer[] {
-    const columns = this.encoders.map((_, c) =>
-      refs.map((ref) => {
-        const b = Math.floor(ref / ROW_BITS);
-        return batches[b].columns[c][ref - b * ROW_BITS];
-      }),
-    );
     const w = new CopyWriter();
-    this.encodeBatch(w, columns, refs.length);
+    this.encodeRefs(w, batches, refs);
+    return w.finish();
+  }
+
+  /** COPY data of an upsert flush for the staging table: its deletes and its upserts, each line with its tail. */
+  copyChanges(work: Flushable, deleteTail: Uint8Array, upsertTail: Uint8Array): Buffer[] {
+    const w = new CopyWriter();
+    this.encodeRefs(w, work.batches, work.deletes, deleteTail);
+    this.encodeRefs(w, work.batches, work.upserts, upsertTail);
     return w.finish();
   }
 

@@ -84,6 +84,7 @@ class SinkOperator implements Operator {
       await writer.commit(this.pending[0].committable);
       this.pending.shift();
     }
+    await writer.notifyCheckpointComplete?.(checkpointId);
   }
 
   async notifyCheckpointAborted(): Promise<void> {

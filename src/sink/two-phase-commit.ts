@@ -37,6 +37,13 @@ export interface TwoPhaseCommitSink<Txn = unknown, Committable extends JsonValue
   /** Idempotent: may run again after a restore for the same committable. */
   commit(c: Committable): Promise<void>;
   abort(c: Committable): Promise<void>;
+  /**
+   * Optional: checkpoint n is complete and commit() has run for every committable this subtask
+   * pre-committed at or before barrier n. Called once per completed checkpoint, in order, on every
+   * subtask. A sink whose subtasks publish a checkpoint together (rows staged per subtask, made
+   * visible in one step once all subtasks committed) does that here.
+   */
+  notifyCheckpointComplete?(checkpointId: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 /** Shared helpers of the PostgreSQL sink tests: a writer for a table, batches, reads. */
 import type { TableDef } from '../../../src/catalog/table.js';
 import type { Schema, SqlType } from '../../../src/expr/types.js';
-import { silentLogger } from '../../../src/log.js';
+import { silentLogger, type Logger } from '../../../src/log.js';
 import type { ChangeBatch } from '../../../src/runtime/changelog.js';
 import { RowKind } from '../../../src/runtime/changelog.js';
 import type { JsonValue } from '../../../src/runtime/operator.js';
@@ -21,6 +21,7 @@ export interface WriterSpec {
   readonly subtask?: number;
   readonly parallelism?: number;
   readonly connector?: 'postgres' | 'jdbc';
+  readonly log?: Logger;
 }
 
 export interface TestWriter {
@@ -43,7 +44,7 @@ export function pgWriter(spec: WriterSpec): TestWriter {
     parallelism: spec.parallelism ?? 1,
     schema,
     primaryKey: pk,
-    log: silentLogger,
+    log: spec.log ?? silentLogger,
   };
   return { table, schema, writer: sink.createWriter(ctx), describe: () => sink.describe() };
 }
