@@ -101,14 +101,28 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
   }
 
   async open(): Promise<void> {
+
+
     this.db = await acquireDuckDB(this.config.path);
     try {
       this.appendCon = await this.db.instance.connect();
       this.controlCon = await this.db.instance.connect();
-      await this.db.exclusive(() => this.prepareTables());
+      // One transaction: every DDL commit costs an fsync, and all subtasks of all sinks of a file
+      // take turns here (a `weir cdc` job with ten tables has twenty of them).
+      await this.db.exclusive(async () => {
+        await this.controlCon!.run('BEGIN TRANSACTION');
+        try {
+          await this.prepareTables();
+          await this.controlCon!.run('COMMIT');
+        } catch (e) {
+          await this.controlCon!.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      });
       const { appendCon } = this;
       const app = await appendCon.createAppender(`_weir_staging_${this.config.tableName}`, this.config.schemaName ?? null);
       this.appender = new ChunkAppender(app, [...STAGING_PREFIX_TYPES, ...this.schema.fields.map((f) => f.type)], `staging table of ${this.what}`);
+
     } catch (e) {
       throw this.wrap(e, 'open');
     }
@@ -134,9 +148,30 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
         details: { table: this.table.name },
       });
     }
-    await con.run(
-      `CREATE TABLE IF NOT EXISTS ${this.staging} (_weir_writer INTEGER NOT NULL, _weir_checkpoint_id BIGINT NOT NULL, _weir_seq BIGINT NOT NULL, _weir_kind TINYINT NOT NULL, ${colDefs(this.schema.fields, false)})`,
-    );
+    const stagingDdl = `CREATE TABLE IF NOT EXISTS ${this.staging} (_weir_writer INTEGER NOT NULL, _weir_checkpoint_id BIGINT NOT NULL, _weir_seq BIGINT NOT NULL, _weir_kind TINYINT NOT NULL, ${colDefs(this.schema.fields, false)})`;
+    await con.run(stagingDdl);
+    // The sink's columns changed since the staging table was made (a new column in the query, a
+    // `weir cdc` schema evolution): an empty staging table is remade with the new columns.
+    const stagingCols = (
+      await con.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [
+        schemaName ?? 'main',
+        `_weir_staging_${tableName}`,
+      ])
+    )
+      .getRowsJS()
+      .slice(4)
+      .map((r) => String(r[0]));
+    if (stagingCols.join('\u0000') !== this.schema.fields.map((f) => f.name).join('\u0000')) {
+      const pending = Number((await con.runAndReadAll(`SELECT count(*) FROM ${this.staging}`)).getRowsJS()[0][0]);
+      if (pending > 0) {
+        throw userError('SINK_SCHEMA_MISMATCH', `table '${this.table.name}': ${this.what} has ${pending} staged rows of a checkpoint written with other columns (${stagingCols.join(', ')}); restore that checkpoint with the query that wrote it first`, {
+          position: this.table.pos,
+          details: { table: this.table.name },
+        });
+      }
+      await con.run(`DROP TABLE ${this.staging}`);
+      await con.run(stagingDdl);
+    }
     await con.run(`CREATE TABLE IF NOT EXISTS ${this.markers} (job VARCHAR NOT NULL, uid VARCHAR NOT NULL, subtask INTEGER NOT NULL, checkpoint_id BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL)`);
     await con.run(`CREATE TABLE IF NOT EXISTS ${this.writers} (id INTEGER NOT NULL, job VARCHAR NOT NULL, uid VARCHAR NOT NULL, subtask INTEGER NOT NULL)`);
     this.writerId = await this.writerIdOf(this.ctx.jobName, this.ctx.operatorUid, this.ctx.subtaskIndex, true);
@@ -219,12 +254,18 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
       const ck = BigInt(c.checkpointId);
       const staged = `SELECT * FROM ${this.staging} WHERE _weir_writer = $1 AND _weir_checkpoint_id = $2`;
       if (this.upsert) {
-        const on = this.keyCols.map((k) => `t.${k} = k.${k}`).join(' AND ');
-        await con.run(`DELETE FROM ${this.target} AS t USING (SELECT DISTINCT ${this.keyCols.join(', ')} FROM (${staged})) AS k WHERE ${on}`, [writer, ck]);
-        await con.run(
-          `INSERT INTO ${this.target} (${this.cols}) SELECT ${this.cols} FROM (SELECT *, row_number() OVER (PARTITION BY ${this.keyCols.join(', ')} ORDER BY _weir_seq DESC) AS _weir_rn FROM (${staged})) WHERE _weir_rn = 1 AND _weir_kind IN (${RowKind.INSERT}, ${RowKind.UPDATE_AFTER}) ORDER BY _weir_seq`,
-          [writer, ck],
-        );
+        // The last change per key decides: upserted through the primary key index (INSERT OR
+        // REPLACE costs per staged row, where a join would scan the whole target every
+        // checkpoint), or deleted.
+        const keys = this.keyCols.join(', ');
+        const last = `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _weir_seq DESC) AS _weir_rn FROM (${staged})) WHERE _weir_rn = 1`;
+        await con.run(`INSERT OR REPLACE INTO ${this.target} (${this.cols}) SELECT ${this.cols} FROM (${last}) WHERE _weir_kind IN (${RowKind.INSERT}, ${RowKind.UPDATE_AFTER})`, [writer, ck]);
+        const gone = `SELECT ${keys} FROM (${last}) WHERE _weir_kind IN (${RowKind.UPDATE_BEFORE}, ${RowKind.DELETE})`;
+        const anyGone = await con.runAndReadAll(`SELECT 1 FROM (${gone}) LIMIT 1`, [writer, ck]);
+        if (anyGone.currentRowCount > 0) {
+          const on = this.keyCols.map((k) => `t.${k} = k.${k}`).join(' AND ');
+          await con.run(`DELETE FROM ${this.target} AS t USING (${gone}) AS k WHERE ${on}`, [writer, ck]);
+        }
       } else {
         await con.run(`INSERT INTO ${this.target} (${this.cols}) SELECT ${this.cols} FROM (${staged}) ORDER BY _weir_seq`, [writer, ck]);
       }
