@@ -1,3 +1,4 @@
+import { planOptions } from '../config/job-config.js';
 import { join } from 'node:path';
 import { listCheckpoints, validateSavepointName } from '../checkpoint/storage.js';
 import { explainGraph } from '../plan/explain.js';
@@ -13,7 +14,7 @@ import '../../connectors/index.js';
 export async function explainCommand(file: string, flags: { set?: string[] }): Promise<number> {
   const job = await loadJobFile(file, flags.set ?? []);
   for (const w of job.warnings) process.stderr.write(`warning: ${w}\n`);
-  const graph = planJob(job.inserts, job.catalog, { jobName: job.jobName, parallelism: job.config.parallelism });
+  const graph = planJob(job.inserts, job.catalog, { jobName: job.jobName, ...planOptions(job.config) });
   process.stdout.write(explainGraph(graph) + '\n');
   return 0;
 }

@@ -4,6 +4,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { externalError, userError } from '../errors.js';
+import type { RunningJob } from '../runtime/job.js';
 
 /**
  * A running job listens on a local socket so that `weir savepoint` and `weir stop` can reach it.
@@ -109,4 +110,16 @@ export async function sendControl(jobDir: string, jobName: string, req: ControlR
       } else rej(externalError('CONTROL_FAILED', `cannot reach job '${jobName}': ${e.message}`));
     });
   });
+}
+
+/** What a running job does for a control request (`weir stop`, `weir savepoint`, status). */
+export async function handleControl(running: RunningJob, req: ControlRequest): Promise<unknown> {
+  switch (req.cmd) {
+    case 'savepoint':
+      return running.triggerSavepoint(req.name);
+    case 'stop':
+      return running.stop({ savepoint: req.savepoint });
+    case 'status':
+      return running.status();
+  }
 }

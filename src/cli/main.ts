@@ -42,6 +42,38 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     });
 
   program
+    .command('sql')
+    .description('the interactive SQL shell (engine in this process); piped standard input runs non-interactively')
+    .option('-i, --init <file>', 'run this SQL file first (exit 1 if it fails)')
+    .option('-f, --file <file>', 'run this SQL file and exit; exit 1 at the first error')
+    .option('--checkpoint-dir <dir>', 'checkpoint root folder of INSERT jobs (default ./.weir/checkpoints or state.checkpoints.dir)')
+    .action(async (opts) => {
+      if (opts.file) setFile(opts.file);
+      process.exitCode = await (await import('./sql/sql-command.js')).sqlCommand(opts);
+    });
+
+  program
+    .command('cdc')
+    .description('sync PostgreSQL tables into DuckDB or PostgreSQL (snapshot, then every change, exactly once)')
+    .argument('[pipeline.yaml]', 'a pipeline file (source, sink, route, transform, pipeline), as Flink CDC')
+    .option('--source <url>', 'postgres://user[:password]@host[:port]/db (password also from PGPASSWORD)')
+    .option('--tables <patterns>', "comma-separated schema.table regular expressions, e.g. 'public.*'")
+    .option('--sink <target>', 'duckdb:FILE or postgres://user@host/db')
+    .option('--name <name>', 'pipeline (job) name')
+    .option('--parallelism <n>', 'parallelism of the sync job')
+    .option('--checkpoint-interval <duration>', "e.g. '5 s'")
+    .option('--schema-change <behavior>', 'evolve | try_evolve | lenient | ignore | exception')
+    .option('--checkpoint-dir <dir>', 'checkpoint root folder (default ./.weir/checkpoints)')
+    .option('--from-checkpoint <latest|path>', "restore from 'latest' or a chk-<n> folder or a savepoint")
+    .option('--savepoint-on-stop', 'on SIGINT/SIGTERM take a savepoint before stopping')
+    .option('--set <key=value>', 'set a configuration key (repeatable)', collect)
+    .option('-q, --quiet', 'no progress bars, status line or summary')
+    .action(async (file: string | undefined, opts) => {
+      if (file) setFile(file);
+      process.exitCode = await (await import('./cdc/cdc-command.js')).cdcCommand(file, opts);
+    });
+
+  program
     .command('explain')
     .description('print the operator DAG of a job file')
     .argument('<job.sql>', 'the job file')

@@ -1,3 +1,4 @@
+import { planOptions } from '../config/job-config.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CheckpointMetadata } from '../checkpoint/metadata.js';
@@ -8,7 +9,7 @@ import { createLogger } from '../log.js';
 import { planJob } from '../plan/physical.js';
 import type { JobGraph } from '../runtime/job-graph.js';
 import { startJob, type JobOptions, type RunningJob } from '../runtime/job.js';
-import { startControlServer, type ControlRequest } from './control-socket.js';
+import { handleControl, startControlServer } from './control-socket.js';
 import { loadJobFile, type JobFile } from './job-file.js';
 import { formatTable } from './table-format.js';
 import { StatusLine } from './status-line.js';
@@ -31,7 +32,7 @@ export function checkpointDirOf(flag: string | undefined, job?: JobFile): string
 }
 
 /** Refuses to start a second instance of the same job on the same checkpoint folder. */
-function assertNotRunning(jobDir: string, jobName: string): void {
+export function assertNotRunning(jobDir: string, jobName: string): void {
   const info = join(jobDir, 'control.json');
   if (!existsSync(info)) return;
   try {
@@ -48,7 +49,7 @@ function assertNotRunning(jobDir: string, jobName: string): void {
 }
 
 /** `uid (name)` of every piece of checkpointed state the graph has no operator or source for (as the restore maps it). */
-function unmappedState(metadata: CheckpointMetadata, graph: JobGraph): string[] {
+export function unmappedState(metadata: CheckpointMetadata, graph: JobGraph): string[] {
   const operators = new Set(graph.vertices.filter((v) => v.kind === 'operator').map((v) => v.uid));
   const sources = new Set(graph.vertices.filter((v) => v.kind === 'source').map((v) => v.uid));
   const out: string[] = [];
@@ -66,12 +67,19 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** `weir run JOB.sql`: plans the job, restores it if asked, runs it until it ends or is stopped. */
 export async function runCommand(file: string, flags: RunFlags): Promise<number> {
-  const job = await loadJobFile(file, flags.set ?? []);
+  return runJobFile(await loadJobFile(file, flags.set ?? []), flags);
+}
+
+/**
+ * Runs a prepared job as `weir run` does (also `weir cdc`, whose job is generated). `onStart` sees
+ * the running job (e.g. to watch its counters).
+ */
+export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (running: RunningJob) => void): Promise<number> {
   const log = createLogger();
   for (const w of job.warnings) say(`warning: ${w}`);
   const checkpointDir = checkpointDirOf(flags.checkpointDir, job);
   const jobDir = join(checkpointDir, job.jobName);
-  const graph = planJob(job.inserts, job.catalog, { jobName: job.jobName, parallelism: job.config.parallelism });
+  const graph = planJob(job.inserts, job.catalog, { jobName: job.jobName, ...planOptions(job.config) });
   assertNotRunning(jobDir, job.jobName);
 
   const restoreSpec = flags.fromCheckpoint ?? job.config.savepointPath;
@@ -123,6 +131,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  onStart?.(running);
 
   let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
   let status: StatusLine | undefined;
@@ -146,17 +155,6 @@ export async function runCommand(file: string, flags: RunFlags): Promise<number>
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await control?.close();
-  }
-}
-
-async function handleControl(running: RunningJob, req: ControlRequest): Promise<unknown> {
-  switch (req.cmd) {
-    case 'savepoint':
-      return running.triggerSavepoint(req.name);
-    case 'stop':
-      return running.stop({ savepoint: req.savepoint });
-    case 'status':
-      return running.status();
   }
 }
 

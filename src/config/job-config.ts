@@ -144,3 +144,8 @@ export function resetConfig(c: JobConfig, key?: string): JobConfig {
   for (const [k, v] of raw) applyConfig(fresh, k, v);
   return fresh;
 }
+
+/** What the planner reads from a job's configuration: parallelism and the `table.*` keys. */
+export function planOptions(c: JobConfig): { parallelism: number; tableConfig: ReadonlyMap<string, string> } {
+  return { parallelism: c.parallelism, tableConfig: c.raw };
+}
