@@ -4,7 +4,8 @@
  * PostgreSQL, next to PostgreSQL's own tools on the same server:
  * - snapshot: WEIR_BENCH_SYNC_ROWS (1,000,000) rows in 10 tables copied with
  *   'scan.startup.mode' = 'snapshot' (a bounded job: done when the last checkpoint committed),
- *   next to `pg_dump | psql` of the same tables into another database;
+ *   next to psql's `COPY ... TO STDOUT | COPY ... FROM STDIN` of the same tables into another
+ *   database (pg_dump | psql's data path; pg_dump 15 cannot dump the embedded server 18);
  * - stream: WEIR_BENCH_SYNC_CHANGES (200,000) updates spread over the tables while the pipeline
  *   runs, timed from the first write until the target has all of them (for weir: a completed
  *   checkpoint after the sinks received every change), next to a native publication/subscription
@@ -38,17 +39,29 @@ function pgEnv(s: TestPostgres): NodeJS.ProcessEnv {
   return { ...process.env, PGHOST: s.host, PGPORT: String(s.port), PGUSER: s.user, PGPASSWORD: s.password };
 }
 
-/** `pg_dump -t ... SRC | psql DST`; seconds. */
-function dumpRestore(s: TestPostgres, from: string, to: string): Promise<number> {
+/**
+ * The data path of `pg_dump | psql`: per table `COPY ... TO STDOUT` piped into `COPY ... FROM
+ * STDIN` of the other database (tables created first). pg_dump itself refuses a newer server
+ * (the machine's client tools are PostgreSQL 15, embedded-postgres runs 18). Seconds.
+ */
+async function copyPipe(s: TestPostgres, from: string, to: string): Promise<number> {
+  for (let k = 0; k < TABLES; k++) await s.query(`CREATE TABLE bench_${k} (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2), note text, ts timestamp)`, [], to);
   const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const dump = spawn('pg_dump', ['-d', from, '-t', 'public.bench_*', '--no-owner'], { env: pgEnv(s), stdio: ['ignore', 'pipe', 'inherit'] });
-    const restore = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', to], { env: pgEnv(s), stdio: ['pipe', 'ignore', 'inherit'] });
-    dump.stdout.pipe(restore.stdin);
-    restore.on('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`psql exited ${code}`))));
-    dump.on('error', reject);
-    restore.on('error', reject);
-  });
+  for (let k = 0; k < TABLES; k++) {
+    await new Promise<void>((resolve, reject) => {
+      const out = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', from, '-c', `COPY bench_${k} TO STDOUT`], { env: pgEnv(s), stdio: ['ignore', 'pipe', 'inherit'] });
+      const inp = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', to, '-c', `COPY bench_${k} FROM STDIN`], { env: pgEnv(s), stdio: ['pipe', 'ignore', 'inherit'] });
+      out.stdout.pipe(inp.stdin);
+      let outCode: number | null = null;
+      out.on('exit', (code) => (outCode = code));
+      inp.on('exit', (code) => (code === 0 && outCode === 0 ? resolve() : reject(new Error(`psql COPY exited ${outCode} / ${code}`))));
+      out.on('error', reject);
+      inp.on('error', reject);
+    });
+  }
+  const [[n]] = await s.query(`SELECT (${Array.from({ length: TABLES }, (_, k) => `(SELECT count(*) FROM bench_${k})`).join(' + ')})::text`, [], to);
+  if (Number(n) !== ROWS) throw new Error(`COPY pipe copied ${n} rows, expected ${ROWS}`);
+  return (performance.now() - t0) / 1000;
 }
 
 async function createSource(s: TestPostgres, db: string): Promise<void> {
@@ -88,8 +101,8 @@ function sinkOf(kind: 'duckdb' | 'postgres', s: TestPostgres, dir: string, db: s
 async function benchSnapshot(s: TestPostgres, dir: string): Promise<void> {
   await createSource(s, 'snap_src');
   await s.createDatabase('snap_dump');
-  const base = await dumpRestore(s, 'snap_src', 'snap_dump');
-  console.log(`cdc-sync pg_dump | psql (snapshot)       : ${fmt(ROWS / base)} rows/s (${fmt(ROWS)} rows in ${TABLES} tables)`);
+  const base = await copyPipe(s, 'snap_src', 'snap_dump');
+  console.log(`cdc-sync COPY TO | COPY FROM (psql)      : ${fmt(ROWS / base)} rows/s (${fmt(ROWS)} rows in ${TABLES} tables; pg_dump | psql's data path)`);
   for (const kind of ['duckdb', 'postgres'] as const) {
     const db = `snap_${kind}`;
     if (kind === 'postgres') await s.createDatabase(db);
@@ -97,7 +110,7 @@ async function benchSnapshot(s: TestPostgres, dir: string): Promise<void> {
     const job = await startPipeline(s, `bench_snap_${kind}`, 'snap_src', sinkOf(kind, s, dir, db), 'snapshot', join(dir, `ck_snap_${kind}`));
     await job.done;
     const rate = ROWS / ((performance.now() - t0) / 1000);
-    console.log(`cdc-sync weir snapshot into ${kind.padEnd(8)}     : ${fmt(rate)} rows/s = ${((rate * base) / ROWS).toFixed(2)} x pg_dump | psql`);
+    console.log(`cdc-sync weir snapshot into ${kind.padEnd(8)}     : ${fmt(rate)} rows/s = ${((rate * base) / ROWS).toFixed(2)} x COPY | COPY`);
   }
 }
 

@@ -3,7 +3,11 @@
  * Prints rows/s for stateless and keyed pipelines with checkpointing off and every 1 s, and the
  * checkpoint duration and state size of a keyed aggregation over 1,000,000 keys; then Kafka
  * throughput and end-to-end latency (bench/kafka.ts), and PostgreSQL sink throughput against a
- * plain COPY (bench/postgres.ts). `npm run bench -- stateless keyed state kafka postgres` picks parts.
+ * plain COPY (bench/postgres.ts), the CDC source against COPY TO / pg_recvlogical
+ * (bench/postgres-cdc.ts), `weir cdc` against pg_dump | psql and a native subscription
+ * (bench/cdc-sync.ts), and the Nexmark queries (bench/nexmark.ts).
+ * `npm run bench -- stateless keyed windowed state kafka postgres postgres-cdc cdc-sync nexmark [q0 q5 ...]`
+ * picks parts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +39,19 @@ const CASES: Case[] = [
     rows: 50_000_000,
     sql: (n) => `${source(n, 100_000)}
 INSERT INTO sink_rows SELECT id, k, v * 2 + 1, price * 1.1 FROM src WHERE v > 100;`,
+  },
+  {
+    // Event time from the sequence (1 ms per row), 1,000 keys, 10 s tumbling windows.
+    name: 'windowed',
+    rows: 5_000_000,
+    sql: (n) => `
+CREATE TABLE src (id BIGINT, k INT, v INT, ts AS TO_TIMESTAMP_LTZ(id, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH (
+  'connector' = 'datagen', 'rows-per-second' = '1000000000', 'number-of-rows' = '${n}',
+  'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '${n}',
+  'fields.k.min' = '1', 'fields.k.max' = '1000', 'fields.v.min' = '0', 'fields.v.max' = '1000');
+CREATE TABLE sink_win (k INT, ws TIMESTAMP(3), c BIGINT, s INT) WITH ('connector' = 'blackhole');
+INSERT INTO sink_win SELECT k, window_start, COUNT(*), SUM(v)
+  FROM TABLE(TUMBLE(TABLE src, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end;`,
   },
   {
     name: 'keyed',
@@ -116,9 +133,11 @@ INSERT INTO sink_agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;`;
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   // Against real services (each script starts its own), in their own processes.
-  for (const part of ['kafka', 'postgres', 'postgres-cdc']) {
+  for (const part of ['kafka', 'postgres', 'postgres-cdc', 'cdc-sync', 'nexmark']) {
     if (only.length && !only.includes(part)) continue;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${part}.ts`)], { stdio: 'inherit' });
+    // `nexmark q0 q5 ...` picks queries.
+    const extra = part === 'nexmark' ? only.filter((a) => /^q\d+$/.test(a)) : [];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, `${part}.ts`), ...extra], { stdio: 'inherit' });
     if (r.status !== 0) console.log(`${part} bench failed (exit ${r.status})`);
   }
 }

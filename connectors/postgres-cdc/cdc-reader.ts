@@ -141,7 +141,7 @@ export class CdcReader implements SourceReader {
       else {
         const repl = await connect(config, true);
         try {
-          this.lsn = (await createSlot(config, repl, config.slotName, { temporary: false, exportSnapshot: false })).consistentPoint;
+          this.lsn = (await createSlot(config, repl, config.slotName, { temporary: false, exportSnapshot: false }, this.ctx.log)).consistentPoint;
         } finally {
           await repl.end().catch(() => undefined);
         }
@@ -245,7 +245,7 @@ export class CdcReader implements SourceReader {
       const item = q[this.qHead];
       // A truncate marker travels alone, so every poll returns one batch and positions stay exact.
       if (item.kind === 'msg' && item.msg.tag === 'truncate' && out.size > 0) break;
-      if (item.kind === 'msg' && item.msg.tag === 'relation' && this.config.schemaChange === 'stop' && this.columnsChanged(item.msg)) {
+      if (item.kind === 'msg' && item.msg.tag === 'relation' && this.config.schemaChange === 'stop' && this.columnsChanged(item.msg) && (await this.liveTableChanged(item.msg))) {
         this.stopAtSchemaChange(item.msg);
         break;
       }
@@ -364,6 +364,30 @@ export class CdcReader implements SourceReader {
   private columnsChanged(m: RelationMessage): boolean {
     const c = this.columnChanges(m);
     return c !== undefined && (c.added.length > 0 || c.dropped.length > 0 || c.retyped.length > 0);
+  }
+
+  /**
+   * Whether the table itself changed since this run read its columns. A relation message that
+   * differs from them while the table did not is history replayed from before them (a restored run
+   * streams from its checkpoint's LSN, before the ALTER TABLE this run was started for): it is read
+   * as it is, columns mapped by name, or the run would stop at it again and again.
+   */
+  private async liveTableChanged(m: RelationMessage): Promise<boolean> {
+    const table = this.tables.find((t) => t.schema === m.schema && t.name === m.name)!;
+    let live: { name: string; typeOid: number; typeMod: number }[];
+    try {
+      live = (
+        await this.meta!.query(
+          `SELECT attname AS name, atttypid::int AS "typeOid", atttypmod AS "typeMod" FROM pg_attribute
+            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+          [table.qualified],
+        )
+      ).rows.map((r) => ({ name: r.name as string, typeOid: Number(r.typeOid), typeMod: Number(r.typeMod) }));
+    } catch (e) {
+      throw cdcError(this.config, e, `reading the columns of ${table.qualified}`);
+    }
+    const key = (cs: readonly { name: string; typeOid: number; typeMod: number }[]): string => cs.map((c) => `${c.name}:${c.typeOid}:${c.typeMod}`).join(',');
+    return key(live) !== key(table.columns);
   }
 
   /**

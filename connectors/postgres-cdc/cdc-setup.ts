@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { externalError, isWeirError, userError, type WeirError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
 import type { CdcConfig } from './cdc-options.js';
 import { parseLsn, type Lsn } from './lsn.js';
 
@@ -253,12 +254,44 @@ export async function createSlot(
   repl: pg.Client,
   name: string,
   opts: { temporary: boolean; exportSnapshot: boolean },
+  log?: Logger,
 ): Promise<{ consistentPoint: Lsn; snapshotName?: string }> {
   const sql = `CREATE_REPLICATION_SLOT ${quoteIdent(name)} ${opts.temporary ? 'TEMPORARY ' : ''}LOGICAL pgoutput (SNAPSHOT '${opts.exportSnapshot ? 'export' : 'nothing'}')`;
+  // Slot creation waits for every transaction open at its start, prepared ones included, which
+  // may never end by themselves (a two-phase-commit sink's job that is not running): say which.
+  const timer = log ? setTimeout(() => void explainSlotWait(config, name, log), slotWaitWarnMs()) : undefined;
   try {
     const r = (await repl.query(sql)).rows[0];
     return { consistentPoint: parseLsn(r.consistent_point), ...(r.snapshot_name ? { snapshotName: r.snapshot_name } : {}) };
   } catch (e) {
     throw cdcError(config, e, `creating replication slot '${name}'`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** When a slow slot creation is explained (WEIR_CDC_SLOT_WAIT_WARN_MS overrides, for tests). */
+const slotWaitWarnMs = (): number => Number(process.env.WEIR_CDC_SLOT_WAIT_WARN_MS ?? 10_000);
+
+async function explainSlotWait(config: CdcConfig, slot: string, log: Logger): Promise<void> {
+  let c: pg.Client | undefined;
+  try {
+    c = await connect(config);
+    const prepared = (await c.query('SELECT gid, database FROM pg_prepared_xacts ORDER BY prepared')).rows.map((r) => `'${r.gid}' (database ${r.database})`);
+    const open = (
+      await c.query(
+        "SELECT pid, state, datname FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY xact_start",
+      )
+    ).rows.map((r) => `pid ${r.pid} (${r.state}, database ${r.datname})`);
+    if (prepared.length === 0 && open.length === 0) return;
+    const parts = [
+      prepared.length > 0 ? `prepared transactions ${prepared.slice(0, 5).join(', ')}${prepared.length > 5 ? ` and ${prepared.length - 5} more` : ''} (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>' / COMMIT PREPARED '<gid>')` : '',
+      open.length > 0 ? `open transactions of ${open.slice(0, 5).join(', ')}` : '',
+    ].filter(Boolean);
+    log.warn({ slot, server: config.server }, `creating replication slot '${slot}' waits for transactions to end: ${parts.join('; ')}`);
+  } catch {
+    // Only a hint; the slot creation goes on waiting either way.
+  } finally {
+    await c?.end().catch(() => undefined);
   }
 }

@@ -78,7 +78,7 @@ export class CdcSnapshot {
     const repl = await connect(config, true);
     // Unique per process and run: several sources of one job start their snapshots at once.
     const name = `weir_snap_${process.pid}_${Date.now() % 1e9}_${++snapshotRuns}`;
-    const { consistentPoint, snapshotName } = await createSlot(config, repl, name, { temporary: true, exportSnapshot: true });
+    const { consistentPoint, snapshotName } = await createSlot(config, repl, name, { temporary: true, exportSnapshot: true }, this.ctx.log);
     const snap = await connect(config);
     await snap.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await snap.query(`SET TRANSACTION SNAPSHOT '${snapshotName}'`);

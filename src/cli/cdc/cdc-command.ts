@@ -3,9 +3,9 @@
  * job (pipeline-job.ts) and runs it like `weir run` — snapshot progress bars, then the status line
  * with lag; restartable with --from-checkpoint; SIGTERM stops with a final checkpoint.
  */
-import { userError } from '../../errors.js';
+import { internalError, userError } from '../../errors.js';
 import { runJobFile, type RunFlags } from '../run-command.js';
-import { discoverTables } from './discover.js';
+import { discoverTables, type DiscoveredTable } from './discover.js';
 import { loadPipelineFile, pipelineFromFlags, pipelineName, type Pipeline } from './pipeline.js';
 import { createLogger } from '../../log.js';
 import { applyColumnChanges, columnChanges } from './evolve-target.js';
@@ -44,7 +44,11 @@ export async function cdcCommand(file: string | undefined, flags: CdcFlags): Pro
     const tables = await discoverTables(pipeline.source);
     const built = buildPipelineJob(pipeline, tables, flags.set ?? []);
     if (previous !== undefined) {
-      await applyColumnChanges(pipeline, columnChanges(previous, built), behavior === 'try_evolve', createLogger());
+      // A source stops only when its table really changed: a restart that finds the same columns
+      // as before is a bug, and must not loop.
+      const shape = (ts: readonly DiscoveredTable[]): string => JSON.stringify(ts.map((t) => [t.schema, t.name, t.columns.map((c) => [c.name, c.pgType])]));
+      if (shape(previous.tables) === shape(built.tables)) throw internalError('weir cdc: a source stopped for a schema change, but no table changed');
+      await applyColumnChanges(pipeline, columnChanges(previous, built), behavior === 'evolve' || behavior === 'try_evolve' ? behavior : 'lenient', createLogger());
     } else if (!flags.quiet) {
       const sink = pipeline.sink.type === 'duckdb' ? `DuckDB ${pipeline.sink.path}` : 'PostgreSQL';
       say(`weir cdc '${pipelineName(pipeline)}': ${tables.length} table${tables.length === 1 ? '' : 's'} from ${pipeline.source.hostname}/${pipeline.source['database-name']} into ${sink}`);

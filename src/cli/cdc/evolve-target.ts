@@ -1,5 +1,5 @@
 /**
- * Schema evolution of `weir cdc` targets (schema.change.behavior = evolve | try_evolve): after the
+ * Schema evolution of `weir cdc` targets (schema.change.behavior = evolve | try_evolve | lenient): after the
  * job stopped right before a column change, the columns each target gains, loses or retypes are
  * applied to the target table (ALTER TABLE ... ADD / DROP COLUMN, ALTER COLUMN ... TYPE) before the
  * job resumes with the new columns.
@@ -49,8 +49,15 @@ export function columnChanges(before: PipelineJob, after: PipelineJob): ColumnCh
   return out;
 }
 
-export async function applyColumnChanges(p: Pipeline, changes: readonly ColumnChange[], tolerant: boolean, log: Logger): Promise<void> {
-  for (const c of changes) {
+/**
+ * evolve: every change, failing on one the target refuses; try_evolve: the same, going on past a
+ * refused one; lenient (Flink CDC's default): dropped columns stay in the target (new rows leave
+ * them NULL), the rest as try_evolve.
+ */
+export async function applyColumnChanges(p: Pipeline, changes: readonly ColumnChange[], behavior: 'evolve' | 'try_evolve' | 'lenient', log: Logger): Promise<void> {
+  const tolerant = behavior !== 'evolve';
+  for (const change of changes) {
+    const c = behavior === 'lenient' ? { ...change, dropped: [] } : change;
     const statements = p.sink.type === 'duckdb' ? duckStatements(c) : pgStatements(c);
     for (const sql of statements) {
       try {

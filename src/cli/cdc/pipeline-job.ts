@@ -24,6 +24,7 @@ export interface PipelineTarget {
 
 export interface PipelineJob {
   readonly job: JobFile;
+  readonly tables: readonly DiscoveredTable[];
   readonly targets: readonly PipelineTarget[];
   readonly slots: readonly string[];
 }
@@ -56,14 +57,14 @@ export function planTargets(p: Pipeline, tables: readonly DiscoveredTable[]): Pi
 }
 
 /**
- * Flink CDC's behaviours on the postgres-cdc source: evolve / try_evolve stop the source right
- * before the change, so `weir cdc` can apply it to the target and resume with the new columns;
- * lenient / ignore go on without them; exception fails.
+ * Flink CDC's behaviours on the postgres-cdc source: evolve / try_evolve / lenient stop the source
+ * right before the change, so `weir cdc` can apply it to the target (evolve-target.ts) and resume
+ * with the new columns; ignore goes on without them; exception fails.
  */
 const SCHEMA_CHANGE_MODE: Record<SchemaChangeBehavior, 'fail' | 'allow' | 'stop'> = {
   exception: 'fail',
   ignore: 'allow',
-  lenient: 'allow',
+  lenient: 'stop',
   evolve: 'stop',
   try_evolve: 'stop',
 };
@@ -170,7 +171,7 @@ export function buildPipelineJob(p: Pipeline, tables: readonly DiscoveredTable[]
     inserts.push(`INSERT INTO ${q(`dst_${ids[i]}`)} SELECT * FROM ${q(`v_${ids[i]}`)};`);
   });
   lines.push('EXECUTE STATEMENT SET BEGIN', ...inserts, 'END;');
-  return { job: prepareAt(lines.join('\n'), p, origins, sets), targets, slots };
+  return { job: prepareAt(lines.join('\n'), p, origins, sets), tables, targets, slots };
 }
 
 /** prepareJob on the generated text; a user error inside a transform names the transform. */

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type } from '../../../src/expr/types.js';
 import type { SourceReader } from '../../../src/runtime/source.js';
@@ -106,6 +107,28 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
       await pg.query('ALTER SYSTEM RESET max_slot_wal_keep_size');
       await pg.query('SELECT pg_reload_conf()');
       await pg.query("SELECT pg_drop_replication_slot('e6')");
+    }
+  });
+
+  it('a slot creation held up by a prepared transaction names it and how to resolve it', async () => {
+    await pg.query('CREATE TABLE held (id int PRIMARY KEY, v text)');
+    const c = await pg.client();
+    await c.query("BEGIN; INSERT INTO held VALUES (1, 'x'); PREPARE TRANSACTION 'weir:other-job:sink-1:0:7'");
+    await c.end();
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
+    const t = makeTable('src', COLS, { connector: 'postgres-cdc', 'heartbeat.interval.ms': '0', ...opts('held', 'e7', { 'changelog-mode': 'upsert', 'scan.startup.mode': 'latest-offset' }) }, { primaryKey: ['id'] });
+    const r = postgresCdcConnector.createSource!(t, t.schema).createReader({ ...sourceContext(t.schema), log });
+    process.env.WEIR_CDC_SLOT_WAIT_WARN_MS = '500';
+    const assigned = r.assign([{ id: 'postgres-cdc:e7' }], []);
+    try {
+      for (let i = 0; i < 100 && warnings.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
+      expect(warnings[0]).toContain("creating replication slot 'e7' waits for transactions to end: prepared transactions 'weir:other-job:sink-1:0:7' (database postgres) (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>'");
+    } finally {
+      delete process.env.WEIR_CDC_SLOT_WAIT_WARN_MS;
+      await pg.query("ROLLBACK PREPARED 'weir:other-job:sink-1:0:7'");
+      await assigned;
+      await r.close();
     }
   });
 
