@@ -67,8 +67,32 @@ function run(
     return parser.astify(text, OPTIONS);
   } catch (e) {
     if (isWeirError(e)) throw e;
+    const retried = withQuotedAliases(text, e);
+    if (retried !== undefined) return retried;
     throw translate(ctx, e, toLocal, start, end, what);
   }
+}
+
+/**
+ * node-sql-parser reserves words Flink does not (`SELECT 1 AS one` fails with '"one" is a reserved
+ * word, can not as alias clause'): such aliases are parsed again in backquotes. Only the AST is
+ * used (positions come from weir's own tokens), so the text may change length here.
+ */
+function withQuotedAliases(text: string, first: unknown): NspNode | undefined {
+  let e = first;
+  const quoted = new Set<string>();
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const word = /^(?:Error: )?"([A-Za-z_][A-Za-z0-9_]*)" is a reserved word, can not as alias clause/.exec((e as { message?: string })?.message ?? '')?.[1];
+    if (word === undefined || quoted.has(word.toLowerCase())) return undefined;
+    quoted.add(word.toLowerCase());
+    text = text.replace(new RegExp(`(\\bAS\\s+)(${word})\\b`, 'gi'), (_, as: string, w: string) => `${as}\`${w}\``);
+    try {
+      return parser.astify(text, OPTIONS);
+    } catch (next) {
+      e = next;
+    }
+  }
+  return undefined;
 }
 
 interface PeggyError {

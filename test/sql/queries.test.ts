@@ -34,6 +34,10 @@ describe('query conversion', () => {
     expect(show('SELECT a AS `the a` FROM t')).toBe('SELECT a AS the a FROM t');
   });
 
+  it('aliases that node-sql-parser reserves but Flink does not (one, ...)', () => {
+    expect(show('SELECT 1 AS one, a AS One, b AS two FROM t')).toBe('SELECT integer:1 AS one, a AS One, b AS two FROM t');
+  });
+
   it('joins of every type, left-deep', () => {
     const sql = `SELECT * FROM a
       JOIN b ON a.id = b.id
