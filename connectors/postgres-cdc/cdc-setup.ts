@@ -131,7 +131,7 @@ export async function prepare(config: CdcConfig, c: pg.Client): Promise<Captured
   }
   const tables: CapturedTable[] = [];
   for (const t of found) tables.push(await describeTable(config, c, t));
-  await ensurePublication(config, c, tables);
+  if (config.startupMode !== 'snapshot') await ensurePublication(config, c, tables);
   return tables;
 }
 
@@ -171,7 +171,8 @@ async function describeTable(config: CdcConfig, c: pg.Client, t: { schema: strin
     }
   }
   const identity = ({ d: 'default', n: 'nothing', f: 'full', i: 'index' } as const)[t.ident as 'd' | 'n' | 'f' | 'i'] ?? 'default';
-  if (config.changelogMode === 'all' && identity !== 'full') {
+  // A bounded snapshot reads no WAL: neither identity nor publication matters.
+  if (config.changelogMode === 'all' && identity !== 'full' && config.startupMode !== 'snapshot') {
     throw userError(
       'CDC_REPLICA_IDENTITY',
       `${where}: table ${t.schema}.${t.name} has REPLICA IDENTITY ${identity.toUpperCase()}, so the WAL holds no before-images for changelog-mode 'all': run ALTER TABLE ${qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`,

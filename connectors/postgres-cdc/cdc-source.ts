@@ -18,8 +18,11 @@ export class CdcSource implements Source {
   readonly bounded: boolean;
   readonly changelogMode = 'updating' as const;
   readonly columns: ColumnOrigin[];
-  /** Upsert-mode updates, key-only deletes and TRUNCATE become a full changelog in the normalize step. */
-  readonly normalize: NonNullable<Source['normalize']>;
+  /**
+   * Upsert-mode updates, key-only deletes and TRUNCATE become a full changelog in the normalize
+   * step. A bounded snapshot only inserts each key once: it needs none.
+   */
+  readonly normalize: Source['normalize'];
 
   constructor(
     readonly config: CdcConfig,
@@ -29,10 +32,10 @@ export class CdcSource implements Source {
     for (const c of this.columns) if (c.kind === 'physical') textConverter(c.field);
     this.bounded = config.startupMode === 'snapshot';
     const tableField = metadataColumn(config, 'table_name');
-    this.normalize = {
-      keyFields: config.table.primaryKey,
-      ...(tableField !== undefined && config.table.primaryKey.includes(tableField) ? { tableField } : {}),
-    };
+    this.normalize =
+      config.startupMode === 'snapshot'
+        ? undefined
+        : { keyFields: config.table.primaryKey, ...(tableField !== undefined && config.table.primaryKey.includes(tableField) ? { tableField } : {}) };
   }
 
   async enumerate(_parallelism: number, restored: readonly SplitPosition[]): Promise<SplitPosition['split'][]> {

@@ -133,6 +133,28 @@ INSERT INTO shards_copy SELECT tbl, id, name, score FROM shards;
     }
   });
 
+  it("'scan.startup.mode' = 'snapshot' is a bounded copy that needs no normalize step", async () => {
+    await pg.query('CREATE TABLE once (id int PRIMARY KEY, v text)');
+    await pg.query("INSERT INTO once SELECT g, 'v' || g FROM generate_series(1, 1000) g");
+    const dir = tempDir('cdc-once');
+    const job = join(dir, 'once.sql');
+    const src = withOptions({ connector: 'postgres-cdc', ...pg.options(), 'table-name': 'once', 'slot.name': 'once_slot', 'publication.name': 'once_pub', 'scan.startup.mode': 'snapshot', 'scan.incremental.snapshot.chunk.size': '300' });
+    writeFileSync(
+      job,
+      `CREATE TABLE once (id INT, v STRING, PRIMARY KEY (id) NOT ENFORCED) WITH (${src});
+CREATE TABLE once_copy (id INT, v STRING, PRIMARY KEY (id) NOT ENFORCED) WITH (${withOptions({ connector: 'postgres', ...pg.options(), 'table-name': 'once_copy', 'sink.create-table': 'true' })});
+INSERT INTO once_copy SELECT * FROM once;
+`,
+    );
+    const explain = await runWeir(['explain', job], { cwd: dir });
+    expect(explain.stdout).not.toContain('ChangelogNormalize');
+    const r = await runWeir(['run', job, '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await pg.query('SELECT count(*)::int, sum(length(v))::int FROM once_copy')).toEqual(await pg.query('SELECT count(*)::int, sum(length(v))::int FROM once'));
+    // Bounded: no slot is left behind.
+    expect(await pg.query("SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = 'once_slot'")).toEqual([['0']]);
+  });
+
   it('several matched tables without table_name in the key fail with a message saying what to declare', async () => {
     await pg.query('CREATE TABLE part_a (id int PRIMARY KEY, v int)');
     await pg.query('CREATE TABLE part_b (id int PRIMARY KEY, v int)');
