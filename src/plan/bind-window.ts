@@ -1,11 +1,13 @@
 /**
  * Binding of event-time windows, as Flink SQL has them:
  * - window TVFs in FROM (`TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))`, HOP,
- *   CUMULATE) become a WindowTvfNode after checking the time column and the intervals;
+ *   CUMULATE, SESSION with PARTITION BY) become a WindowTvfNode after checking the time column and
+ *   the intervals;
  * - an aggregate over a window TVF grouped by window_start and window_end becomes a
  *   WindowAggregateNode (the TVF is merged into it, as Flink's window aggregate does);
  * - legacy group windows (`GROUP BY TUMBLE(ts, INTERVAL ...)` with TUMBLE_START/TUMBLE_END/
- *   TUMBLE_ROWTIME, HOP(ts, slide, size) with HOP_*) are rewritten onto the same TVF.
+ *   TUMBLE_ROWTIME, HOP(ts, slide, size) with HOP_*, SESSION(ts, gap) with SESSION_*) are
+ *   rewritten onto the same TVF (a legacy SESSION's sessions are per GROUP BY key).
  */
 import { intervalMillis } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
@@ -32,8 +34,8 @@ const WINDOW_COLUMNS = ['window_start', 'window_end', 'window_time'] as const;
 
 /** Window sizes from the interval arguments of TUMBLE(size), HOP(slide, size), CUMULATE(step, size). */
 export function windowSpec(fn: string, intervals: readonly Expr[], pos: Pos): WindowSpec {
-  const want = fn === 'TUMBLE' ? ['size'] : fn === 'HOP' ? ['slide', 'size'] : fn === 'CUMULATE' ? ['step', 'max size'] : undefined;
-  if (!want) throw userError('SQL_UNSUPPORTED', `${fn} windows are not supported yet; use TUMBLE, HOP or CUMULATE`, { position: pos });
+  const want = fn === 'TUMBLE' ? ['size'] : fn === 'SESSION' ? ['gap'] : fn === 'HOP' ? ['slide', 'size'] : fn === 'CUMULATE' ? ['step', 'max size'] : undefined;
+  if (!want) throw userError('SQL_UNSUPPORTED', `${fn} windows are not supported; use TUMBLE, HOP, CUMULATE or SESSION`, { position: pos });
   if (intervals.length === want.length + 1) {
     throw userError('SQL_UNSUPPORTED', `the offset argument of ${fn} is not supported yet`, { position: intervals[want.length]!.pos ?? pos });
   }
@@ -52,7 +54,7 @@ export function windowSpec(fn: string, intervals: readonly Expr[], pos: Pos): Wi
     }
     return v;
   });
-  if (fn === 'TUMBLE') return { kind: 'TUMBLE', size: ms[0]!, slide: ms[0]! };
+  if (fn === 'TUMBLE' || fn === 'SESSION') return { kind: fn, size: ms[0]!, slide: ms[0]! };
   const [slide, size] = ms as [number, number];
   if (size % slide !== 0) {
     throw userError('WINDOW_ARGUMENTS', `the ${want[1]} of ${fn} (${size} ms) must be a whole multiple of its ${want[0]} (${slide} ms)`, {
@@ -90,14 +92,14 @@ function requireRowtime(input: LogicalNode, index: number, fn: string, name: str
 
 /** `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), ...))` over the bound input `t`. */
 export function bindWindowTvf(item: WindowTvfRef, input: LogicalNode, inputName: string | undefined): WindowTvfNode {
-  if (item.fn === 'SESSION') {
-    throw userError('SQL_UNSUPPORTED', 'SESSION windows are not supported yet; use TUMBLE, HOP or CUMULATE', { position: item.pos });
-  }
   const scope = new RelationScope([{ name: inputName, fields: input.schema.fields, offset: 0 }]);
   const ref: ColumnExpr = { kind: 'column', name: item.timeCol.name, pos: item.timeCol.pos };
   const { index } = scope.resolveColumn(ref);
   requireRowtime(input, index, item.fn, item.timeCol.name, item.timeCol.pos, inputName);
-  return windowTvfNode(input, index, windowSpec(item.fn, item.intervals, item.pos));
+  const spec = windowSpec(item.fn, item.intervals, item.pos);
+  if (item.partitionBy.length === 0) return windowTvfNode(input, index, spec);
+  const partitionKeys = item.partitionBy.map((p) => scope.resolveColumn({ kind: 'column', name: p.name, pos: p.pos }).index);
+  return windowTvfNode(input, index, { ...spec, partitionKeys });
 }
 
 /**
@@ -199,12 +201,39 @@ export function toWindowAggregate(parts: WindowAggregateParts): LogicalNode | un
   names.push(tvf.input.schema.fields[tvf.timeCol]!.name);
   const newPre = calcNode(tvf.input, projections, uniqueNames(names), pre.filter);
   const finalGroups: WindowGroup[] = groups.map((x, i) => x ?? { kind: 'key', index: mapping[i]! });
+  const { partitionKeys, ...window } = tvf.window;
+  if (partitionKeys !== undefined) requireSessionKeys(partitionKeys, groups, pre, parts);
   const aggs = parts.aggs.map((a) => ({
     ...a,
     args: a.args.map((e) => remapInputs(e, mapping)),
     ...(a.filter ? { filter: remapInputs(a.filter, mapping) } : {}),
   }));
-  return windowAggregateNode(newPre, timeCol, tvf.window, finalGroups, aggs, parts.names, parts.origin);
+  return windowAggregateNode(newPre, timeCol, window, finalGroups, aggs, parts.names, parts.origin);
+}
+
+/**
+ * A SESSION window's sessions are per key of the aggregation: its PARTITION BY columns must be
+ * exactly the GROUP BY columns besides window_start and window_end.
+ */
+function requireSessionKeys(partitionKeys: readonly number[], groups: readonly (WindowGroup | undefined)[], pre: CalcNode, parts: WindowAggregateParts): void {
+  const inputNames = (pre.input as WindowTvfNode).input.schema.fields.map((f) => f.name);
+  const grouped = new Set<number>();
+  groups.forEach((x, i) => {
+    if (x !== undefined) return;
+    const p = pre.projections[i]!;
+    if (p.kind !== 'input' || !partitionKeys.includes(p.index)) {
+      throw userError('WINDOW_GROUP_BY', 'a SESSION window with PARTITION BY groups by window_start, window_end and exactly its PARTITION BY columns; this GROUP BY expression is not one of them', {
+        position: parts.groupPos[i] ?? parts.pos,
+      });
+    }
+    grouped.add(p.index);
+  });
+  const missing = partitionKeys.filter((k) => !grouped.has(k));
+  if (missing.length > 0) {
+    throw userError('WINDOW_GROUP_BY', `the SESSION window is partitioned by ${missing.map((k) => inputNames[k]).join(', ')}: add ${missing.length > 1 ? 'them' : 'it'} to GROUP BY`, {
+      position: parts.pos,
+    });
+  }
 }
 
 function uniqueNames(names: readonly string[]): string[] {
@@ -256,7 +285,6 @@ export function rewriteLegacyWindow(sel: LegacySelect): LegacySelect | undefined
   const call = legacyWindowCall(sel.groupBy);
   if (!call) return undefined;
   const fn = call.name;
-  if (fn === 'SESSION') throw userError('SQL_UNSUPPORTED', 'SESSION group windows are not supported yet; use TUMBLE or HOP', { position: call.pos });
   const [timeArg, ...intervals] = call.args;
   if (!timeArg || timeArg.kind !== 'column') {
     throw userError('WINDOW_TIME_COLUMN', `the first argument of ${fn} in GROUP BY must be a time attribute column`, { position: timeArg?.pos ?? call.pos });

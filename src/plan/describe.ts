@@ -1,6 +1,7 @@
 /** One-line descriptions of logical nodes for EXPLAIN (and, with the schema, for uids). */
 import type { AggCall, AggregateNode, CalcNode, JoinNode, RankNode, UnionNode, WindowAggregateNode, WindowSpec, WindowTvfNode } from './logical.js';
 import { formatBound } from './bound-util.js';
+import { unreachable } from '../errors.js';
 
 export function describeCalc(node: CalcNode): string {
   const inNames = node.input.schema.fields.map((f) => f.name);
@@ -49,11 +50,17 @@ export function describeWindow(w: WindowSpec, timeCol: string): string {
       return `HOP(time_col=[${timeCol}], size=[${duration(w.size)}], slide=[${duration(w.slide)}])`;
     case 'CUMULATE':
       return `CUMULATE(time_col=[${timeCol}], max_size=[${duration(w.size)}], step=[${duration(w.slide)}])`;
+    case 'SESSION':
+      return `SESSION(time_col=[${timeCol}], gap=[${duration(w.size)}])`;
+    default:
+      return unreachable(w.kind);
   }
 }
 
 export function describeWindowTvf(node: WindowTvfNode): string {
-  return `window=[${describeWindow(node.window, node.input.schema.fields[node.timeCol]!.name)}]`;
+  const names = node.input.schema.fields.map((f) => f.name);
+  const partition = node.window.partitionKeys?.length ? `, partitionBy=[${node.window.partitionKeys.map((i) => names[i]).join(', ')}]` : '';
+  return `window=[${describeWindow(node.window, names[node.timeCol]!)}]${partition}`;
 }
 
 export function describeWindowAggregate(node: WindowAggregateNode): string {
@@ -79,6 +86,7 @@ export function describeJoin(node: JoinNode): string {
     const iv = node.interval;
     parts.push(`interval=[${names[iv.leftTime]} - ${names[n + iv.rightTime]} BETWEEN ${iv.lower} ms AND ${iv.upper} ms]`);
   }
+  if (node.window) parts.push(`windowEnd=[${names[node.window.leftEnd]}, ${names[n + node.window.rightEnd]}]`);
   parts.push(`select=[${names.join(', ')}]`);
   return parts.join(', ');
 }
@@ -93,6 +101,7 @@ export function describeRank(node: RankNode): string {
     `orderBy=[${order.join(', ')}]`,
     `rankRange=[1..${node.limit ?? '?'}]`,
   ];
-  if (!node.outputRank) parts.push('rankNumber=[dropped]');
+  if (node.windowEnd !== undefined) parts.push(`windowEnd=[${inNames[node.windowEnd]}]`);
+  else if (!node.outputRank) parts.push('rankNumber=[dropped]');
   return parts.join(', ');
 }

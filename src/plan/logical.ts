@@ -81,11 +81,19 @@ export interface ValuesNode extends NodeBase {
  * An event-time window over a time attribute, sizes in milliseconds. TUMBLE: slide = size. HOP:
  * windows of `size` every `slide`. CUMULATE: windows [start, start + k * slide) for k = 1 ..
  * size / slide, starting every `size`. Sizes are multiples of the slide (checked when binding).
+ * SESSION: per key, rows closer than the gap form one window [first row, last row + gap).
  */
 export interface WindowSpec {
-  readonly kind: 'TUMBLE' | 'HOP' | 'CUMULATE';
+  readonly kind: 'TUMBLE' | 'HOP' | 'CUMULATE' | 'SESSION';
+  /** SESSION: the gap. */
   readonly size: number;
+  /** SESSION: the gap too. */
   readonly slide: number;
+  /**
+   * SESSION window TVF only: the input columns of `PARTITION BY` (sessions are per key). A window
+   * aggregate's spec never has it: its key columns are the session key.
+   */
+  readonly partitionKeys?: readonly number[];
 }
 
 /**
@@ -153,6 +161,14 @@ export interface JoinNode extends NodeBase {
   readonly rightKeys: readonly number[];
   readonly residual?: BoundExpr;
   readonly interval?: IntervalBounds;
+  /**
+   * Window join (Flink's WindowJoin): both insert-only inputs are window aggregates joined on
+   * window_start = window_start and window_end = window_end (with the other keys). Each window's
+   * pairs (and, for outer joins, its unmatched rows padded with NULLs) are emitted once, when the
+   * watermark passes its end; the output is insert-only for every join type. The key columns of
+   * window_end on each side.
+   */
+  readonly window?: { readonly leftEnd: number; readonly rightEnd: number };
 }
 
 /**
@@ -170,6 +186,12 @@ export interface RankNode extends NodeBase {
   readonly limit?: number;
   /** Whether the row number column is read downstream (when not, moves inside the top N emit nothing). */
   readonly outputRank: boolean;
+  /**
+   * Window Top-N (Flink's WindowRank): the partition key column holding window_end, set when a
+   * limited rank partitions by window_start and window_end of a window aggregate below. Each
+   * window's top N are emitted once, when the watermark passes its end: insert-only output.
+   */
+  readonly windowEnd?: number;
   readonly pos: Pos;
 }
 
@@ -274,7 +296,8 @@ export function joinNode(
       return { name: f.name, type: t };
     });
   const fields = [...side(left.schema.fields, padLeft), ...side(right.schema.fields, padRight)];
-  const updating = !interval && (joinType !== 'inner' || left.changelogMode === 'updating' || right.changelogMode === 'updating');
+  const window = interval ? undefined : windowJoinKeys(left, right, leftKeys, rightKeys);
+  const updating = !interval && !window && (joinType !== 'inner' || left.changelogMode === 'updating' || right.changelogMode === 'updating');
   if (interval && (left.changelogMode === 'updating' || right.changelogMode === 'updating')) throw internalError('interval join over an updating input');
   return Object.freeze({
     kind: 'join',
@@ -285,9 +308,44 @@ export function joinNode(
     rightKeys: Object.freeze([...rightKeys]),
     ...(residual ? { residual } : {}),
     ...(interval ? { interval: Object.freeze({ ...interval }) } : {}),
+    ...(window ? { window: Object.freeze(window) } : {}),
     schema: freezeSchema(fields),
     changelogMode: updating ? 'updating' : 'insert-only',
   });
+}
+
+/** The window_end key columns when a join's keys pair window_start and window_end of two window aggregates. */
+function windowJoinKeys(left: LogicalNode, right: LogicalNode, leftKeys: readonly number[], rightKeys: readonly number[]): JoinNode['window'] {
+  if (left.changelogMode !== 'insert-only' || right.changelogMode !== 'insert-only') return undefined;
+  let start = false;
+  let end: { leftEnd: number; rightEnd: number } | undefined;
+  leftKeys.forEach((l, i) => {
+    const r = rightKeys[i]!;
+    const lp = windowProperty(left, l);
+    if (lp === undefined || lp !== windowProperty(right, r)) return;
+    if (lp === 'window_start') start = true;
+    if (lp === 'window_end') end = { leftEnd: l, rightEnd: r };
+  });
+  return start ? end : undefined;
+}
+
+/**
+ * Which window property column `col` of `node` is (window_start, window_end or window_time of a
+ * window aggregate, followed through plain column references of calcs), if any.
+ */
+export function windowProperty(node: LogicalNode, col: number): 'window_start' | 'window_end' | 'window_time' | undefined {
+  switch (node.kind) {
+    case 'calc': {
+      const p = node.projections[col];
+      return p !== undefined && p.kind === 'input' ? windowProperty(node.input, p.index) : undefined;
+    }
+    case 'window-aggregate': {
+      const g = node.groups[col];
+      return g === undefined || g.kind === 'key' ? undefined : g.kind;
+    }
+    default:
+      return undefined;
+  }
 }
 
 export const BIGINT_NOT_NULL: SqlType = Object.freeze({ kind: 'BIGINT' as const, nullable: false });
@@ -306,6 +364,8 @@ export function rankNode(
   const n = input.schema.fields.length;
   // With the row number, (partition, rn) identifies a row; without it the input's key does.
   const uniqueKey = outputRank ? [...partitionKeys, n] : limit === 1 ? [...partitionKeys] : input.uniqueKey;
+  const props = limit !== undefined && input.changelogMode === 'insert-only' ? partitionKeys.map((k) => windowProperty(input, k)) : [];
+  const windowEnd = props.includes('window_start') ? partitionKeys[props.indexOf('window_end')] : undefined;
   return Object.freeze({
     kind: 'rank',
     input,
@@ -313,9 +373,10 @@ export function rankNode(
     orderKeys: Object.freeze(orderKeys.map((o) => Object.freeze({ ...o }))),
     ...(limit !== undefined ? { limit } : {}),
     outputRank,
+    ...(windowEnd !== undefined ? { windowEnd } : {}),
     pos,
     schema: freezeSchema(fields),
-    changelogMode: 'updating',
+    changelogMode: windowEnd !== undefined ? 'insert-only' : 'updating',
     ...(uniqueKey ? { uniqueKey: Object.freeze([...uniqueKey]) } : {}),
   });
 }

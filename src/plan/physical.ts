@@ -24,9 +24,12 @@ import type { JobEdge, JobGraph, JobVertex, Partitioning } from '../runtime/job-
 import type { Operator } from '../runtime/operator.js';
 import { CalcOperator } from '../runtime/operators/calc.js';
 import { ChangelogNormalizeOperator } from '../runtime/operators/changelog-normalize.js';
-import { KeyedAggregateOperator } from '../runtime/operators/keyed-aggregate.js';
+import { KeyedAggregateOperator, type AggregateSpec } from '../runtime/operators/keyed-aggregate.js';
 import { UnionOperator } from '../runtime/operators/union.js';
+import { SessionWindowAggregateOperator } from '../runtime/operators/session-window-aggregate.js';
 import { WindowAggregateOperator } from '../runtime/operators/window-aggregate.js';
+import { WindowJoinOperator } from '../runtime/operators/window-join.js';
+import { WindowRankOperator } from '../runtime/operators/window-rank.js';
 import type { Source } from '../runtime/source.js';
 import { createSinkOperator } from '../sink/sink-operator.js';
 import type { InsertStatement, Pos } from '../sql/ir.js';
@@ -424,14 +427,14 @@ class PhysicalPlanner {
     const left = this.plan(node.left);
     const right = this.plan(node.right);
     const description = describeJoin(node);
-    const { joinType, leftKeys, rightKeys, residual, interval } = node;
+    const { joinType, leftKeys, rightKeys, residual, interval, window } = node;
     const ttlText = this.config.tableConfig?.get(STATE_TTL_KEY);
     const stateTtlMs = ttlText === undefined ? 0 : parseDuration(ttlText, STATE_TTL_KEY);
     return this.add({
-      uidKind: interval ? 'interval-join' : 'join',
+      uidKind: interval ? 'interval-join' : window ? 'window-join' : 'join',
       canonical: `${description}\n${schemaText(node.schema)}`,
-      name: interval ? 'IntervalJoin' : 'Join',
-      description: stateTtlMs > 0 && !interval ? `${description}, stateTtl=[${stateTtlMs} ms]` : description,
+      name: interval ? 'IntervalJoin' : window ? 'WindowJoin' : 'Join',
+      description: stateTtlMs > 0 && !interval && !window ? `${description}, stateTtl=[${stateTtlMs} ms]` : description,
       parallelism: this.config.parallelism,
       schema: node.schema,
       mode: node.changelogMode,
@@ -442,7 +445,9 @@ class PhysicalPlanner {
       createOperator: () =>
         interval
           ? new IntervalJoinOperator({ leftKeys, rightKeys, interval, ...(residual ? { residual } : {}) })
-          : new JoinOperator({ joinType, leftKeys, rightKeys, ...(residual ? { residual } : {}), stateTtlMs }),
+          : window
+            ? new WindowJoinOperator({ joinType, leftKeys, rightKeys, leftEnd: window.leftEnd, rightEnd: window.rightEnd, ...(residual ? { residual } : {}) })
+            : new JoinOperator({ joinType, leftKeys, rightKeys, ...(residual ? { residual } : {}), stateTtlMs }),
     });
   }
 
@@ -456,17 +461,20 @@ class PhysicalPlanner {
     const description = describeRank(node);
     const keyed = node.partitionKeys.length > 0;
     const parallelism = keyed ? this.config.parallelism : 1;
-    const { partitionKeys, orderKeys, limit, outputRank } = node;
+    const { partitionKeys, orderKeys, limit, outputRank, windowEnd } = node;
     return this.add({
       uidKind: 'rank',
       canonical: `${description}\n${schemaText(node.schema)}`,
-      name: limit === 1 ? 'Deduplicate' : 'Rank',
+      name: windowEnd !== undefined ? 'WindowRank' : limit === 1 ? 'Deduplicate' : 'Rank',
       description,
       parallelism,
       schema: node.schema,
       mode: node.changelogMode,
       inputs: [{ from: input, partitioning: keyed ? { kind: 'hash', keys: partitionKeys } : this.exchange(input, parallelism) }],
-      createOperator: () => new RankOperator({ partitionKeys, orderKeys, limit, outputRank, insertOnlyInput: input.mode === 'insert-only' }),
+      createOperator: () =>
+        windowEnd !== undefined
+          ? new WindowRankOperator({ partitionKeys, orderKeys, limit, windowEnd })
+          : new RankOperator({ partitionKeys, orderKeys, limit, outputRank, insertOnlyInput: input.mode === 'insert-only' }),
     });
   }
 
@@ -477,6 +485,12 @@ class PhysicalPlanner {
     // Without keys every row meets in one subtask, as Flink's global window aggregate.
     const parallelism = keys.length > 0 ? this.config.parallelism : 1;
     const { timeCol, window, groups, aggs } = node;
+    const specs = (): AggregateSpec[] =>
+      aggs.map((a) => ({
+        fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type), { retractable: false }),
+        args: a.args,
+        ...(a.filter ? { filter: a.filter } : {}),
+      }));
     return this.add({
       uidKind: 'window-aggregate',
       canonical: `${description}\n${schemaText(node.schema)}`,
@@ -486,17 +500,19 @@ class PhysicalPlanner {
       schema: node.schema,
       mode: node.changelogMode,
       inputs: [{ from: input, partitioning: keys.length > 0 ? { kind: 'hash', keys } : this.exchange(input, parallelism) }],
-      createOperator: () =>
-        new WindowAggregateOperator({
-          timeCol,
-          window,
-          groups,
-          aggs: aggs.map((a) => ({
-            fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type), { retractable: false }),
-            args: a.args,
-            ...(a.filter ? { filter: a.filter } : {}),
-          })),
-        }),
+      createOperator: () => {
+        const kind = window.kind;
+        switch (kind) {
+          case 'SESSION':
+            return new SessionWindowAggregateOperator({ timeCol, gap: window.size, groups, aggs: specs() });
+          case 'TUMBLE':
+          case 'HOP':
+          case 'CUMULATE':
+            return new WindowAggregateOperator({ timeCol, window: { kind, size: window.size, slide: window.slide }, groups, aggs: specs() });
+          default:
+            return unreachable(kind);
+        }
+      },
     });
   }
 

@@ -91,7 +91,10 @@ describe('window aggregation planning', () => {
       '2:10 window_start is missing from GROUP BY: a window aggregation groups by both window_start and window_end; add window_start to GROUP BY',
     );
     expect(at(`INSERT INTO out2 SELECT window_start, COUNT(*) FROM TABLE(SESSION(TABLE bids PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;`)).toMatch(
-      /^1:59 SESSION windows are not supported yet/,
+      /^1:\d+ the SESSION window is partitioned by k: add it to GROUP BY/,
+    );
+    expect(at(`INSERT INTO out2 SELECT window_start, COUNT(*) FROM TABLE(SESSION(TABLE bids PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, id;`)).toMatch(
+      /^1:\d+ a SESSION window with PARTITION BY groups by window_start, window_end and exactly its PARTITION BY columns/,
     );
     expect(at(`INSERT INTO out2 SELECT HOP_START(ts, INTERVAL '1' MINUTE), COUNT(*) FROM bids GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE);`)).toBe(
       '1:25 HOP_START does not match the group window TUMBLE(...) of GROUP BY; use TUMBLE_START',

@@ -51,14 +51,14 @@ interface StateV1 {
   readonly partitions: [unknown, number, [unknown[], number][]][];
 }
 
-function rowId(row: readonly unknown[]): string {
+export function rowId(row: readonly unknown[]): string {
   let s = '';
   for (let c = 0; c < row.length; c++) s += keyPart(row[c]);
   return s;
 }
 
 /** SQL order of two values of one column: NULL first, then by value. */
-function compareValues(a: unknown, b: unknown): number {
+export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
   if (a === null || a === undefined) return -1;
   if (b === null || b === undefined) return 1;

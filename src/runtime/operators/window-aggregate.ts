@@ -14,8 +14,8 @@
  * fires a window twice nor lets a replayed late row reopen a fired one. A restore with another
  * parallelism keeps the groups whose hash routes to this subtask.
  */
-import type { BoundExpr, RowFn } from '../../expr/bound.js';
-import { compilePredicate, compileRowFn } from '../../expr/compile.js';
+import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
+import type { RowFn } from '../../expr/bound.js';
 import { keyPart } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, unreachable, userError } from '../../errors.js';
@@ -74,9 +74,9 @@ function mod(t: number, m: number): number {
 export class WindowAggregateOperator implements Operator {
   private readonly keyCols: number[];
   private readonly fns: AggregateSpec['fn'][];
-  private readonly argCol: number[] = [];
-  private readonly argFn: (RowFn | null)[] = [];
-  private readonly filterFn: (((cols: readonly unknown[][], row: number) => boolean) | null)[] = [];
+  private argCol: number[] = [];
+  private argFn: (RowFn | null)[] = [];
+  private filterFn: AggregateInputs['filterFn'] = [];
   private output!: Output;
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
@@ -99,12 +99,7 @@ export class WindowAggregateOperator implements Operator {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
     this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
-    for (const a of this.config.aggs) {
-      const arg: BoundExpr | undefined = a.args[0];
-      this.argCol.push(arg?.kind === 'input' ? arg.index : -1);
-      this.argFn.push(arg && arg.kind !== 'input' ? compileRowFn(arg) : null);
-      this.filterFn.push(a.filter ? compilePredicate(a.filter) : null);
-    }
+    ({ argCol: this.argCol, argFn: this.argFn, filterFn: this.filterFn } = compileAggregateInputs(this.config.aggs));
     let restoredWatermark: number | undefined;
     for (const bytes of ctx.restoredState) {
       const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);

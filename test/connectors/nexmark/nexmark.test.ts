@@ -14,7 +14,7 @@ import { queryDuckDb } from '../../support/duckdb-read.js';
 const SQL_DIR = resolve(import.meta.dirname, '../../../sql/nexmark');
 const EVENTS = 10_000;
 const TPS = 1000; // 10 s of event time
-const RUNNABLE = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8', 'q9', 'q10', 'q14', 'q15', 'q16', 'q17', 'q18', 'q19', 'q20', 'q21', 'q22'];
+const RUNNABLE = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8', 'q9', 'q10', 'q11', 'q14', 'q15', 'q16', 'q17', 'q18', 'q19', 'q20', 'q21', 'q22'];
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -1,0 +1,2 @@
+-- Q1 in DuckDB (batch).
+SELECT auction, bidder, 0.908 * price AS price, dateTime, extra FROM bid;

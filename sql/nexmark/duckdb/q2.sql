@@ -1,0 +1,2 @@
+-- Q2 in DuckDB (batch).
+SELECT auction, price FROM bid WHERE auction % 123 = 0;

@@ -1,0 +1,286 @@
+/**
+ * Event-time SESSION window aggregation (Flink's session WindowAggregate / merging windows).
+ *
+ * Per group key, every row opens the window [t, t + gap); windows that intersect (touching
+ * counts, as Flink's TimeWindow.intersects) merge into one session [min start, max end). When the
+ * watermark reaches a session's end - 1 the session fires: one +I row for the key, then its state
+ * is dropped. Output is insert-only.
+ *
+ * A row is late, dropped and counted ('late-rows-dropped') when, after merging, its session's
+ * end - 1 <= the current watermark, that is when no open session of its key absorbs it (as
+ * Flink's WindowOperator checks the merged window).
+ *
+ * Aggregate functions have no merge, so a session keeps the aggregate input values of its rows
+ * (m per row, `undefined` where FILTER rejected the row) and accumulates them when it fires.
+ *
+ * State: per key its open sessions (start, end, values) and the hash the exchange routes it by,
+ * plus the watermark, so a restored job neither fires a session twice nor lets a replayed late
+ * row reopen one. A restore with another parallelism keeps the keys whose hash routes here.
+ */
+import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
+import type { RowFn } from '../../expr/bound.js';
+import { keyPart } from '../../state/key-part.js';
+import { deserializeState, serializeState } from '../../state/serde.js';
+import { internalError, unreachable, userError } from '../../errors.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
+import { hashRow, subtaskOfHash } from '../partition.js';
+import type { AggregateSpec } from './keyed-aggregate.js';
+import type { WindowOutputColumn } from './window-aggregate.js';
+
+export interface SessionWindowAggregateConfig {
+  /** Input column of the rowtime (epoch millis, never NULL). */
+  readonly timeCol: number;
+  /** The session gap in milliseconds. */
+  readonly gap: number;
+  /** Output group columns, in order; the 'key' ones are the session key, in this order. */
+  readonly groups: readonly WindowOutputColumn[];
+  /** Insert-only aggregate variants: the input is insert-only. */
+  readonly aggs: readonly AggregateSpec[];
+}
+
+interface Session {
+  start: number;
+  end: number;
+  /** m aggregate input values per row. */
+  values: unknown[];
+}
+
+interface KeyState {
+  readonly hash: number;
+  readonly keys: unknown[];
+  /** Open sessions, disjoint, by start. */
+  sessions: Session[];
+}
+
+interface StateV1 {
+  readonly v: 1;
+  /** The watermark the operator had seen; -Infinity is stored as null. */
+  readonly watermark: number | null;
+  readonly keys: KeyState[];
+}
+
+const STAR_VALUE = 1;
+
+export class SessionWindowAggregateOperator implements Operator {
+  private readonly keyCols: number[];
+  private readonly fns: AggregateSpec['fn'][];
+  private argCol: number[] = [];
+  private argFn: (RowFn | null)[] = [];
+  private filterFn: AggregateInputs['filterFn'] = [];
+  private output!: Output;
+  private metrics!: OperatorMetrics;
+  private builder!: BatchBuilder;
+  private readonly byKey = new Map<unknown, KeyState>();
+  private watermark = -Infinity;
+  /** No session ends before this (a lower bound): watermarks below it fire nothing. */
+  private minEnd = Infinity;
+
+  constructor(readonly config: SessionWindowAggregateConfig) {
+    this.keyCols = config.groups.flatMap((g) => (g.kind === 'key' ? [g.index] : []));
+    this.fns = config.aggs.map((a) => a.fn);
+    if (!(config.gap > 0)) throw internalError(`session window aggregate: invalid gap ${config.gap}`);
+  }
+
+  async open(ctx: OperatorContext): Promise<void> {
+    this.output = ctx.output;
+    this.metrics = ctx.metrics;
+    this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
+    ({ argCol: this.argCol, argFn: this.argFn, filterFn: this.filterFn } = compileAggregateInputs(this.config.aggs));
+    let restoredWatermark: number | undefined;
+    for (const bytes of ctx.restoredState) {
+      const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+      restoredWatermark = restoredWatermark === undefined ? wm : Math.min(restoredWatermark, wm);
+    }
+    if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
+  }
+
+  private mapKeyOf(keys: readonly unknown[]): unknown {
+    const g = keys.length;
+    if (g === 0) return 0;
+    if (g === 1) {
+      const v = keys[0];
+      return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+    }
+    let s = '';
+    for (let k = 0; k < g; k++) s += keyPart(keys[k]);
+    return s;
+  }
+
+  process(batch: ChangeBatch, _input = 0): void {
+    const n = batch.size;
+    const cols = batch.columns;
+    const kinds = batch.kinds;
+    const times = cols[this.config.timeCol] as (number | null)[];
+    const keyCols = this.keyCols;
+    const g = keyCols.length;
+    const m = this.fns.length;
+    const argCols = this.argCol.map((c) => (c >= 0 ? cols[c] : null));
+    const { argFn, filterFn } = this;
+    const gap = this.config.gap;
+    let late = 0;
+    const rowKeys = new Array<unknown>(g);
+    for (let row = 0; row < n; row++) {
+      if (kinds[row] !== RowKind.INSERT && kinds[row] !== RowKind.UPDATE_AFTER) {
+        throw internalError('session window aggregate: a retraction (-U/-D) reached a window aggregate, whose input must be insert-only');
+      }
+      const t = times[row];
+      if (t === null || t === undefined) {
+        throw userError('NULL_ROWTIME', 'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column');
+      }
+      for (let k = 0; k < g; k++) rowKeys[k] = cols[keyCols[k]!]![row];
+      const mapKey = this.mapKeyOf(rowKeys);
+      let state = this.byKey.get(mapKey);
+      // Merge [t, t + gap) with every open session it intersects.
+      let start = t;
+      let end = t + gap;
+      const sessions = state?.sessions;
+      let first = -1;
+      let count = 0;
+      if (sessions !== undefined) {
+        for (let i = 0; i < sessions.length; i++) {
+          const s = sessions[i]!;
+          if (s.start <= end && s.end >= start) {
+            if (first < 0) first = i;
+            count++;
+            if (s.start < start) start = s.start;
+            if (s.end > end) end = s.end;
+          } else if (s.start > end) break;
+        }
+      }
+      if (end - 1 <= this.watermark) {
+        late++;
+        continue;
+      }
+      if (state === undefined) {
+        state = { hash: g === 0 ? 0 : hashRow(cols, row, keyCols), keys: rowKeys.slice(), sessions: [] };
+        this.byKey.set(mapKey, state);
+      }
+      let session: Session;
+      if (count === 0) {
+        session = { start, end, values: [] };
+        let at = 0;
+        while (at < state.sessions.length && state.sessions[at]!.start < start) at++;
+        state.sessions.splice(at, 0, session);
+      } else {
+        session = state.sessions[first]!;
+        for (let i = 1; i < count; i++) {
+          const other = state.sessions[first + i]!.values;
+          for (let j = 0; j < other.length; j++) session.values.push(other[j]);
+        }
+        if (count > 1) state.sessions.splice(first + 1, count - 1);
+        session.start = start;
+        session.end = end;
+      }
+      if (end < this.minEnd) this.minEnd = end;
+      const values = session.values;
+      for (let j = 0; j < m; j++) {
+        const ff = filterFn[j];
+        if (ff !== null && !ff(cols, row)) {
+          values.push(undefined);
+          continue;
+        }
+        const ac = argCols[j];
+        const af = argFn[j];
+        values.push(ac !== null ? ac![row] : af !== null ? af(cols, row) : STAR_VALUE);
+      }
+    }
+    if (late > 0) this.metrics.inc('late-rows-dropped', late);
+  }
+
+  /** Fires every session whose end - 1 <= the watermark, then forwards the watermark. */
+  onWatermark(timestamp: number): void {
+    if (timestamp > this.watermark) this.watermark = timestamp;
+    if (this.minEnd - 1 <= this.watermark) {
+      let minEnd = Infinity;
+      const due: [number, KeyState, Session][] = [];
+      for (const [mapKey, state] of this.byKey) {
+        let kept = 0;
+        for (const s of state.sessions) {
+          if (s.end - 1 <= this.watermark) due.push([s.end, state, s]);
+          else {
+            state.sessions[kept++] = s;
+            if (s.end < minEnd) minEnd = s.end;
+          }
+        }
+        state.sessions.length = kept;
+        if (kept === 0) this.byKey.delete(mapKey);
+      }
+      this.minEnd = minEnd;
+      // Oldest sessions first, as windows fire in time order.
+      due.sort((a, b) => a[0] - b[0]);
+      for (const [, state, s] of due) this.fire(state, s);
+      const out = this.builder.take();
+      if (out !== null) this.output.emit(out);
+    }
+    this.output.emitWatermark(timestamp);
+  }
+
+  private fire(state: KeyState, s: Session): void {
+    const b = this.builder;
+    const columns = this.config.groups;
+    const fns = this.fns;
+    const m = fns.length;
+    b.startRow(RowKind.INSERT);
+    let k = 0;
+    for (let c = 0; c < columns.length; c++) {
+      const col = columns[c]!;
+      switch (col.kind) {
+        case 'key':
+          b.set(c, state.keys[k++]);
+          break;
+        case 'window_start':
+          b.set(c, s.start);
+          break;
+        case 'window_end':
+          b.set(c, s.end);
+          break;
+        case 'window_time':
+          b.set(c, s.end - 1);
+          break;
+        default:
+          unreachable(col);
+      }
+    }
+    const values = s.values;
+    for (let j = 0; j < m; j++) {
+      const fn = fns[j]!;
+      let acc = fn.create();
+      for (let i = j; i < values.length; i += m) {
+        const v = values[i];
+        if (v !== undefined) acc = fn.accumulate(acc, v);
+      }
+      b.set(columns.length + j, fn.getValue(acc));
+    }
+  }
+
+  snapshotState(_checkpointId = 0): SnapshotResult {
+    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, keys: [...this.byKey.values()] };
+    return { state: serializeState(state) };
+  }
+
+  /** Restores the keys this subtask owns; returns the snapshot's watermark. */
+  private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
+    const s = deserializeState<StateV1>(bytes);
+    if (s.v !== 1) throw internalError(`session window aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    const g = this.keyCols.length;
+    for (const state of s.keys) {
+      if (state.keys.length !== g) throw internalError(`session window aggregate state has ${state.keys.length} keys, the operator ${g}`);
+      if (subtaskOfHash(state.hash, parallelism) !== subtask) continue;
+      this.byKey.set(this.mapKeyOf(state.keys), state);
+      for (const sess of state.sessions) if (sess.end < this.minEnd) this.minEnd = sess.end;
+    }
+    return s.watermark ?? -Infinity;
+  }
+
+  /** Open sessions of all keys, for tests. */
+  get openSessions(): number {
+    let n = 0;
+    for (const s of this.byKey.values()) n += s.sessions.length;
+    return n;
+  }
+
+  async notifyCheckpointComplete(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,209 @@
+/**
+ * Window join (Flink's WindowJoin): two insert-only window aggregates joined on window_start,
+ * window_end and other keys. Rows of both sides are buffered per (window_end, key); when the
+ * watermark reaches window_end - 1 every pair of the window's left and right rows with equal keys
+ * that passes the residual condition is emitted as +I, then (outer joins) each row that matched
+ * nothing, padded with NULLs. Each window is emitted once and its state dropped: insert-only
+ * output and state bounded by the open windows.
+ *
+ * The window aggregates below emit a window's rows before they forward the watermark that fired
+ * them, so both sides' rows are here before the combined watermark passes the window; a row whose
+ * window_end - 1 is at or behind the watermark is late, dropped and counted ('late-rows-dropped').
+ * A row with a NULL key matches nothing (kept alone for the outer side, dropped otherwise).
+ *
+ * State: pending windows, each key with the hash the exchange routed it by and both sides' rows,
+ * plus the watermark; a restore with another parallelism keeps the keys routed to this subtask.
+ */
+import type { BoundExpr } from '../../expr/bound.js';
+import { compilePredicate } from '../../expr/compile.js';
+import { keyPart } from '../../state/key-part.js';
+import { deserializeState, serializeState } from '../../state/serde.js';
+import { internalError } from '../../errors.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
+import { hashRow, subtaskOfHash } from '../partition.js';
+
+export interface WindowJoinConfig {
+  readonly joinType: 'inner' | 'left' | 'right' | 'full';
+  readonly leftKeys: readonly number[];
+  readonly rightKeys: readonly number[];
+  /** The window_end column of each input (among the keys). */
+  readonly leftEnd: number;
+  readonly rightEnd: number;
+  /** The rest of the condition, over the output row (left columns then right columns). */
+  readonly residual?: BoundExpr;
+}
+
+interface Entry {
+  readonly hash: number;
+  readonly rows: [unknown[][], unknown[][]];
+}
+
+interface StateV1 {
+  readonly v: 1;
+  readonly watermark: number | null;
+  readonly windows: [number, [string, Entry][]][];
+  /** Counter for the keys of NULL-key rows (unique, so they never match). */
+  readonly nullKeys: number;
+}
+
+export class WindowJoinOperator implements Operator {
+  private output!: Output;
+  private metrics!: OperatorMetrics;
+  private builder!: BatchBuilder;
+  private arity: [number, number] = [0, 0];
+  private residual: ((cols: readonly unknown[][], row: number) => boolean) | null = null;
+  private scratch: unknown[][] = [];
+  private readonly windows = new Map<number, Map<string, Entry>>();
+  private watermark = -Infinity;
+  private nullKeys = 0;
+
+  constructor(readonly config: WindowJoinConfig) {
+    if (config.leftKeys.length === 0 || config.leftKeys.length !== config.rightKeys.length) throw internalError('window join: invalid keys');
+  }
+
+  async open(ctx: OperatorContext): Promise<void> {
+    this.output = ctx.output;
+    this.metrics = ctx.metrics;
+    const l = ctx.inputSchemas[0]?.fields.length;
+    const r = ctx.inputSchemas[1]?.fields.length;
+    if (l === undefined || r === undefined) throw internalError('window join: needs two input schemas');
+    this.arity = [l, r];
+    this.builder = new BatchBuilder(l + r);
+    this.scratch = Array.from({ length: l + r }, () => [null]);
+    if (this.config.residual) this.residual = compilePredicate(this.config.residual);
+    let wm: number | undefined;
+    for (const bytes of ctx.restoredState) {
+      const w = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+      wm = wm === undefined ? w : Math.min(wm, w);
+    }
+    if (wm !== undefined) this.watermark = wm;
+  }
+
+  process(batch: ChangeBatch, input: number): void {
+    if (input !== 0 && input !== 1) throw internalError(`window join: no input ${input}`);
+    const left = input === 0;
+    const keys = left ? this.config.leftKeys : this.config.rightKeys;
+    const { joinType } = this.config;
+    const keepsUnmatched = left ? joinType === 'left' || joinType === 'full' : joinType === 'right' || joinType === 'full';
+    const cols = batch.columns;
+    const ends = cols[left ? this.config.leftEnd : this.config.rightEnd] as number[];
+    const arity = this.arity[input];
+    let late = 0;
+    for (let row = 0; row < batch.size; row++) {
+      if (batch.kinds[row] !== RowKind.INSERT && batch.kinds[row] !== RowKind.UPDATE_AFTER) {
+        throw internalError('window join: a retraction reached a window join, whose inputs must be insert-only');
+      }
+      const end = ends[row]!;
+      if (end - 1 <= this.watermark) {
+        late++;
+        continue;
+      }
+      let key = '';
+      let nullKey = false;
+      for (let k = 0; k < keys.length; k++) {
+        const v = cols[keys[k]!]![row];
+        if (v === null) nullKey = true;
+        key += keyPart(v);
+      }
+      if (nullKey) {
+        if (!keepsUnmatched) continue;
+        key = `\u0001${this.nullKeys++}`;
+      }
+      let w = this.windows.get(end);
+      if (w === undefined) {
+        w = new Map();
+        this.windows.set(end, w);
+      }
+      let e = w.get(key);
+      if (e === undefined) {
+        e = { hash: hashRow(cols, row, keys), rows: [[], []] };
+        w.set(key, e);
+      }
+      const values = new Array<unknown>(arity);
+      for (let c = 0; c < arity; c++) values[c] = cols[c]![row];
+      e.rows[input].push(values);
+    }
+    if (late > 0) this.metrics.inc('late-rows-dropped', late);
+  }
+
+  onWatermark(timestamp: number): void {
+    if (timestamp > this.watermark) this.watermark = timestamp;
+    const due: number[] = [];
+    for (const end of this.windows.keys()) if (end - 1 <= this.watermark) due.push(end);
+    if (due.length > 0) {
+      due.sort((a, b) => a - b);
+      for (const end of due) {
+        for (const e of this.windows.get(end)!.values()) this.joinEntry(e);
+        this.windows.delete(end);
+      }
+      const out = this.builder.take();
+      if (out !== null) this.output.emit(out);
+    }
+    this.output.emitWatermark(timestamp);
+  }
+
+  private joinEntry(e: Entry): void {
+    const [ls, rs] = e.rows;
+    const { joinType } = this.config;
+    const [la, ra] = this.arity;
+    const pred = this.residual;
+    const scratch = this.scratch;
+    const rightMatched = joinType === 'right' || joinType === 'full' ? new Array<boolean>(rs.length).fill(false) : undefined;
+    for (const l of ls) {
+      let matched = false;
+      if (pred !== null) for (let c = 0; c < la; c++) scratch[c]![0] = l[c];
+      for (let j = 0; j < rs.length; j++) {
+        const r = rs[j]!;
+        if (pred !== null) {
+          for (let c = 0; c < ra; c++) scratch[la + c]![0] = r[c];
+          if (!pred(scratch, 0)) continue;
+        }
+        matched = true;
+        if (rightMatched) rightMatched[j] = true;
+        this.emit(l, r);
+      }
+      if (!matched && (joinType === 'left' || joinType === 'full')) this.emit(l, null);
+    }
+    if (rightMatched) rightMatched.forEach((m, j) => m || this.emit(null, rs[j]!));
+  }
+
+  private emit(l: unknown[] | null, r: unknown[] | null): void {
+    const b = this.builder;
+    const [la, ra] = this.arity;
+    b.startRow(RowKind.INSERT);
+    for (let c = 0; c < la; c++) b.set(c, l === null ? null : l[c]);
+    for (let c = 0; c < ra; c++) b.set(la + c, r === null ? null : r[c]);
+  }
+
+  snapshotState(_checkpointId = 0): SnapshotResult {
+    const windows: StateV1['windows'] = [];
+    for (const [end, w] of this.windows) windows.push([end, [...w.entries()]]);
+    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, windows, nullKeys: this.nullKeys };
+    return { state: serializeState(state) };
+  }
+
+  private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
+    const s = deserializeState<StateV1>(bytes);
+    if (s.v !== 1) throw internalError(`window join state has unknown version ${String((s as { v: unknown }).v)}`);
+    // NULL-key rows of several old subtasks may share a counter value: offset them apart.
+    const offset = this.nullKeys;
+    this.nullKeys += s.nullKeys;
+    for (const [end, entries] of s.windows) {
+      for (const [key, e] of entries) {
+        if (subtaskOfHash(e.hash, parallelism) !== subtask) continue;
+        let w = this.windows.get(end);
+        if (w === undefined) {
+          w = new Map();
+          this.windows.set(end, w);
+        }
+        w.set(key.startsWith('\u0001') ? `\u0001${offset + Number(key.slice(1))}` : key, e);
+      }
+    }
+    return s.watermark ?? -Infinity;
+  }
+
+  async notifyCheckpointComplete(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,178 @@
+/**
+ * Window Top-N (Flink's WindowRank): `ROW_NUMBER() OVER (PARTITION BY window_start, window_end, ...
+ * ORDER BY o) <= N` over the insert-only output of a window aggregate.
+ *
+ * Rows are collected per (window_end, partition key); when the watermark reaches window_end - 1
+ * the window's partitions are ranked and their first N rows emitted as +I with their row number,
+ * once. The window aggregate below emits a window's rows before it forwards the watermark that
+ * fired them, so they are here before that watermark; a row whose window_end - 1 is already at or
+ * behind the watermark is late, dropped and counted ('late-rows-dropped').
+ *
+ * Rows that sort equal are ordered by their content (as RankOperator does), so the result does not
+ * depend on arrival order. Per partition at most 2N rows are kept between fires (trimmed to N).
+ *
+ * State: pending windows with their partitions (hash, rows) and the watermark.
+ */
+import { deserializeState, serializeState } from '../../state/serde.js';
+import { keyPart } from '../../state/key-part.js';
+import { internalError } from '../../errors.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
+import { hashRow, subtaskOfHash } from '../partition.js';
+import { compareValues, rowId } from './rank.js';
+
+export interface WindowRankConfig {
+  readonly partitionKeys: readonly number[];
+  readonly orderKeys: readonly { readonly index: number; readonly descending: boolean }[];
+  /** N: rows ranked 1..N are output. */
+  readonly limit: number;
+  /** The input column holding window_end (one of the partition keys). */
+  readonly windowEnd: number;
+}
+
+interface Part {
+  readonly hash: number;
+  rows: unknown[][];
+}
+
+interface StateV1 {
+  readonly v: 1;
+  readonly watermark: number | null;
+  /** [window end, [partition key, partition][]] */
+  readonly windows: [number, [unknown, Part][]][];
+}
+
+export class WindowRankOperator implements Operator {
+  private output!: Output;
+  private metrics!: OperatorMetrics;
+  private builder!: BatchBuilder;
+  private arity = 0;
+  private readonly windows = new Map<number, Map<unknown, Part>>();
+  private watermark = -Infinity;
+
+  constructor(readonly config: WindowRankConfig) {
+    if (!(config.limit >= 1)) throw internalError(`window rank: invalid limit ${config.limit}`);
+  }
+
+  async open(ctx: OperatorContext): Promise<void> {
+    this.output = ctx.output;
+    this.metrics = ctx.metrics;
+    const a = ctx.inputSchemas[0]?.fields.length;
+    if (a === undefined) throw internalError('window rank: no input schema');
+    this.arity = a;
+    this.builder = new BatchBuilder(a + 1);
+    let restoredWatermark: number | undefined;
+    for (const bytes of ctx.restoredState) {
+      const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+      restoredWatermark = restoredWatermark === undefined ? wm : Math.min(restoredWatermark, wm);
+    }
+    if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
+  }
+
+  private readonly compareRows = (a: unknown[], b: unknown[]): number => {
+    const keys = this.config.orderKeys;
+    for (let k = 0; k < keys.length; k++) {
+      const { index, descending } = keys[k]!;
+      const c = compareValues(a[index], b[index]);
+      if (c !== 0) return descending ? -c : c;
+    }
+    const ia = rowId(a);
+    const ib = rowId(b);
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  };
+
+  process(batch: ChangeBatch, _input = 0): void {
+    const n = batch.size;
+    const cols = batch.columns;
+    const ends = cols[this.config.windowEnd] as number[];
+    const keys = this.config.partitionKeys;
+    const limit = this.config.limit;
+    let late = 0;
+    for (let row = 0; row < n; row++) {
+      if (batch.kinds[row] !== RowKind.INSERT && batch.kinds[row] !== RowKind.UPDATE_AFTER) {
+        throw internalError('window rank: a retraction (-U/-D) reached a window Top-N, whose input must be insert-only');
+      }
+      const end = ends[row]!;
+      if (end - 1 <= this.watermark) {
+        late++;
+        continue;
+      }
+      let key = '';
+      for (let k = 0; k < keys.length; k++) key += keyPart(cols[keys[k]!]![row]);
+      let parts = this.windows.get(end);
+      if (parts === undefined) {
+        parts = new Map();
+        this.windows.set(end, parts);
+      }
+      let part = parts.get(key);
+      if (part === undefined) {
+        part = { hash: hashRow(cols, row, keys), rows: [] };
+        parts.set(key, part);
+      }
+      const values = new Array<unknown>(this.arity);
+      for (let c = 0; c < this.arity; c++) values[c] = cols[c]![row];
+      part.rows.push(values);
+      if (part.rows.length > 2 * limit) {
+        part.rows.sort(this.compareRows);
+        part.rows.length = limit;
+      }
+    }
+    if (late > 0) this.metrics.inc('late-rows-dropped', late);
+  }
+
+  /** Emits the top N of every window whose end - 1 <= the watermark, oldest first. */
+  onWatermark(timestamp: number): void {
+    if (timestamp > this.watermark) this.watermark = timestamp;
+    const due: number[] = [];
+    for (const end of this.windows.keys()) if (end - 1 <= this.watermark) due.push(end);
+    if (due.length > 0) {
+      due.sort((a, b) => a - b);
+      const b = this.builder;
+      const limit = this.config.limit;
+      for (const end of due) {
+        for (const part of this.windows.get(end)!.values()) {
+          part.rows.sort(this.compareRows);
+          const top = Math.min(limit, part.rows.length);
+          for (let i = 0; i < top; i++) {
+            const r = part.rows[i]!;
+            b.startRow(RowKind.INSERT);
+            for (let c = 0; c < this.arity; c++) b.set(c, r[c]);
+            b.set(this.arity, i + 1);
+          }
+        }
+        this.windows.delete(end);
+      }
+      const out = b.take();
+      if (out !== null) this.output.emit(out);
+    }
+    this.output.emitWatermark(timestamp);
+  }
+
+  snapshotState(_checkpointId = 0): SnapshotResult {
+    const windows: StateV1['windows'] = [];
+    for (const [end, parts] of this.windows) windows.push([end, [...parts.entries()]]);
+    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, windows };
+    return { state: serializeState(state) };
+  }
+
+  private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
+    const s = deserializeState<StateV1>(bytes);
+    if (s.v !== 1) throw internalError(`window rank state has unknown version ${String((s as { v: unknown }).v)}`);
+    for (const [end, parts] of s.windows) {
+      for (const [key, part] of parts) {
+        if (subtaskOfHash(part.hash, parallelism) !== subtask) continue;
+        let w = this.windows.get(end);
+        if (w === undefined) {
+          w = new Map();
+          this.windows.set(end, w);
+        }
+        w.set(key, part);
+      }
+    }
+    return s.watermark ?? -Infinity;
+  }
+
+  async notifyCheckpointComplete(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { resolveAggregate } from '../../src/expr/aggregates.js';
+import type { BoundExpr } from '../../src/expr/bound.js';
+import { type, type Schema, type SqlType } from '../../src/expr/types.js';
+import type { AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
+import { SessionWindowAggregateOperator } from '../../src/runtime/operators/session-window-aggregate.js';
+import { hashRow, subtaskOfHash } from '../../src/runtime/partition.js';
+import { batch, harness, opened } from './harness.js';
+
+const INT = type('INT');
+const STR = type('STRING');
+const TS = type('TIMESTAMP', false, 3);
+const col = (index: number, t: SqlType = INT): BoundExpr => ({ kind: 'input', index, type: t });
+
+function agg(name: string, arg?: BoundExpr, filter?: BoundExpr): AggregateSpec {
+  const fn = resolveAggregate({ name, distinct: false, star: arg === undefined }, arg ? [arg.type] : [], { retractable: false });
+  return { fn, args: arg ? [arg] : [], ...(filter ? { filter } : {}) };
+}
+
+/** Input (k STRING, v INT, ts TIMESTAMP(3)); sessions with a gap of 10. */
+const schema: Schema = { fields: [{ name: 'k', type: STR }, { name: 'v', type: INT }, { name: 'ts', type: TS }] };
+// FILTER (WHERE v > 1) on the MAX.
+const gt1: BoundExpr = { kind: 'call', fn: '>', args: [col(1), { kind: 'literal', value: 1, type: INT }], type: type('BOOLEAN') };
+
+async function session(opts: Parameters<typeof harness>[1] = {}, withFilter = false) {
+  const h = harness([schema], opts);
+  const op = await opened(
+    new SessionWindowAggregateOperator({
+      timeCol: 2,
+      gap: 10,
+      groups: [{ kind: 'key', index: 0 }, { kind: 'window_start' }, { kind: 'window_end' }, { kind: 'window_time' }],
+      aggs: [agg('COUNT'), agg('SUM', col(1)), ...(withFilter ? [agg('MAX', col(1), gt1)] : [])],
+    }),
+    h,
+  );
+  return { h, op };
+}
+
+describe('SessionWindowAggregateOperator', () => {
+  it('out-of-order rows merge sessions per key; a session fires once, when the watermark reaches its end - 1', async () => {
+    const { h, op } = await session();
+    // a: 0 and 25 are apart; 12, 10 and 22 arrive out of order and bridge them into one session
+    // [0, 35) (touching windows merge, as Flink's). b: [5, 15) alone.
+    op.process(batch(['+I', 'a', 1, 0], ['+I', 'a', 2, 25], ['+I', 'b', 5, 5]), 0);
+    expect(op.openSessions).toBe(3);
+    op.process(batch(['+I', 'a', 4, 12]), 0);
+    expect(op.openSessions).toBe(4); // [12, 22) touches neither [0, 10) nor [25, 35)
+    op.process(batch(['+I', 'a', 8, 10]), 0); // [10, 20) touches [0, 10) and overlaps [12, 22)
+    expect(op.openSessions).toBe(3);
+    op.process(batch(['+I', 'a', 16, 22]), 0); // [22, 32) joins [0, 22) with [25, 35)
+    expect(op.openSessions).toBe(2);
+    op.onWatermark(13);
+    expect(h.take()).toEqual([]);
+    op.onWatermark(14);
+    expect(h.take()).toEqual(['+I[b, 5, 15, 14, 1, 5]']);
+    op.onWatermark(34);
+    expect(h.take()).toEqual(['+I[a, 0, 35, 34, 5, 31]']);
+    expect(op.openSessions).toBe(0);
+    expect(h.watermarks).toEqual([13, 14, 34]);
+  });
+
+  it('a row is late only when no open session absorbs it; late rows are dropped and counted', async () => {
+    const { h, op } = await session();
+    op.process(batch(['+I', 'a', 1, 20]), 0); // [20, 30)
+    op.onWatermark(25);
+    // 12: [12, 22) is behind the watermark alone, but merges into [20, 30): kept.
+    // 1: [1, 11) touches nothing open: late (as c's row).
+    op.process(batch(['+I', 'a', 2, 12], ['+I', 'a', 4, 1], ['+I', 'c', 9, 1]), 0);
+    expect(h.counters.get('late-rows-dropped')).toBe(2);
+    op.onWatermark(29);
+    expect(h.take()).toEqual(['+I[a, 12, 30, 29, 2, 3]']);
+    // After it fired, a row in the old session's range whose own window is behind the watermark
+    // is late; one whose window ends after it opens a new session.
+    op.process(batch(['+I', 'a', 7, 18], ['+I', 'a', 6, 22]), 0);
+    expect(h.counters.get('late-rows-dropped')).toBe(3);
+    op.onWatermark(100);
+    expect(h.take()).toEqual(['+I[a, 22, 32, 31, 1, 6]']);
+  });
+
+  it('FILTER applies per row; sessions of several keys fire oldest first', async () => {
+    const { h, op } = await session({}, true);
+    op.process(batch(['+I', 'x', 1, 40], ['+I', 'y', 3, 0], ['+I', 'x', 5, 45], ['+I', 'y', 1, 2]), 0);
+    op.onWatermark(1000);
+    expect(h.take()).toEqual(['+I[y, 0, 12, 11, 2, 4, 3]', '+I[x, 40, 55, 54, 2, 6, 5]']);
+  });
+
+  it('restores open sessions and the watermark: nothing fires twice, late rows stay late', async () => {
+    const { h, op } = await session();
+    op.process(batch(['+I', 'a', 1, 1], ['+I', 'b', 2, 30]), 0);
+    op.onWatermark(10);
+    expect(h.take()).toEqual(['+I[a, 1, 11, 10, 1, 1]']);
+    const snap = op.snapshotState(1).state!;
+    op.process(batch(['+I', 'b', 3, 35]), 0); // after the snapshot: lost with the crash
+
+    const r = await session({ restoredState: [snap] });
+    r.op.process(batch(['+I', 'a', 5, 0]), 0); // a's session fired before the snapshot
+    expect(r.h.counters.get('late-rows-dropped')).toBe(1);
+    r.op.process(batch(['+I', 'b', 3, 35]), 0);
+    r.op.onWatermark(100);
+    expect(r.h.take()).toEqual(['+I[b, 30, 45, 44, 2, 5]']);
+  });
+
+  it('a restore with another parallelism keeps exactly the keys routed to the subtask', async () => {
+    const { op } = await session();
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    op.process(batch(...keys.map((k, i) => ['+I', k, i, 3])), 0);
+    const snap = op.snapshotState(1).state!;
+    const seen: string[] = [];
+    for (let s = 0; s < 3; s++) {
+      const r = await session({ restoredState: [snap], subtaskIndex: s, parallelism: 3 });
+      r.op.onWatermark(100);
+      for (const row of r.h.take()) {
+        const k = /\+I\[(k\d+),/.exec(row)![1]!;
+        expect(subtaskOfHash(hashRow([[k]], 0, [0]), 3)).toBe(s);
+        seen.push(k);
+      }
+    }
+    expect(seen.sort()).toEqual([...keys].sort());
+  });
+
+  it('rejects retractions and NULL times', async () => {
+    const { op } = await session();
+    expect(() => op.process(batch(['-D', 'a', 1, 1]), 0)).toThrow(/retraction/);
+    expect(() => op.process(batch(['+I', 'a', 1, null]), 0)).toThrow(/NULL in the time column/);
+  });
+});
