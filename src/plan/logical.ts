@@ -162,10 +162,10 @@ export interface JoinNode extends NodeBase {
   readonly residual?: BoundExpr;
   readonly interval?: IntervalBounds;
   /**
-   * Window join (Flink's WindowJoin): both insert-only inputs are window aggregates joined on
-   * window_start = window_start and window_end = window_end (with the other keys). Each window's
-   * pairs (and, for outer joins, its unmatched rows padded with NULLs) are emitted once, when the
-   * watermark passes its end; the output is insert-only for every join type. The key columns of
+   * Window join (Flink's WindowJoin): both insert-only inputs are window aggregates (or window
+   * TVFs) joined on window_start = window_start and window_end = window_end (with the other
+   * keys). Each window's pairs (and, for outer joins, its unmatched rows padded with NULLs) are
+   * emitted once, when the watermark passes its end; the output is insert-only for every join type. The key columns of
    * window_end on each side.
    */
   readonly window?: { readonly leftEnd: number; readonly rightEnd: number };
@@ -188,8 +188,9 @@ export interface RankNode extends NodeBase {
   readonly outputRank: boolean;
   /**
    * Window Top-N (Flink's WindowRank): the partition key column holding window_end, set when a
-   * limited rank partitions by window_start and window_end of a window aggregate below. Each
-   * window's top N are emitted once, when the watermark passes its end: insert-only output.
+   * limited rank partitions by window_start and window_end of a window aggregate (or window TVF)
+   * below. Each window's top N are emitted once, when the watermark passes its end: insert-only
+   * output.
    */
   readonly windowEnd?: number;
   readonly pos: Pos;
@@ -331,7 +332,8 @@ function windowJoinKeys(left: LogicalNode, right: LogicalNode, leftKeys: readonl
 
 /**
  * Which window property column `col` of `node` is (window_start, window_end or window_time of a
- * window aggregate, followed through plain column references of calcs), if any.
+ * window aggregate or of a TUMBLE/HOP/CUMULATE window TVF, followed through plain column
+ * references of calcs), if any.
  */
 export function windowProperty(node: LogicalNode, col: number): 'window_start' | 'window_end' | 'window_time' | undefined {
   switch (node.kind) {
@@ -342,6 +344,12 @@ export function windowProperty(node: LogicalNode, col: number): 'window_start' |
     case 'window-aggregate': {
       const g = node.groups[col];
       return g === undefined || g.kind === 'key' ? undefined : g.kind;
+    }
+    case 'window-tvf': {
+      // A SESSION TVF's windows are only known once merged: it runs merged into an aggregate only.
+      const n = node.input.schema.fields.length;
+      if (node.window.kind === 'SESSION' || col < n) return undefined;
+      return (['window_start', 'window_end', 'window_time'] as const)[col - n];
     }
     default:
       return undefined;

@@ -30,14 +30,15 @@ import { SessionWindowAggregateOperator } from '../runtime/operators/session-win
 import { WindowAggregateOperator } from '../runtime/operators/window-aggregate.js';
 import { WindowJoinOperator } from '../runtime/operators/window-join.js';
 import { WindowRankOperator } from '../runtime/operators/window-rank.js';
+import { WindowTvfOperator } from '../runtime/operators/window-tvf.js';
 import type { Source } from '../runtime/source.js';
 import { createSinkOperator } from '../sink/sink-operator.js';
 import type { InsertStatement, Pos } from '../sql/ir.js';
 import { bindQuery } from './bind-query.js';
 import { inputRef, nullLiteral } from './bound-util.js';
 import type { Catalog } from './catalog.js';
-import { describeAggregate, describeCalc, describeJoin, describeRank, describeUnion, describeWindowAggregate } from './describe.js';
-import { calcNode, type ChangelogMode, type JoinNode, type LogicalNode, type RankNode, type ScanNode, type WindowAggregateNode } from './logical.js';
+import { describeAggregate, describeCalc, describeJoin, describeRank, describeUnion, describeWindowAggregate, describeWindowTvf } from './describe.js';
+import { calcNode, type ChangelogMode, type JoinNode, type LogicalNode, type RankNode, type ScanNode, type WindowAggregateNode, type WindowTvfNode } from './logical.js';
 import { parseDuration } from '../config/duration.js';
 import { IntervalJoinOperator } from '../runtime/operators/interval-join.js';
 import { JoinOperator } from '../runtime/operators/join.js';
@@ -399,9 +400,7 @@ class PhysicalPlanner {
       case 'rank':
         return this.rank(node);
       case 'window-tvf':
-        throw userError('SQL_UNSUPPORTED', 'a window TVF must be followed by GROUP BY window_start, window_end (a window aggregation); reading its rows directly is not supported yet', {
-          position: undefined,
-        });
+        return this.windowTvf(node);
       case 'union': {
         const inputs = node.inputs.map((i) => this.plan(i));
         const parallelism = inputs.some((i) => i.mode === 'updating') ? Math.min(...inputs.map((i) => i.parallelism)) : P;
@@ -475,6 +474,30 @@ class PhysicalPlanner {
         windowEnd !== undefined
           ? new WindowRankOperator({ partitionKeys, orderKeys, limit, windowEnd })
           : new RankOperator({ partitionKeys, orderKeys, limit, outputRank, insertOnlyInput: input.mode === 'insert-only' }),
+    });
+  }
+
+  /** A window TVF read directly (Top-N, join or plain rows): one row per (row, window), forward. */
+  private windowTvf(node: WindowTvfNode): Planned {
+    const { timeCol, window } = node;
+    const kind = window.kind;
+    if (kind === 'SESSION') {
+      throw userError('SQL_UNSUPPORTED', 'a SESSION window TVF must be followed by GROUP BY window_start, window_end (a window aggregation); reading its rows directly is not supported yet', {
+        position: undefined,
+      });
+    }
+    const input = this.plan(node.input);
+    const description = describeWindowTvf(node);
+    return this.add({
+      uidKind: 'window-tvf',
+      canonical: `${description}\n${schemaText(node.schema)}`,
+      name: 'WindowTableFunction',
+      description,
+      parallelism: input.parallelism,
+      schema: node.schema,
+      mode: node.changelogMode,
+      inputs: [{ from: input, partitioning: { kind: 'forward' } }],
+      createOperator: () => new WindowTvfOperator({ timeCol, window: { kind, size: window.size, slide: window.slide } }),
     });
   }
 
