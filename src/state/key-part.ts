@@ -19,3 +19,29 @@ export function keyPart(v: unknown): string {
       return `o${String(v)}|`;
   }
 }
+
+/**
+ * The Map key of a row's key columns in keyed state: a single number or string key is itself,
+ * anything else (several columns, bigint, bytes, NULL) the concatenation of `keyPart`s.
+ */
+export function rowMapKey(cols: readonly unknown[][], row: number, keys: readonly number[]): unknown {
+  if (keys.length === 1) {
+    const v = cols[keys[0]!]![row];
+    return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+  }
+  let s = '';
+  for (let k = 0; k < keys.length; k++) s += keyPart(cols[keys[k]!]![row]);
+  return s;
+}
+
+/** `rowMapKey` of key values already taken out of their row (no key columns: one group, 0). */
+export function valuesMapKey(values: readonly unknown[]): unknown {
+  if (values.length === 0) return 0;
+  if (values.length === 1) {
+    const v = values[0];
+    return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
+  }
+  let s = '';
+  for (let k = 0; k < values.length; k++) s += keyPart(values[k]);
+  return s;
+}

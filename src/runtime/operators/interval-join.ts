@@ -16,7 +16,7 @@
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { compilePredicate } from '../../expr/compile.js';
-import { keyPart } from '../../state/key-part.js';
+import { rowMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
@@ -78,16 +78,6 @@ export class IntervalJoinOperator implements Operator {
     if (wm !== undefined) this.watermark = wm;
   }
 
-  private mapKey(cols: readonly unknown[][], row: number, keys: readonly number[]): unknown {
-    if (keys.length === 1) {
-      const v = cols[keys[0]!]![row];
-      return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-    }
-    let s = '';
-    for (let k = 0; k < keys.length; k++) s += keyPart(cols[keys[k]!]![row]);
-    return s;
-  }
-
   process(batch: ChangeBatch, input: number): void {
     const n = batch.size;
     if (n === 0) return;
@@ -123,7 +113,7 @@ export class IntervalJoinOperator implements Operator {
       let nullKey = false;
       for (let k = 0; k < keys.length; k++) if (cols[keys[k]!]![row] === null) nullKey = true;
       if (nullKey) continue; // an inner join: a NULL key matches nothing
-      const key = this.mapKey(cols, row, keys);
+      const key = rowMapKey(cols, row, keys);
       const cur = new Array<unknown>(arity);
       for (let c = 0; c < arity; c++) {
         cur[c] = cols[c]![row];

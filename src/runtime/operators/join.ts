@@ -24,7 +24,7 @@
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { compilePredicate } from '../../expr/compile.js';
-import { keyPart } from '../../state/key-part.js';
+import { keyPart, rowMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
@@ -108,16 +108,6 @@ export class JoinOperator implements Operator {
     this.lastSweep = this.now();
   }
 
-  private mapKey(cols: readonly unknown[][], row: number, keys: readonly number[]): unknown {
-    if (keys.length === 1) {
-      const v = cols[keys[0]!]![row];
-      return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-    }
-    let s = '';
-    for (let k = 0; k < keys.length; k++) s += keyPart(cols[keys[k]!]![row]);
-    return s;
-  }
-
   private hasNullKey(cols: readonly unknown[][], row: number, keys: readonly number[]): boolean {
     for (let k = 0; k < keys.length; k++) {
       const v = cols[keys[k]!]![row];
@@ -174,7 +164,7 @@ export class JoinOperator implements Operator {
         scratch[base + c]![0] = v;
       }
       const id = rowId(cur);
-      const key = this.mapKey(cols, row, keys);
+      const key = rowMapKey(cols, row, keys);
       const matchable = !this.hasNullKey(cols, row, keys);
       const otherEntry = matchable ? theirs.get(key) : undefined;
       if (otherEntry !== undefined) otherEntry.touched = now;

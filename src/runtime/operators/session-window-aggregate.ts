@@ -19,7 +19,7 @@
  */
 import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
 import type { RowFn } from '../../expr/bound.js';
-import { keyPart } from '../../state/key-part.js';
+import { valuesMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, unreachable, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
@@ -95,18 +95,6 @@ export class SessionWindowAggregateOperator implements Operator {
     if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
   }
 
-  private mapKeyOf(keys: readonly unknown[]): unknown {
-    const g = keys.length;
-    if (g === 0) return 0;
-    if (g === 1) {
-      const v = keys[0];
-      return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-    }
-    let s = '';
-    for (let k = 0; k < g; k++) s += keyPart(keys[k]);
-    return s;
-  }
-
   process(batch: ChangeBatch, _input = 0): void {
     const n = batch.size;
     const cols = batch.columns;
@@ -129,7 +117,7 @@ export class SessionWindowAggregateOperator implements Operator {
         throw userError('NULL_ROWTIME', 'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column');
       }
       for (let k = 0; k < g; k++) rowKeys[k] = cols[keyCols[k]!]![row];
-      const mapKey = this.mapKeyOf(rowKeys);
+      const mapKey = valuesMapKey(rowKeys);
       let state = this.byKey.get(mapKey);
       // Merge [t, t + gap) with every open session it intersects.
       let start = t;
@@ -267,7 +255,7 @@ export class SessionWindowAggregateOperator implements Operator {
     for (const state of s.keys) {
       if (state.keys.length !== g) throw internalError(`session window aggregate state has ${state.keys.length} keys, the operator ${g}`);
       if (subtaskOfHash(state.hash, parallelism) !== subtask) continue;
-      this.byKey.set(this.mapKeyOf(state.keys), state);
+      this.byKey.set(valuesMapKey(state.keys), state);
       for (const sess of state.sessions) if (sess.end < this.minEnd) this.minEnd = sess.end;
     }
     return s.watermark ?? -Infinity;
