@@ -8,6 +8,12 @@
 #                             (idempotent: prints the running broker's address when it is up)
 #   scripts/kafka.sh stop     stop it (SIGTERM, SIGKILL after a grace period) and remove its data
 #   scripts/kafka.sh status   print KAFKA_BOOTSTRAP=... and exit 0 when running, exit 3 otherwise
+#   scripts/kafka.sh consume TOPIC [OPTIONS...]
+#                             read TOPIC from its beginning with Kafka's own Java consumer
+#                             (ConsoleConsumer, --isolation-level read_committed), one record value
+#                             per line on stdout, until killed or an option ends it (--max-messages N,
+#                             --timeout-ms MS); OPTIONS go to ConsoleConsumer as they are. The broker
+#                             is KAFKA_BOOTSTRAP when set, else the one of this state dir
 #
 # Environment:
 #   KAFKA_VERSION          broker version (default 3.9.1)
@@ -25,6 +31,7 @@ PROJECT_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 CACHE_DIR="${WEIR_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weir/kafka}"
 LIB_DIR="$CACHE_DIR/$KAFKA_VERSION/libs"
+TOOLS_DIR="$CACHE_DIR/$KAFKA_VERSION/tools"
 STATE_DIR="${WEIR_KAFKA_STATE_DIR:-$PROJECT_DIR/.weir/kafka}"
 STATE_FILE="$STATE_DIR/broker.env"
 HEAP="${WEIR_KAFKA_HEAP:-512m}"
@@ -262,12 +269,58 @@ with_lock() {
   "$@"
 }
 
+# ------------------------------------------------------------------ consume
+
+# kafka-tools (ConsoleConsumer lives there since Kafka 3.7) without its dependencies: the broker's
+# jars hold all it needs.
+resolve_tools_jar() {
+  [[ -f "$TOOLS_DIR/.complete" ]] && return 0
+  resolve_jars
+  log "resolving org.apache.kafka:kafka-tools:$KAFKA_VERSION from Maven Central into $TOOLS_DIR (first use only)"
+  local tmp
+  tmp="$(mktemp -d "$CACHE_DIR/$KAFKA_VERSION/tools.tmp.XXXXXX")"
+  if ! mvn -q -B -Dstyle.color=never -f "$SCRIPT_DIR/kafka/tools-pom.xml" dependency:copy-dependencies \
+      -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DexcludeTransitive=true -DoutputDirectory="$tmp" >&2; then
+    rm -rf "$tmp"
+    die "could not resolve the Kafka tools with Maven (is Maven Central reachable?)"
+  fi
+  touch "$tmp/.complete"
+  rm -rf "$TOOLS_DIR"
+  mv "$tmp" "$TOOLS_DIR"
+}
+
+# The reference reader for tests: what a Java read_committed consumer sees in a topic, so a test
+# need not trust weir's (or kafkajs') reading of it.
+cmd_consume() {
+  local topic="${1:-}"
+  [[ -n "$topic" ]] || die "usage: $0 consume TOPIC [ConsoleConsumer options...]"
+  shift
+  local bootstrap="${KAFKA_BOOTSTRAP:-}"
+  if [[ -z "$bootstrap" ]]; then
+    { read_state && alive "$PID"; } || die "no broker is running for $STATE_DIR (start one, or set KAFKA_BOOTSTRAP)"
+    bootstrap="$KAFKA_BOOTSTRAP"
+  fi
+  # A subshell, so the lock (fd 9) is released before the consumer runs.
+  (with_lock resolve_tools_jar)
+  local cp="" jar
+  for jar in "$TOOLS_DIR"/*.jar "$LIB_DIR"/*.jar; do cp="${cp:+$cp:}$jar"; done
+  exec java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$SCRIPT_DIR/kafka/tools-log4j.properties" -cp "$cp" \
+    org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$bootstrap" --topic "$topic" \
+    --from-beginning --isolation-level read_committed "$@"
+}
+
 case "${1:-}" in
   start) with_lock cmd_start ;;
   stop) with_lock cmd_stop ;;
   status) cmd_status ;;
+  consume)
+    shift
+    cmd_consume "$@"
+    ;;
   *)
     echo "usage: $0 start|stop|status" >&2
+    echo "       $0 consume TOPIC [ConsoleConsumer options...]" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,9 @@
  * The parts of kafkajs 2.2.4 below its public API that weir needs, with the types weir relies on.
  * - A Cluster (connection pool + metadata) to fetch partitions directly at exact offsets, without
  *   a consumer group: kafkajs' Consumer always joins a group and rebalances, while weir assigns
- *   partitions to subtasks itself and keeps offsets in its checkpoints.
+ *   partitions to subtasks itself and keeps offsets in its checkpoints. Fetch responses come
+ *   back decoded by kafkajs (records with their batch context); which records a read_committed
+ *   reader may see is decided by weir (read-committed.ts), not by kafkajs' consumer.
  * - The transaction manager (eosManager) and message producer behind kafkajs' transactional
  *   producer, so the sink can read a transaction's producer id and epoch (kept in the checkpoint)
  *   and a restarted job can commit a transaction the crashed process pre-committed, with an
@@ -22,12 +24,15 @@ export interface FetchedMessage {
   readonly value: Buffer | null;
   readonly headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
   readonly isControlRecord?: boolean;
+  /** The record batch it came in (one object shared by the batch's records). */
   readonly batchContext: {
     readonly firstOffset: string;
     readonly lastOffsetDelta: number;
     readonly timestampType: number;
     readonly inTransaction: boolean;
     readonly isControlBatch: boolean;
+    /** '-1' when the batch has no producer id. */
+    readonly producerId: string;
   };
 }
 
@@ -36,6 +41,7 @@ export interface FetchPartitionData {
   readonly errorCode: number;
   readonly highWatermark: string;
   readonly lastStableOffset: string;
+  /** read_committed: the aborted transactions overlapping the fetched range, in the order they were aborted. */
   readonly abortedTransactions: { producerId: string; firstOffset: string }[];
   readonly messages: FetchedMessage[];
 }
@@ -107,12 +113,6 @@ type CreateCluster = (opts: {
   isolationLevel?: number;
 }) => Cluster;
 
-const BatchClass = require('kafkajs/src/consumer/batch.js') as new (
-  topic: string,
-  fetchedOffset: string,
-  partitionData: FetchPartitionData,
-) => { messages: FetchedMessage[]; messagesWithinOffset: FetchedMessage[]; rawMessages: FetchedMessage[] };
-
 const createEosManagerInternal = require('kafkajs/src/producer/eosManager/index.js') as (opts: {
   logger: KafkaLogger;
   cluster: Cluster;
@@ -176,23 +176,6 @@ export function createTransactionalParts(
     getConnectionStatus: () => 'connected',
   });
   return { eos, producer };
-}
-
-/**
- * The records of one fetched partition that a read_committed reader may hand out (aborted
- * transactions and control records removed, offsets below the fetch offset dropped), and the
- * offset after everything the response covered (including markers and aborted records).
- */
-export function decodeFetchedPartition(topic: string, fetchOffset: number, data: FetchPartitionData): { messages: FetchedMessage[]; next: number } {
-  const batch = new BatchClass(topic, String(fetchOffset), data);
-  let next = fetchOffset;
-  for (const m of batch.rawMessages) {
-    const end = Number(m.batchContext.firstOffset) + m.batchContext.lastOffsetDelta + 1;
-    if (end > next) next = end;
-    const after = Number(m.offset) + 1;
-    if (after > next) next = after;
-  }
-  return { messages: batch.messages, next };
 }
 
 /** kafkajs error `type` ('OFFSET_OUT_OF_RANGE', ...) or name, for matching. */

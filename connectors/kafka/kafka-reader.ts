@@ -15,11 +15,12 @@ import type { JsonValue } from '../../src/runtime/operator.js';
 import type { SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { isParseError } from '../formats/index.js';
 import { createKafkaClient, kafkaError } from './kafka-client.js';
-import { createCluster, decodeFetchedPartition, ISOLATION, kafkaErrorType, type Cluster, type FetchedMessage } from './kafka-internals.js';
+import { createCluster, ISOLATION, kafkaErrorType, type Cluster, type FetchedMessage } from './kafka-internals.js';
 import { commitGroupOffsets, groupStartOffsets, listOffsets, tpKey, type TopicPartition } from './kafka-offsets.js';
 import type { OffsetSpec } from './kafka-options.js';
 import { listPartitions, splitOf, splitOwner, type KafkaSource, type KafkaSplit } from './kafka-source.js';
 import { MessageDecoder, RowBuffer, type UpsertState } from './message-decoder.js';
+import { decodeFetchedPartition } from './read-committed.js';
 
 const MAX_BATCH_ROWS = 4096;
 /** Messages fetched but not yet polled; the fetch loop waits above this. */
@@ -332,7 +333,7 @@ export class KafkaReader implements SourceReader {
           for (const pd of t.partitions) {
             const s = this.byId.get(tpKey(t.topicName, pd.partition));
             if (!s) continue;
-            const { messages, next } = decodeFetchedPartition(t.topicName, s.fetchOffset, pd);
+            const { messages, next } = decodeFetchedPartition(t.topicName, s.fetchOffset, pd, this.config.readCommitted);
             if (next <= s.fetchOffset) continue;
             s.fetchOffset = next;
             progressed = true;

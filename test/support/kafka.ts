@@ -5,8 +5,9 @@
  * concurrent starts), and stopped by test/support/kafka-global-setup.ts when the run ends. `KAFKA_BOOTSTRAP=host:port` in the
  * environment uses that broker instead.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 
@@ -226,4 +227,97 @@ export async function readTopic(bootstrap: string, topic: string, opts: { readUn
       return true;
     })
     .sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/**
+ * The committed records of a topic as Kafka's own Java consumer reads them (`scripts/kafka.sh
+ * consume`: ConsoleConsumer, isolation read_committed, from the beginning), one record value per
+ * line, so a test can check a topic without trusting weir's or kafkajs' reading of it. A Kafka
+ * consumer has no end of input: reading stops once `stop(line)` has accepted a line (typically the
+ * last of the sentinels the test wrote after everything else), and the consumer is killed.
+ * `hangGuardMs` only bounds a consumer that never sees that line.
+ */
+export async function consumeCommittedWithJava(
+  bootstrap: string,
+  topic: string,
+  stop: (line: string) => boolean,
+  opts: { hangGuardMs?: number; args?: readonly string[] } = {},
+): Promise<string[]> {
+  const child = spawn(KAFKA_SCRIPT, ['consume', topic, ...(opts.args ?? [])], {
+    env: { ...process.env, WEIR_KAFKA_STATE_DIR: testStateDir(), KAFKA_BOOTSTRAP: bootstrap },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  try {
+    await new Promise<void>((resolveDone, reject) => {
+      const guard = setTimeout(
+        () => reject(new Error(`the Java consumer of '${topic}' never reached its last line (${lines.length} lines read); stderr: ${stderr.trim()}`)),
+        opts.hangGuardMs ?? 300_000,
+      );
+      const rl = createInterface({ input: child.stdout });
+      rl.on('line', (line) => {
+        lines.push(line);
+        let last: boolean;
+        try {
+          last = stop(line);
+        } catch (e) {
+          clearTimeout(guard);
+          reject(e as Error);
+          return;
+        }
+        if (last) {
+          clearTimeout(guard);
+          rl.close();
+          resolveDone();
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(guard);
+        reject(new Error(`scripts/kafka.sh consume ${topic} ended (${code ?? signal}) before its last line (${lines.length} lines read): ${stderr.trim()}`));
+      });
+    });
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  }
+  return lines;
+}
+
+const SENTINEL_KEY = '__weir_test_sentinel__';
+
+/**
+ * Every committed record of `topic` (its `partitions` partitions) as Kafka's Java consumer reads
+ * it, key and value as text (`null` for a missing one). It first writes one sentinel record per
+ * partition, so call it once the writers are done: the read ends when all of them have arrived
+ * (sentinels of earlier calls are left out too).
+ * Keys and values must not hold tabs or newlines (JSON payloads do not).
+ */
+export async function readCommittedWithJava(bootstrap: string, topic: string, partitions: number): Promise<{ key: string; value: string }[]> {
+  // This call's own sentinels: a topic read before holds older ones.
+  const nonce = `${process.pid}-${Date.now()}-${Math.random()}`;
+  await produce(
+    bootstrap,
+    topic,
+    Array.from({ length: partitions }, (_, p) => ({ key: SENTINEL_KEY, value: `${nonce}/${p}`, partition: p })),
+  );
+  const seen = new Set<string>();
+  const lines = await consumeCommittedWithJava(
+    bootstrap,
+    topic,
+    (line) => {
+      const [key, value] = line.split('\t');
+      if (key === SENTINEL_KEY && value.startsWith(`${nonce}/`)) seen.add(value);
+      return seen.size === partitions;
+    },
+    { args: ['--property', 'print.key=true', '--property', 'key.separator=\t'] },
+  );
+  return lines
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      return { key: line.slice(0, tab), value: line.slice(tab + 1) };
+    })
+    .filter((r) => r.key !== SENTINEL_KEY);
 }
