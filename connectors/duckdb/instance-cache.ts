@@ -32,7 +32,11 @@ async function openShared(path: string): Promise<SharedDuckDB> {
     await mkdir(dirname(path), { recursive: true });
     instance = await DuckDBInstance.create(path);
   } catch (e) {
-    throw externalError('DUCKDB_OPEN', `DuckDB: cannot open '${path}': ${(e as Error).message}`, { cause: e, details: { path } });
+    const message = (e as Error).message;
+    // A lock held by another process goes away (a killed run's, or the other process ends): a
+    // restart may succeed. A file that is not ours to write, or not a database, stays so.
+    const permanent = (e as NodeJS.ErrnoException).code === 'EACCES' || /permission denied|not a valid DuckDB database|is a directory|read-only file system/i.test(message);
+    throw externalError('DUCKDB_OPEN', `DuckDB: cannot open '${path}': ${message}`, { cause: e, retriable: !permanent, details: { path } });
   }
   let tail: Promise<unknown> = Promise.resolve();
   return {

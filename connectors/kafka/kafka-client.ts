@@ -44,10 +44,46 @@ export function createKafkaClient(config: KafkaClientConfig, log: Logger, client
   return new KafkaClient(opts);
 }
 
-/** An external (retriable) error for a failed Kafka call; weir errors pass through. */
+/** Failures that a restart cannot cure: the credentials or the ACLs must change first. */
+const AUTH_FAILURES = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'DELEGATION_TOKEN_AUTHORIZATION_FAILED',
+  'KafkaJSSASLAuthenticationError',
+]);
+
+/** The kafkajs error type (or name) of an authentication or authorization failure in e's cause chain. */
+function authFailure(e: unknown): string | undefined {
+  let cur = e as { type?: string; name?: string; cause?: unknown; originalError?: unknown } | undefined;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 8; depth++) {
+    if (cur.type !== undefined && AUTH_FAILURES.has(cur.type)) return cur.type;
+    if (cur.name !== undefined && AUTH_FAILURES.has(cur.name)) return cur.name;
+    cur = (cur.cause ?? cur.originalError) as typeof cur;
+  }
+  return undefined;
+}
+
+/**
+ * An external error for a failed Kafka call; weir errors pass through. Retriable (a restart may
+ * find the broker back), except authentication and authorization failures: restarting with the
+ * same credentials fails the same way, so the job fails at once and says what to check.
+ */
 export function kafkaError(e: unknown, what: string, details: Record<string, unknown> = {}): WeirError {
   if (isWeirError(e)) return e;
   const err = e as Error & { type?: string; retriable?: boolean };
   const reason = err?.message ?? String(e);
+  const auth = authFailure(e);
+  if (auth !== undefined) {
+    return externalError('KAFKA_AUTH', `Kafka: ${what} failed: ${reason} (${auth}: check the properties.sasl.* options and the broker's ACLs for this principal)`, {
+      retriable: false,
+      cause: e,
+      details: { ...details, kafkaError: auth },
+    });
+  }
   return externalError('KAFKA', `Kafka: ${what} failed: ${reason}`, { cause: e, details: { ...details, ...(err?.type ? { kafkaError: err.type } : {}) } });
 }

@@ -38,6 +38,8 @@ import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { PgOutputDecoder, UNCHANGED_TOAST, type PgOutputMessage, type RelationMessage, type Tuple } from './pgoutput.js';
 import type { SegmentFilter } from './snapshot-chunks.js';
 
+/** How long a replication slot still held by a closing walsender is waited for at open. */
+const SLOT_RELEASE_WAIT_MS = 15_000;
 const MAX_BATCH_ROWS = 4096;
 const MAX_QUEUED = 20_000;
 const STATUS_INTERVAL_MS = 10_000;
@@ -115,7 +117,15 @@ export class CdcReader implements SourceReader {
     const r = restored.find((p) => p.split.id === this.split!.id);
     const pos = (r?.position ?? undefined) as { lsn?: string; partial?: { commit: string; n: number }; snapshot?: unknown; completed?: string[] } | undefined;
     const bounded = config.startupMode === 'snapshot';
-    const slot = bounded ? undefined : await slotInfo(config, c).catch((e: unknown) => Promise.reject(cdcError(config, e, 'reading pg_replication_slots')));
+    const readSlot = () => slotInfo(config, c).catch((e: unknown) => Promise.reject(cdcError(config, e, 'reading pg_replication_slots')));
+    let slot = bounded ? undefined : await readSlot();
+    // The walsender of this job's previous attempt (a restart) or of a process just killed may
+    // hold the slot for a moment after its connection closed: wait for it before calling the slot
+    // taken by another reader.
+    for (let waited = 0; slot?.exists && slot.activePid !== undefined && waited < SLOT_RELEASE_WAIT_MS; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      slot = await readSlot();
+    }
     if (slot?.exists) {
       checkSlotUsable(config, slot);
       // Never acknowledge behind where the slot already is (a restored older checkpoint's history may be).

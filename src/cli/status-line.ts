@@ -2,17 +2,20 @@ import cliProgress from 'cli-progress';
 import type { JobStatus } from '../runtime/job.js';
 
 /**
- * The live status line of a running job: state, input rows and rate, output rows, the last
- * checkpoint (id, duration, size), the sources' lag and uptime. On a terminal it redraws one line
- * in place, and while long tasks run (table snapshots) one progress bar per task above it
- * (cli-progress, with rows/s and ETA); when stderr is not a terminal it prints a line every
- * `plainEveryMs`, with the tasks' percentages.
+ * The live status line of a running job: state (while restarting, which attempt, when and why),
+ * input rows and rate, output rows, the last checkpoint (id, duration, size), the sources' lag and
+ * uptime. On a terminal it redraws one line in place, and while long tasks run (table snapshots)
+ * one progress bar per task above it (cli-progress, with rows/s and ETA); when stderr is not a
+ * terminal it prints a line every `plainEveryMs` and whenever the state changes, with the tasks'
+ * percentages.
  */
 export class StatusLine {
   private timer: NodeJS.Timeout | undefined;
   private lastRows = 0;
   private lastAt = Date.now();
   private lastPlain = 0;
+  /** State (and restart attempt) of the last plain line: a change is printed at once. */
+  private lastPlainState = '';
   private readonly tty: boolean;
 
   constructor(
@@ -53,9 +56,13 @@ export class StatusLine {
     if (this.tty) {
       if (this.showBars(s)) this.updateBars(s, line);
       else this.out.write(`\r\x1b[2K${line}`);
-    } else if (Date.now() - this.lastPlain >= this.plainEveryMs) {
-      this.lastPlain = Date.now();
-      this.out.write(`${line}\n`);
+    } else {
+      const state = `${s.state}${s.restart ? ` ${s.restart.attempt}` : ''}`;
+      if (Date.now() - this.lastPlain >= this.plainEveryMs || state !== this.lastPlainState) {
+        this.lastPlain = Date.now();
+        this.lastPlainState = state;
+        this.out.write(`${line}\n`);
+      }
     }
   }
 
@@ -128,7 +135,7 @@ export class StatusLine {
     this.lastAt = now;
     const parts = [
       `${this.jobName}`,
-      s.state,
+      stateText(s, now),
       `in ${fmtCount(s.rowsIn)} rows (${fmtCount(rate)}/s)`,
       `out ${fmtCount(s.rowsOut)}`,
       s.lastCheckpoint
@@ -152,6 +159,14 @@ export class StatusLine {
     if (skipped) parts.push(`skipped ${skipped}`);
     return parts.join(' | ');
   }
+}
+
+/** `RESTARTING (attempt 3, next in 5s: <cause>)` while a restart waits, the plain state otherwise. */
+export function stateText(s: JobStatus, now: number = Date.now()): string {
+  const r = s.restart;
+  if (s.state !== 'RESTARTING' || r === undefined) return s.state;
+  const wait = r.at !== undefined && r.at > now ? `, next in ${Math.ceil((r.at - now) / 1000)}s` : '';
+  return `RESTARTING (attempt ${r.attempt}${wait}: ${r.cause})`;
 }
 
 export function fmtCount(n: number): string {

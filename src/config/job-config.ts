@@ -1,11 +1,15 @@
 import { editDistance } from '../connector/options.js';
 import { userError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { KEY_GROUPS } from '../runtime/partition.js';
+import type { RestartStrategy } from '../runtime/restart-strategy.js';
+import { boolValue, durationValue, enumValue, intValue, localPathValue, MAX_TIMER_MS } from './config-values.js';
+import { checkRestartKey, isRestartKey, RESTART_KEYS, restartStrategyOf } from './restart-config.js';
 
 /**
  * Job configuration from `SET 'key' = 'value'` statements and `--set KEY=VALUE` flags, under
- * Flink's option names. Unknown keys are kept (Flink accepts any key) and reported as warnings,
- * so a typo does not pass silently.
+ * Flink's option names. Every key weir reads is checked when it is set (a value out of range or
+ * malformed is a user error naming the key, the value and what is allowed); unknown keys are kept
+ * (Flink accepts any key) and reported as warnings, so a typo does not pass silently.
  */
 export interface JobConfig {
   pipelineName?: string;
@@ -16,70 +20,58 @@ export interface JobConfig {
   numRetained: number;
   checkpointDir?: string;
   parallelism: number;
-  restartStrategy: { type: 'none' } | { type: 'fixed-delay'; attempts: number; delayMs: number };
+  /** Derived from the restart-strategy.* keys and the checkpoint interval (src/config/restart-config.ts). */
+  restartStrategy: RestartStrategy;
   savepointPath?: string;
   allowNonRestoredState: boolean;
-  /** Every key as set, for SET listings and later issues (sql-client.*, table.exec.*). */
+  /** Every key as set, for SET listings and the keys read elsewhere (sql-client.*, table.exec.*). */
   raw: Map<string, string>;
 }
 
 type Setter = (c: JobConfig, value: string, key: string) => void;
 
-function positiveInt(value: string, key: string, min = 1): number {
-  const n = Number(value.trim());
-  if (!Number.isInteger(n) || n < min) {
-    throw userError('INVALID_CONFIG', `'${key}' must be an integer >= ${min}, got '${value}'`, { details: { key } });
+/** Flink's minimum checkpoint interval and timeout (CheckpointConfig.MINIMAL_CHECKPOINT_TIME). */
+const MIN_CHECKPOINT_MS = 10;
+
+/** The job name is a folder name under the checkpoint dir: it must not climb out of it. */
+function jobName(value: string): string {
+  if (value.trim() === '' || value === '.' || value === '..' || /[/\\\0]/.test(value)) {
+    throw userError(
+      'INVALID_JOB_NAME',
+      `invalid job name '${value}' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'`,
+      { details: { key: 'pipeline.name' } },
+    );
   }
-  return n;
-}
-
-function oneOf<T extends string>(value: string, key: string, allowed: readonly T[]): T {
-  const v = value.trim().toUpperCase().replace(/-/g, '_');
-  const hit = allowed.find((a) => a.toUpperCase().replace(/-/g, '_') === v);
-  if (!hit) {
-    throw userError('INVALID_CONFIG', `'${key}' must be one of ${allowed.join(', ')}, got '${value}'`, { details: { key } });
-  }
-  return hit;
-}
-
-function positiveDuration(value: string, key: string): number {
-  const ms = parseDuration(value, key);
-  if (ms <= 0) throw userError('INVALID_CONFIG', `'${key}' must be a duration > 0, got '${value}'`, { details: { key } });
-  return ms;
-}
-
-function fixedDelay(c: JobConfig): { type: 'fixed-delay'; attempts: number; delayMs: number } {
-  if (c.restartStrategy.type !== 'fixed-delay') c.restartStrategy = { type: 'fixed-delay', attempts: 3, delayMs: 1000 };
-  return c.restartStrategy as { type: 'fixed-delay'; attempts: number; delayMs: number };
-}
-
-function bool(value: string, key: string): boolean {
-  const v = value.trim().toLowerCase();
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw userError('INVALID_CONFIG', `'${key}' must be true or false, got '${value}'`, { details: { key } });
+  return value;
 }
 
 const SETTERS: Record<string, Setter> = {
-  'pipeline.name': (c, v) => (c.pipelineName = v),
-  'execution.checkpointing.interval': (c, v, k) => (c.checkpointIntervalMs = parseDuration(v, k)),
-  'execution.checkpointing.mode': (c, v, k) => (c.checkpointMode = oneOf(v, k, ['EXACTLY_ONCE', 'AT_LEAST_ONCE'] as const)),
-  'execution.checkpointing.timeout': (c, v, k) => (c.checkpointTimeoutMs = positiveDuration(v, k)),
-  'execution.checkpointing.min-pause': (c, v, k) => (c.checkpointMinPauseMs = parseDuration(v, k)),
-  'state.checkpoints.num-retained': (c, v, k) => (c.numRetained = positiveInt(v, k)),
-  'state.checkpoints.dir': (c, v) => (c.checkpointDir = v.replace(/^file:\/\//, '')),
-  'execution.checkpointing.dir': (c, v) => (c.checkpointDir = v.replace(/^file:\/\//, '')),
-  'parallelism.default': (c, v, k) => (c.parallelism = positiveInt(v, k)),
-  'restart-strategy.type': (c, v, k) => {
-    const t = oneOf(v, k, ['fixed-delay', 'none', 'disable'] as const);
-    if (t === 'fixed-delay') fixedDelay(c);
-    else c.restartStrategy = { type: 'none' };
-  },
-  'restart-strategy': (c, v, k) => SETTERS['restart-strategy.type'](c, v, k),
-  'restart-strategy.fixed-delay.attempts': (c, v, k) => (fixedDelay(c).attempts = positiveInt(v, k, 0)),
-  'restart-strategy.fixed-delay.delay': (c, v, k) => (fixedDelay(c).delayMs = parseDuration(v, k)),
-  'execution.savepoint.path': (c, v) => (c.savepointPath = v.replace(/^file:\/\//, '')),
-  'execution.savepoint.ignore-unclaimed-state': (c, v, k) => (c.allowNonRestoredState = bool(v, k)),
+  'pipeline.name': (c, v) => (c.pipelineName = jobName(v)),
+  'execution.checkpointing.interval': (c, v, k) =>
+    (c.checkpointIntervalMs = durationValue(v, k, { min: MIN_CHECKPOINT_MS, max: MAX_TIMER_MS, zeroMeans: 'no periodic checkpoints' })),
+  'execution.checkpointing.mode': (c, v, k) => (c.checkpointMode = enumValue(v, k, ['EXACTLY_ONCE', 'AT_LEAST_ONCE'] as const)),
+  'execution.checkpointing.timeout': (c, v, k) => (c.checkpointTimeoutMs = durationValue(v, k, { min: MIN_CHECKPOINT_MS, max: MAX_TIMER_MS })),
+  'execution.checkpointing.min-pause': (c, v, k) => (c.checkpointMinPauseMs = durationValue(v, k, { max: MAX_TIMER_MS })),
+  'state.checkpoints.num-retained': (c, v, k) => (c.numRetained = intValue(v, k, 1)),
+  'state.checkpoints.dir': (c, v, k) => (c.checkpointDir = localPathValue(v, k)),
+  'execution.checkpointing.dir': (c, v, k) => (c.checkpointDir = localPathValue(v, k)),
+  // Keys are hashed into KEY_GROUPS key groups (Flink's max parallelism); a subtask owns at least one.
+  'parallelism.default': (c, v, k) => (c.parallelism = intValue(v, k, 1, KEY_GROUPS)),
+  'execution.savepoint.path': (c, v, k) => (c.savepointPath = localPathValue(v, k)),
+  'execution.savepoint.ignore-unclaimed-state': (c, v, k) => (c.allowNonRestoredState = boolValue(v, k)),
+  ...Object.fromEntries(RESTART_KEYS.map((key): [string, Setter] => [key, (_c, v, k) => checkRestartKey(k, v)])),
+};
+
+/**
+ * Keys read outside this module, checked here so a bad value fails at SET and not when (or
+ * whether) the planner reads it. The names are those of src/plan/physical.ts (STATE_TTL_KEY),
+ * src/plan/source-watermark.ts (IDLE_TIMEOUT_CONFIG) and src/cli/sql/session.ts (RESULT_MODE_KEY);
+ * test/config/config-validation.test.ts keeps them in step.
+ */
+const READ_ELSEWHERE: Record<string, (value: string, key: string) => unknown> = {
+  'table.exec.state.ttl': (v, k) => durationValue(v, k),
+  'table.exec.source.idle-timeout': (v, k) => durationValue(v, k),
+  'sql-client.execution.result-mode': (v, k) => enumValue(v, k, ['table', 'changelog', 'tableau'] as const),
 };
 
 /**
@@ -91,42 +83,51 @@ const SETTERS: Record<string, Setter> = {
 const PASS_THROUGH = ['table.', 'sql-client.'];
 
 export function defaultJobConfig(): JobConfig {
-  return {
+  const c: JobConfig = {
     checkpointIntervalMs: 10_000,
     checkpointMode: 'EXACTLY_ONCE',
     checkpointTimeoutMs: 600_000,
     checkpointMinPauseMs: 0,
     numRetained: 1,
     parallelism: 1,
-    restartStrategy: { type: 'fixed-delay', attempts: 3, delayMs: 1000 },
+    restartStrategy: { type: 'none' },
     allowNonRestoredState: false,
     raw: new Map(),
   };
+  c.restartStrategy = restartStrategyOf(c.raw, true);
+  return c;
 }
 
-export const KNOWN_CONFIG_KEYS: readonly string[] = Object.keys(SETTERS);
+/** Every key weir reads (for completion and "did you mean"), apart from the shell's sql-client.* keys. */
+export const KNOWN_CONFIG_KEYS: readonly string[] = [...Object.keys(SETTERS), ...Object.keys(READ_ELSEWHERE).filter((k) => !k.startsWith('sql-client.'))];
 
 /**
  * Applies one key. Returns a warning when the key is unknown to weir (it is still kept).
- * Invalid values of known keys are user errors naming the key and what is allowed.
+ * An invalid value of a key weir reads is a user error naming the key, the value and what is
+ * allowed, and leaves the configuration as it was.
  */
 export function applyConfig(c: JobConfig, key: string, value: string): string | undefined {
   const k = key.trim();
+  // hasOwn: a key such as 'constructor' must not find Object.prototype's
+  const setter = Object.hasOwn(SETTERS, k) ? SETTERS[k] : undefined;
+  const check = Object.hasOwn(READ_ELSEWHERE, k) ? READ_ELSEWHERE[k] : undefined;
+  if (setter) setter(c, value, k);
+  else if (check) check(value, k);
   c.raw.set(k, value);
-  const setter = SETTERS[k];
-  if (setter) {
-    setter(c, value, k);
-    return undefined;
-  }
-  if (PASS_THROUGH.some((p) => k.startsWith(p))) return undefined;
+  if (isRestartKey(k) || k === 'execution.checkpointing.interval') c.restartStrategy = restartStrategyOf(c.raw, c.checkpointIntervalMs > 0);
+  if (setter || check) return undefined;
   const hint = closestKey(k);
+  if (PASS_THROUGH.some((p) => k.startsWith(p))) {
+    // Flink has many table.* keys weir does not read; only a near miss of one it reads is worth a word.
+    return hint && Object.hasOwn(READ_ELSEWHERE, hint) ? `configuration key '${k}' is not read by weir; did you mean '${hint}'?` : undefined;
+  }
   return `unknown configuration key '${k}' (kept, but weir does not read it)${hint ? `; did you mean '${hint}'?` : ''}`;
 }
 
 function closestKey(key: string): string | undefined {
   let best: string | undefined;
   let bestDist = Infinity;
-  for (const known of KNOWN_CONFIG_KEYS) {
+  for (const known of [...KNOWN_CONFIG_KEYS, ...Object.keys(READ_ELSEWHERE)]) {
     const d = editDistance(key.toLowerCase(), known);
     if (d < bestDist) {
       bestDist = d;

@@ -3,10 +3,11 @@ import { type CompletedCheckpoint, CheckpointCoordinator } from '../checkpoint/c
 import type { CheckpointMetadata } from '../checkpoint/metadata.js';
 import { loadRestorePlan } from '../checkpoint/restore.js';
 import { jobDir, maxUsedCheckpointId, readMetadata, resolveRestore, validateSavepointName } from '../checkpoint/storage.js';
-import { externalError, internalError, isWeirError, userError } from '../errors.js';
+import { externalError, internalError, isWeirError, unreachable, userError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Execution, validateGraph } from './execution.js';
 import type { JobGraph } from './job-graph.js';
+import { RestartPolicy, type RestartStrategy } from './restart-strategy.js';
 import { JobCounters } from './task-common.js';
 
 export type { CompletedCheckpoint } from '../checkpoint/coordinator.js';
@@ -24,7 +25,7 @@ export interface JobOptions {
     /** Completed checkpoints kept (savepoints are never deleted). */
     numRetained: number;
   };
-  restartStrategy: { type: 'none' } | { type: 'fixed-delay'; attempts: number; delayMs: number };
+  restartStrategy: RestartStrategy;
   /** `path`: a chk-<n> folder, its _metadata, a savepoint folder, or 'latest'. */
   restore?: { path: string; allowNonRestoredState: boolean };
   log: Logger;
@@ -36,7 +37,8 @@ export type JobState = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHING' |
 const TRANSITIONS: Record<JobState, readonly JobState[]> = {
   INITIALIZING: ['RUNNING', 'FINISHING', 'RESTARTING', 'FAILED', 'CANCELED'],
   RUNNING: ['FINISHING', 'RESTARTING', 'FAILED', 'CANCELED'],
-  RESTARTING: ['RUNNING', 'FINISHING', 'FAILED', 'CANCELED'],
+  // STOPPED: a stop while restarting ends the job at its latest checkpoint
+  RESTARTING: ['RUNNING', 'FINISHING', 'STOPPED', 'FAILED', 'CANCELED'],
   // back to RUNNING when the final checkpoint of a stop is aborted
   FINISHING: ['RUNNING', 'FINISHED', 'STOPPED', 'RESTARTING', 'FAILED', 'CANCELED'],
   FINISHED: [],
@@ -57,6 +59,11 @@ export interface JobStatus {
   rowsIn: number;
   rowsOut: number;
   restarts: number;
+  /**
+   * While RESTARTING: the restart under way (1 = the first), when it starts (epoch millis; absent
+   * once it has started) and the failure that caused it, as one line.
+   */
+  restart?: { attempt: number; at?: number; cause: string };
   lastCheckpoint?: { id: number; kind: 'checkpoint' | 'savepoint'; durationMs: number; sizeBytes: number; completedAt: number; path: string };
   checkpointsCompleted: number;
   checkpointsFailed: number;
@@ -124,8 +131,33 @@ function validateOptions(o: JobOptions): void {
   if (!(Number.isInteger(c.numRetained) && c.numRetained >= 1)) bad('state.checkpoints.num-retained', 'an integer >= 1');
   if (c.mode !== 'EXACTLY_ONCE' && c.mode !== 'AT_LEAST_ONCE') bad('execution.checkpointing.mode', 'EXACTLY_ONCE or AT_LEAST_ONCE');
   const r = o.restartStrategy;
-  if (r.type === 'fixed-delay' && !(Number.isInteger(r.attempts) && r.attempts >= 0 && r.delayMs >= 0)) {
-    bad('restart-strategy.fixed-delay.attempts', 'an integer >= 0 and a delay >= 0');
+  const count = (n: number, min: number): boolean => n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= min);
+  switch (r.type) {
+    case 'none':
+      break;
+    case 'fixed-delay':
+      if (!(count(r.attempts, 0) && r.delayMs >= 0)) bad('restart-strategy.fixed-delay.attempts', 'an integer >= 0 and a delay >= 0');
+      break;
+    case 'failure-rate':
+      if (!(count(r.maxFailuresPerInterval, 1) && r.intervalMs > 0 && r.delayMs >= 0)) {
+        bad('restart-strategy.failure-rate.max-failures-per-interval', 'an integer >= 1, an interval > 0 and a delay >= 0');
+      }
+      break;
+    case 'exponential-delay':
+      if (!(r.initialBackoffMs >= 1 && r.maxBackoffMs >= 1 && r.multiplier > 1 && r.jitterFactor >= 0 && r.jitterFactor <= 1 && r.resetThresholdMs >= 1 && count(r.attemptsBeforeReset, 1))) {
+        bad('restart-strategy.exponential-delay.*', 'backoffs >= 1 ms, a multiplier > 1, a jitter factor from 0 to 1, a threshold >= 1 ms and attempts >= 1');
+      }
+      // Checked here and not at SET: the two keys may be set in either order.
+      if (r.initialBackoffMs > r.maxBackoffMs) {
+        throw userError(
+          'INVALID_CONFIG',
+          `'restart-strategy.exponential-delay.initial-backoff' (${r.initialBackoffMs} ms) must not be longer than 'restart-strategy.exponential-delay.max-backoff' (${r.maxBackoffMs} ms)`,
+          { details: { key: 'restart-strategy.exponential-delay.initial-backoff' } },
+        );
+      }
+      break;
+    default:
+      unreachable(r);
   }
 }
 
@@ -135,6 +167,7 @@ class Job implements RunningJob {
   private readonly startedAt = Date.now();
   private readonly counters = new JobCounters();
   private restarts = 0;
+  private restartInfo: { attempt: number; at?: number; cause: string } | undefined;
   private attempt = 0;
   private coordinator: CheckpointCoordinator | undefined;
   private execution: Execution | undefined;
@@ -145,6 +178,9 @@ class Job implements RunningJob {
   private sourcesDone = false;
   private canceled = false;
   private readonly cancelSignal = deferred<void>();
+  /** Settles the backoff wait of a restart early (a stop). */
+  private restartWait: Deferred<void> | undefined;
+  private stopWhileRestarting = false;
   private runningWaiters: Deferred<void>[] = [];
   /** The current execution's tasks are open and the coordinator drives them. */
   private coordinatorAttached = false;
@@ -167,6 +203,7 @@ class Job implements RunningJob {
       rowsIn: this.counters.rowsIn,
       rowsOut: this.counters.rowsOut,
       restarts: this.restarts,
+      ...(this.state === 'RESTARTING' && this.restartInfo ? { restart: { ...this.restartInfo } } : {}),
       ...(cp
         ? { lastCheckpoint: { id: cp.id, kind: cp.kind, durationMs: cp.durationMs, sizeBytes: cp.sizeBytes, completedAt: cp.completedAt, path: cp.path } }
         : {}),
@@ -186,7 +223,18 @@ class Job implements RunningJob {
   }
 
   async stop(opts: { savepoint: boolean }): Promise<JobOutcome> {
-    await this.whenRunning();
+    if (!opts.savepoint && this.state === 'RESTARTING') {
+      // While restarting (an outage may last long) there is nothing to checkpoint: the restart
+      // loop ends the job at its latest checkpoint instead of waiting for the next attempt to run.
+      this.stopWhileRestarting = true;
+      this.restartWait?.resolve();
+    }
+    try {
+      await this.whenRunning();
+    } catch (e) {
+      if (this.state === 'STOPPED') return this.done;
+      throw e;
+    }
     if (this.finishing === undefined) {
       this.finishing = { kind: 'stop' };
       await this.finish(opts.savepoint);
@@ -211,6 +259,8 @@ class Job implements RunningJob {
     if (!TRANSITIONS[this.state].includes(to)) throw internalError(`job state ${this.state} -> ${to} is not allowed`);
     this.log.debug({ from: this.state, to }, 'job state');
     this.state = to;
+    // the attempt came up: a pending stop takes its final checkpoint as usual
+    if (to === 'RUNNING') this.stopWhileRestarting = false;
     if (this.isTerminal()) {
       const err = userError('JOB_NOT_RUNNING', `the job is ${to.toLowerCase()}`);
       for (const w of this.runningWaiters) w.reject(err);
@@ -273,23 +323,49 @@ class Job implements RunningJob {
       firstId,
       log: this.log,
     });
+    const policy = new RestartPolicy(this.options.restartStrategy);
+    let completedAtLastFailure = 0;
     for (;;) {
       if (this.canceled) return { state: 'CANCELED', ...this.lastCheckpointField() };
       try {
         return await this.runAttempt(restorePoint);
       } catch (e) {
         if (this.canceled) return { state: 'CANCELED', ...this.lastCheckpointField() };
-        const strategy = this.options.restartStrategy;
-        const userCaused = isWeirError(e) && e.domain === 'user';
-        if (userCaused || strategy.type === 'none' || this.restarts >= strategy.attempts) throw e;
+        if (this.stopWhileRestarting) return this.stoppedWhileRestarting();
+        const progressed = this.coordinator.completedCount > completedAtLastFailure;
+        completedAtLastFailure = this.coordinator.completedCount;
+        const decision = policy.onFailure(e, Date.now(), progressed);
+        if (!decision.restart) {
+          if (this.restarts > 0 || policy.strategy.type !== 'none') this.log.info({ err: e, restarts: this.restarts, reason: decision.reason }, 'job failed; not restarting');
+          throw e;
+        }
         this.restarts++;
-        this.log.warn({ err: e, restart: this.restarts, of: strategy.attempts }, 'job failed; restarting from the latest checkpoint');
+        const cause = oneLine(e);
+        this.restartInfo = { attempt: this.restarts, at: Date.now() + decision.delayMs, cause };
+        this.log.warn({ err: e, restart: this.restarts, strategy: policy.strategy.type, delayMs: decision.delayMs }, 'job failed; restarting from the latest checkpoint');
         this.transition('RESTARTING');
-        await Promise.race([new Promise((r) => setTimeout(r, strategy.delayMs)), this.cancelSignal.promise]);
+        this.restartWait = deferred<void>();
+        if (this.stopWhileRestarting) this.restartWait.resolve();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, decision.delayMs))), this.cancelSignal.promise, this.restartWait.promise]);
+        clearTimeout(timer);
+        this.restartWait = undefined;
+        if (this.canceled) return { state: 'CANCELED', ...this.lastCheckpointField() };
+        if (this.stopWhileRestarting) return this.stoppedWhileRestarting();
+        this.restartInfo = { attempt: this.restarts, cause };
         const latest = this.coordinator.latest;
         if (latest !== undefined) restorePoint = { path: latest.path, metadata: await readMetadata(latest.path) };
       }
     }
+  }
+
+  private stoppedWhileRestarting(): JobOutcome {
+    const cp = this.coordinator?.latest;
+    this.log.warn(
+      { checkpoint: cp?.path },
+      cp ? `stopped while restarting: no final checkpoint; --from-checkpoint latest resumes from checkpoint ${cp.id}` : 'stopped while restarting, before any checkpoint completed',
+    );
+    return { state: 'STOPPED', ...this.lastCheckpointField() };
   }
 
   private isStopping(): boolean {
@@ -414,4 +490,12 @@ class Job implements RunningJob {
       }
     }
   }
+}
+
+/** The failure as one short line for the status line (no control characters, at most 200 characters). */
+function oneLine(e: unknown): string {
+  const text = isWeirError(e) ? e.toUserLine() : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
 }

@@ -136,7 +136,7 @@ INSERT INTO per_k SELECT k, COUNT(*), SUM(id) FROM src GROUP BY k;
           .filter((l) => l.msg === 'job failed; restarting from the latest checkpoint')
           .map((l) => l.restart!);
       const [fixed, none] = await Promise.all([
-        runWeir(['run', file, '--checkpoint-dir', join(dir, 'a'), '-q', '--set', 'restart-strategy.fixed-delay.attempts=2', '--set', 'restart-strategy.fixed-delay.delay=50ms']),
+        runWeir(['run', file, '--checkpoint-dir', join(dir, 'a'), '-q', '--set', 'restart-strategy.type=fixed-delay', '--set', 'restart-strategy.fixed-delay.attempts=2', '--set', 'restart-strategy.fixed-delay.delay=50ms']),
         runWeir(['run', file, '--checkpoint-dir', join(dir, 'b'), '-q', '--set', 'restart-strategy.type=none']),
       ]);
       for (const r of [fixed, none]) {

@@ -93,26 +93,27 @@ const configErrors: Case[] = [
     expected: "error: --set execution.checkpointing.mode=SOMETIMES: 'execution.checkpointing.mode' must be one of EXACTLY_ONCE, AT_LEAST_ONCE, got 'SOMETIMES'",
   },
   {
-    name: 'unsupported restart strategy',
-    sql: `SET 'restart-strategy.type' = 'exponential-delay';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
-    expected: "error: {file}:1:1: 'restart-strategy.type' must be one of fixed-delay, none, disable, got 'exponential-delay'",
+    name: 'unknown restart strategy',
+    sql: `SET 'restart-strategy.type' = 'sometimes';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
+    expected:
+      "error: {file}:1:1: 'restart-strategy.type' must be one of exponential-delay, fixed-delay, failure-rate, disable, none, off (or exponentialdelay, fixeddelay, failurerate), got 'sometimes'",
   },
   {
     name: 'zero checkpoint timeout',
     sql: base('INSERT INTO snk SELECT id FROM src;'),
     args: ['--set', 'execution.checkpointing.timeout=0'],
-    expected: "error: --set execution.checkpointing.timeout=0: 'execution.checkpointing.timeout' must be a duration > 0, got '0'",
+    expected: "error: --set execution.checkpointing.timeout=0: 'execution.checkpointing.timeout' must be a duration from 10 ms to 24 d, got '0'",
   },
   {
     name: 'parallelism below 1',
     sql: `SET 'parallelism.default' = '0';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
-    expected: "error: {file}:1:1: 'parallelism.default' must be an integer >= 1, got '0'",
+    expected: "error: {file}:1:1: 'parallelism.default' must be an integer from 1 to 128, got '0'",
   },
   { name: '--set without =', sql: base('INSERT INTO snk SELECT id FROM src;'), args: ['--set', 'novalue'], expected: "error: --set takes KEY=VALUE, got 'novalue'" },
   {
     name: 'a job name that is no folder name',
     sql: `SET 'pipeline.name' = '../up';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
-    expected: "error: invalid job name '../up' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'",
+    expected: "error: {file}:1:1: invalid job name '../up' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'",
   },
   { name: 'no INSERT', sql: `${SRC}\n${SNK}\n`, expected: "error: job file '{file}' has no INSERT INTO statement: nothing to run" },
 ];

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/runtime/job.js';
-import { StatusLine } from '../../src/cli/status-line.js';
+import { StatusLine, stateText } from '../../src/cli/status-line.js';
 
 class Capture extends Writable {
   text = '';
@@ -51,5 +51,28 @@ describe('status line', () => {
     // Bars finished: the plain in-place line is back.
     expect(out.text.slice(after)).toContain('\r\x1b[2Kjob | RUNNING');
     line.stop();
+  });
+
+  it('shows RESTARTING with the attempt, the wait and the cause, and prints a plain line at once when the state changes', async () => {
+    const now = Date.now();
+    const cause = 'PostgreSQL at 127.0.0.1:5432/postgres: connect of table "public"."out" failed: connect ECONNREFUSED 127.0.0.1:5432';
+    const restarting: JobStatus = { ...status({}), state: 'RESTARTING', restarts: 3, restart: { attempt: 3, at: now + 4200, cause } };
+    expect(stateText(restarting, now)).toBe(`RESTARTING (attempt 3, next in 5s: ${cause})`);
+    // the wait is over: the restart is under way
+    expect(stateText({ ...restarting, restart: { attempt: 3, cause } }, now)).toBe(`RESTARTING (attempt 3: ${cause})`);
+    expect(stateText(status({}), now)).toBe('RUNNING');
+
+    const out = new Capture(false);
+    let s = status({});
+    // plain lines only every hour, except on a change of state
+    const line = new StatusLine('job', () => s, out as unknown as NodeJS.WriteStream, 3_600_000);
+    line.start(5);
+    while (!out.text.includes('| RUNNING |')) await tick(5);
+    // far enough ahead that a loaded machine still renders the wait
+    s = { ...restarting, restart: { attempt: 3, at: Date.now() + 3_600_000, cause } };
+    while (!out.text.includes('RESTARTING (attempt 3')) await tick(5);
+    line.stop();
+    expect(out.text).toMatch(/^job \| RESTARTING \(attempt 3, next in 360\ds: PostgreSQL at .*ECONNREFUSED 127\.0\.0\.1:5432\) \| in /m);
+    expect(out.text).toContain('restarts 3');
   });
 });
