@@ -2,8 +2,8 @@
 -- Walkthrough (README, "Kafka"): start a broker, write page views, run this job, kill it with
 -- SIGKILL, restart it with --from-checkpoint latest, and the counts come out exact.
 --
---   KAFKA_PORT=9092 scripts/kafka.sh start
---   node scripts/kafka/produce-pageviews.mjs --count 200000 --rate 20000
+--   export "$(scripts/kafka.sh start)"   # sets KAFKA_BOOTSTRAP, which this job reads
+--   node scripts/kafka/produce-pageviews.mjs --count 300000 --rate 20000 &
 --   npx weir run sql/examples/kafka_pageviews.sql
 
 SET 'pipeline.name' = 'kafka_pageviews';
@@ -19,7 +19,7 @@ CREATE TABLE pageviews (
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'pageviews',
-  'properties.bootstrap.servers' = '127.0.0.1:9092',
+  'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP}',
   -- offsets are committed to this group when a checkpoint completes (for monitoring only:
   -- a restore starts from the offsets in the checkpoint)
   'properties.group.id' = 'weir-pageviews',

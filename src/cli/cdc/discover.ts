@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { externalError, userError } from '../../errors.js';
 import type { PipelineSource } from './pipeline.js';
+import { selectsTable, tablePatterns } from './table-patterns.js';
 
 export interface DiscoveredColumn {
   readonly name: string;
@@ -61,29 +62,14 @@ export function flinkType(pgType: string): string {
   }
 }
 
-/** `schema.table` patterns, comma-separated; the first unescaped '.' splits schema from table. */
-export function tablePatterns(spec: string): { schema: RegExp; table: RegExp; text: string }[] {
-  return spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((text) => {
-      const dot = /(?<!\\)\./.exec(text);
-      const [schema, table] = dot ? [text.slice(0, dot.index), text.slice(dot.index + 1)] : ['public', text];
-      try {
-        return { schema: new RegExp(`^(?:${schema})$`), table: new RegExp(`^(?:${table})$`), text };
-      } catch {
-        throw userError('PIPELINE_INVALID', `'source.tables': '${text}' is not a valid regular expression`);
-      }
-    });
-}
+export { tablePatterns } from './table-patterns.js';
 
 export function sourceClient(src: PipelineSource): pg.Client {
   return new pg.Client({ host: src.hostname, port: src.port, user: src.username, password: src.password, database: src['database-name'], connectionTimeoutMillis: 10_000 });
 }
 
 export async function discoverTables(src: PipelineSource): Promise<DiscoveredTable[]> {
-  const patterns = tablePatterns(src.tables);
+  const patterns = tablePatterns(src.tables, { database: src['database-name'] });
   const c = sourceClient(src);
   c.on('error', () => undefined);
   const where = `PostgreSQL ${src.hostname}:${src.port}/${src['database-name']}`;
@@ -100,7 +86,7 @@ export async function discoverTables(src: PipelineSource): Promise<DiscoveredTab
           WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2`,
       )
     ).rows as { schema: string; name: string; oid: number }[];
-    const matched = all.filter((t) => patterns.some((p) => p.schema.test(t.schema) && p.table.test(t.name)));
+    const matched = all.filter((t) => selectsTable(patterns, t.schema, t.name));
     if (matched.length === 0) throw userError('CDC_TABLE_NOT_FOUND', `${where}: no table matches 'source.tables' = '${src.tables}'`);
     const out: DiscoveredTable[] = [];
     for (const t of matched) {

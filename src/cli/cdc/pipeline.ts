@@ -31,7 +31,7 @@ const sourceSchema = z.strictObject({
   username: z.string().min(1),
   password: z.string().default(''),
   'database-name': z.string().min(1),
-  /** Comma-separated `schema.table` regular expressions. */
+  /** Comma-separated `schema.table` patterns, Flink CDC's selectors (src/cli/cdc/table-patterns.ts). */
   tables: z.string().min(1),
   'slot.name': z.string().regex(/^[a-z0-9_]{1,40}$/, 'lower-case letters, digits and underscores (at most 40: weir appends a number per table)').optional(),
   'scan.incremental.snapshot.chunk.size': z.number().int().positive().optional(),
@@ -71,7 +71,8 @@ const transformSchema = z.strictObject({
 const pipelineSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -').optional(),
   parallelism: z.number().int().min(1).max(128).default(1),
-  'checkpoint.interval': duration.default(5000),
+  // Flink's minimum checkpoint interval; 0 would leave a sync job that never commits.
+  'checkpoint.interval': duration.refine((ms) => ms >= 10, { message: 'expected a duration of at least 10 ms' }).default(5000),
   'schema.change.behavior': z.enum(SCHEMA_CHANGE_BEHAVIORS).default('lenient'),
 });
 

@@ -212,7 +212,7 @@ pipeline:
     const yaml = join(dir, 'late.yaml');
     writeFileSync(
       yaml,
-      `source: { type: postgres, hostname: ${pg.host}, port: ${pg.port}, username: ${pg.user}, password: "\${LATE_PW}", database-name: late_src, tables: "public.late_.*", scan.newly-added-table.interval: 500ms }
+      `source: { type: postgres, hostname: ${pg.host}, port: ${pg.port}, username: ${pg.user}, password: "\${LATE_PW}", database-name: late_src, tables: "public.late_\\\\.*", scan.newly-added-table.interval: 500ms }
 sink: { type: postgres, url: "postgres://${pg.user}@${pg.host}:${pg.port}/late_dst", password: "\${LATE_PW}" }
 pipeline: { name: late, checkpoint.interval: 300ms }
 `,

@@ -64,7 +64,7 @@ describe.skipIf(!kafka)('kafka jobs through the CLI', () => {
     expect(stdout).toContain(`wrote 20000 page views to ${topic}`);
     const db = join(dir, 'pageviews.duckdb');
     const example = readFileSync(resolve(PROJECT_DIR, 'sql/examples/kafka_pageviews.sql'), 'utf8')
-      .replace("'127.0.0.1:9092'", `'${bootstrap}'`)
+      .replace("'${KAFKA_BOOTSTRAP}'", `'${bootstrap}'`)
       .replace("'topic' = 'pageviews'", `'topic' = '${topic}'`)
       .replace("'.weir/pageviews.duckdb'", `'${db}'`)
       .replace("'properties.group.id' = 'weir-pageviews'", `'properties.group.id' = '${topic}', 'scan.bounded.mode' = 'latest-offset'`);
