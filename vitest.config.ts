@@ -10,5 +10,7 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // Stops the Kafka test broker (started on first use by test/support/kafka.ts) after the run.
     globalSetup: ['./test/support/kafka-global-setup.ts'],
+    // Removes the temp folders each test file made (test/support/temp-dirs.ts) after the file.
+    setupFiles: ['./test/support/cleanup-setup.ts'],
   },
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DatagenSource } from '../../connectors/datagen/datagen-source.js';
 import { type } from '../../src/expr/types.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
@@ -16,6 +16,17 @@ const COLUMNS = [
 ] as const;
 
 const FAST = { connector: 'datagen', 'rows-per-second': '100000000' };
+
+/** Settles `p` while advancing the fake clock 1 ms at a time (only timers the code set fire). */
+async function onFakeClock<T>(p: Promise<T>): Promise<T> {
+  let done = false;
+  const settled = p.finally(() => {
+    done = true;
+  });
+  await vi.advanceTimersByTimeAsync(0);
+  while (!done) await vi.advanceTimersByTimeAsync(1);
+  return settled;
+}
 const BASE_TIME = Date.UTC(2024, 0, 1);
 
 function source(options: Record<string, string>, columns: readonly (readonly [string, ReturnType<typeof type>])[] = COLUMNS, names?: string[]) {
@@ -132,36 +143,49 @@ describe('datagen', () => {
     expect(nulls).toBeLessThan(1200);
   });
 
+  // The throttle reads performance.now() and sleeps with setTimeout: both are faked, so the
+  // elapsed time is the source's own pacing, not how busy the machine is.
   it('throttles to rows-per-second', async () => {
-    const { src, schema } = source({ 'rows-per-second': '200' });
-    const r = src.createReader(sourceContext(schema));
-    await r.assign(await src.enumerate(1, []), []);
-    const t0 = performance.now();
-    const rows = await drain(r, 60);
-    const elapsed = performance.now() - t0;
-    expect(rows.length).toBeGreaterThanOrEqual(60);
-    expect(elapsed).toBeGreaterThan(200);
-    expect(elapsed).toBeLessThan(1500);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { src, schema } = source({ 'rows-per-second': '200' });
+      const r = src.createReader(sourceContext(schema));
+      await r.assign(await src.enumerate(1, []), []);
+      const t0 = performance.now();
+      const rows = await onFakeClock(drain(r, 60));
+      const elapsed = performance.now() - t0;
+      // 200 rows/s in batches of 4 rows (20 ms worth), the first at once: 60 rows take 14 x 20 ms.
+      expect(rows).toHaveLength(60);
+      expect(elapsed).toBe(280);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('emits throttled rows in batches of ~20 ms, the first at once', async () => {
-    const { src, schema } = source({ 'rows-per-second': '5000' });
-    const r = src.createReader(sourceContext(schema));
-    await r.assign(await src.enumerate(1, []), []);
-    const t0 = performance.now();
-    const first = await r.poll();
-    expect(performance.now() - t0).toBeLessThan(20);
-    expect(first && first !== 'end' ? first.size : 0).toBe(100);
-    let rows = 0;
-    let batches = 0;
-    while (rows < 1000) {
-      const b = await r.poll();
-      if (b && b !== 'end') {
-        rows += b.size;
-        batches++;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { src, schema } = source({ 'rows-per-second': '5000' });
+      const r = src.createReader(sourceContext(schema));
+      await r.assign(await src.enumerate(1, []), []);
+      const t0 = performance.now();
+      const first = await onFakeClock(r.poll());
+      expect(performance.now() - t0).toBe(0);
+      expect(first && first !== 'end' ? first.size : 0).toBe(100);
+      let rows = 0;
+      let batches = 0;
+      while (rows < 1000) {
+        const b = await onFakeClock(r.poll());
+        if (b && b !== 'end') {
+          rows += b.size;
+          batches++;
+        }
       }
+      expect(batches).toBe(10);
+      expect(performance.now() - t0).toBe(200);
+    } finally {
+      vi.useRealTimers();
     }
-    expect(batches).toBeLessThan(25);
   });
 
   it('rejects options that name no column or do not fit the column', () => {

@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { duckdbConnector } from '../../connectors/duckdb/index.js';
@@ -11,6 +9,7 @@ import { type } from '../../src/expr/types.js';
 import { RowKind } from '../../src/runtime/changelog.js';
 import type { TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { CONFORMANCE_SCHEMA, runTwoPhaseCommitConformance, type ConformanceTarget } from '../sink/conformance/two-phase-commit-suite.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { errorOf, makeTable, sinkContext } from './table-helper.js';
 
 async function query(path: string, sql: string, schema?: Schema): Promise<unknown[][]> {
@@ -36,6 +35,7 @@ function duckTarget(upsert: boolean, tableName = 'analytics.orders') {
     const qualified = (n: string) => parts.slice(0, -1).map(quoteIdent).concat(quoteIdent(n)).join('.');
     const name = parts[parts.length - 1];
     return {
+      acceptsUpdates: sink.acceptsUpdates,
       sink: sink.createWriter(sinkContext(CONFORMANCE_SCHEMA, upsert ? [0] : [])),
       readCommitted: () => query(path, `SELECT id, name, amount, ts FROM ${qualified(name)}`, CONFORMANCE_SCHEMA),
       countStaged: async () => Number((await query(path, `SELECT count(*) FROM ${qualified(`_weir_staging_${name}`)}`))[0][0]),
@@ -43,11 +43,11 @@ function duckTarget(upsert: boolean, tableName = 'analytics.orders') {
   };
 }
 
-runTwoPhaseCommitConformance('duckdb (append)', duckTarget(false));
-runTwoPhaseCommitConformance('duckdb (upsert)', duckTarget(true));
+runTwoPhaseCommitConformance('duckdb (append)', duckTarget(false), { upsert: false });
+runTwoPhaseCommitConformance('duckdb (upsert)', duckTarget(true), { upsert: true });
 
 describe('duckdb sink', () => {
-  const tmp = () => mkdtempSync(join(tmpdir(), 'weir-duck-'));
+  const tmp = () => tempDir('duck');
   const I = RowKind.INSERT;
 
   it('creates the target with mapped types and the primary key', async () => {

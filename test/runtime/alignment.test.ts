@@ -3,7 +3,7 @@ import { listCheckpoints } from '../../src/checkpoint/storage.js';
 import { insertBatch } from '../../src/runtime/changelog.js';
 import { Channel, Signal } from '../../src/runtime/channel.js';
 import { InputGate } from '../../src/runtime/input-gate.js';
-import { startJob } from '../../src/runtime/job.js';
+import { type RunningJob, startJob } from '../../src/runtime/job.js';
 import type { StreamElement } from '../../src/runtime/stream-element.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import { jobOptions, pipeline } from './helpers/graph.js';
@@ -105,13 +105,16 @@ async function alignmentRun(mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE'): Promise<{ s
   const rec = new SinkRecorder();
   const snapshots = new Map<number, number>();
   // split 0 is fast, split 1 slow: barriers reach the counter much earlier on channel 0
-  const source = sequenceSource({ splits: 2, rowsPerSplit: 2000, batchSize: 10, delayMs: (i: number) => (i === 0 ? 1 : 20) });
+  // ... and the slow split's second half waits for 6 completed checkpoints, so the job cannot end first.
+  let job: RunningJob | undefined;
+  const gate = (split: number, offset: number) => split === 0 || offset < 1000 || (job?.status().checkpointsCompleted ?? 0) >= 6;
+  const source = sequenceSource({ splits: 2, rowsPerSplit: 2000, batchSize: 10, delayMs: (i: number) => (i === 0 ? 1 : 20), gate });
   const graph = pipeline(`align-${mode}`, [
     { kind: 'source', uid: 'src', parallelism: 2, source, schema: SEQUENCE_SCHEMA },
     { kind: 'operator', uid: 'count', parallelism: 1, create: () => counter(snapshots), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'rebalance' } },
     { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' }, isSink: true },
   ]);
-  const job = startJob(graph, jobOptions(d, { intervalMs: 15, mode, numRetained: 1000 }));
+  job = startJob(graph, jobOptions(d, { intervalMs: 15, mode, numRetained: 1000 }));
   await runningUntil(job, () => job.status().checkpointsCompleted >= 6);
   await job.stop({ savepoint: false });
   const out: { state: number; positions: number }[] = [];

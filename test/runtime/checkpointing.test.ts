@@ -5,7 +5,7 @@ import { readMetadata } from '../../src/checkpoint/storage.js';
 import { isWeirError } from '../../src/errors.js';
 import { startJob } from '../../src/runtime/job.js';
 import { expectedSums, jobOptions, materialize, sortedIds } from './helpers/graph.js';
-import { keyedJob, passJob, runningUntil, sumRows, useTempDirs } from './helpers/fixtures.js';
+import { keyedJob, passJob, runningUntil, sumRows, useTempDirs, waitFor } from './helpers/fixtures.js';
 import { allIds } from './helpers/sequence-source.js';
 import { SinkRecorder } from './helpers/test-sink.js';
 
@@ -15,8 +15,12 @@ describe('checkpoint coordination', () => {
   it('retention keeps the newest numRetained checkpoints and never deletes savepoints', async () => {
     const d = await dir();
     const rec = new SinkRecorder();
-    const src = { splits: 2, rowsPerSplit: 4000, batchSize: 25, delayMs: 1 };
-    const job = startJob(passJob('ret', rec, src, 2), jobOptions(d, { intervalMs: 5, numRetained: 2 }));
+    // The second half of the input waits for 5 completed checkpoints, so there are always more
+    // checkpoints than retained, however fast or slow the machine.
+    let job: ReturnType<typeof startJob> | undefined;
+    const gate = (_split: number, offset: number) => offset < 2000 || (job?.status().checkpointsCompleted ?? 0) >= 5;
+    const src = { splits: 2, rowsPerSplit: 4000, batchSize: 25, delayMs: 1, gate };
+    job = startJob(passJob('ret', rec, src, 2), jobOptions(d, { intervalMs: 5, numRetained: 2 }));
     await runningUntil(job, () => job.status().checkpointsCompleted >= 1);
     const sp = await job.triggerSavepoint();
     expect(sp.kind).toBe('savepoint');
@@ -33,10 +37,13 @@ describe('checkpoint coordination', () => {
   it('a checkpoint whose sink pre-commit hangs times out, is aborted, and a later one commits', async () => {
     const d = await dir();
     const rec = new SinkRecorder();
-    rec.hangPreCommitTxn = 1;
-    rec.hangMs = 300;
+    // Checkpoint 1's pre-commit hangs until the coordinator has aborted it (not for a fixed time),
+    // so the timeout always fires first; 1 s is long enough that no other checkpoint times out
+    // on a loaded machine (if one did, the assertions below still hold).
+    let job: ReturnType<typeof startJob> | undefined;
+    rec.onPreCommit = (txnId) => (txnId === 1 ? waitFor(() => (job?.status().checkpointsFailed ?? 0) >= 1) : undefined);
     const src = { splits: 2, rowsPerSplit: 2000, batchSize: 25, delayMs: 1 };
-    const job = startJob(passJob('timeout', rec, src, 2, 1), jobOptions(d, { intervalMs: 20, timeoutMs: 100 }));
+    job = startJob(passJob('timeout', rec, src, 2, 1), jobOptions(d, { intervalMs: 20, timeoutMs: 1000 }));
     expect((await job.done).state).toBe('FINISHED');
     const st = job.status();
     expect(st.checkpointsFailed).toBeGreaterThanOrEqual(1);

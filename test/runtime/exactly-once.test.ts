@@ -11,12 +11,16 @@ import { SinkRecorder, testSink } from './helpers/test-sink.js';
 const dir = useTempDirs();
 const restart = { restartStrategy: { type: 'fixed-delay', attempts: 2, delayMs: 5 } } as const;
 
+/** A source gate: rows from `offset` on wait until the sink committed `commits` transactions. */
+const afterCommits = (rec: SinkRecorder, commits: number, offset: number) => (_split: number, at: number) => at < offset || rec.commitLog.length >= commits;
+
 describe('exactly-once across failures', () => {
   it('a failing sink write restarts from the latest checkpoint without loss or duplicates (pass-through)', async () => {
     const rec = new SinkRecorder();
     rec.failOnWrite = 60;
     rec.failAfterCommits = 2;
-    const src = { splits: 2, rowsPerSplit: 4000, batchSize: 50, delayMs: 1 };
+    // The second half waits for the commits the failure needs, so it always happens mid-run.
+    const src = { splits: 2, rowsPerSplit: 4000, batchSize: 50, delayMs: 1, gate: afterCommits(rec, 2, 2000) };
     const job = startJob(passJob('fail-pass', rec, src, 2), jobOptions(await dir(), { intervalMs: 10 }, restart));
     const outcome = await job.done;
     expect(outcome.state).toBe('FINISHED');
@@ -30,7 +34,7 @@ describe('exactly-once across failures', () => {
     const rec = new SinkRecorder();
     rec.failOnWrite = 100;
     rec.failAfterCommits = 2;
-    const src = { splits: 3, rowsPerSplit: 3000, batchSize: 50, delayMs: 1 };
+    const src = { splits: 3, rowsPerSplit: 3000, batchSize: 50, delayMs: 1, gate: afterCommits(rec, 2, 1500) };
     const job = startJob(keyedJob('fail-keyed', rec, src, { source: 3, sum: 2, sink: 2 }), jobOptions(await dir(), { intervalMs: 10 }, restart));
     expect((await job.done).state).toBe('FINISHED');
     expect(job.status().restarts).toBe(1);
@@ -86,7 +90,8 @@ describe('exactly-once across failures', () => {
 describe('AT_LEAST_ONCE', () => {
   it('runs without alignment and delivers every row', async () => {
     const rec = new SinkRecorder();
-    const src = { splits: 2, rowsPerSplit: 2000, batchSize: 50, delayMs: 1 };
+    // The second half waits for two completed checkpoints (the single sink commits once per checkpoint).
+    const src = { splits: 2, rowsPerSplit: 2000, batchSize: 50, delayMs: 1, gate: afterCommits(rec, 2, 1000) };
     const job = startJob(keyedJob('alo', rec, src, { source: 2, sum: 2, sink: 1 }), jobOptions(await dir(), { intervalMs: 10, mode: 'AT_LEAST_ONCE' }));
     expect((await job.done).state).toBe('FINISHED');
     expect(job.status().checkpointsCompleted).toBeGreaterThan(1);
@@ -97,7 +102,7 @@ describe('AT_LEAST_ONCE', () => {
     const rec = new SinkRecorder();
     rec.failOnWrite = 50;
     rec.failAfterCommits = 2;
-    const src = { splits: 2, rowsPerSplit: 3000, batchSize: 50, delayMs: 1 };
+    const src = { splits: 2, rowsPerSplit: 3000, batchSize: 50, delayMs: 1, gate: afterCommits(rec, 2, 1500) };
     const job = startJob(passJob('alo-fail', rec, src, 2), jobOptions(await dir(), { intervalMs: 10, mode: 'AT_LEAST_ONCE' }, restart));
     expect((await job.done).state).toBe('FINISHED');
     expect(job.status().restarts).toBe(1);

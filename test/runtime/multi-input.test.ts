@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobGraph } from '../../src/runtime/job-graph.js';
-import { startJob } from '../../src/runtime/job.js';
+import { type RunningJob, startJob } from '../../src/runtime/job.js';
 import type { Operator, OperatorContext } from '../../src/runtime/operator.js';
 import { MAX_WATERMARK } from '../../src/runtime/watermark.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
@@ -112,6 +112,7 @@ describe('operators with several inputs', () => {
   });
 
   it('a diamond (one source feeding both inputs of an operator) aligns without deadlock', async () => {
+    let job: RunningJob | undefined;
     const rec = new SinkRecorder();
     const log: UnionLog = { rowsByInput: [0, 0], events: [] };
     const op = (id: number, uid: string, parallelism: number, createOperator: () => Operator, isSink = false) => ({
@@ -139,7 +140,8 @@ describe('operators with several inputs', () => {
           parallelism: 2,
           outputSchema: SEQUENCE_SCHEMA,
           changelogMode: 'insert-only',
-          source: sequenceSource({ splits: 2, rowsPerSplit: 20000, batchSize: 100 }),
+          // The second half waits for two completed checkpoints (however fast the first half ran).
+          source: sequenceSource({ splits: 2, rowsPerSplit: 20000, batchSize: 100, gate: (_s, offset) => offset < 10_000 || (job?.status().checkpointsCompleted ?? 0) >= 2 }),
         },
         op(1, 'a', 2, assigner),
         op(2, 'b', 1, assigner),
@@ -154,7 +156,7 @@ describe('operators with several inputs', () => {
         { source: 3, target: 4, targetInput: 0, partitioning: { kind: 'forward' } },
       ],
     };
-    const job = startJob(graph, jobOptions(await dir(), { intervalMs: 2 }));
+    job = startJob(graph, jobOptions(await dir(), { intervalMs: 2 }));
     expect((await job.done).state).toBe('FINISHED');
     expect(job.status().checkpointsCompleted).toBeGreaterThan(1);
     expect(log.rowsByInput).toEqual([40000, 40000]);

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { expect } from 'vitest';
+
+// Folders made here are removed after the calling test file (see temp-dirs.ts).
+export { registerTempDir, tempDir } from './temp-dirs.js';
 
 export const WEIR_BIN = resolve(import.meta.dirname, '../../bin/weir.mjs');
 
@@ -13,6 +14,26 @@ export interface WeirRun {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const live = new Set<ChildProcess>();
+
+/**
+ * Kills (SIGKILL) every weir child of this test file still running: a test that failed before
+ * stopping its job leaves none behind. test/support/cleanup-setup.ts calls it after each file.
+ */
+export async function killLiveChildren(): Promise<void> {
+  const running = [...live].filter((c) => c.exitCode === null && c.signalCode === null);
+  await Promise.all(
+    running.map(
+      (c) =>
+        new Promise<void>((res) => {
+          c.once('exit', () => res());
+          if (!c.kill('SIGKILL')) res();
+        }),
+    ),
+  );
+  live.clear();
+}
+
 /** Starts `weir <args>` as a real child process. */
 export function spawnWeir(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): WeirRun {
   const child = spawn(process.execPath, [WEIR_BIN, ...args], {
@@ -20,6 +41,8 @@ export function spawnWeir(args: readonly string[], opts: { cwd?: string; env?: R
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -35,13 +58,6 @@ export async function runWeir(args: readonly string[], opts: { cwd?: string; env
   const run = spawnWeir(args, opts);
   const { code, signal } = await run.exit;
   return { code, signal, stdout: run.stdout(), stderr: run.stderr() };
-}
-
-/** A temp folder (0755, so an embedded PostgreSQL running as another user can reach it too). */
-export function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), `weir-${prefix}-`));
-  chmodSync(d, 0o755);
-  return d;
 }
 
 /** A small deterministic PRNG (mulberry32) so random kill moments can be replayed from a seed. */

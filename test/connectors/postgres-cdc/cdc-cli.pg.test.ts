@@ -30,8 +30,9 @@ INSERT INTO agg SELECT grp, COUNT(*), SUM(amount) FROM orders GROUP BY grp;
   return path;
 }
 
+/** Polls `pred`; `ms` is only a hang guard. */
 async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + Math.max(ms, 60_000);
   while (Date.now() < deadline) {
     if (await pred()) return;
     await new Promise((r) => setTimeout(r, 100));
@@ -87,10 +88,28 @@ describe.skipIf(!server)('postgres-cdc through weir run into DuckDB', () => {
       (await pg.query('SELECT grp, count(*)::int, sum(amount)::text FROM orders GROUP BY grp ORDER BY grp')).map(([g, n, s]) => [Number(g), Number(n), s]);
     const actual = async () => (await queryDuckDb(db, 'SELECT grp, n, total::VARCHAR FROM agg ORDER BY grp')).map(([g, n, s]) => [g, n, String(s)]);
 
+    /** The newest completed checkpoint's LSN, or undefined (none yet, or its _metadata still being written). */
+    const newestLsn = (): string | undefined => {
+      try {
+        return latestLsn(ck);
+      } catch {
+        return undefined;
+      }
+    };
+    /** Waits (a condition, not a time) until a checkpoint covers everything written so far. */
+    const caughtUp = async (run: WeirRun, what: string): Promise<void> => {
+      const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
+      await waitFor(() => {
+        if (run.child.exitCode !== null) throw new Error(`weir exited: ${run.stderr()}`);
+        const l = newestLsn();
+        return l !== undefined && lsnNum(l) >= lsnNum(target!);
+      }, 60_000, what);
+    };
+
     const run1 = spawnWeir(['run', job, '--checkpoint-dir', ck, '-q'], { cwd: dir });
     await waitFor(() => run1.child.exitCode !== null || readdirSync(dir).includes('ck'), 20_000, 'first checkpoint');
     await workload(pg, 1, 600);
-    await new Promise((r) => setTimeout(r, 2000));
+    await caughtUp(run1, 'a checkpoint after the first changes');
     await stop(run1);
     expect(await actual()).toEqual(await expected());
     const slot = async () => (await pg.query("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'cli_slot'"))[0][0]!;
@@ -98,19 +117,12 @@ describe.skipIf(!server)('postgres-cdc through weir run into DuckDB', () => {
 
     await workload(pg, 2, 600);
     const run2 = spawnWeir(['run', job, '--checkpoint-dir', ck, '--from-checkpoint', 'latest', '-q'], { cwd: dir });
-    await new Promise((r) => setTimeout(r, 1500));
-    await workload(pg, 3, 300);
-    await new Promise((r) => setTimeout(r, 2500));
+    // More changes once the restored run is up (its first checkpoint), then stop once it caught up.
     // A SIGTERM before the restored run is up (slow starts on a loaded machine) would kill it unhandled.
     const restoredLsn = latestLsn(ck);
-    const moved = (): boolean => {
-      try {
-        return latestLsn(ck) !== restoredLsn;
-      } catch {
-        return false; // the newest chk folder has no _metadata yet
-      }
-    };
-    await waitFor(() => run2.child.exitCode !== null || moved(), 20_000, 'a checkpoint of the restored run');
+    await waitFor(() => run2.child.exitCode !== null || (newestLsn() ?? restoredLsn) !== restoredLsn, 20_000, 'a checkpoint of the restored run');
+    await workload(pg, 3, 300);
+    await caughtUp(run2, 'a checkpoint after the changes during the restored run');
     await stop(run2);
     expect(await actual()).toEqual(await expected());
     expect(lsnNum(await slot())).toBe(lsnNum(latestLsn(ck)));

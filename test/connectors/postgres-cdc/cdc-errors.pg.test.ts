@@ -65,7 +65,8 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
     const holder = reader(opts('ident', 'e5', { 'changelog-mode': 'upsert', 'scan.startup.mode': 'latest-offset' }));
     await holder.assign([{ id: 'postgres-cdc:e5' }], []);
     let active: string | null | undefined;
-    for (let i = 0; i < 100 && !active; i++) {
+    // Until the holder's stream is up (a condition; 1,200 x 50 ms is only a hang guard).
+    for (let i = 0; i < 1200 && !active; i++) {
       active = (await pg.query("SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = 'e5'"))[0]?.[0];
       if (!active) await new Promise((r) => setTimeout(r, 50));
     }
@@ -82,7 +83,7 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
     await first.assign([{ id: 'postgres-cdc:e6' }], []);
     await first.close();
     let holder: string | null | undefined = 'unknown';
-    for (let i = 0; i < 50 && holder !== null; i++) {
+    for (let i = 0; i < 600 && holder !== null; i++) {
       holder = (await pg.query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'e6'"))[0]?.[0];
       if (holder !== null) await new Promise((r) => setTimeout(r, 100));
     }
@@ -122,7 +123,7 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
     process.env.WEIR_CDC_SLOT_WAIT_WARN_MS = '500';
     const assigned = r.assign([{ id: 'postgres-cdc:e7' }], []);
     try {
-      for (let i = 0; i < 100 && warnings.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
+      for (let i = 0; i < 600 && warnings.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
       expect(warnings[0]).toContain("creating replication slot 'e7' waits for transactions to end: prepared transactions 'weir:other-job:sink-1:0:7' (database postgres) (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>'");
     } finally {
       delete process.env.WEIR_CDC_SLOT_WAIT_WARN_MS;

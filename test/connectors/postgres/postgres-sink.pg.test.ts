@@ -99,7 +99,12 @@ describe.skipIf(!server)('postgres sink', () => {
       for (let v = 2; v <= 5; v++) await sink.write(txn2, batch(keys.map((k) => [k, v])));
       await sink.write(txn2, batch([[7, 5], [8, 5]], [D, D]));
     })();
-    const outcome = await Promise.race([writes.then(() => 'written'), new Promise((r) => setTimeout(() => r('blocked'), 5000))]);
+    // Blocked on checkpoint 1's row locks, the writes would fail once the sink's lock_timeout
+    // (10 s) runs out: no timer of the test's own decides.
+    const outcome = await writes.then(
+      () => 'written',
+      (e: unknown) => `failed: ${(e as Error).message}`,
+    );
     expect(outcome).toBe('written');
     await sink.commit(c1);
     expect(Number((await pg.query('SELECT count(*) FROM s.locks WHERE v = 1'))[0][0])).toBe(100);
@@ -117,14 +122,18 @@ describe.skipIf(!server)('postgres sink', () => {
     const PER = 2000;
     let stop = false;
     const seen = { append: new Set<string>(), upsert: new Set<string>() };
+    const look = async (c: Awaited<ReturnType<typeof pg.client>>) => {
+      const r = await c.query({ text: 'SELECT (SELECT count(*) FROM s.visible_append), (SELECT min(version) || \'-\' || max(version) || \'-\' || count(*) FROM s.visible_upsert)', rowMode: 'array' });
+      seen.append.add(r.rows[0][0]);
+      if (r.rows[0][1] !== null) seen.upsert.add(r.rows[0][1]);
+    };
+    // One reader looks at fixed moments (after every flush of 150 rows could have reached the
+    // server, after the pre-commits, between the two commits); another polls all along.
+    const observer = await pg.client();
     const reader = (async () => {
       const c = await pg.client();
       try {
-        while (!stop) {
-          const r = await c.query({ text: 'SELECT (SELECT count(*) FROM s.visible_append), (SELECT min(version) || \'-\' || max(version) || \'-\' || count(*) FROM s.visible_upsert)', rowMode: 'array' });
-          seen.append.add(r.rows[0][0]);
-          if (r.rows[0][1] !== null) seen.upsert.add(r.rows[0][1]);
-        }
+        while (!stop) await look(c);
       } finally {
         await c.end();
       }
@@ -136,27 +145,30 @@ describe.skipIf(!server)('postgres sink', () => {
         const ids = Array.from({ length: 100 }, (_, i) => (n - 1) * PER + off + i);
         await a.write(ta, batch(ids.map((id) => [id, n])));
         await u.write(tu, batch(ids.map((id) => [id % PER, n])));
-        await new Promise((r) => setTimeout(r, 2));
+        await look(observer);
       }
       const ca = await a.preCommit(ta);
       const cu = await u.preCommit(tu);
-      await new Promise((r) => setTimeout(r, 20));
+      await look(observer);
       await a.commit(ca);
+      await look(observer);
       await u.commit(cu);
+      await look(observer);
     }
     stop = true;
     await reader;
+    await observer.end();
     await a.close();
     await u.close();
     // Every snapshot held whole checkpoints only: PER rows each (append), one version of all keys (upsert).
     expect([...seen.append].map(Number).every((n) => n % PER === 0)).toBe(true);
-    expect(seen.append.size).toBeGreaterThan(3);
+    expect(new Set([...seen.append].map(Number))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6].map((n) => n * PER)));
     for (const s of seen.upsert) {
       const [lo, hi, count] = s.split('-');
       expect(lo).toBe(hi);
       expect(count).toBe(String(PER));
     }
-    expect(seen.upsert.size).toBeGreaterThan(3);
+    expect(new Set([...seen.upsert].map((x) => x.split('-')[0]))).toEqual(new Set(['1', '2', '3', '4', '5', '6']));
   });
 
   it('an empty checkpoint prepares nothing; close() rolls back the open transaction and leaves nothing prepared', async () => {

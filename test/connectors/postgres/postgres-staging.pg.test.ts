@@ -18,7 +18,6 @@ const server = await postgresOrSkip();
 afterAll(() => server?.stop());
 
 const { INSERT: I, DELETE: D } = RowKind;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
@@ -39,12 +38,15 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
     return Promise.all(writers.map((w, s) => started(w, restored[s] ?? [], restoredId)));
   }
 
-  /** Checkpoint n completes: each subtask commits, then is notified (as its mailbox runs them), `gapMs` apart. */
-  async function complete(sinks: TwoPhaseCommitSink[], committables: JsonValue[], n: number, gapMs = 0): Promise<void> {
+  /**
+   * Checkpoint n completes: each subtask commits, then is notified (as its mailbox runs them);
+   * `between` runs after each subtask, where another subtask's commit may not have happened yet.
+   */
+  async function complete(sinks: TwoPhaseCommitSink[], committables: JsonValue[], n: number, between?: () => Promise<void>): Promise<void> {
     for (let s = 0; s < sinks.length; s++) {
       await sinks[s].commit(committables[s]);
       await sinks[s].notifyCheckpointComplete?.(n);
-      if (gapMs > 0) await sleep(gapMs);
+      await between?.();
     }
   }
 
@@ -61,8 +63,10 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
 
   /**
    * Three subtasks write 6 checkpoints into an append table (each checkpoint 3 x PER rows with
-   * v = n) and an upsert table (every key gets v = n, except the keys deleted in checkpoint n),
-   * committing 15 ms apart, while a reader polls both tables. Returns what the reader saw.
+   * v = n) and an upsert table (every key gets v = n, except the keys deleted in checkpoint n).
+   * A reader looks at both tables after every subtask's commit (the moments a partial checkpoint
+   * could show, deterministically), and another one polls them all along (which may catch a
+   * moment inside a commit). Returns what they saw.
    */
   async function pollWhileWriting(name: string, mode: StagingMode) {
     setPgStagingMode(mode);
@@ -73,19 +77,24 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
     const flush = { 'sink.buffer-flush.max-rows': '100' };
     const append = await sinkOperator({ columns: COLS, options: opts(`st.${name}_a`, flush), job: `${name}-a` }, P);
     const upsert = await sinkOperator({ columns: COLS, primaryKey: ['id'], options: opts(`st.${name}_u`, flush), job: `${name}-u` }, P);
-    const seen: { count: number; sum: number; keys: number; lo: number; hi: number }[] = [];
+    type Seen = { count: number; sum: number; keys: number; lo: number; hi: number };
+    const look = async (c: Awaited<ReturnType<typeof pg.client>>): Promise<Seen> => {
+      const r = await c.query({
+        text: `SELECT (SELECT count(*) FROM st.${name}_a), (SELECT coalesce(sum(v), 0) FROM st.${name}_a),
+                      (SELECT count(*) FROM st.${name}_u), (SELECT coalesce(min(v), 0) FROM st.${name}_u), (SELECT coalesce(max(v), 0) FROM st.${name}_u)`,
+        rowMode: 'array',
+      });
+      const [count, sum, keys, lo, hi] = (r.rows[0] as string[]).map(Number);
+      return { count, sum, keys, lo, hi };
+    };
+    const seen: Seen[] = [];
+    const polled: Seen[] = [];
     let stop = false;
     const client = await pg.client();
-    const reader = (async () => {
-      while (!stop) {
-        const r = await client.query({
-          text: `SELECT (SELECT count(*) FROM st.${name}_a), (SELECT coalesce(sum(v), 0) FROM st.${name}_a),
-                        (SELECT count(*) FROM st.${name}_u), (SELECT coalesce(min(v), 0) FROM st.${name}_u), (SELECT coalesce(max(v), 0) FROM st.${name}_u)`,
-          rowMode: 'array',
-        });
-        const [count, sum, keys, lo, hi] = (r.rows[0] as string[]).map(Number);
-        seen.push({ count, sum, keys, lo, hi });
-      }
+    const pollClient = await pg.client();
+    const observe = async () => void seen.push(await look(client));
+    const poller = (async () => {
+      while (!stop) polled.push(await look(pollClient));
     })();
     try {
       for (let n = 1; n <= 6; n++) {
@@ -99,13 +108,14 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
         }
         const ca = await Promise.all(append.map((w, s) => w.preCommit(ta[s])));
         const cu = await Promise.all(upsert.map((w, s) => w.preCommit(tu[s])));
-        await complete(append, ca, n, 15);
-        await complete(upsert, cu, n, 15);
+        await complete(append, ca, n, observe);
+        await complete(upsert, cu, n, observe);
       }
     } finally {
       stop = true;
-      await reader;
+      await poller;
       await client.end();
+      await pollClient.end();
       await Promise.all([...append, ...upsert].map((w) => w.close()));
     }
     const whole = (x: (typeof seen)[number]) => {
@@ -114,13 +124,15 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
       const upsertWhole = x.keys === 0 || (x.lo === x.hi && x.keys === range(KEYS).filter((k) => !deletedIn(k, x.hi)).length);
       return appendWhole && upsertWhole;
     };
-    return { seen, partial: seen.filter((x) => !whole(x)), final: seen.at(-1)!, P, PER, KEYS };
+    return { seen, partial: seen.filter((x) => !whole(x)), polledPartial: polled.filter((x) => !whole(x)), final: seen.at(-1)!, P, PER, KEYS };
   }
 
   it('a reader polling during the run never sees part of a checkpoint at parallelism 3', async () => {
-    const { seen, partial, P, PER } = await pollWhileWriting('poll', 'auto');
+    const { seen, partial, polledPartial, P, PER } = await pollWhileWriting('poll', 'auto');
     expect(partial).toEqual([]);
-    expect(new Set(seen.map((x) => x.count)).size).toBeGreaterThan(4);
+    expect(polledPartial).toEqual([]);
+    // Observed after each of the 6 checkpoints (and between their subtasks' commits).
+    expect(new Set(seen.map((x) => x.count))).toEqual(new Set([0, 1, 2, 3, 4, 5, 6].map((n) => n * P * PER)));
     const [[count, sum]] = await pg.query('SELECT count(*), sum(v) FROM st.poll_a');
     expect([Number(count), Number(sum)]).toEqual([6 * P * PER, (P * PER * 6 * 7) / 2]);
     expect(await pg.query('SELECT count(*), min(v), max(v) FROM st.poll_u')).toEqual([['180', '6', '6']]);

@@ -42,10 +42,11 @@ export function sumRows(rec: SinkRecorder): unknown[][] {
   return rec.committed.map((r) => [r[0], r[1], r[2]]);
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+/** Polls `cond`; `timeoutMs` is only a hang guard (generous: a loaded machine is slow, not wrong). */
+export async function waitFor(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error('waitFor timed out');
+    if (Date.now() - start > timeoutMs) throw new Error('waitFor: the condition did not hold within the hang guard');
     await new Promise((r) => setTimeout(r, 2));
   }
 }

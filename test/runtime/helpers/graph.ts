@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Schema } from '../../../src/expr/types.js';
+import { registerTempDir } from '../../support/temp-dirs.js';
 import { silentLogger } from '../../../src/log.js';
 import type { JobGraph, JobVertex, Partitioning } from '../../../src/runtime/job-graph.js';
 import type { JobOptions } from '../../../src/runtime/job.js';
@@ -51,13 +52,17 @@ export function pipeline(jobName: string, stages: Stage[]): JobGraph {
 
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'weir-rt-'));
+  // Also removed after the test file if a caller never runs `cleanup` (see test/support/temp-dirs.ts).
+  registerTempDir(dir);
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export function jobOptions(dir: string, over: Partial<JobOptions['checkpointing']> = {}, rest: Partial<JobOptions> = {}): JobOptions {
   return {
     checkpointDir: dir,
-    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 5000, minPauseMs: 0, numRetained: 3, ...over },
+    // The timeout is a hang guard here: a checkpoint that is merely slow on a loaded machine must
+    // not fail (tests of the timeout itself set their own).
+    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 3, ...over },
     restartStrategy: { type: 'none' },
     log: silentLogger,
     ...rest,

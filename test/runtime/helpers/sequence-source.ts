@@ -20,6 +20,12 @@ export interface SequenceSourceOptions {
   keys?: number;
   /** Delay before each poll of a split (throttles the source so checkpoints happen mid-run). */
   delayMs?: number | ((splitIndex: number) => number);
+  /**
+   * Whether a split may emit its next batch, starting at `offset`; while false the split is idle
+   * (poll() returns undefined when no split can emit). Tests hold the input back until a condition
+   * holds (e.g. checkpoints completed), instead of hoping the job runs long enough.
+   */
+  gate?: (splitIndex: number, offset: number) => boolean;
 }
 
 type Split = SplitPosition['split'] & { readonly index: number };
@@ -44,9 +50,14 @@ class SequenceReader implements SourceReader {
 
   async poll(): Promise<ChangeBatch | 'end' | undefined> {
     const n = this.splits.length;
+    let held = false;
     for (let k = 0; k < n; k++) {
       const i = (this.next + k) % n;
       if (this.offsets[i] >= this.o.rowsPerSplit) continue;
+      if (this.o.gate !== undefined && !this.o.gate(this.splits[i].index, this.offsets[i])) {
+        held = true;
+        continue;
+      }
       this.next = (i + 1) % n;
       const split = this.splits[i];
       const d = typeof this.o.delayMs === 'function' ? this.o.delayMs(split.index) : (this.o.delayMs ?? 0);
@@ -65,7 +76,7 @@ class SequenceReader implements SourceReader {
       this.offsets[i] = start + count;
       return insertBatch([ids, ks, ids.slice()], count);
     }
-    return 'end';
+    return held ? undefined : 'end';
   }
 
   positions(): SplitPosition[] {
@@ -90,6 +101,23 @@ export function sequenceSource(o: SequenceSourceOptions): Source {
     createReader: (ctx) => new SequenceReader(o, ctx),
     describe: () => `sequence(${o.splits} x ${o.rowsPerSplit})`,
   };
+}
+
+/**
+ * Checks that committed ids are, per split, exactly the first n ids of the split (nothing twice,
+ * no gap): what an unbounded source's output must be after a stop. Returns the count per split.
+ */
+export function prefixCounts(o: SequenceSourceOptions, ids: readonly number[]): number[] {
+  const base = Number.isFinite(o.rowsPerSplit) ? o.rowsPerSplit : 1e12;
+  const bySplit: number[][] = Array.from({ length: o.splits }, () => []);
+  for (const id of ids) bySplit[Math.floor(id / base)].push(id - Math.floor(id / base) * base);
+  return bySplit.map((offsets, s) => {
+    offsets.sort((a, b) => a - b);
+    offsets.forEach((off, i) => {
+      if (off !== i) throw new Error(`split ${s}: committed offsets are not 0..${offsets.length - 1} (offset ${off} at position ${i}: a row twice or a gap)`);
+    });
+    return offsets.length;
+  });
 }
 
 /** Every id the source produces, for comparisons. */

@@ -36,6 +36,12 @@ export class SinkRecorder {
   /** preCommit of a transaction begun with this id hangs for hangMs (once). */
   hangPreCommitTxn = 0;
   hangMs = 0;
+  /**
+   * Runs at the start of every preCommit with the transaction's id (its checkpoint id) and the
+   * writer's subtask; preCommit waits for it. Tests use it to act at a checkpoint's barrier, or to
+   * hold a pre-commit until a condition holds, instead of a fixed delay.
+   */
+  onPreCommit: ((txnId: number, subtask: number) => void | Promise<void>) | undefined = undefined;
   /** Delay of every write, to slow a job down. */
   writeDelayMs = 0;
 
@@ -103,6 +109,7 @@ class TestWriter implements TwoPhaseCommitSink<Txn, Committable> {
   }
 
   async preCommit(txn: Txn): Promise<Committable> {
+    await this.rec.onPreCommit?.(txn.id, this.ctx.subtaskIndex);
     if (this.rec.hangPreCommitTxn !== 0 && txn.id === this.rec.hangPreCommitTxn) {
       this.rec.hangPreCommitTxn = 0;
       await new Promise((r) => setTimeout(r, this.rec.hangMs));
