@@ -196,6 +196,8 @@ class FileReader implements SourceReader {
   /** Parses the reader's current record into row `n`; a bad record fails the job or is skipped. */
   private addRecord(reader: RecordReader, meta: readonly unknown[]): void {
     try {
+      // Decoding would have turned the bytes into U+FFFD silently: the record is malformed.
+      if (reader.badByte >= 0) throw new ConvertError(`invalid UTF-8 at byte offset ${reader.badByte}`);
       const isRow = this.config.format === 'json' ? this.addJson(reader.text) : this.addCsv(reader.text);
       if (!isRow) return;
     } catch (e) {

@@ -1,10 +1,14 @@
 /**
  * Reads a file record by record (a record is a line, or for CSV a line whose quoted fields may
  * contain newlines), in chunks, keeping the byte offset and line number of the next record so a
- * reader can resume exactly there after a restore.
+ * reader can resume exactly there after a restore. Records must be UTF-8: a record with an invalid
+ * byte is flagged (`badByte`) rather than decoded into U+FFFD silently, so the reader treats it as
+ * malformed.
  */
+import { isUtf8 } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { externalError } from '../../src/errors.js';
+import { firstInvalidUtf8 } from '../common/utf8.js';
 
 const CHUNK = 1 << 20;
 
@@ -19,9 +23,15 @@ export class RecordReader {
   private eof = false;
   /** Line number (1-based) of the next record. */
   line: number;
+  /** buf[..checkedTo) is known to be valid UTF-8 from the current record on. */
+  private checkedTo = 0;
+  /** buf[..checkEach) failed the chunk check: its records are checked one by one. */
+  private checkEach = 0;
   /** Set by next(): the record's text (without line end) and its first line number. */
   text = '';
   recordLine = 0;
+  /** Set by next(): file offset of the record's first invalid UTF-8 byte, or -1 when it is valid. */
+  badByte = -1;
 
   constructor(
     readonly path: string,
@@ -73,9 +83,29 @@ export class RecordReader {
       this.line += lines;
       this.pos = next;
       if (textEnd <= start) continue; // blank line
+      this.badByte = textEnd > this.checkedTo ? this.checkUtf8(start, textEnd) : -1;
       this.text = this.buf.toString('utf8', start, textEnd);
       return true;
     }
+  }
+
+  /**
+   * Checks buf[start..end) (a record) and returns the file offset of its first invalid byte, or -1.
+   * A '\n' never occurs inside a multi-byte sequence, so everything up to the last buffered '\n'
+   * is whole characters: one check covers all the records in it, and only a range that fails is
+   * re-checked record by record. No per-record work while the data is valid.
+   */
+  private checkUtf8(start: number, end: number): number {
+    if (end > this.checkEach) {
+      const upTo = this.eof ? this.len : Math.max(end, this.buf.lastIndexOf(0x0a, this.len - 1));
+      if (isUtf8(this.buf.subarray(start, upTo))) {
+        this.checkedTo = upTo;
+        return -1;
+      }
+      this.checkEach = upTo;
+    }
+    const bad = firstInvalidUtf8(this.buf, start, end);
+    return bad < 0 ? -1 : this.bufOffset + bad;
   }
 
   /** Reads the next chunk, keeping the unconsumed tail. */
@@ -89,6 +119,8 @@ export class RecordReader {
     this.buf = next;
     this.pos = 0;
     this.len = tail;
+    this.checkedTo = 0;
+    this.checkEach = 0;
     try {
       const { bytesRead } = await this.fh!.read(this.buf, tail, this.buf.length - tail, this.bufOffset + tail);
       if (bytesRead === 0) this.eof = true;

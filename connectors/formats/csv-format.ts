@@ -9,7 +9,7 @@ import { decToString } from '../../src/expr/decimal.js';
 import { formatDate, formatTime, formatTimestamp } from '../../src/expr/datetime-util.js';
 import { parseCsvRecord } from '../filesystem/csv.js';
 import { ConvertError, textConverter, type TextConverter } from '../filesystem/value-convert.js';
-import type { FormatField, FormatOptions, RowDecoder, RowEncoder } from './format.js';
+import { payloadText, type FormatField, type FormatOptions, type RowDecoder, type RowEncoder } from './format.js';
 
 const isStringType = (t: SqlType): boolean => t.kind === 'STRING' || t.kind === 'VARCHAR' || t.kind === 'CHAR';
 
@@ -24,7 +24,7 @@ export function csvDecoder(fields: readonly FormatField[], fieldCount: number, o
       let end = payload.length;
       if (end > 0 && payload[end - 1] === 0x0a) end--;
       if (end > 0 && payload[end - 1] === 0x0d) end--;
-      const values = parseCsvRecord(payload.toString('utf8', 0, end), delimiter, quote, parts);
+      const values = parseCsvRecord(payloadText(payload, end), delimiter, quote, parts);
       if (values.length !== fieldCount) throw new ConvertError(`expected ${fieldCount} fields, got ${values.length}`);
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i];

@@ -7,7 +7,7 @@
  * (before), as Flink does.
  */
 import { RowKind } from '../../src/runtime/changelog.js';
-import { ConvertError, type ChangelogDecoder, type FormatField, type FormatOptions, type RowEncoder } from './format.js';
+import { ConvertError, payloadText, type ChangelogDecoder, type FormatField, type FormatOptions, type RowEncoder } from './format.js';
 import { jsonObjectDecoder, jsonObjectWriter } from './json-format.js';
 
 export function debeziumJsonDecoder(fields: readonly FormatField[], opts: FormatOptions): ChangelogDecoder {
@@ -25,7 +25,7 @@ export function debeziumJsonDecoder(fields: readonly FormatField[], opts: Format
   };
   return {
     decode(payload, out) {
-      let ev = JSON.parse(payload.toString('utf8')) as unknown;
+      let ev = JSON.parse(payloadText(payload)) as unknown;
       if (ev === null) return;
       if (typeof ev !== 'object' || Array.isArray(ev)) throw new ConvertError('expected a Debezium change event (a JSON object)');
       let rec = ev as Record<string, unknown>;

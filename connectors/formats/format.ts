@@ -5,6 +5,7 @@
  * one row of a batch into a payload. Both follow weir's value representation (src/expr/types.ts).
  */
 import type { Field } from '../../src/expr/types.js';
+import { strictUtf8 } from '../common/utf8.js';
 import { ConvertError } from '../filesystem/value-convert.js';
 
 export { ConvertError };
@@ -83,4 +84,14 @@ export function preview(payload: Buffer): string {
 /** ConvertError or SyntaxError (JSON.parse): the malformed-record errors a decoder throws. */
 export function isParseError(e: unknown): e is Error {
   return e instanceof ConvertError || e instanceof SyntaxError;
+}
+
+/**
+ * A payload's text: invalid UTF-8 is a malformed record (as Flink's JSON and CSV parsers treat it),
+ * never silently turned into U+FFFD, so `*.ignore-parse-errors` decides whether it fails the job.
+ */
+export function payloadText(payload: Buffer, end = payload.length): string {
+  const text = strictUtf8(payload, 0, end);
+  if (typeof text === 'string') return text;
+  throw new ConvertError(`invalid UTF-8 at byte offset ${text.invalidAt}`);
 }

@@ -9,7 +9,7 @@ import { unreachable } from '../../src/errors.js';
 import { decToString } from '../../src/expr/decimal.js';
 import { formatDate, formatTime, formatTimestamp } from '../../src/expr/datetime-util.js';
 import { ConvertError, jsonConverter, type JsonConverter } from '../filesystem/value-convert.js';
-import type { FormatField, FormatOptions, RowDecoder, RowEncoder } from './format.js';
+import { payloadText, type FormatField, type FormatOptions, type RowDecoder, type RowEncoder } from './format.js';
 
 /** Fills the target columns of row `row` from a parsed JSON object. */
 export type ObjectDecoder = (obj: unknown, cols: unknown[][], row: number) => void;
@@ -40,7 +40,7 @@ export function jsonDecoder(fields: readonly FormatField[], opts: FormatOptions)
   const fill = jsonObjectDecoder(fields, opts);
   return {
     decode(payload, cols, row) {
-      fill(JSON.parse(payload.toString('utf8')), cols, row);
+      fill(JSON.parse(payloadText(payload)), cols, row);
     },
   };
 }

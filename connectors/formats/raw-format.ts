@@ -3,7 +3,7 @@
  */
 import { formatType } from '../../src/expr/types.js';
 import { userError } from '../../src/errors.js';
-import type { FormatField, RowDecoder, RowEncoder } from './format.js';
+import { payloadText, type FormatField, type RowDecoder, type RowEncoder } from './format.js';
 
 /** `fieldCount`: the format must cover exactly one column of type STRING/VARCHAR/CHAR or BYTES. */
 export function checkRawFields(fields: readonly FormatField[], fieldCount: number, table: string): void {
@@ -25,7 +25,7 @@ export function rawDecoder(fields: readonly FormatField[]): RowDecoder {
   const column = f.column;
   return {
     decode(payload, cols, row) {
-      cols[column][row] = bytes ? new Uint8Array(payload) : payload.toString('utf8');
+      cols[column][row] = bytes ? new Uint8Array(payload) : payloadText(payload);
     },
   };
 }

@@ -4,19 +4,27 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { externalError, userError } from '../errors.js';
 import { hashString } from '../runtime/partition.js';
 import type { SplitPosition } from '../runtime/source.js';
-import { type CheckpointMetadata, type SubtaskStateEntry, parseMetadata } from './metadata.js';
+import { type CheckpointMetadata, type SubtaskStateEntry, parseMetadataText, serializeMetadata } from './metadata.js';
 
 export type { CheckpointMetadata, SubtaskStateEntry } from './metadata.js';
 
 /**
  * Checkpoint storage on a local directory. Layout (easy to move to object storage: files are
- * written once and never modified; `_metadata` is the commit point):
- *   <checkpointDir>/<jobName>/chk-<n>/_metadata
+ * written once and never modified; the metadata is the commit point):
+ *   <checkpointDir>/<jobName>/chk-<n>/_metadata        (with its own checksum)
+ *   <checkpointDir>/<jobName>/chk-<n>/_metadata.copy   (the same bytes, read when _metadata fails)
  *   <checkpointDir>/<jobName>/chk-<n>/<uid>-<subtask>.state
  *   <checkpointDir>/<jobName>/savepoints/<name>/(same files)
  */
 export const METADATA_FILE = '_metadata';
-const METADATA_TMP = '_metadata.tmp';
+/**
+ * A second copy of `_metadata`. Sinks commit a checkpoint once its metadata is durable, so a
+ * checkpoint whose only metadata file is damaged could not be restored without replaying what
+ * those sinks already committed (duplicates in append sinks); with two copies one damaged file
+ * costs nothing.
+ */
+export const METADATA_COPY = '_metadata.copy';
+const METADATA_NAMES = [METADATA_FILE, METADATA_COPY] as const;
 const SAVEPOINTS = 'savepoints';
 const CHK_RE = /^chk-(\d+)$/;
 const SAVEPOINT_DEFAULT_RE = /^savepoint-(\d+)-/;
@@ -106,14 +114,21 @@ export async function createFolderDurable(path: string): Promise<void> {
   await fsyncDir(dirname(path));
 }
 
-/** The commit point of a checkpoint: write a temp file, fsync, rename, fsync the folder. */
+/**
+ * The commit point of a checkpoint: both metadata files are written to temp names and fsynced,
+ * renamed into place, and the folder is fsynced. Each file is complete and checksummed before its
+ * rename, so after a crash any metadata file present is a whole, valid one: whichever rename
+ * survived, the checkpoint is complete (its state files were durable before this started).
+ */
 export async function writeMetadataAtomic(folder: string, metadata: CheckpointMetadata): Promise<void> {
-  const tmp = join(folder, METADATA_TMP);
-  await writeFileDurable(tmp, JSON.stringify(metadata, null, 2));
-  try {
-    await rename(tmp, join(folder, METADATA_FILE));
-  } catch (e) {
-    throw writeFailed(join(folder, METADATA_FILE), e);
+  const text = serializeMetadata(metadata);
+  await Promise.all(METADATA_NAMES.map((name) => writeFileDurable(join(folder, `${name}.tmp`), text)));
+  for (const name of METADATA_NAMES) {
+    try {
+      await rename(join(folder, `${name}.tmp`), join(folder, name));
+    } catch (e) {
+      throw writeFailed(join(folder, name), e);
+    }
   }
   await fsyncDir(folder);
 }
@@ -148,15 +163,53 @@ async function listDirs(path: string): Promise<string[]> {
   }
 }
 
-/** Reads and validates `_metadata` of a folder (or the file itself); throws a plain Error on failure. */
-async function readMetadataRaw(folder: string): Promise<CheckpointMetadata> {
+type MetadataCopy =
+  | { readonly ok: true; readonly metadata: CheckpointMetadata; readonly checksummed: boolean }
+  | { readonly ok: false; readonly missing: boolean; readonly problem: string };
+
+async function readMetadataCopy(folder: string, name: string): Promise<MetadataCopy> {
   let text: string;
   try {
-    text = await readFile(join(folder, METADATA_FILE), 'utf8');
-  } catch {
-    throw new Error('no _metadata (incomplete checkpoint)');
+    text = await readFile(join(folder, name), 'utf8');
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    return { ok: false, missing, problem: missing ? `${name} is missing` : `${name} cannot be read (${(e as Error).message})` };
   }
-  return parseMetadata(text);
+  try {
+    return { ok: true, ...parseMetadataText(text, name) };
+  } catch (e) {
+    return { ok: false, missing: false, problem: (e as Error).message };
+  }
+}
+
+/** A checkpoint's metadata as read, with a note when it came from the copy or is unverified. */
+interface ReadMetadata {
+  readonly metadata: CheckpointMetadata;
+  readonly note?: string;
+}
+
+/**
+ * Reads the metadata of a folder: `_metadata` when it verifies, else its copy when that verifies.
+ * A `_metadata` without checksum and without copy was written by a weir that predates both: it is
+ * accepted unverified. Throws a plain Error naming what is wrong with each file.
+ */
+async function readMetadataRaw(folder: string): Promise<ReadMetadata> {
+  const main = await readMetadataCopy(folder, METADATA_FILE);
+  if (main.ok && main.checksummed) return { metadata: main.metadata };
+  const copy = await readMetadataCopy(folder, METADATA_COPY);
+  const mainProblem = main.ok ? `${METADATA_FILE} has no checksum` : main.problem;
+  if (copy.ok && copy.checksummed) return { metadata: copy.metadata, note: `${mainProblem}; using its copy ${METADATA_COPY}` };
+  if (main.ok && !copy.ok && copy.missing) {
+    return { metadata: main.metadata, note: `${METADATA_FILE} has no checksum (written by an earlier weir version), so it is not verified` };
+  }
+  if (!main.ok && main.missing && !copy.ok && copy.missing) throw new Error('no _metadata (incomplete checkpoint)');
+  if (!copy.ok && copy.missing) throw new Error(mainProblem);
+  throw new Error(`${mainProblem}; ${copy.ok ? `${METADATA_COPY} has no checksum` : copy.problem}`);
+}
+
+/** Whether a metadata file was written: the checkpoint reached its commit point, so sinks may have committed it. */
+async function hasMetadataFile(folder: string): Promise<boolean> {
+  return (await exists(join(folder, METADATA_FILE))) || (await exists(join(folder, METADATA_COPY)));
 }
 
 /** Checks every state file's presence, length and sha256; returns the problem or undefined. */
@@ -186,19 +239,24 @@ async function checkStateFile(folder: string, st: SubtaskStateEntry): Promise<st
 
 function folderOf(path: string): string {
   const abs = resolve(path);
-  return basename(abs) === METADATA_FILE ? dirname(abs) : abs;
+  return (METADATA_NAMES as readonly string[]).includes(basename(abs)) ? dirname(abs) : abs;
 }
 
 /**
- * Reads a checkpoint's metadata. `path` is a chk-<n> or savepoint folder or its `_metadata` file.
+ * Reads a checkpoint's metadata (from `_metadata`, or its copy when `_metadata` fails its
+ * checksum). `path` is a chk-<n> or savepoint folder or one of its metadata files.
  * Missing -> CHECKPOINT_NOT_FOUND; unreadable or invalid -> CHECKPOINT_CORRUPT (user errors).
  */
 export async function readMetadata(path: string): Promise<CheckpointMetadata> {
+  return (await readMetadataChecked(path)).metadata;
+}
+
+async function readMetadataChecked(path: string): Promise<ReadMetadata> {
   const folder = folderOf(path);
   if (!(await isDirectory(folder))) {
     throw userError('CHECKPOINT_NOT_FOUND', `checkpoint not found: ${path}`, { details: { path } });
   }
-  if (!(await exists(join(folder, METADATA_FILE)))) {
+  if (!(await hasMetadataFile(folder))) {
     throw userError(
       'CHECKPOINT_CORRUPT',
       `checkpoint ${folder} is incomplete or corrupt: it has no _metadata (name a chk-<n> or savepoint folder)`,
@@ -252,6 +310,13 @@ export interface CheckpointInfo {
   readonly sourcePositions: Readonly<Record<string, readonly SplitPosition[]>>;
   /** Why the checkpoint cannot be restored; undefined when it is valid. */
   readonly corrupt?: string;
+  /** A valid checkpoint read from `_metadata.copy`, or one without checksum: why. */
+  readonly note?: string;
+  /**
+   * A metadata file exists (however damaged): the checkpoint reached its commit point, so sinks
+   * may have committed it. False for a checkpoint that never completed.
+   */
+  readonly metadataWritten: boolean;
   readonly metadata?: CheckpointMetadata;
 }
 
@@ -277,12 +342,14 @@ async function inspect(jobName: string, folder: string, name: string, kind: 'che
     // vanished meanwhile (retention); still reported as corrupt below
   }
   let metadata: CheckpointMetadata;
+  let note: string | undefined;
   try {
-    metadata = await readMetadataRaw(folder);
+    ({ metadata, note } = await readMetadataRaw(folder));
   } catch (e) {
-    return { jobName, name, id: nameId, kind, path: folder, completedAt: mtime, sourcesSummary: '', sourcePositions: {}, corrupt: (e as Error).message };
+    const metadataWritten = await hasMetadataFile(folder);
+    return { jobName, name, id: nameId, kind, path: folder, completedAt: mtime, sourcesSummary: '', sourcePositions: {}, corrupt: (e as Error).message, metadataWritten };
   }
-  const base = {
+  const base: CheckpointInfo = {
     jobName,
     name,
     id: metadata.checkpointId,
@@ -294,6 +361,8 @@ async function inspect(jobName: string, folder: string, name: string, kind: 'che
     final: metadata.final,
     sourcesSummary: summarizeSources(metadata),
     sourcePositions: Object.fromEntries(Object.entries(metadata.sources).map(([uid, s]) => [uid, s.positions as SplitPosition[]])),
+    ...(note !== undefined ? { note } : {}),
+    metadataWritten: true,
     metadata,
   };
   const problem = verify ? await verifyStateFiles(folder, metadata) : undefined;
@@ -332,26 +401,71 @@ export async function listCheckpoints(checkpointDir: string, jobName?: string): 
 export interface ResolvedRestore {
   readonly path: string;
   readonly metadata: CheckpointMetadata;
+  /** Lines to show the user: checkpoints skipped (and the duplicates that may cause), a metadata copy used. */
   readonly warnings: string[];
+}
+
+export interface ResolveOptions {
+  /**
+   * false: the caller already resolved and reported this restore point (weir run resolves it, then
+   * the job resolves the PATH again): skip reading the state files (the restore verifies what it
+   * loads) and do not repeat notes about the metadata.
+   */
+  readonly verify?: boolean;
+  /** The job's sinks as the user knows them (`table (connector)`), named when a skip may duplicate rows. */
+  readonly sinks?: readonly string[];
 }
 
 function describe(info: CheckpointInfo): string {
   return info.kind === 'checkpoint' ? `checkpoint ${info.name}` : `savepoint ${info.name}`;
 }
 
+/** Sink tables recorded in checkpoint metadata (operator names 'Sink: <table>'). */
+function sinksInMetadata(infos: readonly CheckpointInfo[]): string[] {
+  const names = new Set<string>();
+  for (const info of infos) {
+    for (const op of Object.values(info.metadata?.operators ?? {})) {
+      if (op.name.startsWith('Sink: ')) names.add(op.name.slice('Sink: '.length));
+    }
+  }
+  return [...names];
+}
+
+/**
+ * The warning owed when restoring skips checkpoints that had completed: their sinks may already
+ * have committed them, so what they committed after `fallback` (everything, when starting fresh)
+ * is written again. Undefined when no skipped checkpoint had completed (a half-written one was
+ * never committed by anyone).
+ */
+export function skippedCommitWarning(
+  skipped: readonly CheckpointInfo[],
+  fallback: CheckpointInfo | undefined,
+  sinks: readonly string[] | undefined,
+): string | undefined {
+  const completed = skipped.filter((s) => s.metadataWritten).sort((a, b) => (b.id ?? 0) - (a.id ?? 0));
+  if (completed.length === 0) return undefined;
+  const named = sinks !== undefined && sinks.length > 0 ? sinks : sinksInMetadata(fallback ? [fallback, ...completed] : completed);
+  const sinkText = named.length === 0 ? 'the sinks' : `sink${named.length === 1 ? '' : 's'} ${named.join(', ')}`;
+  const one = completed.length === 1;
+  const what = `${completed.map(describe).join(', ')} ${one ? 'was' : 'were'} skipped but had completed, so ${one ? 'its' : 'their'} sinks may already have committed ${one ? 'it' : 'them'}`;
+  const again = fallback ? `rows committed after ${describe(fallback)} are written again` : 'the job starts fresh and writes every row again';
+  return `${what}: ${sinkText} may receive duplicate rows (${again})`;
+}
+
 /**
  * Finds what to restore. `spec` 'latest' = the newest valid checkpoint or savepoint of the job by
- * completion time (undefined when there is none); newer corrupt ones are skipped with a warning.
- * Otherwise `spec` is a path to a chk-<n> folder, its `_metadata`, or a savepoint folder (also
- * accepted relative to the job folder, e.g. `chk-7` or `savepoints/before-upgrade`).
+ * completion time (undefined when there is none); newer corrupt ones are skipped with a warning,
+ * and a loud one naming the sinks when a skipped checkpoint had completed. Otherwise `spec` is a
+ * path to a chk-<n> folder, one of its metadata files, or a savepoint folder (also accepted
+ * relative to the job folder, e.g. `chk-7` or `savepoints/before-upgrade`).
  */
 export async function resolveRestore(
   checkpointDir: string,
   jobName: string,
   spec: string,
-  /** verify: false skips reading the state files of a PATH (the restore verifies what it loads). */
-  options: { verify?: boolean } = {},
+  options: ResolveOptions = {},
 ): Promise<ResolvedRestore | undefined> {
+  const notes = options.verify !== false;
   if (spec === 'latest') {
     const warnings: string[] = [];
     const skipped: CheckpointInfo[] = [];
@@ -360,6 +474,9 @@ export async function resolveRestore(
         const problem = await verifyStateFiles(info.path, info.metadata);
         if (problem === undefined) {
           for (const s of skipped) warnings.push(`${describe(s)} is corrupt (${s.corrupt}); falling back to ${describe(info)}`);
+          const loud = skippedCommitWarning(skipped, info, options.sinks);
+          if (loud !== undefined) warnings.push(loud);
+          if (notes && info.note !== undefined) warnings.push(`${describe(info)}: ${info.note}`);
           return { path: info.path, metadata: info.metadata, warnings };
         }
         info = { ...info, corrupt: problem };
@@ -373,12 +490,12 @@ export async function resolveRestore(
     const inJob = folderOf(join(jobDir(checkpointDir, jobName), spec));
     if (await isDirectory(inJob)) folder = inJob;
   }
-  const metadata = await readMetadata(folder);
+  const { metadata, note } = await readMetadataChecked(folder);
   const problem = options.verify === false ? undefined : await verifyStateFiles(folder, metadata);
   if (problem !== undefined) {
     throw userError('CHECKPOINT_CORRUPT', `checkpoint ${folder} is corrupt: ${problem}`, { details: { path: folder } });
   }
-  return { path: folder, metadata, warnings: [] };
+  return { path: folder, metadata, warnings: notes && note !== undefined ? [`checkpoint ${folder}: ${note}`] : [] };
 }
 
 /**
@@ -396,7 +513,7 @@ export async function maxUsedCheckpointId(checkpointDir: string, jobName: string
     const m = SAVEPOINT_DEFAULT_RE.exec(name);
     if (m) max = Math.max(max, Number(m[1]));
     try {
-      max = Math.max(max, (await readMetadataRaw(join(dir, SAVEPOINTS, name))).checkpointId);
+      max = Math.max(max, (await readMetadataRaw(join(dir, SAVEPOINTS, name))).metadata.checkpointId);
     } catch {
       // incomplete savepoint: its id never committed anything
     }
@@ -405,7 +522,7 @@ export async function maxUsedCheckpointId(checkpointDir: string, jobName: string
 }
 
 /**
- * Keeps the `numRetained` newest complete checkpoints (folders with `_metadata`) and deletes every
+ * Keeps the `numRetained` newest complete checkpoints (folders with a metadata file) and deletes every
  * chk folder with a smaller id, complete or not. Savepoints are never touched. Returns the deleted
  * folder names.
  */
@@ -414,7 +531,7 @@ export async function applyRetention(checkpointDir: string, jobName: string, num
   const ids: { id: number; complete: boolean }[] = [];
   for (const name of await listDirs(dir)) {
     const m = CHK_RE.exec(name);
-    if (m) ids.push({ id: Number(m[1]), complete: await exists(join(dir, name, METADATA_FILE)) });
+    if (m) ids.push({ id: Number(m[1]), complete: await hasMetadataFile(join(dir, name)) });
   }
   const complete = ids.filter((x) => x.complete).map((x) => x.id).sort((a, b) => b - a);
   if (complete.length <= numRetained) return [];

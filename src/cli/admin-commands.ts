@@ -31,7 +31,7 @@ export async function checkpointsListCommand(jobName: string | undefined, flags:
     c.jobName,
     c.kind,
     c.id ?? '?',
-    c.corrupt ? `CORRUPT: ${c.corrupt}` : new Date(c.completedAt).toISOString(),
+    c.corrupt ? `CORRUPT: ${c.corrupt}` : `${new Date(c.completedAt).toISOString()}${c.note ? ` (${c.note})` : ''}`,
     c.durationMs === undefined ? '' : `${c.durationMs} ms`,
     c.sizeBytes === undefined ? '' : fmtBytes(c.sizeBytes),
     c.sourcesSummary,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
+import { exitWhenFlushed, tolerateClosedOutput } from './output-flush.js';
 
 // Commands load the engine (parser, connectors, DuckDB) only when they run, so --help, --version
 // and usage errors answer at once.
@@ -116,6 +117,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
 }
 
 async function main(): Promise<void> {
+  tolerateClosedOutput();
   let file: string | undefined;
   const program = buildProgram((f) => (file = f));
   try {
@@ -127,8 +129,9 @@ async function main(): Promise<void> {
     }
     process.exitCode = reportError(err, file);
   }
-  // Open handles (DuckDB, timers) must not keep a finished job alive.
-  setImmediate(() => process.exit(process.exitCode ?? 0)).unref();
+  // Open handles (DuckDB, timers) must not keep a finished job alive; output a slow reader has
+  // not taken yet must not be lost either.
+  await exitWhenFlushed(Number(process.exitCode ?? 0));
 }
 
 await main();

@@ -2,7 +2,7 @@ import { planOptions } from '../config/job-config.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CheckpointMetadata } from '../checkpoint/metadata.js';
-import { listCheckpoints, resolveRestore } from '../checkpoint/storage.js';
+import { listCheckpoints, resolveRestore, skippedCommitWarning } from '../checkpoint/storage.js';
 import { lookupConnector } from '../connector/registry.js';
 import { userError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -43,7 +43,10 @@ export function assertNotRunning(jobDir: string, jobName: string): void {
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return; // a killed run left it behind
-    if ((e as NodeJS.ErrnoException).code === 'EPERM') throw e;
+    if ((e as NodeJS.ErrnoException).code === 'EPERM') {
+      // The pid lives but is another user's: this job folder is in use (or the file was planted).
+      throw userError('JOB_ALREADY_RUNNING', `job '${jobName}' looks running as another user's process (pid in ${info}); use your own --checkpoint-dir, or remove ${info} if that process is not weir`);
+    }
     if (e instanceof Error && 'domain' in e) throw e;
   }
 }
@@ -85,7 +88,8 @@ export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (runni
   const restoreSpec = flags.fromCheckpoint ?? job.config.savepointPath;
   let restore: JobOptions['restore'];
   if (restoreSpec !== undefined) {
-    const found = await resolveRestore(checkpointDir, job.jobName, restoreSpec);
+    const sinks = sinkTables(job);
+    const found = await resolveRestore(checkpointDir, job.jobName, restoreSpec, { sinks });
     // What state a run starts from matters even with -q (which silences the status line and summary).
     if (found) {
       for (const w of found.warnings) say(`warning: ${w}`);
@@ -96,9 +100,10 @@ export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (runni
       }
       restore = { path: found.path, allowNonRestoredState };
     } else {
-      for (const c of await listCheckpoints(checkpointDir, job.jobName)) {
-        if (c.corrupt !== undefined) say(`warning: ${c.kind} ${c.name} is corrupt (${c.corrupt}); not restoring it`);
-      }
+      const corrupt = (await listCheckpoints(checkpointDir, job.jobName)).filter((c) => c.corrupt !== undefined);
+      for (const c of corrupt) say(`warning: ${c.kind} ${c.name} is corrupt (${c.corrupt}); not restoring it`);
+      const loud = skippedCommitWarning(corrupt, undefined, sinks);
+      if (loud !== undefined) say(`warning: ${loud}`);
       say(`no completed checkpoint of job '${job.jobName}' in ${checkpointDir}; starting fresh`);
     }
   }
@@ -156,6 +161,15 @@ export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (runni
     process.off('SIGTERM', onSignal);
     await control?.close();
   }
+}
+
+/** The job's sink tables as `table (connector)`, for warnings about what they may receive twice. */
+function sinkTables(job: JobFile): string[] {
+  const names = [...new Set(job.inserts.map((i) => i.target[i.target.length - 1]))];
+  return names.map((name) => {
+    const table = job.catalog.getTable(name);
+    return table ? `${table.name} (${table.options.connector})` : name;
+  });
 }
 
 async function showResults(job: JobFile): Promise<void> {

@@ -66,15 +66,23 @@ describe('checkpoint storage', () => {
     await writeFile(file, bytes);
     let r = await resolveRestore(d, 'store', 'latest');
     expect(r!.metadata.checkpointId).toBe(n2);
-    expect(r!.warnings).toEqual([`checkpoint chk-${n3} is corrupt (state file ${stateFileName('sum', 0)} sha256 mismatch); falling back to checkpoint chk-${n2}`]);
+    expect(r!.warnings).toEqual([
+      `checkpoint chk-${n3} is corrupt (state file ${stateFileName('sum', 0)} sha256 mismatch); falling back to checkpoint chk-${n2}`,
+      // chk-n3 had completed: its sinks may have committed it, so falling back may duplicate rows
+      `checkpoint chk-${n3} was skipped but had completed, so its sinks may already have committed it: the sinks may receive duplicate rows (rows committed after checkpoint chk-${n2} are written again)`,
+    ]);
 
-    // half-written metadata of the next one
+    // damaged metadata of the next one: both copies (one alone is recovered from the other)
     const metaFile = join(d, 'store', `chk-${n2}`, '_metadata');
     await truncate(metaFile, 40);
-    r = await resolveRestore(d, 'store', 'latest');
+    await truncate(join(d, 'store', `chk-${n2}`, '_metadata.copy'), 40);
+    r = await resolveRestore(d, 'store', 'latest', { sinks: ['out (test)'] });
     expect(r!.metadata.checkpointId).toBe(n1);
-    expect(r!.warnings).toHaveLength(2);
-    expect(r!.warnings[1]).toMatch(new RegExp(`checkpoint chk-${n2} is corrupt \\(_metadata is not valid JSON`));
+    expect(r!.warnings).toHaveLength(3);
+    expect(r!.warnings[1]).toMatch(new RegExp(`checkpoint chk-${n2} is corrupt \\(_metadata is not valid JSON .*; _metadata.copy is not valid JSON`));
+    expect(r!.warnings[2]).toBe(
+      `checkpoint chk-${n3}, checkpoint chk-${n2} were skipped but had completed, so their sinks may already have committed them: sink out (test) may receive duplicate rows (rows committed after checkpoint chk-${n1} are written again)`,
+    );
 
     const list = await listCheckpoints(d, 'store');
     expect(list.filter((c) => c.corrupt !== undefined).map((c) => c.id).sort()).toEqual([n2, n3].sort());

@@ -1,11 +1,11 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileSource } from '../../connectors/filesystem/file-source.js';
 import { resolveFilesystemConfig } from '../../connectors/filesystem/filesystem-options.js';
 import { type } from '../../src/expr/types.js';
 import type { SourceReader } from '../../src/runtime/source.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { drain, errorOf, makeTable, schemaOf, sourceContext } from './table-helper.js';
 
 const COLUMNS = [
@@ -17,8 +17,9 @@ const COLUMNS = [
   ['ok', type('BOOLEAN')],
 ] as const;
 
+/** Removed after this file's tests (test/support/temp-dirs.ts). */
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'weir-fs-src-'));
+  return tempDir('fs-src');
 }
 
 function fileSource(options: Record<string, string>, names?: string[], extra: Parameters<typeof makeTable>[3] = {}, columns: Parameters<typeof makeTable>[1] = COLUMNS) {
@@ -185,5 +186,95 @@ describe('filesystem source: CSV', () => {
     );
     expect(errorOf(() => fileSource({ path: '/x', format: 'parquet' })).message).toContain("reads format 'json' or 'csv', not 'parquet'");
     expect(errorOf(() => fileSource({ format: 'csv' })).code).toBe('MISSING_OPTION');
+  });
+});
+
+describe('filesystem source: invalid UTF-8', () => {
+  const line = (text: string): Buffer => Buffer.from(`${text}\n`);
+  /** `{"id": <id>, "name": "<prefix><bytes>"}` as raw bytes. */
+  const jsonWith = (id: number, bytes: number[], prefix = 'x'): Buffer =>
+    Buffer.concat([Buffer.from(`{"id": ${id}, "name": "${prefix}`), Buffer.from(bytes), Buffer.from('"}\n')]);
+
+  it('a line with invalid UTF-8 fails naming the file, the line and the byte offset, never decoding it to U+FFFD', async () => {
+    const dir = tmp();
+    const file = join(dir, 'bad.json');
+    const first = line('{"id": 1, "name": "Zoë €uro 😀"}');
+    const bad = jsonWith(2, [0xff]);
+    writeFileSync(file, Buffer.concat([first, bad, line('{"id": 3}')]));
+    const e = await readAll({ path: file, format: 'json' }).then(() => undefined, (x: Error & { code?: string }) => x);
+    expect(e?.code).toBe('MALFORMED_RECORD');
+    const offset = first.length + bad.indexOf(0xff);
+    expect(e?.message).toBe(`malformed JSON in ${file} line 2: invalid UTF-8 at byte offset ${offset}`);
+  });
+
+  it('rejects every ill-formed sequence (truncated, overlong, surrogate, above U+10FFFF) and accepts the boundary cases', async () => {
+    const dir = tmp();
+    const bad: [string, number[]][] = [
+      ['lone continuation', [0x80]],
+      ['truncated 2-byte', [0xc3]],
+      ['truncated 3-byte', [0xe2, 0x82]],
+      ['overlong /', [0xc0, 0xaf]],
+      ['overlong 3-byte', [0xe0, 0x80, 0xaf]],
+      ['surrogate', [0xed, 0xa0, 0x80]],
+      ['above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+      ['invalid lead', [0xf8, 0x88, 0x80, 0x80, 0x80]],
+    ];
+    for (const [what, bytes] of bad) {
+      const file = join(dir, `bad-${bad.findIndex((b) => b[0] === what)}.json`);
+      const before = line('{"id": 0}');
+      const rec = jsonWith(1, bytes, 'ok ');
+      writeFileSync(file, Buffer.concat([before, rec]));
+      const e = await readAll({ path: file, format: 'json' }).then(() => undefined, (x: Error) => x);
+      expect(e?.message, what).toBe(`malformed JSON in ${file} line 2: invalid UTF-8 at byte offset ${before.length + rec.indexOf(Buffer.from(bytes))}`);
+    }
+    // the extremes of each length are valid: U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000, U+10FFFF
+    const good = ['\u0080', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffff', '\u{10000}', '\u{10ffff}'];
+    writeFileSync(join(dir, 'good.txt'), good.map((g, i) => JSON.stringify({ id: i, name: g })).join('\n'));
+    expect(await readAll({ path: join(dir, 'good.txt'), format: 'json' }, ['name'])).toEqual(good.map((g) => [g]));
+  });
+
+  it('skips and counts such lines with json.ignore-parse-errors / csv.ignore-parse-errors', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'a.json'), Buffer.concat([line('{"id": 1, "name": "é"}'), jsonWith(2, [0xc3, 0x28]), line('{"id": 3, "name": "€"}')]));
+    const counters: Record<string, number> = {};
+    expect(await readAll({ path: dir, format: 'json', 'json.ignore-parse-errors': 'true' }, ['id', 'name'], counters)).toEqual([
+      [1, 'é'],
+      [3, '€'],
+    ]);
+    expect(counters['parse-errors-skipped']).toBe(1);
+
+    const csvDir = tmp();
+    const file = join(csvDir, 'a.csv');
+    const ok = line('1,Zoë,1,,,');
+    writeFileSync(file, Buffer.concat([ok, Buffer.from('2,'), Buffer.from([0xe9]), Buffer.from(',2,,,\n'), line('3,c,3,,,')]));
+    const e = await readAll({ path: file, format: 'csv' }).then(() => undefined, (x: Error) => x);
+    expect(e?.message).toBe(`malformed CSV in ${file} line 2: invalid UTF-8 at byte offset ${ok.length + 2}`);
+    const csvCounters: Record<string, number> = {};
+    expect(await readAll({ path: file, format: 'csv', 'csv.ignore-parse-errors': 'true' }, ['id', 'name'], csvCounters)).toEqual([
+      [1, 'Zoë'],
+      [3, 'c'],
+    ]);
+    expect(csvCounters['parse-errors-skipped']).toBe(1);
+  });
+
+  it('in a large file: multi-byte characters across chunk boundaries are fine, and a bad byte deep inside is found at its offset', async () => {
+    const dir = tmp();
+    // ~2.3 MiB of lines full of 2-, 3- and 4-byte characters: the 1 MiB chunks split characters
+    const lines = Array.from({ length: 30_000 }, (_, i) => `${JSON.stringify({ id: i, name: `é€😀-${i}`.repeat(4) })}\n`);
+    const good = Buffer.from(lines.join(''));
+    expect(good.length).toBeGreaterThan(2 << 20);
+    writeFileSync(join(dir, 'big.json'), good);
+    const rows = await readAll({ path: dir, format: 'json' }, ['id', 'name']);
+    expect(rows).toHaveLength(30_000);
+    expect(rows[29_999]).toEqual([29_999, 'é€😀-29999'.repeat(4)]);
+
+    // one byte of one 3-byte character in line 25,001 broken (past the second chunk)
+    const lineStart = Buffer.from(lines.slice(0, 25_000).join('')).length;
+    const at = lineStart + Buffer.from(lines[25_000]).indexOf(Buffer.from('€')) + 1;
+    const broken = Buffer.from(good);
+    broken[at] = 0x41; // the continuation byte becomes 'A'
+    writeFileSync(join(dir, 'big.json'), broken);
+    const e = await readAll({ path: dir, format: 'json' }).then(() => undefined, (x: Error) => x);
+    expect(e?.message).toBe(`malformed JSON in ${join(dir, 'big.json')} line 25001: invalid UTF-8 at byte offset ${at - 1}`);
   });
 });

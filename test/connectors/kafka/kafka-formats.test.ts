@@ -53,6 +53,24 @@ describe('formats', () => {
     expect(() => csv.decode(Buffer.from('1,2'), out, 0)).toThrow(/expected 7 fields, got 2/);
   });
 
+  it('invalid UTF-8 is a malformed record in every text format, never a silent U+FFFD', () => {
+    const out: unknown[][] = FIELDS.map(() => []);
+    const bad = (text: string): Buffer => Buffer.concat([Buffer.from(text), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const json = rowDecoder('json', FIELDS, FIELDS.length, DEFAULT_FORMAT_OPTIONS);
+    expect(() => json.decode(bad('{"name": "x'), out, 0)).toThrow(ConvertError);
+    expect(() => json.decode(bad('{"name": "x'), out, 0)).toThrow(/invalid UTF-8 at byte offset 11/);
+    const csv = rowDecoder('csv', FIELDS, FIELDS.length, DEFAULT_FORMAT_OPTIONS);
+    expect(() => csv.decode(bad('1,'), out, 0)).toThrow(/invalid UTF-8 at byte offset 2/);
+    const str = [{ field: { name: 's', type: type('STRING') }, position: 0, column: 0 }];
+    const raw = rowDecoder('raw', str, 1, DEFAULT_FORMAT_OPTIONS);
+    expect(() => raw.decode(Buffer.from([0x61, 0xff]), [[]], 0)).toThrow(/invalid UTF-8 at byte offset 1/);
+    const dbz = changelogDecoder(FIELDS.slice(0, 2), DEFAULT_FORMAT_OPTIONS);
+    expect(() => dbz.decode(bad('{"op": "c", "after": {"id": 1, "name": "x'), { cols: [[], []], startRow: () => 0 })).toThrow(ConvertError);
+    // valid multi-byte text still decodes
+    raw.decode(Buffer.from('żółw 🐢'), out, 0);
+    expect(out[0][0]).toBe('żółw 🐢');
+  });
+
   it('debezium-json decodes c/r/u/d and rejects an update without a before image', () => {
     const dec = changelogDecoder(FIELDS.slice(0, 2), DEFAULT_FORMAT_OPTIONS);
     const kinds: number[] = [];
