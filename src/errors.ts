@@ -35,7 +35,9 @@ export class WeirError extends Error {
   readonly details?: Record<string, unknown>;
 
   constructor(message: string, fields: WeirErrorFields) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    // Every message a user can see is built here, so this is the one place that keeps text from
+    // the input (identifiers, strings, file contents) from driving the terminal.
+    super(escapeControlChars(message, fields.domain === 'internal'), fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = 'WeirError';
     this.domain = fields.domain;
     this.retriable = fields.retriable ?? false;
@@ -50,6 +52,26 @@ export class WeirError extends Error {
     return `${where}${this.message}`;
   }
 }
+
+/**
+ * Escapes what a terminal would act on instead of showing: C0 controls (NUL as `\x00`, ESC as
+ * `\x1b`, CR as `\r`, ...), DEL and C1 controls, Unicode bidirectional overrides (which can
+ * reorder what the user sees) and unpaired UTF-16 surrogates (which print as garbage). Tabs stay;
+ * newlines stay only when `keepNewlines` (an internal error's generated code and stack). Backslashes
+ * are left alone, so escaping twice changes nothing.
+ */
+export function escapeControlChars(text: string, keepNewlines = false): string {
+  return text.replace(UNSAFE_CHARS, (c) => {
+    if (c === '\t' || (keepNewlines && c === '\n')) return c;
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** A mistake in what the user wrote or asked for. */
 export function userError(

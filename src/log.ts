@@ -21,7 +21,9 @@ const REDACT = [
 
 export function createLogger(level: string = process.env.WEIR_LOG_LEVEL ?? 'warn'): Logger {
   const file = process.env.WEIR_LOG_FILE;
-  const destination = file ? pino.destination({ dest: file, sync: false, mkdir: true }) : pino.destination(2);
+  // Synchronous: a process that exits right after logging (every command ends with process.exit)
+  // keeps its last lines, and an asynchronous file not yet open would make the exit throw.
+  const destination = file ? pino.destination({ dest: file, sync: true, mkdir: true }) : pino.destination(2);
   return pino({ level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '***' } }, destination);
 }
 

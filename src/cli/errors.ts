@@ -1,4 +1,4 @@
-import { isWeirError } from '../errors.js';
+import { escapeControlChars, isWeirError } from '../errors.js';
 
 /**
  * Prints an error the way a user should see it: user errors as one line (with the file and SQL
@@ -7,7 +7,8 @@ import { isWeirError } from '../errors.js';
  */
 export function reportError(err: unknown, file?: string): number {
   if (isWeirError(err)) {
-    const where = err.position ? `${file ? `${file}:` : ''}${err.position.line}:${err.position.column}: ` : file && err.code.startsWith('SQL') ? `${file}: ` : '';
+    const shownFile = file === undefined ? undefined : escapeControlChars(file);
+    const where = err.position ? `${shownFile ? `${shownFile}:` : ''}${err.position.line}:${err.position.column}: ` : shownFile && err.code.startsWith('SQL') ? `${shownFile}: ` : '';
     if (err.domain === 'internal') {
       process.stderr.write(`internal error (a bug in weir): ${err.message}\n${err.stack ?? ''}\n`);
       if (err.cause instanceof Error) process.stderr.write(`caused by: ${err.cause.stack ?? err.cause.message}\n`);

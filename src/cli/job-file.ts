@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { applyConfig, defaultJobConfig, resetConfig, type JobConfig } from '../config/job-config.js';
-import { isWeirError, unreachable, userError, type SqlPosition } from '../errors.js';
+import { escapeControlChars, isWeirError, unreachable, userError, type SqlPosition } from '../errors.js';
 import { Catalog } from '../plan/catalog.js';
 import { parseScript } from '../sql/parse.js';
 import type { InsertStatement } from '../sql/ir.js';
@@ -70,7 +70,7 @@ export function prepareJob(text: string, path: string, sets: readonly string[] =
       case 'set':
         if (st.key !== undefined && st.value !== undefined) {
           const w = applyAt(config, st.key, st.value, st.pos);
-          if (w) warnings.push(st.pos ? `${path}:${st.pos.line}:${st.pos.column}: ${w}` : w);
+          if (w) warnings.push(st.pos ? `${path}:${st.pos.line}:${st.pos.column}: ${escapeControlChars(w)}` : escapeControlChars(w));
         }
         break;
       case 'reset':
@@ -106,7 +106,7 @@ export function prepareJob(text: string, path: string, sets: readonly string[] =
       if (!isWeirError(e)) throw e;
       throw userError(e.code, `--set ${k}=${v}: ${e.message}`, { details: e.details });
     }
-    if (w) warnings.push(`--set: ${w}`);
+    if (w) warnings.push(`--set: ${escapeControlChars(w)}`);
   }
   if (inserts.length === 0) {
     throw userError('NO_INSERT', `job file '${path}' has no INSERT INTO statement: nothing to run`);

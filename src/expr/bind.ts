@@ -4,7 +4,7 @@
  * casts functions need, and folds constant sub-expressions.
  */
 import type {
-  CallExpr, CaseExpr, CastExpr, ColumnExpr, Expr, IntervalExpr, LiteralExpr, Pos,
+  BinaryExpr, CallExpr, CaseExpr, CastExpr, ColumnExpr, Expr, IntervalExpr, LiteralExpr, Pos,
 } from '../sql/ir.js';
 import type { BoundExpr } from './bound.js';
 import { type SqlType, type, isNumeric, isString, withNullable } from './types.js';
@@ -31,6 +31,12 @@ export interface BindContext {
    * aggregates are not allowed (WHERE, ON, ...): the binder then raises a user error.
    */
   aggregate?: (call: CallExpr) => BoundExpr;
+  /**
+   * When given, every expression bound is recorded here and found here again (binding depends on
+   * nothing but the expression and the scope): a caller that binds many overlapping
+   * sub-expressions binds each node once.
+   */
+  memo?: Map<Expr, BoundExpr>;
 }
 
 export function isAggregateName(name: string): boolean {
@@ -106,17 +112,31 @@ function fractionDigits(text: string): number {
   return m ? Math.min(9, m[1].length) : 0;
 }
 
-/** An interval as a TIMESTAMPADD unit and amount; SECOND with a fraction becomes milliseconds. */
+/** Calcite's (and so Flink's) largest interval precision: digits of the leading field. */
+const MAX_INTERVAL_DIGITS = 10;
+const UNIT_MILLIS: Record<string, number> = { DAY: 86_400_000, HOUR: 3_600_000, MINUTE: 60_000, SECOND: 1000, MILLISECOND: 1 };
+
+/**
+ * An interval as a TIMESTAMPADD unit and amount; SECOND with a fraction becomes milliseconds.
+ * The value has at most 10 digits before the fraction (Flink's largest interval precision), and a
+ * day-time interval stays within ±(2^53 - 1) ms, where milliseconds are exact as JS numbers.
+ */
 export function intervalAmount(e: IntervalExpr): { unit: string; amount: number } {
   const text = e.value.trim();
+  const m = /^[+-]?(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[1] === '' && (m[2] ?? '') === '')) throw sqlError(`invalid INTERVAL value '${e.value}' for unit ${e.unit}`, e.pos);
+  if (m[1]!.replace(/^0+/, '').length > MAX_INTERVAL_DIGITS) {
+    throw sqlError(`INTERVAL '${e.value}' ${e.unit} is out of range: an interval has at most ${MAX_INTERVAL_DIGITS} digits before the fraction`, e.pos);
+  }
   const n = Number(text);
-  if (text === '' || !Number.isFinite(n)) throw sqlError(`invalid INTERVAL value '${e.value}' for unit ${e.unit}`, e.pos);
-  if (Number.isInteger(n)) return { unit: e.unit, amount: n };
-  if (e.unit === 'SECOND') return { unit: 'MILLISECOND', amount: Math.round(n * 1000) };
+  const f = UNIT_MILLIS[e.unit];
+  if (f !== undefined && Math.abs(n) * f > Number.MAX_SAFE_INTEGER) {
+    throw sqlError(`INTERVAL '${e.value}' ${e.unit} is out of range: at most ${Math.floor(Number.MAX_SAFE_INTEGER / f)} ${e.unit.toLowerCase()}s`, e.pos);
+  }
+  if (Number.isInteger(n)) return { unit: e.unit, amount: n + 0 };
+  if (e.unit === 'SECOND') return { unit: 'MILLISECOND', amount: Math.round(n * 1000) + 0 };
   throw sqlError(`invalid INTERVAL value '${e.value}': ${e.unit} intervals must be whole numbers`, e.pos);
 }
-
-const UNIT_MILLIS: Record<string, number> = { DAY: 86_400_000, HOUR: 3_600_000, MINUTE: 60_000, SECOND: 1000, MILLISECOND: 1 };
 
 /** The length of a day-time interval in milliseconds (window sizes, watermark delays). */
 export function intervalMillis(e: IntervalExpr): number {
@@ -167,6 +187,17 @@ export function implicitCast(e: BoundExpr, to: SqlType, pos?: Pos, column?: stri
 }
 
 export function bindExpr(e: Expr, ctx: BindContext): BoundExpr {
+  const memo = ctx.memo;
+  if (memo === undefined) return bindNode(e, ctx);
+  let b = memo.get(e);
+  if (b === undefined) {
+    b = bindNode(e, ctx);
+    memo.set(e, b);
+  }
+  return b;
+}
+
+function bindNode(e: Expr, ctx: BindContext): BoundExpr {
   switch (e.kind) {
     case 'column':
       return bindColumn(e, ctx);
@@ -183,16 +214,8 @@ export function bindExpr(e: Expr, ctx: BindContext): BoundExpr {
       if (!isNumeric(operand.type) && operand.type.kind !== 'NULL') throw sqlError(`cannot apply unary '+' to ${typeName(operand.type)}`, e.pos);
       return operand;
     }
-    case 'binary': {
-      if (e.op === '+' || e.op === '-') {
-        if (e.right.kind === 'interval') return addInterval(bindExpr(e.left, ctx), e.right, e.op === '-', e.pos);
-        if (e.left.kind === 'interval') {
-          if (e.op === '-') throw sqlError('cannot subtract a datetime from an INTERVAL', e.pos);
-          return addInterval(bindExpr(e.right, ctx), e.left, false, e.pos);
-        }
-      }
-      return call(e.op, [bindExpr(e.left, ctx), bindExpr(e.right, ctx)], e.pos, [e.left.pos, e.right.pos]);
-    }
+    case 'binary':
+      return bindBinaryChain(e, ctx);
     case 'is-null':
       return call(e.negated ? 'IS NOT NULL' : 'IS NULL', [bindExpr(e.operand, ctx)], e.pos, [e.operand.pos]);
     case 'is-bool': {
@@ -224,6 +247,47 @@ export function bindExpr(e: Expr, ctx: BindContext): BoundExpr {
   }
 }
 
+/**
+ * `a + b + c ...` is a left-deep tree as deep as the chain is long: its left spine is bound in a
+ * loop, from the innermost (leftmost) operand outwards.
+ */
+function bindBinaryChain(e: BinaryExpr, ctx: BindContext): BoundExpr {
+  const spine: BinaryExpr[] = [e];
+  let cur: Expr = e.left;
+  while (cur.kind === 'binary' && cur.left.kind !== 'interval' && !ctx.memo?.has(cur)) {
+    spine.push(cur);
+    cur = cur.left;
+  }
+  const last = spine[spine.length - 1]!;
+  let acc: BoundExpr;
+  if (last.left.kind === 'interval') {
+    acc = bindBinary(last, () => bindExpr(last.left, ctx), ctx);
+    spine.pop();
+    ctx.memo?.set(last, acc);
+  } else {
+    acc = bindExpr(cur, ctx);
+  }
+  for (let k = spine.length - 1; k >= 0; k--) {
+    const left = acc;
+    acc = bindBinary(spine[k]!, () => left, ctx);
+    if (k > 0) ctx.memo?.set(spine[k]!, acc);
+  }
+  return acc;
+}
+
+/** One binary operator; `left` binds (or returns) its left operand. */
+function bindBinary(e: BinaryExpr, left: () => BoundExpr, ctx: BindContext): BoundExpr {
+  if (e.op === '+' || e.op === '-') {
+    if (e.right.kind === 'interval') return addInterval(left(), e.right, e.op === '-', e.pos);
+    if (e.left.kind === 'interval') {
+      if (e.op === '-') throw sqlError('cannot subtract a datetime from an INTERVAL', e.pos);
+      return addInterval(bindExpr(e.right, ctx), e.left, false, e.pos);
+    }
+  }
+  const l = left();
+  return call(e.op, [l, bindExpr(e.right, ctx)], e.pos, [e.left.pos, e.right.pos]);
+}
+
 function bindColumn(e: ColumnExpr, ctx: BindContext): BoundExpr {
   const upper = e.name.toUpperCase();
   if (e.table === undefined && NILADIC.has(upper)) {
@@ -244,6 +308,7 @@ function addInterval(operand: BoundExpr, iv: IntervalExpr, negate: boolean, pos:
   }
   if (operand.type.kind === 'TIME') throw sqlError('INTERVAL arithmetic on TIME is not supported', pos);
   const { unit, amount } = intervalAmount(iv);
+  // The amount may exceed INT (INTERVAL '9999999999' SECOND); it is only ever a JS number here.
   const n = negate ? -amount : amount;
   return call('TIMESTAMPADD', [lit(unit, type('CHAR', false, unit.length)), lit(n + 0, type('INT', false)), operand], pos);
 }

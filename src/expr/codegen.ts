@@ -5,7 +5,8 @@
  * RegExps, Sets) are hoisted out of the generated function and passed in once.
  */
 import type { BoundExpr } from './bound.js';
-import { type BoundCall, type GenContext, lookupFunction } from './functions/registry.js';
+import { type BoundCall, type GenContext, type ScalarFunction, lookupFunction } from './functions/registry.js';
+import { associativeOperands } from './bound-walk.js';
 import { internalError, userError, unreachable } from '../errors.js';
 import './functions/index.js';
 
@@ -71,29 +72,56 @@ export class CodeGen {
     }
   }
 
-  /** Emits the code computing `e` into the current block and returns an atom holding its value. */
-  gen(e: BoundExpr): string {
-    switch (e.kind) {
-      case 'input':
-        return this.input(e.index);
-      case 'literal':
-        return literalSource(e.value) ?? this.konst(e.value);
-      case 'call':
-        return this.call(e);
-      default:
+  /**
+   * Emits the code computing `e` into the current block and returns an atom holding its value.
+   * Strict calls are walked with an explicit stack (a chain `a + b + ...` is as deep as it is
+   * long); a custom call generates its own arguments, and an associative one (AND, OR) takes the
+   * operands of its whole chain at once, so the generated code stays flat too.
+   */
+  gen(root: BoundExpr): string {
+    const frames: { e: BoundCall; fn: ScalarFunction; atoms: string[] }[] = [];
+    let e: BoundExpr = root;
+    for (;;) {
+      let atom: string;
+      if (e.kind === 'input') atom = this.input(e.index);
+      else if (e.kind === 'literal') atom = literalSource(e.value) ?? this.konst(e.value);
+      else if (e.kind === 'call') {
+        const fn = lookupFunction(e.fn);
+        if (!fn) throw internalError(`no implementation for bound function ${e.fn}`);
+        if (fn.nulls === 'strict') {
+          if (e.args.length > 0) {
+            frames.push({ e, fn, atoms: [] });
+            e = e.args[0]!;
+            continue;
+          }
+          atom = this.strictCall(e, fn, []);
+        } else {
+          atom = this.customCall(fn.associative ? { ...e, args: associativeOperands(e) } : e, fn);
+        }
+      } else {
         return unreachable(e);
+      }
+      // Hand the atom to the waiting strict calls; finish those that have all their arguments.
+      for (;;) {
+        const top = frames[frames.length - 1];
+        if (!top) return atom;
+        top.atoms.push(atom);
+        if (top.atoms.length < top.e.args.length) {
+          e = top.e.args[top.atoms.length]!;
+          break;
+        }
+        frames.pop();
+        atom = this.strictCall(top.e, top.fn, top.atoms);
+      }
     }
   }
 
-  private call(e: BoundCall): string {
-    const fn = lookupFunction(e.fn);
-    if (!fn) throw internalError(`no implementation for bound function ${e.fn}`);
-    const r = this.temp();
+  private context(e: BoundCall): Omit<GenContext, 'a' | 'arg'> {
     const pos = e.pos;
     const thrower = (message: string): never => {
       throw userError('EXPR_EVAL', message, { position: pos });
     };
-    const base = {
+    return {
       call: e,
       konst: (v: unknown) => this.konst(v),
       temp: () => this.temp(),
@@ -101,22 +129,28 @@ export class CodeGen {
       block: (f: () => void) => this.block(f),
       raise: (message: string) => `${this.konst(thrower)}(${message})`,
     };
-    if (fn.nulls === 'custom') {
-      const ctx: GenContext = { ...base, a: [], arg: (i: number) => this.gen(e.args[i]) };
-      this.emit(`${r} = ${fn.gen(ctx)};`);
-      return r;
-    }
-    const atoms = e.args.map((a) => this.gen(a));
+  }
+
+  private customCall(e: BoundCall, fn: ScalarFunction): string {
+    const r = this.temp();
+    const ctx: GenContext = { ...this.context(e), a: [], arg: (i: number) => this.gen(e.args[i]!) };
+    this.emit(`${r} = ${fn.gen(ctx)};`);
+    return r;
+  }
+
+  /** A strict call whose arguments' atoms are computed: NULL if any is NULL, else `fn.gen`. */
+  private strictCall(e: BoundCall, fn: ScalarFunction, atoms: readonly string[]): string {
+    const r = this.temp();
     if (atoms.some((a) => a === 'null')) {
       this.emit(`${r} = null;`);
       return r;
     }
     const checks = atoms.filter((_a, i) => {
-      const arg = e.args[i];
+      const arg = e.args[i]!;
       return arg.kind !== 'literal' && (arg.type.nullable || arg.type.kind === 'NULL');
     });
     const ctx: GenContext = {
-      ...base,
+      ...this.context(e),
       a: atoms,
       arg: () => {
         throw internalError(`strict function ${e.fn} used arg()`);

@@ -7,6 +7,7 @@ import type { BoundExpr, RowFn } from './bound.js';
 import type { ChangeBatch } from '../runtime/changelog.js';
 import { CodeGen } from './codegen.js';
 import { lookupFunction } from './functions/registry.js';
+import { formatType } from './types.js';
 
 export function compileRowFn(e: BoundExpr): RowFn {
   const g = new CodeGen((i) => `cols[${i}][row]`);
@@ -105,9 +106,32 @@ export function isFoldable(e: BoundExpr): boolean {
 export function foldConstant(e: BoundExpr): BoundExpr {
   if (!isFoldable(e)) return e;
   try {
-    const value = compileRowFn(e)([], 0);
+    const value = e.kind === 'call' && FOLD_BY_SIGNATURE.has(e.fn) ? foldBySignature(e) : compileRowFn(e)([], 0);
     return { kind: 'literal', value, type: e.type };
   } catch {
     return e;
   }
+}
+
+/**
+ * Operators whose generated code depends only on the types of their operands, not on whether an
+ * operand is a literal: their folding code is compiled once per signature and reused, instead of
+ * once per call (`1 + 1 + ...` of 10,000 terms folds 9,999 times).
+ */
+const FOLD_BY_SIGNATURE = new Set(['+', '-', '*', '/', '%', '=', '<>', '<', '<=', '>', '>=', '||', 'NEGATE']);
+const foldFunctions = new Map<string, RowFn>();
+
+function foldBySignature(e: Extract<BoundExpr, { kind: 'call' }>): unknown {
+  const key = `${e.fn}(${e.args.map((a) => formatType(a.type)).join(',')}):${formatType(e.type)}`;
+  let fn = foldFunctions.get(key);
+  if (fn === undefined) {
+    fn = compileRowFn({ ...e, args: e.args.map((a, i) => ({ kind: 'input', index: i, type: a.type })) });
+    // DECIMAL precisions make many signatures possible; the cache only has to serve one plan.
+    if (foldFunctions.size >= 1000) foldFunctions.clear();
+    foldFunctions.set(key, fn);
+  }
+  return fn(
+    e.args.map((a) => [(a as { value: unknown }).value]),
+    0,
+  );
 }

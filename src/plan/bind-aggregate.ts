@@ -12,8 +12,8 @@ import type { BoundExpr } from '../expr/bound.js';
 import { formatType, type SqlType } from '../expr/types.js';
 import { userError } from '../errors.js';
 import type { CallExpr, ColumnExpr, Expr, Pos } from '../sql/ir.js';
-import { boundKey, inputRef } from './bound-util.js';
-import { columnText, findAggregate, hasColumn, isAggregateCall, mapExprChildren } from './ir-util.js';
+import { boundKey, countInputs, inputRef } from './bound-util.js';
+import { columnText, exprChildren, findAggregate, isAggregateCall, rewriteExpr } from './ir-util.js';
 import { aggregateNode, calcNode, type AggCall, type LogicalNode } from './logical.js';
 import type { RelationScope } from './scope.js';
 import { uniquify } from './names.js';
@@ -141,21 +141,20 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
   };
 
   // Replaces sub-expressions equal to a group expression by a reference to that group column.
-  const tryGroupIndex = (e: Expr): number | undefined => {
-    if (!hasColumn(e) || findAggregate(e)) return undefined;
-    let bound: BoundExpr;
-    try {
-      bound = bindExpr(e, { scope: sel.scope });
-    } catch {
-      return undefined; // reported with its real position when the whole expression is bound
-    }
-    return groupByKey.get(boundKey(bound));
-  };
-  const substitute = (e: Expr): Expr => {
-    if (isAggregateCall(e)) return e;
-    const gi = tryGroupIndex(e);
-    if (gi !== undefined) return { kind: 'column', table: GROUP_MARKER, name: String(gi), pos: e.pos };
-    return mapExprChildren(e, substitute);
+  // (constants are never replaced: a group expression reads at least one input)
+  const groupInputs = new Set(groupExprs.map((e) => countInputs(e, new Map())).filter((n) => n > 0));
+  const substitute = (root: Expr): Expr => {
+    const bound = bindSubExpressions(root, sel.scope);
+    const inputs = new Map<BoundExpr, number>();
+    return rewriteExpr(root, (e) => {
+      if (isAggregateCall(e)) return e;
+      const b = bound.get(e);
+      // Only an expression reading as many inputs as some group expression can equal it; the
+      // count is cheap, the key is built only then (a long chain is not keyed at every node).
+      if (b === undefined || !groupInputs.has(countInputs(b, inputs))) return undefined;
+      const gi = groupByKey.get(boundKey(b));
+      return gi !== undefined ? { kind: 'column', table: GROUP_MARKER, name: String(gi), pos: e.pos } : undefined;
+    });
   };
 
   const postCtx: BindContext = { scope: new PostAggregateScope(sel.scope, groupExprs.map((e) => e.type)), aggregate };
@@ -175,4 +174,26 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
     toWindowAggregate({ pre: preCalc, groupCount: g, groupPos, aggs, names: aggNames, origin: 'a window aggregate', pos }) ??
     aggregateNode(preCalc, groupExprs.map((_, i) => i), aggs, aggNames, origin);
   return calcNode(agg, projections, sel.items.map((i) => i.name), having);
+}
+
+/**
+ * The bound form of every sub-expression of `root` that binds on its own against the input
+ * (those without aggregate calls and errors), each node bound once. A failed sub-expression is
+ * left out: it is reported with its real position when the whole expression is bound.
+ */
+function bindSubExpressions(root: Expr, scope: Scope): Map<Expr, BoundExpr> {
+  const memo = new Map<Expr, BoundExpr>();
+  const ctx: BindContext = { scope, memo };
+  const stack: Expr[] = [root];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (memo.has(e) || isAggregateCall(e)) continue;
+    try {
+      bindExpr(e, ctx);
+    } catch {
+      const children = exprChildren(e);
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    }
+  }
+  return memo;
 }

@@ -16,8 +16,9 @@
  */
 import { bindExpr } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
+import { mapBoundLeaves } from '../expr/bound-walk.js';
 import { isInteger, isString, type SqlType } from '../expr/types.js';
-import { unreachable, userError } from '../errors.js';
+import { userError } from '../errors.js';
 import type { Expr, JoinRef, Pos } from '../sql/ir.js';
 import { rejectAggregate, requireBoolean } from './bind-aggregate.js';
 import { andExpr, collectInputs, inputRef } from './bound-util.js';
@@ -49,10 +50,13 @@ export function treeRelations(t: FromTree, offset = 0): Relation[] {
 /** Splits a condition into its AND-ed parts. */
 export function conjuncts(e: BoundExpr | undefined, into: BoundExpr[] = []): BoundExpr[] {
   if (!e) return into;
-  if (e.kind === 'call' && e.fn === 'AND' && e.args.length === 2) {
-    conjuncts(e.args[0], into);
-    conjuncts(e.args[1], into);
-  } else into.push(e);
+  // A loop, not recursion: `a AND b AND ...` may be thousands of terms deep.
+  const stack: BoundExpr[] = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (x.kind === 'call' && x.fn === 'AND' && x.args.length === 2) stack.push(x.args[1]!, x.args[0]!);
+    else into.push(x);
+  }
   return into;
 }
 
@@ -64,16 +68,8 @@ function inputsOf(e: BoundExpr): number[] {
 
 /** `e` with every input reference moved by `by` columns. */
 function shift(e: BoundExpr, by: number): BoundExpr {
-  switch (e.kind) {
-    case 'input':
-      return by === 0 ? e : Object.freeze({ ...e, index: e.index + by });
-    case 'literal':
-      return e;
-    case 'call':
-      return Object.freeze({ ...e, args: Object.freeze(e.args.map((a) => shift(a, by))) });
-    default:
-      return unreachable(e);
-  }
+  if (by === 0) return e;
+  return mapBoundLeaves(e, (x) => (x.kind === 'input' ? Object.freeze({ ...x, index: x.index + by }) : x));
 }
 
 /**
@@ -257,8 +253,10 @@ function intervalBounds(
   }
   if (!pair || lower === -Infinity || upper === Infinity) return undefined;
   if (lower > upper) {
+    // At the first of the conditions that bound the times.
+    const at = [...used].find((u): u is Extract<BoundExpr, { kind: 'call' }> => u.kind === 'call' && u.pos !== undefined)?.pos;
     throw userError('EMPTY_INTERVAL_JOIN', `the time bounds of this interval join can never hold (left time - right time must be between ${lower} ms and ${upper} ms)`, {
-      position: undefined,
+      ...(at ? { position: at } : {}),
     });
   }
   return { bounds: { leftTime: pair[0], rightTime: pair[1], lower, upper }, used };

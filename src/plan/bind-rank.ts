@@ -13,18 +13,13 @@ import { userError } from '../errors.js';
 import type { CallExpr, Expr, Pos } from '../sql/ir.js';
 import { conjuncts } from './bind-join.js';
 import { andExpr, collectInputs, inputRef } from './bound-util.js';
-import { exprChildren } from './ir-util.js';
+import { findInExpr } from './ir-util.js';
 import { BIGINT_NOT_NULL, calcNode, rankNode, type LogicalNode } from './logical.js';
 import type { RelationScope } from './scope.js';
 
 /** The first call with an OVER clause in `e`, if any. */
 export function findOver(e: Expr): CallExpr | undefined {
-  if (e.kind === 'call' && e.over) return e;
-  for (const c of exprChildren(e)) {
-    const hit = findOver(c);
-    if (hit) return hit;
-  }
-  return undefined;
+  return findInExpr(e, (x): x is CallExpr => x.kind === 'call' && x.over !== undefined);
 }
 
 export interface RankSelect {

@@ -9,14 +9,14 @@
  *   TUMBLE_ROWTIME, HOP(ts, slide, size) with HOP_*, SESSION(ts, gap) with SESSION_*) are
  *   rewritten onto the same TVF (a legacy SESSION's sessions are per GROUP BY key).
  */
-import { intervalMillis } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
 import { formatType } from '../expr/types.js';
 import { isTimestamp } from '../expr/type-rules.js';
 import { userError } from '../errors.js';
 import type { CallExpr, ColumnExpr, Expr, Pos, WindowTvfRef } from '../sql/ir.js';
+import { windowSpec } from './window-spec.js';
 import { andExpr, collectInputs, inputRef, remapInputs, substituteInputs } from './bound-util.js';
-import { mapExprChildren } from './ir-util.js';
+import { rewriteExpr } from './ir-util.js';
 import {
   calcNode,
   windowAggregateNode,
@@ -25,44 +25,11 @@ import {
   type CalcNode,
   type LogicalNode,
   type WindowGroup,
-  type WindowSpec,
   type WindowTvfNode,
 } from './logical.js';
 import { RelationScope } from './scope.js';
 
 const WINDOW_COLUMNS = ['window_start', 'window_end', 'window_time'] as const;
-
-/** Window sizes from the interval arguments of TUMBLE(size), HOP(slide, size), CUMULATE(step, size). */
-export function windowSpec(fn: string, intervals: readonly Expr[], pos: Pos): WindowSpec {
-  const want = fn === 'TUMBLE' ? ['size'] : fn === 'SESSION' ? ['gap'] : fn === 'HOP' ? ['slide', 'size'] : fn === 'CUMULATE' ? ['step', 'max size'] : undefined;
-  if (!want) throw userError('SQL_UNSUPPORTED', `${fn} windows are not supported; use TUMBLE, HOP, CUMULATE or SESSION`, { position: pos });
-  if (intervals.length === want.length + 1) {
-    throw userError('SQL_UNSUPPORTED', `the offset argument of ${fn} is not supported yet`, { position: intervals[want.length]!.pos ?? pos });
-  }
-  if (intervals.length !== want.length) {
-    throw userError('WINDOW_ARGUMENTS', `${fn} takes ${want.length === 1 ? 'a size' : want.join(' and ')} as INTERVAL argument${want.length > 1 ? 's' : ''} after the time column, got ${intervals.length}`, {
-      position: pos,
-    });
-  }
-  const ms = intervals.map((e, i) => {
-    if (e.kind !== 'interval') {
-      throw userError('WINDOW_ARGUMENTS', `the ${want[i]} of ${fn} must be an INTERVAL such as INTERVAL '1' MINUTE`, { position: e.pos ?? pos });
-    }
-    const v = intervalMillis(e);
-    if (!(v > 0)) {
-      throw userError('WINDOW_ARGUMENTS', `the ${want[i]} of ${fn} must be a positive interval, got INTERVAL '${e.value}' ${e.unit}`, { position: e.pos ?? pos });
-    }
-    return v;
-  });
-  if (fn === 'TUMBLE' || fn === 'SESSION') return { kind: fn, size: ms[0]!, slide: ms[0]! };
-  const [slide, size] = ms as [number, number];
-  if (size % slide !== 0) {
-    throw userError('WINDOW_ARGUMENTS', `the ${want[1]} of ${fn} (${size} ms) must be a whole multiple of its ${want[0]} (${slide} ms)`, {
-      position: intervals[1]!.pos ?? pos,
-    });
-  }
-  return { kind: fn as 'HOP' | 'CUMULATE', size, slide };
-}
 
 /** Checks that column `index` of `input` is an event-time attribute usable by a window. */
 function requireRowtime(input: LogicalNode, index: number, fn: string, name: string, pos: Pos, table: string | undefined): void {
@@ -97,9 +64,9 @@ export function bindWindowTvf(item: WindowTvfRef, input: LogicalNode, inputName:
   const { index } = scope.resolveColumn(ref);
   requireRowtime(input, index, item.fn, item.timeCol.name, item.timeCol.pos, inputName);
   const spec = windowSpec(item.fn, item.intervals, item.pos);
-  if (item.partitionBy.length === 0) return windowTvfNode(input, index, spec);
+  if (item.partitionBy.length === 0) return windowTvfNode(input, index, spec, item.pos);
   const partitionKeys = item.partitionBy.map((p) => scope.resolveColumn({ kind: 'column', name: p.name, pos: p.pos }).index);
-  return windowTvfNode(input, index, { ...spec, partitionKeys });
+  return windowTvfNode(input, index, { ...spec, partitionKeys }, item.pos);
 }
 
 /**
@@ -291,13 +258,13 @@ export function rewriteLegacyWindow(sel: LegacySelect): LegacySelect | undefined
   }
   const { index } = sel.scope.resolveColumn(timeArg);
   requireRowtime(sel.input, index, fn, timeArg.name, timeArg.pos, sel.scope.relations[0]?.name);
-  const tvf = windowTvfNode(sel.input, index, windowSpec(fn, intervals, call.pos));
+  const tvf = windowTvfNode(sel.input, index, windowSpec(fn, intervals, call.pos), call.pos);
   const n = sel.input.schema.fields.length;
   const windowFields = WINDOW_COLUMNS.map((c, i) => ({ name: hidden(c), type: tvf.schema.fields[n + i]!.type }));
   const scope = new RelationScope([...sel.scope.relations, { name: undefined, fields: windowFields, offset: n }]);
   const col = (c: string, pos: Pos): ColumnExpr => ({ kind: 'column', name: hidden(c), pos });
 
-  const replace = (e: Expr): Expr => {
+  const replace = (root: Expr): Expr => rewriteExpr(root, (e) => {
     if (e.kind === 'call') {
       const prefix = LEGACY_GROUP.has(e.name.split('_')[0]!) ? e.name.slice(0, e.name.indexOf('_')) : undefined;
       const prop = prefix !== undefined ? LEGACY_PROPS[e.name.slice(prefix.length)] : undefined;
@@ -312,8 +279,8 @@ export function rewriteLegacyWindow(sel: LegacySelect): LegacySelect | undefined
         throw userError('WINDOW_GROUP_BY', `${e.name}(...) is a group window: it can only appear in GROUP BY; use ${e.name}_START or ${e.name}_END in SELECT`, { position: e.pos });
       }
     }
-    return mapExprChildren(e, replace);
-  };
+    return undefined;
+  });
   const groupBy = sel.groupBy.flatMap((e) => (e === call ? [col('window_start', call.pos), col('window_end', call.pos)] : [replace(e)]));
   return {
     input: tvf,

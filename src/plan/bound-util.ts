@@ -4,6 +4,7 @@
  * Flink-like rendering (`(v > 10)`, `SUM(v)`, `CAST(a AS BIGINT)`).
  */
 import type { BoundExpr } from '../expr/bound.js';
+import { foldBound, joinText, mapBoundLeaves, visitBound } from '../expr/bound-walk.js';
 import { formatType, type SqlType, type } from '../expr/types.js';
 import { unreachable } from '../errors.js';
 
@@ -44,60 +45,48 @@ function valueKey(v: unknown): string {
 
 /** A string equal for structurally equal expressions (same functions, inputs, literals, types). */
 export function boundKey(e: BoundExpr): string {
-  switch (e.kind) {
-    case 'input':
-      return `$${e.index}:${typeKey(e.type)}`;
-    case 'literal':
-      return `lit(${valueKey(e.value)}:${typeKey(e.type)})`;
-    case 'call':
-      return `${e.fn}(${e.args.map(boundKey).join(',')}):${typeKey(e.type)}`;
-    default:
-      return unreachable(e);
-  }
+  return foldBound<string>(e, (x, args) => {
+    switch (x.kind) {
+      case 'input':
+        return `$${x.index}:${typeKey(x.type)}`;
+      case 'literal':
+        return `lit(${valueKey(x.value)}:${typeKey(x.type)})`;
+      case 'call':
+        return `${x.fn}(${joinText(args, ',')}):${typeKey(x.type)}`;
+      default:
+        return unreachable(x);
+    }
+  });
 }
 
 /** Replaces every input reference `$i` with `replacement[i]` (calc merging). */
 export function substituteInputs(e: BoundExpr, replacement: readonly BoundExpr[]): BoundExpr {
-  switch (e.kind) {
-    case 'input':
-      return replacement[e.index];
-    case 'literal':
-      return e;
-    case 'call':
-      return Object.freeze({ ...e, args: Object.freeze(e.args.map((a) => substituteInputs(a, replacement))) });
-    default:
-      return unreachable(e);
-  }
+  return mapBoundLeaves(e, (x) => (x.kind === 'input' ? replacement[x.index]! : x));
 }
 
 /** Renumbers input references: `$i` becomes `$mapping[i]`. */
 export function remapInputs(e: BoundExpr, mapping: readonly number[]): BoundExpr {
-  switch (e.kind) {
-    case 'input':
-      return mapping[e.index] === e.index ? e : Object.freeze({ ...e, index: mapping[e.index] });
-    case 'literal':
-      return e;
-    case 'call':
-      return Object.freeze({ ...e, args: Object.freeze(e.args.map((a) => remapInputs(a, mapping))) });
-    default:
-      return unreachable(e);
-  }
+  return mapBoundLeaves(e, (x) => (x.kind === 'input' && mapping[x.index] !== x.index ? Object.freeze({ ...x, index: mapping[x.index]! }) : x));
+}
+
+/** How many input references `e` has (with repeats); `memo` keeps the counts of sub-expressions seen before. */
+export function countInputs(e: BoundExpr, memo: Map<BoundExpr, number>): number {
+  return foldBound<number>(
+    e,
+    (x, args) => {
+      const n = x.kind === 'input' ? 1 : args.reduce((a, b) => a + b, 0);
+      memo.set(x, n);
+      return n;
+    },
+    memo,
+  );
 }
 
 /** Adds the input indexes `e` reads to `into`. */
 export function collectInputs(e: BoundExpr, into: Set<number>): void {
-  switch (e.kind) {
-    case 'input':
-      into.add(e.index);
-      return;
-    case 'literal':
-      return;
-    case 'call':
-      for (const a of e.args) collectInputs(a, into);
-      return;
-    default:
-      unreachable(e);
-  }
+  visitBound(e, (x) => {
+    if (x.kind === 'input') into.add(x.index);
+  });
 }
 
 const INFIX = new Set(['+', '-', '*', '/', '%', '=', '<>', '<', '<=', '>', '>=', 'AND', 'OR', '||', 'LIKE', 'NOT LIKE', 'SIMILAR TO']);
@@ -133,22 +122,23 @@ function formatLiteral(value: unknown, t: SqlType): string {
 
 /** Renders `e` for EXPLAIN, naming inputs by `inputNames`. */
 export function formatBound(e: BoundExpr, inputNames: readonly string[]): string {
-  switch (e.kind) {
-    case 'input':
-      return inputNames[e.index] ?? `$${e.index}`;
-    case 'literal':
-      return formatLiteral(e.value, e.type);
-    case 'call': {
-      const args = e.args.map((a) => formatBound(a, inputNames));
-      if (e.fn === 'CAST' || e.fn === 'TRY_CAST') return `${e.fn}(${args[0]} AS ${formatType(e.type)})`;
-      if (INFIX.has(e.fn) && args.length === 2) return `(${args[0]} ${e.fn} ${args[1]})`;
-      if (POSTFIX.has(e.fn) && args.length === 1) return `(${args[0]} ${e.fn})`;
-      if (e.fn === 'NOT' && args.length === 1) return `NOT(${args[0]})`;
-      if ((e.fn === '-' || e.fn === '+') && args.length === 1) return `${e.fn}(${args[0]})`;
-      if (e.fn === 'NEGATE' && args.length === 1) return `-(${args[0]})`;
-      return `${e.fn}(${args.join(', ')})`;
+  return foldBound<string>(e, (x, args) => {
+    switch (x.kind) {
+      case 'input':
+        return inputNames[x.index] ?? `$${x.index}`;
+      case 'literal':
+        return formatLiteral(x.value, x.type);
+      case 'call': {
+        if (x.fn === 'CAST' || x.fn === 'TRY_CAST') return `${x.fn}(${args[0]} AS ${formatType(x.type)})`;
+        if (INFIX.has(x.fn) && args.length === 2) return `(${args[0]} ${x.fn} ${args[1]})`;
+        if (POSTFIX.has(x.fn) && args.length === 1) return `(${args[0]} ${x.fn})`;
+        if (x.fn === 'NOT' && args.length === 1) return `NOT(${args[0]})`;
+        if ((x.fn === '-' || x.fn === '+') && args.length === 1) return `${x.fn}(${args[0]})`;
+        if (x.fn === 'NEGATE' && args.length === 1) return `-(${args[0]})`;
+        return `${x.fn}(${joinText(args, ', ')})`;
+      }
+      default:
+        return unreachable(x);
     }
-    default:
-      return unreachable(e);
-  }
+  });
 }

@@ -77,20 +77,72 @@ export function isAggregateCall(e: Expr): e is CallExpr {
   return e.kind === 'call' && isAggregateName(e.name);
 }
 
-/** The first aggregate call inside `e` (including `e` itself), if any. */
-export function findAggregate(e: Expr): CallExpr | undefined {
-  if (isAggregateCall(e)) return e;
-  for (const c of exprChildren(e)) {
-    const found = findAggregate(c);
-    if (found) return found;
+/**
+ * The first node of `e` (pre-order, `e` itself first) that `match` accepts. A loop, not
+ * recursion: a chain of thousands of ORs is that deep.
+ */
+export function findInExpr<T extends Expr>(e: Expr, match: (x: Expr) => x is T): T | undefined;
+export function findInExpr(e: Expr, match: (x: Expr) => boolean): Expr | undefined;
+export function findInExpr(e: Expr, match: (x: Expr) => boolean): Expr | undefined {
+  const stack: Expr[] = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (match(x)) return x;
+    const children = exprChildren(x);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return undefined;
 }
 
-/** True when `e` reads no column (a constant expression). */
+/** The first aggregate call inside `e` (including `e` itself), if any. */
+export function findAggregate(e: Expr): CallExpr | undefined {
+  return findInExpr(e, isAggregateCall);
+}
+
+/** True when `e` reads a column (false for a constant expression). */
 export function hasColumn(e: Expr): boolean {
-  if (e.kind === 'column') return true;
-  return exprChildren(e).some(hasColumn);
+  return findInExpr(e, (x) => x.kind === 'column') !== undefined;
+}
+
+/**
+ * `e` rewritten top-down without recursion: `replace(x)` returns what stands for `x` (its
+ * children are then not visited) or undefined to keep `x` and rewrite its children (as
+ * mapExprChildren sees them: an aggregate's FILTER stays as it is).
+ */
+export function rewriteExpr(e: Expr, replace: (x: Expr) => Expr | undefined): Expr {
+  const first = replace(e);
+  if (first !== undefined) return first;
+  const nodes: Expr[] = [e];
+  const kids: Expr[][] = [mappedChildren(e)];
+  const done: Expr[][] = [[]];
+  for (;;) {
+    const top = nodes.length - 1;
+    const pending = kids[top]!;
+    const results = done[top]!;
+    if (results.length < pending.length) {
+      const child = pending[results.length]!;
+      const r = replace(child);
+      if (r !== undefined) results.push(r);
+      else {
+        nodes.push(child);
+        kids.push(mappedChildren(child));
+        done.push([]);
+      }
+      continue;
+    }
+    const x = nodes.pop()!;
+    kids.pop();
+    done.pop();
+    let k = 0;
+    const rebuilt = results.every((r, i) => r === pending[i]) ? x : mapExprChildren(x, () => results[k++]!);
+    if (nodes.length === 0) return rebuilt;
+    done[nodes.length - 1]!.push(rebuilt);
+  }
+}
+
+/** The children mapExprChildren maps, in the order it maps them. */
+function mappedChildren(e: Expr): Expr[] {
+  return e.kind === 'call' ? [...e.args] : exprChildren(e);
 }
 
 /** `t.a` or `a`, as written. */

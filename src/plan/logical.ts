@@ -106,6 +106,8 @@ export interface WindowTvfNode extends NodeBase {
   /** Input column of the rowtime attribute. */
   readonly timeCol: number;
   readonly window: WindowSpec;
+  /** The TVF call in the SQL, for errors found later in planning. */
+  readonly pos?: Pos;
 }
 
 /** A group column of a window aggregate: an input column, or a property of the window. */
@@ -212,7 +214,7 @@ function windowTypes(timeType: SqlType): { bound: SqlType; time: SqlType } {
   return { bound, time };
 }
 
-export function windowTvfNode(input: LogicalNode, timeCol: number, window: WindowSpec): WindowTvfNode {
+export function windowTvfNode(input: LogicalNode, timeCol: number, window: WindowSpec, pos?: Pos): WindowTvfNode {
   if (input.changelogMode !== 'insert-only') throw internalError('window TVF over an updating input');
   const { bound, time } = windowTypes(input.schema.fields[timeCol].type);
   const fields: Field[] = input.schema.fields.map((f) => ({ name: f.name, type: plainType(f.type) }));
@@ -224,6 +226,7 @@ export function windowTvfNode(input: LogicalNode, timeCol: number, window: Windo
     window: Object.freeze({ ...window }),
     schema: freezeSchema(fields),
     changelogMode: 'insert-only',
+    ...(pos ? { pos } : {}),
   });
 }
 

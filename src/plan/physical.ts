@@ -54,6 +54,7 @@ import { schemaText, sha256Hex, UidAllocator } from './uid.js';
 import { ValuesSource } from './values-source.js';
 import { connectorTable, sourceWatermarkSpec } from './source-watermark.js';
 import type { SourceWatermarkSpec } from '../runtime/watermark.js';
+import { withStackGuard } from '../sql/nesting.js';
 
 export interface PlanConfig {
   readonly jobName: string;
@@ -75,11 +76,13 @@ export interface BoundInsert {
 }
 
 export function planJob(inserts: readonly InsertStatement[], catalog: Catalog, config: PlanConfig): JobGraph {
-  const planner = new PhysicalPlanner(catalog, config);
-  const bound = inserts.map((insert) => planner.bind(insert));
-  const nodes = shareScans(bound.map((b) => b.node));
-  bound.forEach((b, i) => planner.insert({ ...b, node: nodes[i] }));
-  return planner.graph(config.jobName);
+  return withStackGuard(inserts[0]?.pos, () => {
+    const planner = new PhysicalPlanner(catalog, config);
+    const bound = inserts.map((insert) => planner.bind(insert));
+    const nodes = shareScans(bound.map((b) => b.node));
+    bound.forEach((b, i) => planner.insert({ ...b, node: nodes[i] }));
+    return planner.graph(config.jobName);
+  });
 }
 
 /** Binds an INSERT against the catalog and fits the query to the sink table (no connector sinks created). */
@@ -483,7 +486,7 @@ class PhysicalPlanner {
     const kind = window.kind;
     if (kind === 'SESSION') {
       throw userError('SQL_UNSUPPORTED', 'a SESSION window TVF must be followed by GROUP BY window_start, window_end (a window aggregation); reading its rows directly is not supported yet', {
-        position: undefined,
+        position: node.pos,
       });
     }
     const input = this.plan(node.input);

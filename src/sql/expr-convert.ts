@@ -182,14 +182,63 @@ export class ExprConverter {
     return freezeNode({ kind: 'unary', op: op === '!' ? 'NOT' : op, operand: this.expr(operand), pos });
   }
 
+  /**
+   * `a + b + c ...` arrives as a left-deep tree as long as the chain: its left spine is walked
+   * in a loop (operands still converted in source order, as the locator needs).
+   */
+  private binaryChain(n: NspNode): Expr {
+    const spine: NspNode[] = [];
+    let cur = n;
+    while (cur?.type === 'binary_expr' && cur.ast === undefined && DIRECT_BINARY[String(cur.operator).toUpperCase()] !== undefined && !isLogic(cur)) {
+      spine.push(cur);
+      cur = cur.left;
+    }
+    let acc = this.expr(cur);
+    for (let k = spine.length - 1; k >= 0; k--) {
+      const node = spine[k];
+      const right = this.expr(node.right);
+      acc = freezeNode({ kind: 'binary', op: DIRECT_BINARY[String(node.operator).toUpperCase()]!, left: acc, right, pos: acc.pos });
+    }
+    return acc;
+  }
+
+  /**
+   * An AND / OR chain. node-sql-parser's FlinkSQL grammar gets their precedence wrong (`a OR b
+   * AND c` comes back as `(a OR b) AND c`, and in a SELECT item as right-associative), so the
+   * chain is read back in source order (a parenthesized part is one operand) and rebuilt: AND
+   * binds tighter than OR, both associate to the left. A loop, however long the chain.
+   */
+  private logicChain(n: NspNode): Expr {
+    const operands: NspNode[] = [];
+    const ops: BinaryOp[] = [];
+    const stack: (NspNode | BinaryOp)[] = [n];
+    let root = true;
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (typeof x === 'string') ops.push(x as BinaryOp);
+      else if (isLogic(x) && (root || !x.parentheses)) stack.push(x.right, DIRECT_BINARY[String(x.operator).toUpperCase()]!, x.left);
+      else operands.push(x);
+      root = false;
+    }
+    const exprs = operands.map((o) => this.expr(o));
+    const bin = (op: BinaryOp, left: Expr, right: Expr): Expr => freezeNode({ kind: 'binary', op, left, right, pos: left.pos });
+    let ors: Expr | undefined;
+    let term = exprs[0]!;
+    for (let i = 0; i < ops.length; i++) {
+      if (ops[i] === 'AND') {
+        term = bin('AND', term, exprs[i + 1]!);
+      } else {
+        ors = ors === undefined ? term : bin('OR', ors, term);
+        term = exprs[i + 1]!;
+      }
+    }
+    return ors === undefined ? term : bin('OR', ors, term);
+  }
+
   private binary(n: NspNode): Expr {
     const op = String(n.operator).toUpperCase();
-    const direct = DIRECT_BINARY[op];
-    if (direct !== undefined) {
-      const left = this.expr(n.left);
-      const right = this.expr(n.right);
-      return freezeNode({ kind: 'binary', op: direct, left, right, pos: left.pos });
-    }
+    if (isLogic(n)) return this.logicChain(n);
+    if (DIRECT_BINARY[op] !== undefined) return this.binaryChain(n);
     switch (op) {
       case 'IN':
       case 'NOT IN': {
@@ -422,6 +471,12 @@ export function identName(x: NspNode): string {
     if (x.expr) return identName(x.expr);
   }
   return String(x);
+}
+
+function isLogic(n: NspNode): boolean {
+  if (n?.type !== 'binary_expr' || n.ast !== undefined) return false;
+  const op = String(n.operator).toUpperCase();
+  return op === 'AND' || op === 'OR';
 }
 
 function describeNode(n: NspNode): string {

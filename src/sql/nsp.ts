@@ -7,6 +7,7 @@ import nsp from 'node-sql-parser/build/flinksql.js';
 import { isWeirError } from '../errors.js';
 import { didYouMean, expectedKeywords, parseError, summarizeExpected, type PeggyExpectation } from './sql-errors.js';
 import { describeToken, type SourceText, type Token } from './tokenizer.js';
+import { splitNested, substitutePlaceholders, type Piece } from './nested-parse.js';
 
 /** node-sql-parser's AST is loosely typed; converters check each shape they rely on. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,7 +29,9 @@ const EXPR_PREFIX = 'SELECT ';
  */
 export function parseQueryAst(ctx: StatementContext, start: number, end: number, text: string): NspNode {
   const base = ctx.tokens[start]!.start;
-  const ast = run(ctx, text, (o) => base + o, start, end, 'statement');
+  const split = splitNested(ctx, start, end, text);
+  const parsed = split ? run(ctx, split.text, split.toStatement, start, end, 'statement') : run(ctx, text, (o) => base + o, start, end, 'statement');
+  const ast = split ? parseInnerPieces(ctx, split, parsed) : parsed;
   if (Array.isArray(ast)) {
     if (ast.length === 1) return ast[0];
     throw parseError('expected a single query', ctx.src.pos(base));
@@ -43,9 +46,24 @@ export function parseExprAst(
   end: number,
   text: string,
 ): { expr: NspNode; alias: unknown } {
+  const split = splitNested(ctx, start, end, text);
+  if (!split) return parseOneExpr(ctx, start, end, text);
+  const { expr, alias } = parseOneExpr(ctx, start, end, split.text, split.toStatement);
+  return { expr: parseInnerPieces(ctx, split, expr), alias };
+}
+
+/** `toStatement` maps offsets in `text` to statement offsets (default: `text` starts at token `start`). */
+function parseOneExpr(
+  ctx: StatementContext,
+  start: number,
+  end: number,
+  text: string,
+  toStatement?: (o: number) => number,
+): { expr: NspNode; alias: unknown } {
   const base = ctx.tokens[start]!.start;
   const len = text.length;
-  const toLocal = (o: number): number => base + Math.min(Math.max(o - EXPR_PREFIX.length, 0), len);
+  const inText = (o: number): number => Math.min(Math.max(o - EXPR_PREFIX.length, 0), len);
+  const toLocal = toStatement ? (o: number) => toStatement(inText(o)) : (o: number) => base + inText(o);
   const ast = run(ctx, EXPR_PREFIX + text, toLocal, start, end, 'expression');
   const select = Array.isArray(ast) ? ast[0] : ast;
   const columns: NspNode[] = select?.columns ?? [];
@@ -53,6 +71,33 @@ export function parseExprAst(
     throw parseError('expected a single expression', ctx.src.pos(base));
   }
   return { expr: columns[0].expr, alias: columns[0].as };
+}
+
+/**
+ * Parses the pieces nested-parse.ts cut out of `outer` (already parsed as `ast`) and puts their
+ * ASTs back, innermost first (no recursion: the pieces nest as deeply as the text).
+ */
+function parseInnerPieces(ctx: StatementContext, outer: Piece, ast: NspNode): NspNode {
+  const order: Piece[] = [];
+  for (let k = 0, queue: Piece[] = [outer]; k < queue.length; k++) {
+    order.push(queue[k]!);
+    for (const p of queue[k]!.inner.values()) queue.push(p);
+  }
+  const resolved = new Map<Piece, NspNode>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const piece = order[k]!;
+    let parsed: NspNode = ast;
+    if (piece !== outer) {
+      const { expr, alias } = parseOneExpr(ctx, piece.first, piece.last + 1, piece.text, piece.toStatement);
+      if (alias !== null && alias !== undefined) throw parseError('expected a single expression', ctx.src.pos(ctx.tokens[piece.first]!.start));
+      parsed = expr;
+    }
+    const byName = new Map<string, NspNode>();
+    for (const [name, p] of piece.inner) byName.set(name, resolved.get(p));
+    // `((x))` has no node for its parentheses: a piece can be nothing but an inner piece.
+    resolved.set(piece, substitutePlaceholders(parsed, byName));
+  }
+  return resolved.get(outer);
 }
 
 function run(

@@ -9,6 +9,7 @@ import { parseError } from './sql-errors.js';
 import { parseStatementTokens } from './statement-parser.js';
 import { isShellStatement, parseShellTokens } from './shell-statements.js';
 import { FILE_START, SourceText, tokenize, type TextOrigin } from './tokenizer.js';
+import { checkNesting, withStackGuard } from './nesting.js';
 
 /** Parses every statement of a script, in order. Stops at the first error. */
 export function parseScript(text: string): Statement[] {
@@ -25,8 +26,11 @@ export function parseStatement(text: string, at: TextOrigin = FILE_START): State
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.kind === 'op' && tokens[end - 1]!.text === ';') end--;
   if (end === 0) throw parseError('expected a statement, found an empty text', src.pos(0));
+  checkNesting(src, tokens, 0, end);
   const ctx: StatementContext = { src, tokens };
-  return deepFreeze(parseStatementTokens(ctx, 0, end));
+  // checkNesting bounds what recursion sees; should some shape still overflow, it is the
+  // statement's depth, said as such (never a RangeError with a stack trace).
+  return withStackGuard(src.pos(tokens[0]!.start), () => deepFreeze(parseStatementTokens(ctx, 0, end)));
 }
 
 /**
@@ -38,14 +42,23 @@ export function parseShellInput(text: string, at: TextOrigin = FILE_START): Stat
   const tokens = tokenize(src);
   let end = tokens.length;
   while (end > 0 && tokens[end - 1]!.kind === 'op' && tokens[end - 1]!.text === ';') end--;
-  if (isShellStatement(tokens, 0, end)) return deepFreeze(parseShellTokens(src, tokens, 0, end));
+  if (isShellStatement(tokens, 0, end)) {
+    checkNesting(src, tokens, 0, end);
+    return deepFreeze(parseShellTokens(src, tokens, 0, end));
+  }
   return parseStatement(text, at);
 }
 
-/** Freezes the whole tree; nodes frozen while they were built are still walked for their children. */
-function deepFreeze<T>(value: T, seen: Set<object> = new Set()): T {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return value;
-  seen.add(value);
-  for (const v of Object.values(value as object)) deepFreeze(v, seen);
-  return Object.freeze(value);
+/** Freezes the whole tree (iteratively: a chain of 10,000 ORs is that deep); nodes frozen while they were built are still walked for their children. */
+function deepFreeze<T>(value: T): T {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    for (const child of Object.values(v)) stack.push(child);
+    Object.freeze(v);
+  }
+  return value;
 }

@@ -107,17 +107,24 @@ const isWordAt = (tokens: readonly Token[], i: number, w: string): boolean => to
  * mean more lines are coming.
  */
 export function isCompleteInput(text: string): boolean {
+  return inputState(text) === 'complete';
+}
+
+/** Why input is not complete yet (or that it is). */
+type InputState = 'complete' | 'unterminated' | 'no-semicolon' | 'open-set';
+
+function inputState(text: string): InputState {
   let tokens: Token[];
   try {
     tokens = tokenize(new SourceText(text));
   } catch {
-    return false;
+    return 'unterminated';
   }
   const last = tokens[tokens.length - 1];
-  if (!last || last.kind !== 'op' || last.text !== ';') return false;
+  if (!last || last.kind !== 'op' || last.text !== ';') return 'no-semicolon';
   const chunks = splitStatements(text);
   const chunk = chunks[chunks.length - 1];
-  if (!chunk) return true;
+  if (!chunk) return 'complete';
   const ct = tokenize(new SourceText(chunk.text));
   let i = 0;
   if (isWordAt(ct, i, 'EXPLAIN')) {
@@ -128,5 +135,47 @@ export function isCompleteInput(text: string): boolean {
   const opens =
     (isWordAt(ct, i, 'STATEMENT') && isWordAt(ct, i + 1, 'SET') && isWordAt(ct, i + 2, 'BEGIN')) ||
     (isWordAt(ct, i, 'BEGIN') && isWordAt(ct, i + 1, 'STATEMENT') && isWordAt(ct, i + 2, 'SET'));
-  return !opens || isWordAt(ct, ct.length - 1, 'END');
+  return !opens || isWordAt(ct, ct.length - 1, 'END') ? 'complete' : 'open-set';
+}
+
+/** What a new line must contain to possibly complete input in each state. */
+const CAN_COMPLETE: Readonly<Record<Exclude<InputState, 'complete'>, RegExp>> = {
+  'no-semicolon': /;/,
+  unterminated: /['"`]|\*\//,
+  'open-set': /\bEND\b/i,
+};
+
+/**
+ * Piped input, line by line: collects lines until they hold complete statements. Whether they
+ * do is checked on the whole text only when the new line could change the answer (a `;`, a quote
+ * or the end of a comment, END of an open statement set): checking on every line made a
+ * 10,000-line statement take minutes.
+ */
+export class LineCollector {
+  private lines: string[] = [];
+  private waitingFor: RegExp | undefined;
+  /** How many times the whole collected text was examined (each costs its length). */
+  fullChecks = 0;
+
+  /** Adds a line; true when the collected text is complete (take it with `take`). */
+  push(line: string): boolean {
+    this.lines.push(line);
+    if (this.waitingFor !== undefined && !this.waitingFor.test(line)) return false;
+    this.fullChecks++;
+    const state = inputState(this.lines.join('\n'));
+    this.waitingFor = state === 'complete' ? undefined : CAN_COMPLETE[state];
+    return state === 'complete';
+  }
+
+  get empty(): boolean {
+    return this.lines.length === 0;
+  }
+
+  /** The collected text; the collector starts over. */
+  take(): string {
+    const text = this.lines.join('\n');
+    this.lines = [];
+    this.waitingFor = undefined;
+    return text;
+  }
 }

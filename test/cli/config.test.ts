@@ -75,6 +75,15 @@ describe('job configuration', () => {
     expect(job.config.parallelism).toBe(3);
     expect(job.config.checkpointIntervalMs).toBe(100); // the later SET in the file wins over the earlier one
   });
+
+  it('warnings about unknown keys show control characters escaped, never raw', () => {
+    const sql = `SET 'pipeline.nam\u001b[31me' = 'x';\n${sequenceJobSql({ db: '/tmp/unused.duckdb', end: 1 })}`;
+    const job = prepareJob(sql, '/jobs/esc.sql', ['state.\u0000x=1']);
+    expect(job.warnings).toEqual([
+      "/jobs/esc.sql:1:1: unknown configuration key 'pipeline.nam\\x1b[31me' (kept, but weir does not read it)",
+      "--set: unknown configuration key 'state.\\x00x' (kept, but weir does not read it)",
+    ]);
+  });
 });
 
 describe('configuration through weir run', () => {

@@ -53,9 +53,10 @@ describe('expression conversion', () => {
     expect(show('NOT (a AND b)')).toBe('(NOT (AND a b))');
     expect(show('a + b * c - d / e % f')).toBe('(- (+ a (* b c)) (% (/ d e) f))');
     expect(show('a = 1 OR b <> 2 AND c != 3')).toBe('(OR (= a integer:1) (AND (<> b integer:2) (<> c integer:3)))');
-    // node-sql-parser nests AND chains to the right; AND is associative, so either shape is right.
+    // AND and OR chains are rebuilt left-associative, AND binding tighter than OR (node-sql-parser
+    // gets both wrong).
     expect(show('a < 1 AND b <= 2 AND c > 3 AND d >= 4')).toBe(
-      '(AND (< a integer:1) (AND (<= b integer:2) (AND (> c integer:3) (>= d integer:4))))',
+      '(AND (AND (AND (< a integer:1) (<= b integer:2)) (> c integer:3)) (>= d integer:4))',
     );
     expect(show("a || 'x' || b")).toBe('(|| (|| a string:x) b)');
   });

@@ -3,7 +3,7 @@
  * statement's line and a caret under the column. Internal errors keep their stack (a bug report
  * needs it); user and external errors never show one.
  */
-import { isWeirError } from '../../errors.js';
+import { escapeControlChars, isWeirError } from '../../errors.js';
 
 /** The text the statement came from and where its first line is in the file or session. */
 export interface ErrorSource {
@@ -24,15 +24,17 @@ export function formatShellError(err: unknown, source?: ErrorSource): string {
     return `[ERROR] internal error (a bug in weir): ${err.message}\n${err.stack ?? ''}${cause}\n`;
   }
   const p = err.position;
-  const where = p ? `${source?.file ? `${source.file}:` : ''}${p.line}:${p.column}: ` : '';
+  const where = p ? `${source?.file ? `${escapeControlChars(source.file)}:` : ''}${p.line}:${p.column}: ` : '';
   let out = `[ERROR] ${where}${err.message}\n`;
   if (p && source) {
     const line = source.text.split('\n')[p.line - source.firstLine];
     if (line !== undefined) {
-      const shown = line.replace(/\r$/, '');
-      // Tabs stay tabs so the caret lines up whatever the terminal's tab width.
-      const pad = shown.slice(0, Math.max(0, p.column - 1)).replace(/[^\t]/g, ' ');
-      out += `${shown}\n${pad}^\n`;
+      const raw = line.replace(/\r$/, '');
+      // The line is shown escaped (it is the user's text: NUL, ESC, ...), and the caret is placed
+      // under the escaped text; tabs stay tabs so it lines up whatever the terminal's tab width.
+      const before = escapeControlChars(raw.slice(0, Math.max(0, p.column - 1)));
+      const pad = before.replace(/[^\t]/g, ' ');
+      out += `${before}${escapeControlChars(raw.slice(Math.max(0, p.column - 1)))}\n${pad}^\n`;
     }
   }
   return out;

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { applyConfig, defaultJobConfig, resetConfig, type JobConfig, planOptions } from '../../config/job-config.js';
-import { isWeirError, unreachable, userError, type SqlPosition } from '../../errors.js';
+import { escapeControlChars, isWeirError, unreachable, userError, type SqlPosition } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { explainGraph } from '../../plan/explain.js';
 import { Catalog } from '../../plan/catalog.js';
@@ -183,7 +183,8 @@ export class SqlSession {
       if (!isWeirError(e) || e.position !== undefined || pos === undefined) throw e;
       throw userError(e.code, e.message, { position: pos, details: e.details });
     }
-    if (warning) this.info(`[WARNING] ${warning}`);
+    // The warning quotes the key as typed: escaped like error messages (src/errors.ts).
+    if (warning) this.info(`[WARNING] ${escapeControlChars(warning)}`);
     this.info('[INFO] Session property has been set.');
   }
 

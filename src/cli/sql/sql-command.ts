@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { userError } from '../../errors.js';
 import { createLogger } from '../../log.js';
-import { isCompleteInput } from '../../sql/shell-statements.js';
+import { LineCollector } from '../../sql/shell-statements.js';
 import { History, weirHome } from './history.js';
 import { Repl } from './repl.js';
 import { SqlSession, type RunResult } from './session.js';
@@ -116,14 +116,13 @@ async function quit(session: SqlSession): Promise<number> {
 async function runPiped(session: SqlSession, onStop: (stop: () => void) => void): Promise<RunResult> {
   const rl = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
   onStop(() => rl.close());
-  let buffer: string[] = [];
+  const input = new LineCollector();
   let startLine = 1;
   let lineNo = 0;
   let failed = false;
   const flush = async (): Promise<RunResult> => {
-    const text = buffer.join('\n');
+    const text = input.take();
     const first = startLine;
-    buffer = [];
     if (text.trim() === '') return 'ok';
     const r = await session.run(text, first);
     if (r === 'error') failed = true;
@@ -131,9 +130,8 @@ async function runPiped(session: SqlSession, onStop: (stop: () => void) => void)
   };
   for await (const line of rl) {
     lineNo++;
-    if (buffer.length === 0) startLine = lineNo;
-    buffer.push(line);
-    if (isCompleteInput(buffer.join('\n')) && (await flush()) === 'quit') {
+    if (input.empty) startLine = lineNo;
+    if (input.push(line) && (await flush()) === 'quit') {
       rl.close();
       return 'quit';
     }

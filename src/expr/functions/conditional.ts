@@ -7,18 +7,21 @@ import { type SqlType, withNullable } from '../types.js';
 import { type ScalarFunction, type GenContext, BOOLEAN, anyNullable, commonArgType, expectArg, register } from './registry.js';
 import { compareSource, comparisonType } from './operators.js';
 
-/** Emits `if (c1 === true) r = v1; else if ... else r = otherwise`, each value computed inside its branch. */
+/**
+ * Emits `r = v1` for the first `c1 === true`, else `r = otherwise`, each value computed only in its
+ * branch. One flat labeled block (not nested else-ifs): V8's parser recurses on nesting, and a
+ * CASE may have thousands of WHENs.
+ */
 function genBranches(g: GenContext, r: string, pairs: readonly [number, number][], otherwise: number): void {
-  if (pairs.length === 0) {
-    const v = g.arg(otherwise);
-    g.emit(`${r} = ${v};`);
-    return;
+  const done = `L${r}`;
+  g.emit(`${done}: {`);
+  for (const [c, v] of pairs) {
+    const cond = g.arg(c);
+    const thenCode = g.block(() => g.emit(`${r} = ${g.arg(v)};`));
+    g.emit(`if (${cond} === true) {\n${thenCode}\nbreak ${done};\n}`);
   }
-  const [[c, v], ...rest] = pairs;
-  const cond = g.arg(c);
-  const thenCode = g.block(() => g.emit(`${r} = ${g.arg(v)};`));
-  const elseCode = g.block(() => genBranches(g, r, rest, otherwise));
-  g.emit(`if (${cond} === true) {\n${thenCode}\n} else {\n${elseCode}\n}`);
+  const v = g.arg(otherwise);
+  g.emit(`${r} = ${v};\n}`);
 }
 
 /** Searched CASE: args [when1, then1, ..., whenN, thenN, else]. */
@@ -81,14 +84,16 @@ function coalesce(name: string, max: number): ScalarFunction {
       };
     },
     gen(g) {
+      // The first non-NULL argument; later ones are evaluated only while all before were NULL.
       const r = g.temp();
-      const step = (i: number): void => {
+      const done = `L${r}`;
+      g.emit(`${done}: {`);
+      for (let i = 0; i < g.call.args.length; i++) {
         g.emit(`${r} = ${g.arg(i)};`);
-        if (i + 1 < g.call.args.length && g.call.args[i].type.nullable) {
-          g.emit(`if (${r} === null) {\n${g.block(() => step(i + 1))}\n}`);
-        }
-      };
-      step(0);
+        if (!g.call.args[i].type.nullable) break;
+        if (i + 1 < g.call.args.length) g.emit(`if (${r} !== null) break ${done};`);
+      }
+      g.emit('}');
       return r;
     },
   };

@@ -162,8 +162,9 @@ function boolArgs(ctx: InferContext): SqlType[] {
 }
 
 /**
- * AND / OR: the right side is evaluated only when the left does not decide (FALSE for AND, TRUE
- * for OR); otherwise NULL if either side is NULL.
+ * AND / OR over any number of operands (code generation passes the operands of a whole chain):
+ * each is evaluated only while none before it decided (FALSE for AND, TRUE for OR); otherwise the
+ * result is NULL if any was NULL. The code is one flat block, however long the chain.
  */
 function shortCircuit(name: 'AND' | 'OR', decides: boolean): ScalarFunction {
   return {
@@ -171,15 +172,18 @@ function shortCircuit(name: 'AND' | 'OR', decides: boolean): ScalarFunction {
     minArgs: 2,
     maxArgs: 2,
     nulls: 'custom',
+    associative: true,
     infer: (ctx) => ({ args: boolArgs(ctx), result: BOOLEAN(anyNullable(ctx.types)) }),
     gen(g) {
       const r = g.temp();
-      const a = g.arg(0);
-      const rest = g.block(() => {
-        const b = g.arg(1);
-        g.emit(`${r} = ${b} === ${decides} ? ${decides} : (${a} === null || ${b} === null) ? null : ${!decides};`);
-      });
-      g.emit(`if (${a} === ${decides}) ${r} = ${decides};\nelse {\n${rest}\n}`);
+      const done = `L${r}`;
+      g.emit(`${r} = ${!decides};\n${done}: {`);
+      for (let i = 0; i < g.call.args.length; i++) {
+        const a = g.arg(i);
+        g.emit(`if (${a} === ${decides}) { ${r} = ${decides}; break ${done}; }`);
+        if (g.call.args[i]!.type.nullable || g.call.args[i]!.type.kind === 'NULL') g.emit(`if (${a} === null) ${r} = null;`);
+      }
+      g.emit('}');
       return r;
     },
   };

@@ -60,6 +60,11 @@ export interface ScalarFunction {
   readonly nulls: 'strict' | 'custom';
   /** false for CURRENT_TIMESTAMP and friends: never constant-folded. */
   readonly deterministic?: boolean;
+  /**
+   * AND, OR: `f(f(a, b), c)` = `f(a, b, c)`. Code generation hands a custom associative function
+   * the operands of its whole chain at once (so `gen` must take any number of them).
+   */
+  readonly associative?: boolean;
   infer(ctx: InferContext): Signature;
   gen(ctx: GenContext): string;
 }

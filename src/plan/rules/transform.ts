@@ -15,7 +15,7 @@ export function withInputs(node: LogicalNode, inputs: readonly LogicalNode[]): L
     case 'union':
       return inputs.every((x, i) => x === node.inputs[i]) ? node : unionNode(inputs);
     case 'window-tvf':
-      return inputs[0] === node.input ? node : windowTvfNode(inputs[0], node.timeCol, node.window);
+      return inputs[0] === node.input ? node : windowTvfNode(inputs[0], node.timeCol, node.window, node.pos);
     case 'window-aggregate':
       return inputs[0] === node.input
         ? node
