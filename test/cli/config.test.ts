@@ -6,7 +6,7 @@ import { applyConfig, defaultJobConfig, resetConfig } from '../../src/config/job
 import { prepareJob } from '../../src/cli/job-file.js';
 import '../../connectors/index.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { completedCheckpoints, expectContiguous, lines, readMetadata, runOk, runWeir, sequenceJobSql, tempDir, writeFile } from './cli-helpers.js';
+import { completedCheckpoints, expectContiguous, idStats, lines, readMetadata, runOk, runWeir, sequenceJobSql, startRunning, tempDir, waitFor, writeFile } from './cli-helpers.js';
 
 /** Flink option names: parsing (in process) and their effect on a real run (through the CLI). */
 describe('job configuration', () => {
@@ -89,21 +89,31 @@ describe('job configuration', () => {
 describe('configuration through weir run', () => {
   it("execution.checkpointing.interval and state.checkpoints.num-retained shape the checkpoint folder", async () => {
     const dir = tempDir('cli-config');
-    // a run of ~1.5 s: '1 min' leaves only the final checkpoint, '50ms' many, of which 2 are kept
-    const slow = writeFile(dir, 'rare.sql', sequenceJobSql({ db: join(dir, 'rare.duckdb'), end: 1500, rowsPerSecond: 1000, interval: '1 min' }));
+    // '1 h' leaves only the final checkpoint of a bounded run; '50ms' one after another, of which
+    // 2 are kept: that run goes on until checkpoint 5 exists, then stops with a final one.
+    const slow = writeFile(dir, 'rare.sql', sequenceJobSql({ db: join(dir, 'rare.duckdb'), end: 1500, rowsPerSecond: 1000, interval: '1 h' }));
     const often = writeFile(
       dir,
       'often.sql',
-      sequenceJobSql({ db: join(dir, 'often.duckdb'), end: 1500, rowsPerSecond: 1000, interval: '50ms', prelude: "SET 'state.checkpoints.num-retained' = '2';" }),
+      sequenceJobSql({ db: join(dir, 'often.duckdb'), end: 100_000_000, rowsPerSecond: 1000, interval: '50ms', prelude: "SET 'state.checkpoints.num-retained' = '2';" }),
     );
-    await Promise.all([runOk(['run', slow, '--checkpoint-dir', join(dir, 'chk'), '-q']), runOk(['run', often, '--checkpoint-dir', join(dir, 'chk'), '-q'])]);
+    const oftenDir = join(dir, 'chk', 'often');
+    const running = startRunning([often, '--checkpoint-dir', join(dir, 'chk'), '-q'], oftenDir);
+    await runOk(['run', slow, '--checkpoint-dir', join(dir, 'chk'), '-q']);
     expect(completedCheckpoints(join(dir, 'chk', 'rare'))).toEqual([1]);
     expect(readMetadata(join(dir, 'chk', 'rare', 'chk-1')).final).toBe(true);
-    const kept = completedCheckpoints(join(dir, 'chk', 'often'));
-    expect(kept).toHaveLength(2);
-    expect(kept[1]).toBeGreaterThan(3);
     await expectContiguous(join(dir, 'rare.duckdb'), 1500);
-    await expectContiguous(join(dir, 'often.duckdb'), 1500);
+
+    const run = await running;
+    await waitFor('checkpoint 5', () => Math.max(...completedCheckpoints(oftenDir)) >= 5, undefined, run);
+    run.child.kill('SIGTERM');
+    expect((await run.exit).code, run.stderr()).toBe(0);
+    const kept = completedCheckpoints(oftenDir);
+    expect(kept).toHaveLength(2);
+    expect(kept[1]).toBeGreaterThan(5);
+    const ids = await idStats(join(dir, 'often.duckdb'));
+    expect(ids.max).toBeGreaterThan(0);
+    expect(ids).toEqual({ count: ids.max, distinct: ids.max, min: 1, max: ids.max });
   });
 
   it('AT_LEAST_ONCE with parallelism 2: a GROUP BY still counts every row of a bounded run once', async () => {

@@ -33,7 +33,8 @@ function unboundedJob(prefix: string, name: string): { dir: string; db: string; 
   return { dir, db, file, chk, jobDir: join(chk, name) };
 }
 
-describe('a running job', () => {
+// Each test starts several weir processes one after another: on a loaded machine that takes minutes.
+describe('a running job', { timeout: 600_000 }, () => {
   it('SIGTERM stops it after a final checkpoint (exit 0); a restart from latest continues without duplicates', async () => {
     const j = unboundedJob('cli-sigterm', 'ticker');
     const first = await startRunning([j.file, '--checkpoint-dir', j.chk], j.jobDir, 1);
@@ -52,7 +53,7 @@ describe('a running job', () => {
     expect(Object.values(meta.sources)[0].positions[0].position).toBe(after1.count);
 
     const second = await startRunning([j.file, '--checkpoint-dir', j.chk, '--from-checkpoint', 'latest', '-q'], j.jobDir, 1);
-    await waitFor('new checkpoints', () => Math.max(...completedCheckpoints(j.jobDir)) > last + 1, 20_000, second);
+    await waitFor('new checkpoints', () => Math.max(...completedCheckpoints(j.jobDir)) > last + 1, 120_000, second);
     // this time stopped with `weir stop` (no savepoint): a final checkpoint
     const stop = await runOk(['stop', 'ticker', '--checkpoint-dir', j.chk]);
     const m = /^job 'ticker' stopped; checkpoint (\d+) at (.*)\n$/.exec(stop.stdout);
@@ -119,7 +120,7 @@ describe('a running job', () => {
 
     // latest is now the stop's savepoint (newer than any checkpoint): a restart continues from it
     const again = await startRunning([j.file, '--checkpoint-dir', j.chk, '-q', '--from-checkpoint', 'latest'], j.jobDir, 1);
-    await waitFor('a checkpoint after the savepoint', () => Math.max(...completedCheckpoints(j.jobDir)) > Number(s![1]), 20_000, again);
+    await waitFor('a checkpoint after the savepoint', () => Math.max(...completedCheckpoints(j.jobDir)) > Number(s![1]), 120_000, again);
     again.child.kill('SIGTERM');
     expect((await again.exit).code, again.stderr()).toBe(0);
     expect(lines(again.stderr())).toEqual([`restoring job 'served' from ${s![2]}`]);

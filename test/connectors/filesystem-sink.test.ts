@@ -1,12 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { filesystemConnector } from '../../connectors/filesystem/index.js';
 import { fromDuckDB, quoteLiteral } from '../../connectors/duckdb/duckdb-values.js';
 import { CONFORMANCE_SCHEMA, row, runTwoPhaseCommitConformance, type ConformanceTarget } from '../sink/conformance/two-phase-commit-suite.js';
+import { tempDir } from '../support/temp-dirs.js';
 import { drain, errorOf, makeTable, sinkContext, sourceContext } from './table-helper.js';
 
 const COLS = CONFORMANCE_SCHEMA.fields.map((f) => [f.name, f.type] as const);
@@ -55,7 +54,7 @@ runTwoPhaseCommitConformance('filesystem (json)', fsTarget('json'));
 
 describe('filesystem sink', () => {
   it('names part files by job, operator, subtask and checkpoint', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weir-fs-sink-'));
+    const dir = tempDir('fs-sink');
     const t = fsTarget('json')(dir);
     await t.sink.open();
     await t.sink.recover([], 0);
@@ -71,7 +70,7 @@ describe('filesystem sink', () => {
   });
 
   it('never overwrites a part file left by an earlier run that used the same checkpoint id', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weir-fs-sink-'));
+    const dir = tempDir('fs-sink');
     for (const version of [0, 1]) {
       const t = fsTarget('json')(dir);
       await t.sink.open();
@@ -88,7 +87,7 @@ describe('filesystem sink', () => {
   });
 
   it('rolls a checkpoint into several files with sink.rolling-policy.file-size', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weir-fs-sink-'));
+    const dir = tempDir('fs-sink');
     const t = fsTarget('csv', { 'sink.rolling-policy.file-size': '4kb' })(dir);
     await t.sink.open();
     await t.sink.recover([], 0);

@@ -29,8 +29,8 @@ export interface PgScenarioOptions {
   readonly rows?: number;
   readonly rowsPerSecond?: number;
   readonly checkpointInterval?: string;
-  /** Restart attempts of the job itself (0: restart-strategy none). */
-  readonly restarts?: number;
+  /** Restart attempts of the job itself (0: restart-strategy none; 'default': weir's default, exponential-delay). */
+  readonly restarts?: number | 'default';
 }
 
 export function writePgScenario(dir: string, o: PgScenarioOptions): PgScenarioFiles {
@@ -45,7 +45,7 @@ export function writePgScenario(dir: string, o: PgScenarioOptions): PgScenarioFi
 SET 'pipeline.name' = '${jobName}';
 SET 'execution.checkpointing.interval' = '${o.checkpointInterval ?? '250ms'}';
 SET 'parallelism.default' = '${o.parallelism}';
-${restarts > 0 ? `SET 'restart-strategy.type' = 'fixed-delay';\nSET 'restart-strategy.fixed-delay.attempts' = '${restarts}';\nSET 'restart-strategy.fixed-delay.delay' = '500ms';` : "SET 'restart-strategy.type' = 'none';"}`;
+${restarts === 'default' ? '' : restarts > 0 ? `SET 'restart-strategy.type' = 'fixed-delay';\nSET 'restart-strategy.fixed-delay.attempts' = '${restarts}';\nSET 'restart-strategy.fixed-delay.delay' = '500ms';` : "SET 'restart-strategy.type' = 'none';"}`;
   const source = `
 CREATE TABLE src (
   id BIGINT,

@@ -13,7 +13,7 @@ import { runWeir, spawnWeir, tempDir, type WeirRun } from '../../support/weir-pr
 const server = await postgresOrSkip({ extraFlags: ['-c max_replication_slots=40', '-c max_wal_senders=40'] });
 afterAll(() => server?.stop());
 
-async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, ms = 30_000): Promise<void> {
+async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, ms = 120_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (run.child.exitCode !== null) throw new Error(`weir cdc exited while waiting for ${what}: ${run.stderr()}`);
@@ -78,6 +78,26 @@ pipeline:
     const actualOrders = async () => (await queryDuckDb(db, 'SELECT id, cents::VARCHAR, status, placed::VARCHAR FROM orders ORDER BY id')).map(([id, c, s, d]) => [Number(id), String(c), s, d === null ? null : String(d)]);
     const actualCustomers = async () => (await queryDuckDb(db, 'SELECT id, name, vip FROM customers ORDER BY id')).map(([id, n, v]) => [Number(id), n, v]);
 
+    /**
+     * Waits (a condition, not a time) until a checkpoint covers every change made so far: each of
+     * the pipeline's slots (one per target) is acknowledged only when a checkpoint completes, at
+     * that checkpoint's LSN.
+     */
+    const caughtUp = async (run: WeirRun): Promise<void> => {
+      const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
+      await until(
+        async () => {
+          const [[n, done]] = await pg.query(
+            "SELECT count(*)::int, count(*) FILTER (WHERE confirmed_flush_lsn >= $1::pg_lsn)::int FROM pg_replication_slots WHERE slot_name LIKE 'weir\\_app\\_to\\_warehouse\\_%' AND NOT temporary",
+            [target],
+          );
+          return Number(n) === 2 && Number(done) === 2;
+        },
+        run,
+        `a checkpoint covering LSN ${target} on both slots`,
+        120_000,
+      );
+    };
     const run1 = spawnWeir(['cdc', yaml, '--checkpoint-dir', ck], { cwd: dir, env });
     await until(async () => /chk \d+/.test(run1.stderr()) || run1.stderr().includes('RUNNING'), run1, 'the job to run');
     await pg.query("UPDATE orders SET status = 'paid', total = total + 1 WHERE id % 3 = 0");
@@ -85,7 +105,7 @@ pipeline:
     await pg.query('UPDATE orders SET id = id + 10000 WHERE id BETWEEN 100 AND 105');
     await pg.query("INSERT INTO customer_2 VALUES (2500, 'late', true)");
     await pg.query('DELETE FROM customer_1 WHERE id < 1010');
-    await new Promise((r) => setTimeout(r, 2500));
+    await caughtUp(run1);
     await stop(run1);
     expect(run1.stderr()).toContain("weir cdc 'app-to-warehouse': 3 tables");
     expect(run1.stderr()).toContain('public.customer_1, public.customer_2 -> main.customers');
@@ -97,7 +117,7 @@ pipeline:
     await pg.query("UPDATE customer_2 SET name = name || '!' WHERE id % 2 = 0");
     await pg.query("INSERT INTO orders VALUES (9000, 'new', 1.25, NULL), (9001, 'test', 2, NULL)");
     const run2 = spawnWeir(['cdc', yaml, '--checkpoint-dir', ck, '--from-checkpoint', 'latest', '-q'], { cwd: dir, env });
-    await new Promise((r) => setTimeout(r, 3000));
+    await caughtUp(run2);
     await stop(run2);
     expect(await actualOrders()).toEqual(await expectedOrders());
     expect(await actualCustomers()).toEqual(await expectedCustomers());
