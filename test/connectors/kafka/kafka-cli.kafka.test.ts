@@ -97,7 +97,6 @@ describe.skipIf(!kafka)('kafka jobs through the CLI', () => {
           bootstrap: second,
           topic,
           db,
-          settings: "SET 'restart-strategy.fixed-delay.attempts' = '20';\nSET 'restart-strategy.fixed-delay.delay' = '500ms';",
         }),
       );
       const job = spawnWeir(['run', file, '--checkpoint-dir', join(dir, 'chk'), '-q']);
