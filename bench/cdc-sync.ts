@@ -21,7 +21,7 @@ import { validatePipeline } from '../src/cli/cdc/pipeline.js';
 import { planOptions } from '../src/config/job-config.js';
 import { silentLogger } from '../src/log.js';
 import { planJob } from '../src/plan/physical.js';
-import { startJob, type RunningJob } from '../src/runtime/job.js';
+import { startJob, type RunningJob } from '../src/job/job.js';
 import { startPostgres, type TestPostgres } from '../test/support/postgres.js';
 import '../connectors/index.js';
 

@@ -17,7 +17,7 @@ import kafkajs from 'kafkajs';
 import { prepareJob } from '../src/cli/job-file.js';
 import { silentLogger } from '../src/log.js';
 import { planJob } from '../src/plan/physical.js';
-import { startJob } from '../src/runtime/job.js';
+import { startJob } from '../src/job/job.js';
 import '../connectors/index.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;

@@ -24,7 +24,7 @@ async function child(query: string, events: number): Promise<void> {
   const { prepareJob } = await import('../src/cli/job-file.js');
   const { silentLogger } = await import('../src/log.js');
   const { planJob } = await import('../src/plan/physical.js');
-  const { startJob } = await import('../src/runtime/job.js');
+  const { startJob } = await import('../src/job/job.js');
   await import('../connectors/index.js');
   const ddl = readFileSync(join(SQL_DIR, 'ddl.sql'), 'utf8')
     .replaceAll('${NEXMARK_EVENTS}', String(events))

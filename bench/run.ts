@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { prepareJob } from '../src/cli/job-file.js';
 import { silentLogger } from '../src/log.js';
 import { planJob } from '../src/plan/physical.js';
-import { startJob } from '../src/runtime/job.js';
+import { startJob } from '../src/job/job.js';
 import '../connectors/index.js';
 
 interface Case {

@@ -1,5 +1,5 @@
 import type { TableDef } from '../../src/catalog/table.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { defineOptions, validateOptions } from '../../src/connector/options.js';
 

@@ -1,5 +1,5 @@
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Field, Schema } from '../../src/expr/types.js';
+import type { Field, Schema } from '../../src/model/types.js';
 import { internalError, userError } from '../../src/errors.js';
 
 /** Where a requested column comes from: a physical column (by its index among them) or metadata. */

@@ -3,8 +3,8 @@
  * generator specs, with the checks that need the table's columns and types.
  */
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Field, SqlType } from '../../src/expr/types.js';
-import { formatType, isNumeric, isString } from '../../src/expr/types.js';
+import type { Field, SqlType } from '../../src/model/types.js';
+import { formatType, isNumeric, isString } from '../../src/model/types.js';
 import { parseDecimal, decFits } from '../../src/expr/decimal.js';
 import { defineOptions, invalidOption, opt, optionError, validateOptions } from '../../src/connector/options.js';
 import { physicalFields } from '../common/columns.js';

@@ -5,9 +5,9 @@
  * exactly the rows a failed run would have produced next.
  */
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { insertBatch } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { insertBatch } from '../../src/model/changelog.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { internalError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';

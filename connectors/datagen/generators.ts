@@ -3,7 +3,7 @@
  * no Math.random and no state, so any subtask, any restart and any projection regenerate exactly
  * the same value for the same row. Generators fill one column of a batch at a time.
  */
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { pow10 } from '../../src/expr/decimal.js';
 import { MS_PER_DAY } from '../../src/expr/datetime-util.js';

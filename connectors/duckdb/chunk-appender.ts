@@ -1,5 +1,5 @@
 import { DuckDBDataChunk, type DuckDBAppender, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { externalError, internalError } from '../../src/errors.js';
 import { columnWriter, type ColumnWriter } from './duckdb-values.js';
 

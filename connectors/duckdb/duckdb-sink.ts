@@ -13,10 +13,10 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Field, Schema, SqlType } from '../../src/expr/types.js';
-import { type } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { RowKind } from '../../src/runtime/changelog.js';
+import type { Field, Schema, SqlType } from '../../src/model/types.js';
+import { type } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { RowKind } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { externalError, internalError, isWeirError, userError } from '../../src/errors.js';

@@ -13,7 +13,7 @@ import {
   type DuckDBValue,
   type DuckDBVector,
 } from '@duckdb/node-api';
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { internalError, unreachable } from '../../src/errors.js';
 
 /** Double-quotes an identifier for DuckDB SQL. */

@@ -10,9 +10,9 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { RowKind } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { RowKind } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { externalError, internalError, isWeirError } from '../../src/errors.js';

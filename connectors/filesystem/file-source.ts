@@ -6,9 +6,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { insertBatch } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { insertBatch } from '../../src/model/changelog.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { externalError, userError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';

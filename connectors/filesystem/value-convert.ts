@@ -3,8 +3,8 @@
  * A converter is built once per column and throws a ConvertError (a short reason, caught by the
  * reader and turned into a MALFORMED_RECORD error or a skipped record) on bad input.
  */
-import type { SqlType } from '../../src/expr/types.js';
-import { formatType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
+import { formatType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { decFits, parseDecimal } from '../../src/expr/decimal.js';
 import { MS_PER_DAY, parseDate, parseTime, parseTimestamp } from '../../src/expr/datetime-util.js';

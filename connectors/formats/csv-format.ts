@@ -3,7 +3,7 @@
  * fields in declaration order. An empty unquoted field is NULL and "" the empty string, as the
  * filesystem connector reads and writes them.
  */
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { decToString } from '../../src/expr/decimal.js';
 import { formatDate, formatTime, formatTimestamp } from '../../src/expr/datetime-util.js';

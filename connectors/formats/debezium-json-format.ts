@@ -6,7 +6,7 @@
  * Debezium writes after a delete) yields nothing. Writing: +I/+U as op "c" (after), -U/-D as op "d"
  * (before), as Flink does.
  */
-import { RowKind } from '../../src/runtime/changelog.js';
+import { RowKind } from '../../src/model/changelog.js';
 import { ConvertError, payloadText, type ChangelogDecoder, type FormatField, type FormatOptions, type RowEncoder } from './format.js';
 import { jsonObjectDecoder, jsonObjectWriter } from './json-format.js';
 

@@ -4,7 +4,7 @@
  * fields it must produce and then turns one message payload into row values; an encoder turns
  * one row of a batch into a payload. Both follow weir's value representation (src/expr/types.ts).
  */
-import type { Field } from '../../src/expr/types.js';
+import type { Field } from '../../src/model/types.js';
 import { strictUtf8 } from '../common/utf8.js';
 import { ConvertError } from '../filesystem/value-convert.js';
 

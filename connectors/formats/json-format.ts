@@ -4,7 +4,7 @@
  * (also with 'T' and a zone). Writing uses Flink's SQL standard: TIMESTAMP 'yyyy-MM-dd HH:mm:ss.SSS',
  * TIMESTAMP_LTZ with a trailing 'Z', DATE 'yyyy-MM-dd', DECIMAL as a plain JSON number, BYTES base64.
  */
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { decToString } from '../../src/expr/decimal.js';
 import { formatDate, formatTime, formatTimestamp } from '../../src/expr/datetime-util.js';

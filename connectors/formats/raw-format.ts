@@ -1,7 +1,7 @@
 /**
  * Flink's `raw` format: the whole payload is one column, STRING (UTF-8) or BYTES.
  */
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import { userError } from '../../src/errors.js';
 import { payloadText, type FormatField, type RowDecoder, type RowEncoder } from './format.js';
 

@@ -10,7 +10,7 @@
  */
 import type { Admin, Kafka } from 'kafkajs';
 import { externalError, isWeirError, userError } from '../../src/errors.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { isParseError } from '../formats/index.js';

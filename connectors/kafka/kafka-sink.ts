@@ -7,8 +7,8 @@
  * - none: fire and forget (acks=1, no flush guarantees beyond the send).
  */
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { optionError, describeOptions } from '../../src/connector/options.js';

@@ -6,7 +6,7 @@
  * give them; on a restore they are enumerated with the restored ones.
  */
 import type { Admin } from 'kafkajs';
-import type { Schema } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { userError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';

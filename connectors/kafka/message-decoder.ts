@@ -5,8 +5,8 @@
  * -U(previous row) +U(new row), a tombstone -D(previous row); this needs the last row per key,
  * which is rebuilt on restore by re-reading the partition (see kafka-reader.ts).
  */
-import type { Field } from '../../src/expr/types.js';
-import { RowKind, type ChangeBatch } from '../../src/runtime/changelog.js';
+import type { Field } from '../../src/model/types.js';
+import { RowKind, type ChangeBatch } from '../../src/model/changelog.js';
 import type { ColumnOrigin } from '../common/columns.js';
 import {
   changelogDecoder,

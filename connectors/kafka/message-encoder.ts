@@ -5,10 +5,10 @@
  * -U (the +U that follows replaces the row); `debezium-json` writes every kind as a change event.
  */
 import type { Message } from 'kafkajs';
-import type { Schema } from '../../src/expr/types.js';
-import { formatType } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
+import { formatType } from '../../src/model/types.js';
 import { userError } from '../../src/errors.js';
-import { RowKind, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { RowKind, type ChangeBatch } from '../../src/model/changelog.js';
 import { checkRawFields, rowEncoder, type FormatField, type RowEncoder } from '../formats/index.js';
 import { defaultPartitioner, type Partitioner } from './kafka-internals.js';
 import type { FormatSpec, KafkaConfig, SinkPartitioner } from './kafka-options.js';

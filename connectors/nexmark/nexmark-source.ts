@@ -9,9 +9,9 @@
  */
 import type { TableDef } from '../../src/catalog/table.js';
 import { defineOptions, describeOptions, opt, optionError, validateOptions } from '../../src/connector/options.js';
-import type { Schema } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
 import { internalError } from '../../src/errors.js';
-import { insertBatch, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { insertBatch, type ChangeBatch } from '../../src/model/changelog.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { physicalFields, resolveColumns } from '../common/columns.js';
 import { eventNumber, eventsOfTable, NEXMARK_COLUMNS, NexmarkGenerator, type NexmarkTable } from './nexmark-generator.js';

@@ -27,7 +27,7 @@
 import type pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
 import { userError } from '../../src/errors.js';
-import { RowKind, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { RowKind, type ChangeBatch } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { RowEmitter, type RelationMap } from './cdc-rows.js';

@@ -5,7 +5,7 @@
  * in, or an error when no step can).
  */
 import { userError } from '../../src/errors.js';
-import { BatchBuilder, UNCHANGED_VALUE, type RowKind } from '../../src/runtime/changelog.js';
+import { BatchBuilder, UNCHANGED_VALUE, type RowKind } from '../../src/model/changelog.js';
 import type { ColumnOrigin } from '../common/columns.js';
 import type { CdcConfig } from './cdc-options.js';
 import type { CapturedTable } from './cdc-setup.js';

@@ -6,7 +6,7 @@
  * so far, whether it is done and how many rows were read (for the progress bar).
  */
 import type pg from 'pg';
-import { RowKind } from '../../src/runtime/changelog.js';
+import { RowKind } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { SourceContext } from '../../src/runtime/source.js';
 import type { CdcConfig } from './cdc-options.js';

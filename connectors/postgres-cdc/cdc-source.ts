@@ -3,7 +3,7 @@
  * others stay idle). A changelog source: its reader emits +I/-U/+U/-D, and the planner follows it
  * with a changelog-normalize step keyed by the primary key.
  */
-import type { Schema } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { describeOptions } from '../../src/connector/options.js';
 import { resolveColumns, type ColumnOrigin } from '../common/columns.js';

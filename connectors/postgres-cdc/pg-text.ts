@@ -3,7 +3,7 @@
  * cast to text) converted to weir's values (src/expr/types.ts). Sessions run with TimeZone UTC and
  * DateStyle ISO, so timestamptz text ends in '+00'. One converter per column, built once.
  */
-import type { Field } from '../../src/expr/types.js';
+import type { Field } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { daysFromCivil, MS_PER_DAY, parseDate, parseTime } from '../../src/expr/datetime-util.js';
 import { parseDecimal } from '../../src/expr/decimal.js';

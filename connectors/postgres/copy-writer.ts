@@ -4,7 +4,7 @@
  * builds no intermediate JS strings for the common types. The per-schema row loop is generated
  * once per sink with the columns unrolled, so each column's conversion is a call site of its own.
  */
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import type { ColumnEncoder } from './pg-values.js';
 
 const CHUNK_BYTES = 1 << 20;

@@ -6,7 +6,7 @@
  * parallel subtasks do not race on CREATE ... IF NOT EXISTS.
  */
 import type pg from 'pg';
-import type { Field, Schema } from '../../src/expr/types.js';
+import type { Field, Schema } from '../../src/model/types.js';
 import { userError } from '../../src/errors.js';
 import { pgType, quoteIdent } from './pg-values.js';
 import { qualifiedTarget, type PostgresSinkConfig } from './postgres-options.js';

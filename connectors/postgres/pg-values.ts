@@ -6,7 +6,7 @@
  * Encoders are built once per column (one closure per type, so each call site stays
  * monomorphic) and never go through Date objects: dates are computed with integer arithmetic.
  */
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { internalError, unreachable } from '../../src/errors.js';
 
 /** Double-quotes an identifier. */

@@ -32,8 +32,8 @@
 import type pg from 'pg';
 import type { DatabaseError } from 'pg';
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { externalError, internalError, userError } from '../../src/errors.js';

@@ -7,9 +7,9 @@
  *
  * A row reference packs (batch index, row) into one number: no object per row.
  */
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { RowKind } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { RowKind } from '../../src/model/changelog.js';
 import { internalError } from '../../src/errors.js';
 import { compileCopyEncoder, compileCopyRefsEncoder, CopyWriter, ROW_BITS, type CopyBatchEncoder, type CopyRefsEncoder } from './copy-writer.js';
 import { arrayElement, columnEncoder, type ColumnEncoder } from './pg-values.js';

@@ -2,7 +2,7 @@
  * Renders values as Flink's print connector does (Java's Row.toString of the external types):
  * `+I[1, Alice, 12.50, 2024-01-01T10:00]`.
  */
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { decToString } from '../../src/expr/decimal.js';
 import { MS_PER_DAY, formatDate } from '../../src/expr/datetime-util.js';

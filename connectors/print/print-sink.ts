@@ -4,9 +4,9 @@
  * No transactions: printing cannot be undone, so rows show up before their checkpoint completes.
  */
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Schema } from '../../src/expr/types.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { ROW_KIND_SHORT } from '../../src/runtime/changelog.js';
+import type { Schema } from '../../src/model/types.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { ROW_KIND_SHORT } from '../../src/model/changelog.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { defineOptions, describeOptions, opt, validateOptions } from '../../src/connector/options.js';
 import { formatValue } from './format-value.js';

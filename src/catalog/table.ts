@@ -1,4 +1,4 @@
-import type { Schema } from '../expr/types.js';
+import type { Schema } from '../model/types.js';
 import type { Expr, Query } from '../sql/ir.js';
 import type { Pos } from '../sql/ir.js';
 

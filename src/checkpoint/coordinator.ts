@@ -4,6 +4,7 @@ import { externalError, userError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SnapshotResult } from '../runtime/operator.js';
 import type { SplitPosition } from '../runtime/source.js';
+import type { CheckpointAck } from '../runtime/checkpoint-ack.js';
 import type { Barrier } from '../runtime/stream-element.js';
 import { type CheckpointMetadata, METADATA_FORMAT_VERSION, type SubtaskStateEntry } from './metadata.js';
 import {
@@ -19,11 +20,6 @@ import {
   writeFileDurable,
   writeMetadataAtomic,
 } from './storage.js';
-
-/** What a subtask reports for barrier n: operators their snapshot, sources their positions. */
-export type CheckpointAck =
-  | { readonly kind: 'operator'; readonly result: SnapshotResult }
-  | { readonly kind: 'source'; readonly positions: readonly SplitPosition[] };
 
 export interface ParticipantVertex {
   readonly uid: string;

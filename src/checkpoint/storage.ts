@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { externalError, userError } from '../errors.js';
-import { hashString } from '../runtime/partition.js';
+import { hashString } from '../model/partition.js';
 import type { SplitPosition } from '../runtime/source.js';
 import { type CheckpointMetadata, type SubtaskStateEntry, parseMetadataText, serializeMetadata } from './metadata.js';
 

@@ -3,7 +3,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, stat
 import { connect, createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { externalError, userError } from '../errors.js';
-import type { RunningJob } from '../runtime/job.js';
+import type { RunningJob } from '../job/job.js';
 import { currentUid, ensurePrivateDir, isTrustedPath, ownedFileProblem, privateDirProblem, runtimeDir } from './private-dir.js';
 
 /**

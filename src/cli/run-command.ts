@@ -8,7 +8,7 @@ import { userError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { planJob } from '../plan/physical.js';
 import type { JobGraph } from '../runtime/job-graph.js';
-import { startJob, type JobOptions, type RunningJob } from '../runtime/job.js';
+import { startJob, type JobOptions, type RunningJob } from '../job/job.js';
 import { handleControl, startControlServer } from './control-socket.js';
 import { loadJobFile, type JobFile } from './job-file.js';
 import { formatTable } from './table-format.js';

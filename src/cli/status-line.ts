@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { JobStatus } from '../runtime/job.js';
+import type { JobStatus } from '../job/job.js';
 
 /**
  * The live status line of a running job: state (while restarting, which attempt, when and why),

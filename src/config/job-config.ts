@@ -1,7 +1,7 @@
-import { editDistance } from '../connector/options.js';
 import { userError } from '../errors.js';
-import { KEY_GROUPS } from '../runtime/partition.js';
-import type { RestartStrategy } from '../runtime/restart-strategy.js';
+import { editDistance } from '../util/edit-distance.js';
+import { KEY_GROUPS } from '../model/partition.js';
+import type { RestartStrategy } from './restart-config.js';
 import { boolValue, durationValue, enumValue, intValue, localPathValue, MAX_TIMER_MS } from './config-values.js';
 import { checkRestartKey, isRestartKey, RESTART_KEYS, restartStrategyOf } from './restart-config.js';
 

@@ -10,8 +10,23 @@
  *   1.19). Where weir differs from Flink: a key of one strategy set without a type (e.g. only
  *   `restart-strategy.fixed-delay.attempts`) selects that strategy; Flink would ignore the key.
  */
-import type { RestartStrategy } from '../runtime/restart-strategy.js';
 import { durationValue, intValue, invalidConfig, MAX_INT, MAX_TIMER_MS, numberValue } from './config-values.js';
+
+/** A resolved restart strategy (what the `restart-strategy.*` keys configure). */
+export type RestartStrategy =
+  | { readonly type: 'none' }
+  | { readonly type: 'fixed-delay'; readonly attempts: number; readonly delayMs: number }
+  | { readonly type: 'failure-rate'; readonly maxFailuresPerInterval: number; readonly intervalMs: number; readonly delayMs: number }
+  | {
+      readonly type: 'exponential-delay';
+      readonly initialBackoffMs: number;
+      readonly maxBackoffMs: number;
+      readonly multiplier: number;
+      readonly jitterFactor: number;
+      readonly resetThresholdMs: number;
+      /** Restarts allowed until the backoff resets; Infinity = no limit (Flink's default). */
+      readonly attemptsBeforeReset: number;
+    };
 
 type StrategyType = RestartStrategy['type'];
 

@@ -1,5 +1,5 @@
 import type { TableDef } from '../catalog/table.js';
-import type { Schema } from '../expr/types.js';
+import type { Schema } from '../model/types.js';
 import type { Source } from '../runtime/source.js';
 import type { Sink } from '../sink/two-phase-commit.js';
 

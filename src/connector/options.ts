@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { TableDef } from '../catalog/table.js';
 import { tryParseDuration } from '../config/duration.js';
 import { userError, type WeirError } from '../errors.js';
+import { editDistance } from '../util/edit-distance.js';
 
 /** One option: how to parse it, whether it must be there, its default, and what it does. */
 export class Opt<T, Present extends boolean = false> {
@@ -227,22 +228,6 @@ export function describeOptions(table: TableDef): string {
 function patternRegex(pattern: string): RegExp {
   const parts = pattern.split('#').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${parts.join('(.+)')}$`);
-}
-
-/** Levenshtein distance (small strings only). */
-export function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
 }
 
 /** The closest known key (patterns instantiated with the unknown key's segment), if close enough. */

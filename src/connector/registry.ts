@@ -1,6 +1,6 @@
 import type { ConnectorFactory } from './connector.js';
 import { userError } from '../errors.js';
-import { editDistance } from './options.js';
+import { editDistance } from '../util/edit-distance.js';
 import type { Pos } from '../sql/ir.js';
 
 const factories = new Map<string, ConnectorFactory>();

@@ -15,7 +15,7 @@
  * planner bug.
  */
 import type { Pos } from '../sql/ir.js';
-import { type SqlType, type, isNumeric, withNullable } from './types.js';
+import { type SqlType, type, isNumeric, withNullable } from '../model/types.js';
 import { internalError, userError } from '../errors.js';
 import { decCheck, decDiv } from './decimal.js';
 import { decimalScale, typeName } from './type-rules.js';

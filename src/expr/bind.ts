@@ -7,7 +7,7 @@ import type {
   BinaryExpr, CallExpr, CaseExpr, CastExpr, ColumnExpr, Expr, IntervalExpr, LiteralExpr, Pos,
 } from '../sql/ir.js';
 import type { BoundExpr } from './bound.js';
-import { type SqlType, type, isNumeric, isString, withNullable } from './types.js';
+import { type SqlType, type, isNumeric, isString, withNullable } from '../model/types.js';
 import { canCast, canImplicitCast, decimalPrecision, decimalScale, isDatetime, sameType, typeName } from './type-rules.js';
 import { userError, unreachable } from '../errors.js';
 import { decimalLiteralType, parseDecimal } from './decimal.js';

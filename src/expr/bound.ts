@@ -2,7 +2,7 @@
  * Bound (resolved and typed) expressions: what the planner hands to the expression compiler.
  * Column references are input indexes; every node has its result type.
  */
-import type { SqlType } from './types.js';
+import type { SqlType } from '../model/types.js';
 import type { Pos } from '../sql/ir.js';
 
 export type BoundExpr =

@@ -9,7 +9,7 @@
  * - numbers <-> TIMESTAMP/TIMESTAMP_LTZ are epoch seconds.
  * Casts between types sharing a JS representation generate no code at all.
  */
-import { type SqlType, formatType, isInteger, isString } from './types.js';
+import { type SqlType, formatType, isInteger, isString } from '../model/types.js';
 import { userError } from '../errors.js';
 import type { Pos } from '../sql/ir.js';
 import {

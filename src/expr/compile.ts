@@ -4,10 +4,10 @@
  * per row beyond the values themselves (strings, bigints).
  */
 import type { BoundExpr, RowFn } from './bound.js';
-import type { ChangeBatch } from '../runtime/changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 import { CodeGen } from './codegen.js';
 import { lookupFunction } from './functions/registry.js';
-import { formatType } from './types.js';
+import { formatType } from '../model/types.js';
 
 export function compileRowFn(e: BoundExpr): RowFn {
   const g = new CodeGen((i) => `cols[${i}][row]`);

@@ -3,7 +3,7 @@
  * result types including DECIMAL precision/scale derivation, and which casts are allowed
  * explicitly (CAST) or implicitly (INSERT into a sink column).
  */
-import { type SqlType, type TypeKind, type, formatType, isInteger, isNumeric, isString } from './types.js';
+import { type SqlType, type TypeKind, type, formatType, isInteger, isNumeric, isString } from '../model/types.js';
 import { MAX_DECIMAL_PRECISION } from './decimal.js';
 
 /** Maximum length of VARCHAR / STRING, as in Flink. */

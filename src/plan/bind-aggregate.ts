@@ -9,7 +9,7 @@
 import { resolveAggregate } from '../expr/aggregates.js';
 import { bindExpr, type BindContext, type Scope } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
-import { formatType, type SqlType } from '../expr/types.js';
+import { formatType, type SqlType } from '../model/types.js';
 import { userError } from '../errors.js';
 import type { CallExpr, ColumnExpr, Expr, Pos } from '../sql/ir.js';
 import { boundKey, countInputs, inputRef } from './bound-util.js';

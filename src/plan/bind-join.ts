@@ -17,7 +17,7 @@
 import { bindExpr } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
 import { mapBoundLeaves } from '../expr/bound-walk.js';
-import { isInteger, isString, type SqlType } from '../expr/types.js';
+import { isInteger, isString, type SqlType } from '../model/types.js';
 import { userError } from '../errors.js';
 import type { Expr, JoinRef, Pos } from '../sql/ir.js';
 import { rejectAggregate, requireBoolean } from './bind-aggregate.js';

@@ -8,7 +8,7 @@ import type { TableDef, ViewDef } from '../catalog/table.js';
 import { bindExpr, implicitCast } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
 import { canCast, commonType, sameType } from '../expr/type-rules.js';
-import { formatType, type Field } from '../expr/types.js';
+import { formatType, type Field } from '../model/types.js';
 import { isWeirError, unreachable, userError } from '../errors.js';
 import type { Expr, FromItem, Pos, Query, SelectQuery } from '../sql/ir.js';
 import { bindAggregateSelect, rejectAggregate, requireBoolean } from './bind-aggregate.js';

@@ -10,7 +10,7 @@
  *   rewritten onto the same TVF (a legacy SESSION's sessions are per GROUP BY key).
  */
 import type { BoundExpr } from '../expr/bound.js';
-import { formatType } from '../expr/types.js';
+import { formatType } from '../model/types.js';
 import { isTimestamp } from '../expr/type-rules.js';
 import { userError } from '../errors.js';
 import type { CallExpr, ColumnExpr, Expr, Pos, WindowTvfRef } from '../sql/ir.js';

@@ -5,7 +5,7 @@
  */
 import type { BoundExpr } from '../expr/bound.js';
 import { foldBound, joinText, mapBoundLeaves, visitBound } from '../expr/bound-walk.js';
-import { formatType, type SqlType, type } from '../expr/types.js';
+import { formatType, type SqlType, type } from '../model/types.js';
 import { unreachable } from '../errors.js';
 
 export function inputRef(index: number, t: SqlType): BoundExpr {

@@ -10,7 +10,7 @@ import { expandEnv } from '../config/env.js';
 import type { TableColumn, TableDef, ViewDef } from '../catalog/table.js';
 import { lookupConnector } from '../connector/registry.js';
 import { bindExpr } from '../expr/bind.js';
-import { formatType, withNullable, type Field } from '../expr/types.js';
+import { formatType, withNullable, type Field } from '../model/types.js';
 import { isTimestamp } from '../expr/type-rules.js';
 import { unreachable, userError } from '../errors.js';
 import type { CreateTableStatement, CreateViewStatement, DropStatement, Pos } from '../sql/ir.js';

@@ -8,7 +8,7 @@
  */
 import type { TableDef } from '../catalog/table.js';
 import type { BoundExpr } from '../expr/bound.js';
-import { type Field, type Schema, type SqlType } from '../expr/types.js';
+import { type Field, type Schema, type SqlType } from '../model/types.js';
 import { internalError, unreachable } from '../errors.js';
 import type { Pos } from '../sql/ir.js';
 

@@ -18,7 +18,7 @@ import { resolveAggregate } from '../expr/aggregates.js';
 import { implicitCast } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
 import { sameType } from '../expr/type-rules.js';
-import { formatType, type Schema } from '../expr/types.js';
+import { formatType, type Schema } from '../model/types.js';
 import { internalError, isWeirError, unreachable, userError } from '../errors.js';
 import type { JobEdge, JobGraph, JobVertex, Partitioning } from '../runtime/job-graph.js';
 import type { Operator } from '../runtime/operator.js';

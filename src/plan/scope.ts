@@ -3,7 +3,7 @@
  * subquery, each under its alias) and their columns. Resolution is case-sensitive, as in Flink.
  */
 import type { Scope } from '../expr/bind.js';
-import type { Field, SqlType } from '../expr/types.js';
+import type { Field, SqlType } from '../model/types.js';
 import { userError } from '../errors.js';
 import type { ColumnExpr } from '../sql/ir.js';
 import { columnText } from './ir-util.js';

@@ -9,7 +9,7 @@ import { bindExpr } from '../expr/bind.js';
 import type { BoundExpr } from '../expr/bound.js';
 import { compileRowFn } from '../expr/compile.js';
 import { userError } from '../errors.js';
-import type { ChangeBatch } from '../runtime/changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 import type { SourceWatermarkSpec } from '../runtime/watermark.js';
 import { collectInputs, formatBound, inputRef, remapInputs, substituteInputs } from './bound-util.js';
 import { bindComputedColumns, storedColumns } from './rules/computed-columns.js';

@@ -4,7 +4,7 @@
  * operators); changing an operator changes its uid and the uids of everything downstream.
  */
 import { createHash } from 'node:crypto';
-import { formatType, type Schema } from '../expr/types.js';
+import { formatType, type Schema } from '../model/types.js';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -2,7 +2,7 @@
  * A bounded source of constant rows (SELECT without FROM reads one row of no columns). One split;
  * its position records whether the rows were emitted, so a restore does not emit them twice.
  */
-import { type ChangeBatch, insertBatch } from '../runtime/changelog.js';
+import { type ChangeBatch, insertBatch } from '../model/changelog.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../runtime/source.js';
 
 const SPLIT_ID = 'values';

@@ -1,4 +1,4 @@
-import type { Schema } from '../expr/types.js';
+import type { Schema } from '../model/types.js';
 import type { Operator } from './operator.js';
 import type { Source } from './source.js';
 import type { SourceWatermarkSpec } from './watermark.js';

@@ -1,4 +1,4 @@
-import type { CheckpointAck } from '../checkpoint/coordinator.js';
+import type { CheckpointAck } from './checkpoint-ack.js';
 import { unreachable } from '../errors.js';
 import type { Signal } from './channel.js';
 import type { InputGate } from './input-gate.js';

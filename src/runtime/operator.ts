@@ -1,5 +1,5 @@
-import type { ChangeBatch } from './changelog.js';
-import type { Schema } from '../expr/types.js';
+import type { ChangeBatch } from '../model/changelog.js';
+import type { Schema } from '../model/types.js';
 import type { Logger } from '../log.js';
 
 /** What an operator sends downstream. Emitting is synchronous; the task handles backpressure. */

@@ -12,7 +12,7 @@
  * The per-split maximum is part of the checkpoint: positions are recorded wrapped as
  * `{ [WM_KEY]: max, [POS_KEY]: connectorPosition }` and unwrapped before the connector sees them.
  */
-import type { ChangeBatch } from './changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 import type { JsonValue } from './operator.js';
 import type { SplitPosition } from './source.js';
 import type { SourceWatermarkSpec } from './watermark.js';

@@ -1,6 +1,6 @@
-import type { ChangeBatch } from './changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 import type { JsonValue } from './operator.js';
-import type { Schema } from '../expr/types.js';
+import type { Schema } from '../model/types.js';
 import type { Logger } from '../log.js';
 
 /** A split of a source (a sequence range, a file, a Kafka partition, a table) and where it is. */

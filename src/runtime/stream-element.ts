@@ -1,4 +1,4 @@
-import type { ChangeBatch } from './changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 
 /**
  * What travels on a channel, in order. Barriers and watermarks are in-band: a barrier n on a

@@ -1,9 +1,9 @@
 import { unreachable } from '../errors.js';
-import type { ChangeBatch } from './changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 import type { Channel } from './channel.js';
 import type { Partitioning } from './job-graph.js';
 import type { Output } from './operator.js';
-import { hashRow, subtaskOfHash } from './partition.js';
+import { hashRow, subtaskOfHash } from '../model/partition.js';
 import type { Barrier, StreamElement } from './stream-element.js';
 
 /** One outgoing edge of a subtask: the channels to the target's subtasks, by target subtask index. */

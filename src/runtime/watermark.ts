@@ -1,4 +1,4 @@
-import type { ChangeBatch } from './changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 
 /**
  * The watermark a bounded source emits when it reached its end (Flink's MAX_WATERMARK): every

@@ -1,5 +1,5 @@
 import { userError } from '../errors.js';
-import { type ChangeBatch, RowKind } from '../runtime/changelog.js';
+import { type ChangeBatch, RowKind } from '../model/changelog.js';
 import type { JsonValue, Operator, OperatorContext, SnapshotResult } from '../runtime/operator.js';
 import { serializeState } from '../state/serde.js';
 import type { Sink, TwoPhaseCommitSink } from './two-phase-commit.js';

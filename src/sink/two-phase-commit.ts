@@ -1,6 +1,6 @@
-import type { ChangeBatch } from '../runtime/changelog.js';
+import type { ChangeBatch } from '../model/changelog.js';
 import type { JsonValue } from '../runtime/operator.js';
-import type { Schema } from '../expr/types.js';
+import type { Schema } from '../model/types.js';
 import type { Logger } from '../log.js';
 
 export interface SinkContext {

@@ -10,12 +10,12 @@
  *   CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name [(a, b)] [COMMENT '...'] AS query
  */
 import type { SqlPosition } from '../errors.js';
-import { withNullable } from '../expr/types.js';
+import { withNullable } from '../model/types.js';
 import type { ColumnDef, CreateTableStatement, CreateViewStatement, Expr, Pos } from './ir.js';
 import { TokenCursor } from './cursor.js';
 import { parseTypeAt } from './data-type.js';
 import { convertExprSegment, expressionEnd } from './expr-segment.js';
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { convertQuerySegment } from './query-convert.js';
 import { newRewriteTables } from './rewrite.js';
 import { invalid, parseError, unsupported } from './sql-errors.js';

@@ -3,8 +3,8 @@
  * CHAR = CHAR(1), VARCHAR = VARCHAR(1), TIMESTAMP = TIMESTAMP(6), TIME = TIME(0);
  * VARCHAR(2147483647) is STRING. Collection and structured types are not supported yet.
  */
-import type { SqlType, TypeKind } from '../expr/types.js';
-import { type } from '../expr/types.js';
+import type { SqlType, TypeKind } from '../model/types.js';
+import { type } from '../model/types.js';
 import { TokenCursor } from './cursor.js';
 import { invalid, notYet, unsupported } from './sql-errors.js';
 import { SourceText, tokenize, type TextOrigin, type Token } from './tokenizer.js';

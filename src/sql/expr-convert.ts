@@ -13,7 +13,8 @@ import type { SqlPosition } from '../errors.js';
 import type { BinaryOp, CallExpr, Expr, IntervalUnit, LiteralExpr, OverClause, Pos } from './ir.js';
 import { RANKING_FUNCTIONS } from './over-clause.js';
 import { Locator, isIdent } from './locator.js';
-import { parseExprAst, type NspNode } from './nsp.js';
+import type { NspNode } from './nsp-node.js';
+import { parseExprAst } from './nsp.js';
 import { rewriteSegment, type RewriteTables } from './rewrite.js';
 import { notYet, parseError, unsupported } from './sql-errors.js';
 

@@ -5,7 +5,8 @@
 import type { Expr } from './ir.js';
 import { ExprConverter, unexpectedAfter } from './expr-convert.js';
 import { Locator } from './locator.js';
-import { parseExprAst, type StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
+import { parseExprAst } from './nsp.js';
 import { rewriteSegment, type RewriteTables } from './rewrite.js';
 import { parseError } from './sql-errors.js';
 import type { Token } from './tokenizer.js';

@@ -5,7 +5,7 @@
  * Every node that can be the subject of an error carries its source position.
  */
 import type { SqlPosition } from '../errors.js';
-import type { SqlType } from '../expr/types.js';
+import type { SqlType } from '../model/types.js';
 
 export type Pos = SqlPosition | undefined;
 

@@ -7,7 +7,7 @@
  * gets the position of the last matched token.
  */
 import type { SqlPosition } from '../errors.js';
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { matchingParen, type Token } from './tokenizer.js';
 
 export class Locator {

@@ -12,7 +12,7 @@
  * GROUP_DEPTH levels, so the total time is linear in the text. Texts that nest less are parsed as
  * they are.
  */
-import type { NspNode, StatementContext } from './nsp.js';
+import type { NspNode, StatementContext } from './nsp-node.js';
 import { parseError } from './sql-errors.js';
 import type { Token } from './tokenizer.js';
 

@@ -7,17 +7,9 @@ import nsp from 'node-sql-parser/build/flinksql.js';
 import { isWeirError } from '../errors.js';
 import { didYouMean, expectedKeywords, parseError, summarizeExpected, type PeggyExpectation } from './sql-errors.js';
 import { describeToken, type SourceText, type Token } from './tokenizer.js';
+import type { NspNode, StatementContext } from './nsp-node.js';
 import { splitNested, substitutePlaceholders, type Piece } from './nested-parse.js';
 
-/** node-sql-parser's AST is loosely typed; converters check each shape they rely on. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type NspNode = any;
-
-/** The statement being parsed: its text (with file origin) and all its tokens. */
-export interface StatementContext {
-  readonly src: SourceText;
-  readonly tokens: readonly Token[];
-}
 
 const parser = new nsp.Parser();
 const OPTIONS = { database: 'FlinkSQL', trimQuery: false, parseOptions: { includeLocations: false } };

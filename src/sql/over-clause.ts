@@ -4,7 +4,7 @@
  * the expression converter attaches it to the ROW_NUMBER call (converting its expressions) by the
  * offset of the call's `)`. Other functions with OVER (aggregates over a frame) are not supported.
  */
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { notYet, parseError } from './sql-errors.js';
 import { describeToken, matchingParen, type Token } from './tokenizer.js';
 

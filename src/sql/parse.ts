@@ -3,7 +3,7 @@
  * and in errors are positions in the whole file (1-based line and column).
  */
 import type { ShellStatement, Statement } from './ir.js';
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { splitStatements } from './split.js';
 import { parseError } from './sql-errors.js';
 import { parseStatementTokens } from './statement-parser.js';

@@ -6,7 +6,8 @@
 import type { Expr, FromItem, JoinRef, OrderItem, Pos, Query, SelectItem, SelectQuery } from './ir.js';
 import { ExprConverter, freezeNode, identName } from './expr-convert.js';
 import { Locator } from './locator.js';
-import { parseQueryAst, type NspNode, type StatementContext } from './nsp.js';
+import type { NspNode, StatementContext } from './nsp-node.js';
+import { parseQueryAst } from './nsp.js';
 import { convertExprSegment } from './expr-segment.js';
 import { newRewriteTables, rewriteSegment, type RewriteTables } from './rewrite.js';
 import { PLACEHOLDER_RE } from './window-tvf.js';

@@ -16,10 +16,10 @@
  * - Flink constructs node-sql-parser cannot parse and weir does not support yet (OVER, temporal
  *   joins, table functions) are reported as unsupported instead of as confusing syntax errors.
  */
-import type { SqlType } from '../expr/types.js';
+import type { SqlType } from '../model/types.js';
 import { TokenCursor } from './cursor.js';
 import { parseTypeAt } from './data-type.js';
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { notYet, parseError, unsupported } from './sql-errors.js';
 import { matchingParen, type Token } from './tokenizer.js';
 import { isWindowTvfAt, placeholderName, readWindowTvf, type WindowTvfSyntax } from './window-tvf.js';

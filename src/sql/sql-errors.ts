@@ -5,6 +5,7 @@
  * position, and messages never contain a stack trace or the parser's internals.
  */
 import { userError, type SqlPosition, type WeirError } from '../errors.js';
+import { editDistance } from '../util/edit-distance.js';
 
 export function parseError(message: string, position: SqlPosition | undefined): WeirError {
   return userError('SQL_PARSE', message, position ? { position } : {});
@@ -99,18 +100,3 @@ export function didYouMean(word: string, keywords: readonly string[]): string | 
   return best;
 }
 
-/** Optimal string alignment distance (Levenshtein plus adjacent transpositions). */
-function editDistance(a: string, b: string): number {
-  const rows = a.length + 1;
-  const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i < rows; i++) {
-    for (let j = 1; j < cols; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}

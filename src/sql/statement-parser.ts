@@ -6,7 +6,7 @@
 import type { Pos, ExplainStatement, InsertStatement, QueryStatement, Statement, StatementSetStatement } from './ir.js';
 import { parseCreate } from './create-parser.js';
 import { TokenCursor } from './cursor.js';
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { convertQuerySegment } from './query-convert.js';
 import { newRewriteTables } from './rewrite.js';
 import { parseError, unsupported } from './sql-errors.js';

@@ -8,7 +8,7 @@
  * replaces the whole call by a placeholder table name of the same length; the query converter
  * turns the placeholder back into a WindowTvfRef, converting the interval arguments as expressions.
  */
-import type { StatementContext } from './nsp.js';
+import type { StatementContext } from './nsp-node.js';
 import { notYet, parseError } from './sql-errors.js';
 import { describeToken, matchingParen, type Token } from './tokenizer.js';
 

@@ -1,4 +1,4 @@
-import { subtaskOfHash } from '../runtime/partition.js';
+import { subtaskOfHash } from '../model/partition.js';
 import { deserializeState, serializeState } from './serde.js';
 
 /**

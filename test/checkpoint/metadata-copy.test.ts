@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listCheckpoints, readMetadata, resolveRestore, stateFileName } from '../../src/checkpoint/storage.js';
 import { isWeirError } from '../../src/errors.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { jobOptions, sortedIds } from '../runtime/helpers/graph.js';
 import { keyedJob, passJob, runningUntil, useTempDirs } from '../runtime/helpers/fixtures.js';
 import { SinkRecorder } from '../runtime/helpers/test-sink.js';

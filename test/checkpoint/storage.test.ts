@@ -11,7 +11,7 @@ import {
   stateFileName,
 } from '../../src/checkpoint/storage.js';
 import { isWeirError } from '../../src/errors.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { jobOptions } from '../runtime/helpers/graph.js';
 import { keyedJob, useTempDirs } from '../runtime/helpers/fixtures.js';
 import { SinkRecorder } from '../runtime/helpers/test-sink.js';

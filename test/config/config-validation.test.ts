@@ -12,7 +12,7 @@ import { RESULT_MODE_KEY } from '../../src/cli/sql/session.js';
 import { isWeirError } from '../../src/errors.js';
 import { STATE_TTL_KEY } from '../../src/plan/physical.js';
 import { IDLE_TIMEOUT_CONFIG } from '../../src/plan/source-watermark.js';
-import { KEY_GROUPS } from '../../src/runtime/partition.js';
+import { KEY_GROUPS } from '../../src/model/partition.js';
 import { runShell } from '../cli/sql/sql-helpers.js';
 import { escapeRe, expectUserError, runWeir, tempDir, writeFile } from '../cli/cli-helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { DatagenSource } from '../../connectors/datagen/datagen-source.js';
-import { type } from '../../src/expr/types.js';
+import { type } from '../../src/model/types.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
 import { drain, errorOf, makeTable, schemaOf, sourceContext } from './table-helper.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileSource } from '../../connectors/filesystem/file-source.js';
 import { resolveFilesystemConfig } from '../../connectors/filesystem/filesystem-options.js';
-import { type } from '../../src/expr/types.js';
+import { type } from '../../src/model/types.js';
 import type { SourceReader } from '../../src/runtime/source.js';
 import { tempDir } from '../support/temp-dirs.js';
 import { drain, errorOf, makeTable, schemaOf, sourceContext } from './table-helper.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineOptions, opt, parseDuration, tryParseMemorySize, validateOptions, describeOptions } from '../../src/connector/options.js';
-import { type } from '../../src/expr/types.js';
+import { type } from '../../src/model/types.js';
 import { errorOf, makeTable } from './table-helper.js';
 
 const SPEC = defineOptions('datagen', {

@@ -3,8 +3,8 @@ import '../../connectors/index.js';
 import { connectorNames, lookupConnector } from '../../src/connector/registry.js';
 import { PrintSink, type LineOutput } from '../../connectors/print/print-sink.js';
 import { formatValue } from '../../connectors/print/format-value.js';
-import { type } from '../../src/expr/types.js';
-import { RowKind } from '../../src/runtime/changelog.js';
+import { type } from '../../src/model/types.js';
+import { RowKind } from '../../src/model/changelog.js';
 import { errorOf, makeTable, sinkContext } from './table-helper.js';
 
 class Capture implements LineOutput {

@@ -1,8 +1,8 @@
 import type { TableDef } from '../../src/catalog/table.js';
-import type { Field, SqlType } from '../../src/expr/types.js';
+import type { Field, SqlType } from '../../src/model/types.js';
 import type { SourceContext } from '../../src/runtime/source.js';
 import type { SinkContext } from '../../src/sink/two-phase-commit.js';
-import type { Schema } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
 
 /** A TableDef as the catalog would build it from CREATE TABLE (options at fake positions). */
@@ -54,8 +54,8 @@ export function sinkContext(schema: Schema, primaryKey: number[] = [], subtaskIn
   return { jobName, operatorUid, subtaskIndex, parallelism: 1, schema, primaryKey, log: silentLogger };
 }
 
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
-import { rowAt } from '../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
+import { rowAt } from '../../src/model/changelog.js';
 import type { SourceReader } from '../../src/runtime/source.js';
 
 /** Polls until 'end' (or `maxRows`), returning the rows as arrays. */

@@ -1,7 +1,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { type AggregateFunction, resolveAggregate } from '../../src/expr/aggregates.js';
-import { formatType, type SqlType } from '../../src/expr/types.js';
+import { formatType, type SqlType } from '../../src/model/types.js';
 import { isWeirError } from '../../src/errors.js';
 import { T } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { serialize, deserialize } from 'node:v8';
 import { type AggregateFunction, resolveAggregate } from '../../src/expr/aggregates.js';
 import { T } from './helpers.js';
-import { formatType, type SqlType } from '../../src/expr/types.js';
+import { formatType, type SqlType } from '../../src/model/types.js';
 import { isWeirError } from '../../src/errors.js';
 
 const agg = (name: string, t?: SqlType, opts: { distinct?: boolean; star?: boolean } = {}): AggregateFunction =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { T, bin, bind, call, col, dbl, dec, evaluate, int, neg } from './helpers.js';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import { isWeirError } from '../../src/errors.js';
 import type { Expr } from '../../src/sql/ir.js';
 

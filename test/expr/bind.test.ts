@@ -3,7 +3,7 @@ import {
   P, T, bin, bind, call, col, dbl, dec, evaluate, int, str, interval, date, ts, nul, bool,
 } from './helpers.js';
 import { implicitCast, intervalMillis, isAggregateName, literalValue } from '../../src/expr/bind.js';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import { isWeirError, type WeirError } from '../../src/errors.js';
 import type { BoundExpr } from '../../src/expr/bound.js';
 import type { Expr, IntervalExpr, LiteralExpr } from '../../src/sql/ir.js';

@@ -4,7 +4,7 @@
  */
 import { compileCalc } from '../../src/expr/compile.js';
 import { bind, bin, col, int, dbl, call, T } from './helpers.js';
-import { insertBatch, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { insertBatch, type ChangeBatch } from '../../src/model/changelog.js';
 
 const columns = { id: T('INT', false), amount: T('DOUBLE'), name: T('STRING'), cat: T('INT') };
 const filter = bind(bin('AND', bin('>', col('amount'), dbl('50.0')), bin('<>', col('cat'), int(3))), columns);

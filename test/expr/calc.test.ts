@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { T, bin, bind, call, col, int, str, isNull } from './helpers.js';
 import { compileCalc, compilePredicate, compileRowFn } from '../../src/expr/compile.js';
-import { RowKind, rowAt, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { RowKind, rowAt, type ChangeBatch } from '../../src/model/changelog.js';
 
 const C = { id: T('INT', false), name: T('STRING'), amount: T('INT') };
 const batch = (): ChangeBatch => ({

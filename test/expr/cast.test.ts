@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { T, bind, cast, col, dbl, dec, evaluate, int, str, bool, date, ts, nul } from './helpers.js';
-import type { SqlType } from '../../src/expr/types.js';
+import type { SqlType } from '../../src/model/types.js';
 import { isWeirError } from '../../src/errors.js';
 
 /** CAST of a column value (not folded) and of a literal (folded at bind time) must agree. */

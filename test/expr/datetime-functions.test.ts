@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { T, bin, bind, call, col, evaluate, int, interval, str, date } from './helpers.js';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import type { Expr } from '../../src/sql/ir.js';
 
 const TS = { t: T('TIMESTAMP', true, 3) };

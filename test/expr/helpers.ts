@@ -1,6 +1,6 @@
 /** Hand-built IR nodes and a tiny scope for expression tests (no dependency on src/sql's parser). */
 import type { Expr, LiteralExpr, Pos, BinaryOp, IntervalUnit, CallExpr } from '../../src/sql/ir.js';
-import { type SqlType, type TypeKind, type } from '../../src/expr/types.js';
+import { type SqlType, type TypeKind, type } from '../../src/model/types.js';
 import { type BindContext, type Scope, bindExpr } from '../../src/expr/bind.js';
 import type { BoundExpr } from '../../src/expr/bound.js';
 import { compileRowFn } from '../../src/expr/compile.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import { compileCalc } from '../../src/expr/compile.js';
 import { formatExpr } from '../../src/expr/format.js';
 import type { Expr } from '../../src/sql/ir.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { T, bin, bind, call, col, dbl, dec, evaluate, int, kase, nul, str } from './helpers.js';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 
 const fn = (name: string, cols: Record<string, ReturnType<typeof T>>, row: unknown[], ...extra: ReturnType<typeof int>[]): unknown =>
   evaluate(call(name, [...Object.keys(cols).map((c) => col(c)), ...extra]), cols, row);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { T, bin, bind, call, col, evaluate, int, like, nul, str } from './helpers.js';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 
 const S = { s: T('STRING'), t: T('STRING'), n: T('INT') };
 const f = (name: string, ...args: Parameters<typeof str>[0][]): unknown =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BoundExpr } from '../../src/expr/bound.js';
-import { type, type Schema } from '../../src/expr/types.js';
+import { type, type Schema } from '../../src/model/types.js';
 import { CalcOperator } from '../../src/runtime/operators/calc.js';
 import { UnionOperator } from '../../src/runtime/operators/union.js';
 import { batch, harness, opened } from './harness.js';

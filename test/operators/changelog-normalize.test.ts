@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isWeirError } from '../../src/errors.js';
-import { type Schema, type } from '../../src/expr/types.js';
-import { RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { type Schema, type } from '../../src/model/types.js';
+import { RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../../src/model/changelog.js';
 import { ChangelogNormalizeOperator, type ChangelogNormalizeConfig } from '../../src/runtime/operators/changelog-normalize.js';
-import { hashRow, subtaskOfHash } from '../../src/runtime/partition.js';
+import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
 import { batch, harness, opened } from './harness.js';
 
 /** (id BIGINT, name STRING, qty INT): keyed by id. */

@@ -1,7 +1,7 @@
 /** A hand-driven OperatorContext for operator unit tests. */
-import type { Schema } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
-import { ROW_KIND_SHORT, rowAt, type ChangeBatch, type RowKind } from '../../src/runtime/changelog.js';
+import { ROW_KIND_SHORT, rowAt, type ChangeBatch, type RowKind } from '../../src/model/changelog.js';
 import type { Operator, OperatorContext } from '../../src/runtime/operator.js';
 
 export interface Harness {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BoundExpr } from '../../src/expr/bound.js';
-import { type, type Schema } from '../../src/expr/types.js';
+import { type, type Schema } from '../../src/model/types.js';
 import { JoinOperator } from '../../src/runtime/operators/join.js';
-import { hashValue, subtaskOfHash } from '../../src/runtime/partition.js';
+import { hashValue, subtaskOfHash } from '../../src/model/partition.js';
 import { batch, harness, opened } from './harness.js';
 
 const L: Schema = { fields: [{ name: 'k', type: type('INT') }, { name: 'a', type: type('STRING') }] };

@@ -5,9 +5,9 @@
  * insert-only aggregates the planner picks for such input (RETRACT=1: the retracting ones).
  */
 import { resolveAggregate } from '../../src/expr/aggregates.js';
-import { type, type SqlType } from '../../src/expr/types.js';
+import { type, type SqlType } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import { KeyedAggregateOperator } from '../../src/runtime/operators/keyed-aggregate.js';
 
 const rows = Number(process.argv[2] ?? 5_000_000);

@@ -2,11 +2,11 @@ import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { resolveAggregate } from '../../src/expr/aggregates.js';
 import type { BoundExpr } from '../../src/expr/bound.js';
-import { type, type Schema, type SqlType } from '../../src/expr/types.js';
+import { type, type Schema, type SqlType } from '../../src/model/types.js';
 import { isWeirError } from '../../src/errors.js';
-import type { ChangeBatch } from '../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../src/model/changelog.js';
 import { KeyedAggregateOperator, type AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
-import { hashRow } from '../../src/runtime/partition.js';
+import { hashRow } from '../../src/model/partition.js';
 import { batch, harness, opened } from './harness.js';
 
 const INT = type('INT');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type, type Schema } from '../../src/expr/types.js';
+import { type, type Schema } from '../../src/model/types.js';
 import { RankOperator } from '../../src/runtime/operators/rank.js';
 import { batch, harness, opened } from './harness.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { resolveAggregate } from '../../src/expr/aggregates.js';
 import type { BoundExpr } from '../../src/expr/bound.js';
-import { type, type Schema, type SqlType } from '../../src/expr/types.js';
+import { type, type Schema, type SqlType } from '../../src/model/types.js';
 import type { AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
 import { SessionWindowAggregateOperator } from '../../src/runtime/operators/session-window-aggregate.js';
-import { hashRow, subtaskOfHash } from '../../src/runtime/partition.js';
+import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
 import { batch, harness, opened } from './harness.js';
 
 const INT = type('INT');

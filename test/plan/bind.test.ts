@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import { bindQuery } from '../../src/plan/bind-query.js';
 import { explainLogical } from '../../src/plan/explain.js';
 import type { LogicalNode } from '../../src/plan/logical.js';

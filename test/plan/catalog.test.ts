@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { userError } from '../../src/errors.js';
 import { registerConnector } from '../../src/connector/registry.js';
-import { formatType, type } from '../../src/expr/types.js';
+import { formatType, type } from '../../src/model/types.js';
 import { Catalog } from '../../src/plan/catalog.js';
 import { parseStatement } from '../../src/sql/parse.js';
 import type { CreateTableStatement, CreateViewStatement, DropStatement } from '../../src/sql/ir.js';

@@ -1,7 +1,7 @@
 /** In-memory connectors and helpers for planner tests (no data is read or written). */
 import type { TableDef } from '../../src/catalog/table.js';
 import { registerConnector } from '../../src/connector/registry.js';
-import type { Schema } from '../../src/expr/types.js';
+import type { Schema } from '../../src/model/types.js';
 import { internalError } from '../../src/errors.js';
 import { Catalog } from '../../src/plan/catalog.js';
 import { planJob } from '../../src/plan/physical.js';

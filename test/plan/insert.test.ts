@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import { explainLogical } from '../../src/plan/explain.js';
 import { bindInsert } from '../../src/plan/physical.js';
 import { createdSources, errorOf, load, ORDERS_DDL, plan } from './helpers.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
 import { silentLogger } from '../../src/log.js';
 import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { load } from './helpers.js';
 

@@ -6,7 +6,7 @@ import '../../connectors/index.js';
 import { silentLogger } from '../../src/log.js';
 import { explainGraph } from '../../src/plan/explain.js';
 import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { load, maskUids } from './helpers.js';
 

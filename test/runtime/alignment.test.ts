@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { listCheckpoints } from '../../src/checkpoint/storage.js';
-import { insertBatch } from '../../src/runtime/changelog.js';
+import { insertBatch } from '../../src/model/changelog.js';
 import { Channel, Signal } from '../../src/runtime/channel.js';
 import { InputGate } from '../../src/runtime/input-gate.js';
-import { type RunningJob, startJob } from '../../src/runtime/job.js';
+import { type RunningJob, startJob } from '../../src/job/job.js';
 import type { StreamElement } from '../../src/runtime/stream-element.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import { jobOptions, pipeline } from './helpers/graph.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readMetadata } from '../../src/checkpoint/storage.js';
 import { isWeirError } from '../../src/errors.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { expectedSums, jobOptions, materialize, sortedIds } from './helpers/graph.js';
 import { keyedJob, passJob, runningUntil, sumRows, useTempDirs, waitFor } from './helpers/fixtures.js';
 import { allIds } from './helpers/sequence-source.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { externalError, userError } from '../../src/errors.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import { expectedSums, jobOptions, materialize, pipeline, sortedIds } from './helpers/graph.js';
 import { keyedJob, passJob, sumRows, useTempDirs } from './helpers/fixtures.js';

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readMetadata } from '../../src/checkpoint/storage.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import { expectedSums, jobOptions, materialize, pipeline, sortedIds, tempDir } from './helpers/graph.js';
 import { SEQUENCE_SCHEMA, allIds, sequenceSource } from './helpers/sequence-source.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobGraph } from '../../src/runtime/job-graph.js';
-import { type RunningJob, startJob } from '../../src/runtime/job.js';
+import { type RunningJob, startJob } from '../../src/job/job.js';
 import type { Operator, OperatorContext } from '../../src/runtime/operator.js';
 import { MAX_WATERMARK } from '../../src/runtime/watermark.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveRestore, stateFileName } from '../../src/checkpoint/storage.js';
 import { isWeirError } from '../../src/errors.js';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { expectedSums, jobOptions, materialize, sortedIds } from './helpers/graph.js';
 import { keyedJob, passJob, runningUntil, sumRows, useTempDirs, waitFor } from './helpers/fixtures.js';
 import { allIds, prefixCounts } from './helpers/sequence-source.js';

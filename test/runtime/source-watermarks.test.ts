@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Channel } from '../../src/runtime/channel.js';
-import { insertBatch, type ChangeBatch } from '../../src/runtime/changelog.js';
+import { insertBatch, type ChangeBatch } from '../../src/model/changelog.js';
 import { InputGate } from '../../src/runtime/input-gate.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
 import { SourceWatermarks, unwrapPositions } from '../../src/runtime/source-watermarks.js';

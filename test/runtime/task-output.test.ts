@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { insertBatch, rowAt } from '../../src/runtime/changelog.js';
+import { insertBatch, rowAt } from '../../src/model/changelog.js';
 import { Channel, Signal } from '../../src/runtime/channel.js';
-import { hashRow, subtaskOfHash } from '../../src/runtime/partition.js';
+import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
 import { TaskOutput, splitByHash } from '../../src/runtime/task-output.js';
 
 describe('task output', () => {

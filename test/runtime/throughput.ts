@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startJob } from '../../src/runtime/job.js';
+import { startJob } from '../../src/job/job.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import type { Sink } from '../../src/sink/two-phase-commit.js';
 import { jobOptions, pipeline } from './helpers/graph.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type as sqlType } from '../../src/expr/types.js';
+import { type as sqlType } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
-import { RowKind, insertBatch } from '../../src/runtime/changelog.js';
+import { RowKind, insertBatch } from '../../src/model/changelog.js';
 import type { JsonValue, OperatorContext } from '../../src/runtime/operator.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import { deserializeState } from '../../src/state/serde.js';

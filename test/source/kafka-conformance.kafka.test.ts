@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect } from 'vitest';
 import { kafkaConnector, upsertKafkaConnector } from '../../connectors/kafka/index.js';
-import { type } from '../../src/expr/types.js';
+import { type } from '../../src/model/types.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
 import { makeTable } from '../connectors/table-helper.js';
 import { createTopics, kafkaOrSkip, produce, uniqueTopic, type TestMessage } from '../support/kafka.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { postgresCdcConnector } from '../../connectors/postgres-cdc/index.js';
-import { type } from '../../src/expr/types.js';
+import { type } from '../../src/model/types.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
 import { makeTable } from '../connectors/table-helper.js';
 import { postgresOrSkip } from '../support/postgres.js';

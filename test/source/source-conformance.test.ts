@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { DatagenSource } from '../../connectors/datagen/datagen-source.js';
 import { filesystemConnector } from '../../connectors/filesystem/index.js';
 import { nexmarkConnector } from '../../connectors/nexmark/index.js';
-import { type } from '../../src/expr/types.js';
+import { type } from '../../src/model/types.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
 import { makeTable } from '../connectors/table-helper.js';
 import { tempDir } from '../support/temp-dirs.js';

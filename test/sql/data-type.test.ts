@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import { parseDataType } from '../../src/sql/data-type.js';
 import { errorLine, userErrorOf } from './helpers.js';
 

@@ -2,7 +2,7 @@
  * Compact renderings of IR for assertions: expressions as S-expressions, queries as one line.
  * `withPos` appends `@line:col` to every node that has a position.
  */
-import { formatType } from '../../src/expr/types.js';
+import { formatType } from '../../src/model/types.js';
 import type { Expr, FromItem, Query, SelectItem } from '../../src/sql/ir.js';
 import { unreachable } from '../../src/errors.js';
 

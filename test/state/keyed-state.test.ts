@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashValue, subtaskOfHash } from '../../src/runtime/partition.js';
+import { hashValue, subtaskOfHash } from '../../src/model/partition.js';
 import { ownsKey, restoreKeyedMap, snapshotKeyedMap } from '../../src/state/keyed-state.js';
 
 describe('keyed state', () => {

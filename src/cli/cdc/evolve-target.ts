@@ -8,7 +8,7 @@
 import pg from 'pg';
 import type { TableDef } from '../../catalog/table.js';
 import { externalError } from '../../errors.js';
-import { formatType, type Field } from '../../expr/types.js';
+import { formatType, type Field } from '../../model/types.js';
 import type { Logger } from '../../log.js';
 import { splitQualifiedName } from '../../../connectors/duckdb/duckdb-options.js';
 import { duckdbType, quoteIdent as duckIdent } from '../../../connectors/duckdb/duckdb-values.js';

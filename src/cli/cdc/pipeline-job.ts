@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isWeirError, userError, type WeirError } from '../../errors.js';
-import { formatType } from '../../expr/types.js';
+import { formatType } from '../../model/types.js';
 import { bindQuery } from '../../plan/bind-query.js';
 import { Catalog } from '../../plan/catalog.js';
 import { parseScript } from '../../sql/parse.js';

@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { expandEnv } from '../../config/env.js';
 import { tryParseDuration } from '../../config/duration.js';
-import { editDistance } from '../../connector/options.js';
+import { editDistance } from '../../util/edit-distance.js';
 import { userError } from '../../errors.js';
 
 export const SCHEMA_CHANGE_BEHAVIORS = ['evolve', 'try_evolve', 'lenient', 'ignore', 'exception'] as const;

@@ -10,8 +10,8 @@ import type { TableDef } from '../../catalog/table.js';
 import type { ConnectorFactory } from '../../connector/connector.js';
 import { registerConnector } from '../../connector/registry.js';
 import { userError } from '../../errors.js';
-import type { Schema } from '../../expr/types.js';
-import type { ChangeBatch } from '../../runtime/changelog.js';
+import type { Schema } from '../../model/types.js';
+import type { ChangeBatch } from '../../model/changelog.js';
 import type { Sink, TwoPhaseCommitSink } from '../../sink/two-phase-commit.js';
 
 export const COLLECT_CONNECTOR = 'sql-client-collect';

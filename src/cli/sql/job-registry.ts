@@ -13,7 +13,7 @@ import { isWeirError, userError, type SqlPosition } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Catalog } from '../../plan/catalog.js';
 import { planJob } from '../../plan/physical.js';
-import { startJob, type JobOptions, type JobOutcome, type RunningJob } from '../../runtime/job.js';
+import { startJob, type JobOptions, type JobOutcome, type RunningJob } from '../../job/job.js';
 import type { InsertStatement } from '../../sql/ir.js';
 import { handleControl, startControlServer, type ControlServer } from '../control-socket.js';
 import { assertNotRunning, unmappedState } from '../run-command.js';

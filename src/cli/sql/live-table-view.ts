@@ -5,8 +5,8 @@
  * refresh rate, arrows and page keys scroll. A bounded query's final result stays on screen
  * until the user quits.
  */
-import type { Field } from '../../expr/types.js';
-import type { ChangeBatch } from '../../runtime/changelog.js';
+import type { Field } from '../../model/types.js';
+import type { ChangeBatch } from '../../model/changelog.js';
 import { ResultStore } from './result-store.js';
 import { contentLayout, plural, valueFormatters, type ValueFormatter } from './result-format.js';
 import type { QueryControl, ResultView } from './result-views.js';

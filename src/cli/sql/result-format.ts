@@ -4,7 +4,7 @@
  * text left-aligned; cells longer than the column width cut with `...`.
  */
 import { makeCaster } from '../../expr/cast.js';
-import { isNumeric, type, type Field, type SqlType } from '../../expr/types.js';
+import { isNumeric, type, type Field, type SqlType } from '../../model/types.js';
 
 /** Flink's sql-client.display.max-column-width. */
 export const MAX_COLUMN_WIDTH = 30;

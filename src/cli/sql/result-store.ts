@@ -3,7 +3,7 @@
  * MaterializedCollectStreamResult): +I/+U append a row, -U/-D remove an equal row. A -U followed
  * by its +U puts the new row where the old one was, so an aggregate's value changes in place.
  */
-import { isAccumulate, RowKind, type ChangeBatch } from '../../runtime/changelog.js';
+import { isAccumulate, RowKind, type ChangeBatch } from '../../model/changelog.js';
 
 /** Rows kept at most; the oldest are dropped beyond it (Flink's max-table-result.rows). */
 export const DEFAULT_MAX_ROWS = 100_000;

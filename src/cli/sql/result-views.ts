@@ -5,8 +5,8 @@
  * materialized result printed once when the query ends). The live `table` view is in
  * live-table-view.ts.
  */
-import type { Field } from '../../expr/types.js';
-import { ROW_KIND_SHORT, type ChangeBatch } from '../../runtime/changelog.js';
+import type { Field } from '../../model/types.js';
+import { ROW_KIND_SHORT, type ChangeBatch } from '../../model/changelog.js';
 import { ResultStore } from './result-store.js';
 import { plural, renderTable, streamingLayout, valueFormatters, type TableLayout, type ValueFormatter } from './result-format.js';
 import type { ShellIO } from './shell-io.js';

@@ -9,7 +9,7 @@ import { AGGREGATE_NAMES } from '../../expr/aggregates.js';
 import { bindExpr } from '../../expr/bind.js';
 import { formatExpr } from '../../expr/format.js';
 import { functionNames } from '../../expr/functions/index.js';
-import { formatType, withNullable } from '../../expr/types.js';
+import { formatType, withNullable } from '../../model/types.js';
 import { bindQuery } from '../../plan/bind-query.js';
 import type { Catalog } from '../../plan/catalog.js';
 import { RelationScope } from '../../plan/scope.js';

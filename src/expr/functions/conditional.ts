@@ -3,7 +3,7 @@
  * GREATEST, LEAST. Branches are evaluated lazily, so `CASE WHEN b <> 0 THEN a / b END` never
  * divides by zero.
  */
-import { type SqlType, withNullable } from '../types.js';
+import { type SqlType, withNullable } from '../../model/types.js';
 import { type ScalarFunction, type GenContext, BOOLEAN, anyNullable, commonArgType, expectArg, register } from './registry.js';
 import { compareSource, comparisonType } from './operators.js';
 

@@ -5,7 +5,7 @@
  * EXTRACT and TIMESTAMPADD/TIMESTAMPDIFF take their unit as a string literal first argument
  * (the binder turns `EXTRACT(YEAR FROM x)` / `TIMESTAMPADD(DAY, ...)` unit keywords into one).
  */
-import { type SqlType, type, isString, withNullable } from '../types.js';
+import { type SqlType, type, isString, withNullable } from '../../model/types.js';
 import { isTimestamp } from '../type-rules.js';
 import {
   MS_PER_DAY, addMonthsToMs, civil, daysFromCivil, daysOfMs, parseDate, parseTimestamp, patternFormatter, patternParser, weekday,

@@ -3,7 +3,7 @@
  * BigDecimal.valueOf(x).setScale(d, HALF_UP)), so ROUND(1.005, 2) is 1.01. DECIMAL results
  * follow Flink's type derivation (findRoundDecimalType for ROUND/TRUNCATE).
  */
-import { type SqlType, type, withNullable } from '../types.js';
+import { type SqlType, type, withNullable } from '../../model/types.js';
 import { decimalPrecision, decimalScale } from '../type-rules.js';
 import { decRescale, decRescaleDown, decToNumber, parseDecimal, pow10 } from '../decimal.js';
 import {

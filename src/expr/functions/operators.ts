@@ -5,7 +5,7 @@
  * within ±2^53, not checked on the hot path). Integer division and modulo by zero are errors,
  * as in Flink; DOUBLE division by zero gives ±Infinity/NaN.
  */
-import { type SqlType, isNumeric, isString, withNullable } from '../types.js';
+import { type SqlType, isNumeric, isString, withNullable } from '../../model/types.js';
 import { type ArithOp, arithmeticType, commonType, decimalPrecision, decimalScale, decimalType, isDatetime, typeName } from '../type-rules.js';
 import { decDiv, decMod, decRescale, pow10 } from '../decimal.js';
 import {

@@ -5,7 +5,7 @@
  */
 import type { BoundExpr } from '../bound.js';
 import type { Pos } from '../../sql/ir.js';
-import { type SqlType, type, isNumeric, isString } from '../types.js';
+import { type SqlType, type, isNumeric, isString } from '../../model/types.js';
 import { commonType, typeName } from '../type-rules.js';
 import { userError } from '../../errors.js';
 

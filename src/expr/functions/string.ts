@@ -3,7 +3,7 @@
  * without surrogate pairs take the fast UTF-16 path. Java regular expressions are run as JS
  * RegExps (the common syntax is the same); an invalid regex yields NULL, as in Flink.
  */
-import { type SqlType, withNullable } from '../types.js';
+import { type SqlType, withNullable } from '../../model/types.js';
 import { MAX_LENGTH, stringLength, varcharType } from '../type-rules.js';
 import { userError } from '../../errors.js';
 import { LikePatternError, likeDynamic, likeMatcher } from '../like.js';

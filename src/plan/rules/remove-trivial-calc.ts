@@ -5,7 +5,7 @@
  * A global aggregate that reads no column skips a calc that projects nothing.
  */
 import type { BoundExpr } from '../../expr/bound.js';
-import type { Schema } from '../../expr/types.js';
+import type { Schema } from '../../model/types.js';
 import { aggregateNode, renameNode, type LogicalNode } from '../logical.js';
 
 /** `$0..$n-1` of an n-column input, with the input's exact types. */

@@ -4,7 +4,7 @@
  */
 import { compileCalc } from '../../expr/compile.js';
 import type { BoundExpr } from '../../expr/bound.js';
-import type { ChangeBatch } from '../changelog.js';
+import type { ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, Output, SnapshotResult } from '../operator.js';
 
 export class CalcOperator implements Operator {

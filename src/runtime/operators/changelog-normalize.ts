@@ -19,9 +19,9 @@ import { internalError, userError } from '../../errors.js';
 import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
 import { keyPart } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
-import { BatchBuilder, RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../changelog.js';
+import { BatchBuilder, RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, Output, SnapshotResult } from '../operator.js';
-import { hashRow, subtaskOfHash } from '../partition.js';
+import { hashRow, subtaskOfHash } from '../../model/partition.js';
 
 export interface ChangelogNormalizeConfig {
   /** Input columns of the primary key. */

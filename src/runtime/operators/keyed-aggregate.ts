@@ -29,9 +29,9 @@ import { Int32SlotIndex } from '../../state/int-slot-index.js';
 import { keyPart } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
-import { hashRow, subtaskOfHash } from '../partition.js';
+import { hashRow, subtaskOfHash } from '../../model/partition.js';
 
 /** One aggregate call as the operator runs it. */
 export interface AggregateSpec {

@@ -1,5 +1,5 @@
 /** Union (ALL): every input's batches are forwarded unchanged. Stateless. */
-import type { ChangeBatch } from '../changelog.js';
+import type { ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, Output, SnapshotResult } from '../operator.js';
 
 export class UnionOperator implements Operator {

@@ -19,9 +19,9 @@ import type { RowFn } from '../../expr/bound.js';
 import { keyPart } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, unreachable, userError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
-import { hashRow, subtaskOfHash } from '../partition.js';
+import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import type { AggregateSpec } from './keyed-aggregate.js';
 
 /** Window shape, sizes in milliseconds (see WindowSpec in src/plan/logical.ts). */

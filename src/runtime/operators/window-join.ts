@@ -19,9 +19,9 @@ import { compilePredicate } from '../../expr/compile.js';
 import { keyPart } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
-import { hashRow, subtaskOfHash } from '../partition.js';
+import { hashRow, subtaskOfHash } from '../../model/partition.js';
 
 export interface WindowJoinConfig {
   readonly joinType: 'inner' | 'left' | 'right' | 'full';

@@ -13,7 +13,7 @@
  */
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, unreachable, userError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../changelog.js';
+import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import type { WindowShape } from './window-aggregate.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RowKind, type ChangeBatch } from '../../../src/runtime/changelog.js';
+import { RowKind, type ChangeBatch } from '../../../src/model/changelog.js';
 import { ResultStore } from '../../../src/cli/sql/result-store.js';
 
 /** The materialized result of the `table` mode. */

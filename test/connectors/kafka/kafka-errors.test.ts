@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { kafkaError } from '../../../connectors/kafka/kafka-client.js';
-import { classifyFailure } from '../../../src/runtime/restart-strategy.js';
+import { classifyFailure } from '../../../src/job/restart-strategy.js';
 
 const require = createRequire(import.meta.url);
 const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode(code: number): Error };

@@ -7,8 +7,8 @@ import { resolveKafkaConfig } from '../../../connectors/kafka/kafka-options.js';
 import { splitOwner } from '../../../connectors/kafka/kafka-source.js';
 import { MessageEncoder } from '../../../connectors/kafka/message-encoder.js';
 import { changelogDecoder, ConvertError, rowDecoder, rowEncoder, DEFAULT_FORMAT_OPTIONS, type FormatField } from '../../../connectors/formats/index.js';
-import { type } from '../../../src/expr/types.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import { type } from '../../../src/model/types.js';
+import { RowKind } from '../../../src/model/changelog.js';
 import { errorOf, makeTable } from '../table-helper.js';
 
 const FIELDS: FormatField[] = [

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { kafkaConnector, upsertKafkaConnector } from '../../../connectors/kafka/index.js';
 import { jsonObjectDecoder } from '../../../connectors/formats/json-format.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import { RowKind } from '../../../src/model/changelog.js';
 import { CONFORMANCE_SCHEMA, runTwoPhaseCommitConformance, type ConformanceTarget } from '../../sink/conformance/two-phase-commit-suite.js';
 import { createTopics, kafkaOrSkip, readTopic, uniqueTopic } from '../../support/kafka.js';
 import { makeTable, sinkContext } from '../table-helper.js';

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaConnector, upsertKafkaConnector } from '../../../connectors/kafka/index.js';
 import type { TableDef } from '../../../src/catalog/table.js';
-import { type SqlType, type } from '../../../src/expr/types.js';
-import { ROW_KIND_SHORT, rowAt } from '../../../src/runtime/changelog.js';
+import { type SqlType, type } from '../../../src/model/types.js';
+import { ROW_KIND_SHORT, rowAt } from '../../../src/model/changelog.js';
 import type { Source, SourceReader, SplitPosition } from '../../../src/runtime/source.js';
 import { createTopics, kafkaClient, kafkaOrSkip, produce, retryTransient, uniqueTopic, type TestMessage } from '../../support/kafka.js';
 import { makeTable, sourceContext } from '../table-helper.js';

@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../../connectors/index.js';
 import { eventNumber, eventsOfTable, NEXMARK_COLUMNS, NexmarkGenerator, type NexmarkTable } from '../../../connectors/nexmark/nexmark-generator.js';
 import { registerConnector } from '../../../src/connector/registry.js';
-import type { Schema } from '../../../src/expr/types.js';
+import type { Schema } from '../../../src/model/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { planJob } from '../../../src/plan/physical.js';
-import { rowAt, type ChangeBatch } from '../../../src/runtime/changelog.js';
-import { startJob } from '../../../src/runtime/job.js';
+import { rowAt, type ChangeBatch } from '../../../src/model/changelog.js';
+import { startJob } from '../../../src/job/job.js';
 import type { TwoPhaseCommitSink } from '../../../src/sink/two-phase-commit.js';
 import { load } from '../../plan/helpers.js';
 

@@ -7,7 +7,7 @@ import '../../../connectors/index.js';
 import { eventNumber, eventsOfTable, NexmarkGenerator } from '../../../connectors/nexmark/nexmark-generator.js';
 import { silentLogger } from '../../../src/log.js';
 import { planJob } from '../../../src/plan/physical.js';
-import { startJob } from '../../../src/runtime/job.js';
+import { startJob } from '../../../src/job/job.js';
 import { load } from '../../plan/helpers.js';
 import { queryDuckDb } from '../../support/duckdb-read.js';
 

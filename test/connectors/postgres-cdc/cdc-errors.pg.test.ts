@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type } from '../../../src/expr/types.js';
+import { type } from '../../../src/model/types.js';
 import type { SourceReader } from '../../../src/runtime/source.js';
 import { postgresCdcConnector } from '../../../connectors/postgres-cdc/index.js';
 import { postgresOrSkip, startPostgres, type TestPostgres } from '../../support/postgres.js';

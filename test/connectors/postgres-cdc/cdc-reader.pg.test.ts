@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { type } from '../../../src/expr/types.js';
-import { ROW_KIND_SHORT, rowAt } from '../../../src/runtime/changelog.js';
+import { type } from '../../../src/model/types.js';
+import { ROW_KIND_SHORT, rowAt } from '../../../src/model/changelog.js';
 import type { SourceReader, SplitPosition } from '../../../src/runtime/source.js';
 import { postgresCdcConnector } from '../../../connectors/postgres-cdc/index.js';
 import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';

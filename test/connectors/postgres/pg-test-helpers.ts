@@ -1,9 +1,9 @@
 /** Shared helpers of the PostgreSQL sink tests: a writer for a table, batches, reads. */
 import type { TableDef } from '../../../src/catalog/table.js';
-import type { Schema, SqlType } from '../../../src/expr/types.js';
+import type { Schema, SqlType } from '../../../src/model/types.js';
 import { silentLogger, type Logger } from '../../../src/log.js';
-import type { ChangeBatch } from '../../../src/runtime/changelog.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../../src/model/changelog.js';
+import { RowKind } from '../../../src/model/changelog.js';
 import type { JsonValue } from '../../../src/runtime/operator.js';
 import type { SinkContext, TwoPhaseCommitSink } from '../../../src/sink/two-phase-commit.js';
 import { jdbcConnector, postgresConnector } from '../../../connectors/postgres/index.js';

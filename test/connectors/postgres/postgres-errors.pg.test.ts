@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type } from '../../../src/expr/types.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import { type } from '../../../src/model/types.js';
+import { RowKind } from '../../../src/model/changelog.js';
 import { postgresOrSkip, startPostgres, type TestPostgres } from '../../support/postgres.js';
 import { batch, checkpoint, pgWriter, preparedGids, rejection, started } from './pg-test-helpers.js';
 

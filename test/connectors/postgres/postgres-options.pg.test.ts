@@ -3,7 +3,7 @@ import { jdbcConnector, postgresConnector } from '../../../connectors/postgres/i
 import { gidPrefix, makeGid, parseGid } from '../../../connectors/postgres/gid.js';
 import { formatDate, formatDecimal, formatTimestamp, parsePgText } from '../../../connectors/postgres/pg-values.js';
 import { parsePostgresUrl, resolvePostgresConfig } from '../../../connectors/postgres/postgres-options.js';
-import { type } from '../../../src/expr/types.js';
+import { type } from '../../../src/model/types.js';
 import { prepareJob } from '../../../src/cli/job-file.js';
 import { planJob } from '../../../src/plan/physical.js';
 import '../../../connectors/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type } from '../../../src/expr/types.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import { type } from '../../../src/model/types.js';
+import { RowKind } from '../../../src/model/changelog.js';
 import type { JsonValue } from '../../../src/runtime/operator.js';
 import { postgresOrSkip } from '../../support/postgres.js';
 import { batch, checkpoint, pgWriter, preparedGids, readAs, rejection, started } from './pg-test-helpers.js';

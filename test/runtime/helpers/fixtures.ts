@@ -1,5 +1,5 @@
 import { afterEach } from 'vitest';
-import type { RunningJob } from '../../../src/runtime/job.js';
+import type { RunningJob } from '../../../src/job/job.js';
 import { createSinkOperator } from '../../../src/sink/sink-operator.js';
 import { pipeline, tempDir } from './graph.js';
 import { SEQUENCE_SCHEMA, type SequenceSourceOptions, sequenceSource } from './sequence-source.js';

@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Schema } from '../../../src/expr/types.js';
+import type { Schema } from '../../../src/model/types.js';
 import { registerTempDir } from '../../support/temp-dirs.js';
 import { silentLogger } from '../../../src/log.js';
 import type { JobGraph, JobVertex, Partitioning } from '../../../src/runtime/job-graph.js';
-import type { JobOptions } from '../../../src/runtime/job.js';
+import type { JobOptions } from '../../../src/job/job.js';
 import type { Operator } from '../../../src/runtime/operator.js';
 import type { Source } from '../../../src/runtime/source.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import { RowKind } from '../../../src/model/changelog.js';
 
 export type Stage =
   | { kind: 'source'; uid: string; parallelism: number; source: Source; schema: Schema }

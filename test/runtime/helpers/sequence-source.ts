@@ -1,7 +1,7 @@
-import { insertBatch } from '../../../src/runtime/changelog.js';
-import type { ChangeBatch } from '../../../src/runtime/changelog.js';
+import { insertBatch } from '../../../src/model/changelog.js';
+import type { ChangeBatch } from '../../../src/model/changelog.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../../src/runtime/source.js';
-import { type Schema, type as sqlType } from '../../../src/expr/types.js';
+import { type Schema, type as sqlType } from '../../../src/model/types.js';
 
 /** (id BIGINT, k INT, v BIGINT): id counts from split * rowsPerSplit, k = id % keys, v = id. */
 export const SEQUENCE_SCHEMA: Schema = {

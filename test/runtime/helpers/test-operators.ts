@@ -1,9 +1,9 @@
-import { BatchBuilder, type ChangeBatch, RowKind, isAccumulate } from '../../../src/runtime/changelog.js';
+import { BatchBuilder, type ChangeBatch, RowKind, isAccumulate } from '../../../src/model/changelog.js';
 import type { Operator, OperatorContext, SnapshotResult } from '../../../src/runtime/operator.js';
-import { hashValue } from '../../../src/runtime/partition.js';
+import { hashValue } from '../../../src/model/partition.js';
 import { restoreKeyedMap, snapshotKeyedMap } from '../../../src/state/keyed-state.js';
 import { deserializeState, serializeState } from '../../../src/state/serde.js';
-import { type Schema, type as sqlType } from '../../../src/expr/types.js';
+import { type Schema, type as sqlType } from '../../../src/model/types.js';
 
 export function passThrough(): Operator {
   let ctx!: OperatorContext;

@@ -1,5 +1,5 @@
 import { externalError } from '../../../src/errors.js';
-import type { ChangeBatch } from '../../../src/runtime/changelog.js';
+import type { ChangeBatch } from '../../../src/model/changelog.js';
 import type { JsonValue } from '../../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../../src/sink/two-phase-commit.js';
 

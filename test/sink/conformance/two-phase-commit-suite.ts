@@ -10,10 +10,10 @@
  * PostgreSQL with staging tables, makes the rows visible only there).
  */
 import { describe, expect, it } from 'vitest';
-import type { Schema } from '../../../src/expr/types.js';
-import { type } from '../../../src/expr/types.js';
-import type { ChangeBatch } from '../../../src/runtime/changelog.js';
-import { RowKind } from '../../../src/runtime/changelog.js';
+import type { Schema } from '../../../src/model/types.js';
+import { type } from '../../../src/model/types.js';
+import type { ChangeBatch } from '../../../src/model/changelog.js';
+import { RowKind } from '../../../src/model/changelog.js';
 import type { JsonValue } from '../../../src/runtime/operator.js';
 import type { TwoPhaseCommitSink } from '../../../src/sink/two-phase-commit.js';
 import { tempDir } from '../../support/temp-dirs.js';

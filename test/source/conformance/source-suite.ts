@@ -19,7 +19,7 @@
  * absent key, -U/-D exactly the held row), which fails on any replayed or missing change.
  */
 import { describe, expect, it } from 'vitest';
-import { ROW_KIND_SHORT, rowAt } from '../../../src/runtime/changelog.js';
+import { ROW_KIND_SHORT, rowAt } from '../../../src/model/changelog.js';
 import type { Source, SourceReader, SplitPosition } from '../../../src/runtime/source.js';
 import { sourceContext } from '../../connectors/table-helper.js';
 

@@ -6,9 +6,10 @@ import { jobDir, maxUsedCheckpointId, readMetadata, resolveRestore, validateSave
 import { externalError, internalError, isWeirError, unreachable, userError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Execution, validateGraph } from './execution.js';
-import type { JobGraph } from './job-graph.js';
-import { RestartPolicy, type RestartStrategy } from './restart-strategy.js';
-import { JobCounters } from './task-common.js';
+import type { JobGraph } from '../runtime/job-graph.js';
+import type { RestartStrategy } from '../config/restart-config.js';
+import { RestartPolicy } from './restart-strategy.js';
+import { JobCounters } from '../runtime/task-common.js';
 
 export type { CompletedCheckpoint } from '../checkpoint/coordinator.js';
 

@@ -5,14 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { externalError } from '../../src/errors.js';
-import { INTERNAL_RESTART_LIMIT, type RestartStrategy } from '../../src/runtime/restart-strategy.js';
-import { startJob, type RunningJob } from '../../src/runtime/job.js';
+import type { RestartStrategy } from '../../src/config/restart-config.js';
+import { INTERNAL_RESTART_LIMIT } from '../../src/job/restart-strategy.js';
+import { startJob, type RunningJob } from '../../src/job/job.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
-import { jobOptions, pipeline } from './helpers/graph.js';
-import { useTempDirs } from './helpers/fixtures.js';
-import { SEQUENCE_SCHEMA, sequenceSource } from './helpers/sequence-source.js';
-import { failingOperator } from './helpers/test-operators.js';
-import { SinkRecorder, testSink } from './helpers/test-sink.js';
+import { jobOptions, pipeline } from '../runtime/helpers/graph.js';
+import { useTempDirs } from '../runtime/helpers/fixtures.js';
+import { SEQUENCE_SCHEMA, sequenceSource } from '../runtime/helpers/sequence-source.js';
+import { failingOperator } from '../runtime/helpers/test-operators.js';
+import { SinkRecorder, testSink } from '../runtime/helpers/test-sink.js';
 
 const dir = useTempDirs();
 

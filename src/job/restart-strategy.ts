@@ -15,22 +15,8 @@
  *   a row without a checkpoint completing in between: a rare bug does not stop a long-running job,
  *   a crash loop ends instead of restarting forever.
  */
+import type { RestartStrategy } from '../config/restart-config.js';
 import { isWeirError } from '../errors.js';
-
-export type RestartStrategy =
-  | { readonly type: 'none' }
-  | { readonly type: 'fixed-delay'; readonly attempts: number; readonly delayMs: number }
-  | { readonly type: 'failure-rate'; readonly maxFailuresPerInterval: number; readonly intervalMs: number; readonly delayMs: number }
-  | {
-      readonly type: 'exponential-delay';
-      readonly initialBackoffMs: number;
-      readonly maxBackoffMs: number;
-      readonly multiplier: number;
-      readonly jitterFactor: number;
-      readonly resetThresholdMs: number;
-      /** Restarts allowed until the backoff resets; Infinity = no limit (Flink's default). */
-      readonly attemptsBeforeReset: number;
-    };
 
 /** Internal (or unclassified) failures restarted in a row while no checkpoint completes. */
 export const INTERNAL_RESTART_LIMIT = 3;

@@ -1,20 +1,21 @@
-import type { CheckpointAck, CheckpointParticipants, ParticipantVertex } from '../checkpoint/coordinator.js';
+import type { CheckpointParticipants, ParticipantVertex } from '../checkpoint/coordinator.js';
+import type { CheckpointAck } from '../runtime/checkpoint-ack.js';
 import type { RestorePlan } from '../checkpoint/restore.js';
 import { internalError } from '../errors.js';
-import type { Schema } from '../expr/types.js';
+import type { Schema } from '../model/types.js';
 import type { Logger } from '../log.js';
-import { Channel, Signal } from './channel.js';
-import { type InputChannel, InputGate } from './input-gate.js';
-import type { JobGraph, JobVertex, OperatorVertex, SourceVertex } from './job-graph.js';
-import { OperatorTask, type TaskEnv } from './operator-task.js';
-import type { OperatorContext } from './operator.js';
-import { KEY_GROUPS } from './partition.js';
-import { SourceTask } from './source-task.js';
-import { unwrapPositions } from './source-watermarks.js';
-import type { SourceContext, SplitPosition } from './source.js';
-import type { Barrier } from './stream-element.js';
-import type { JobCounters } from './task-common.js';
-import { type OutputEdge, TaskOutput } from './task-output.js';
+import { Channel, Signal } from '../runtime/channel.js';
+import { type InputChannel, InputGate } from '../runtime/input-gate.js';
+import type { JobGraph, JobVertex, OperatorVertex, SourceVertex } from '../runtime/job-graph.js';
+import { OperatorTask, type TaskEnv } from '../runtime/operator-task.js';
+import type { OperatorContext } from '../runtime/operator.js';
+import { KEY_GROUPS } from '../model/partition.js';
+import { SourceTask } from '../runtime/source-task.js';
+import { unwrapPositions } from '../runtime/source-watermarks.js';
+import type { SourceContext, SplitPosition } from '../runtime/source.js';
+import type { Barrier } from '../runtime/stream-element.js';
+import type { JobCounters } from '../runtime/task-common.js';
+import { type OutputEdge, TaskOutput } from '../runtime/task-output.js';
 
 /** Elements a channel holds before its producer waits (a batch is one element). */
 export const DEFAULT_CHANNEL_CAPACITY = 8;

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { externalError, internalError, userError } from '../../src/errors.js';
-import { classifyFailure, INTERNAL_RESTART_LIMIT, RestartPolicy, type RestartStrategy } from '../../src/runtime/restart-strategy.js';
+import type { RestartStrategy } from '../../src/config/restart-config.js';
+import { classifyFailure, INTERNAL_RESTART_LIMIT, RestartPolicy } from '../../src/job/restart-strategy.js';
 
 const outage = externalError('POSTGRES', 'PostgreSQL at 127.0.0.1:5432/db: connect ECONNREFUSED');
 const exponential = (over: Partial<Extract<RestartStrategy, { type: 'exponential-delay' }>> = {}): RestartStrategy => ({

@@ -1,0 +1,7 @@
+import type { SnapshotResult } from './operator.js';
+import type { SplitPosition } from './source.js';
+
+/** What a subtask reports for barrier n: operators their snapshot, sources their positions. */
+export type CheckpointAck =
+  | { readonly kind: 'operator'; readonly result: SnapshotResult }
+  | { readonly kind: 'source'; readonly positions: readonly SplitPosition[] };
