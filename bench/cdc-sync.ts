@@ -45,12 +45,19 @@ function pgEnv(s: TestPostgres): NodeJS.ProcessEnv {
  * (the machine's client tools are PostgreSQL 15, embedded-postgres runs 18). Seconds.
  */
 async function copyPipe(s: TestPostgres, from: string, to: string): Promise<number> {
-  for (let k = 0; k < TABLES; k++) await s.query(`CREATE TABLE bench_${k} (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2), note text, ts timestamp)`, [], to);
+  for (let k = 0; k < TABLES; k++)
+    await s.query(`CREATE TABLE bench_${k} (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2), note text, ts timestamp)`, [], to);
   const t0 = performance.now();
   for (let k = 0; k < TABLES; k++) {
     await new Promise<void>((resolve, reject) => {
-      const out = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', from, '-c', `COPY bench_${k} TO STDOUT`], { env: pgEnv(s), stdio: ['ignore', 'pipe', 'inherit'] });
-      const inp = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', to, '-c', `COPY bench_${k} FROM STDIN`], { env: pgEnv(s), stdio: ['pipe', 'ignore', 'inherit'] });
+      const out = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', from, '-c', `COPY bench_${k} TO STDOUT`], {
+        env: pgEnv(s),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const inp = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', to, '-c', `COPY bench_${k} FROM STDIN`], {
+        env: pgEnv(s),
+        stdio: ['pipe', 'ignore', 'inherit'],
+      });
       out.stdout.pipe(inp.stdin);
       let outCode: number | null = null;
       out.on('exit', (code) => (outCode = code));
@@ -68,7 +75,11 @@ async function createSource(s: TestPostgres, db: string): Promise<void> {
   await s.createDatabase(db);
   for (let k = 0; k < TABLES; k++) {
     await s.query(`CREATE TABLE bench_${k} (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2), note text, ts timestamp)`, [], db);
-    await s.query(`INSERT INTO bench_${k} SELECT g, g % 97, (g % 10000) / 100.0, 'note ' || g, TIMESTAMP '2026-01-01' + g * INTERVAL '1 second' FROM generate_series(1, ${PER_TABLE}) g`, [], db);
+    await s.query(
+      `INSERT INTO bench_${k} SELECT g, g % 97, (g % 10000) / 100.0, 'note ' || g, TIMESTAMP '2026-01-01' + g * INTERVAL '1 second' FROM generate_series(1, ${PER_TABLE}) g`,
+      [],
+      db,
+    );
     await s.query(`VACUUM ANALYZE bench_${k}`, [], db);
   }
 }
@@ -77,7 +88,19 @@ async function createSource(s: TestPostgres, db: string): Promise<void> {
 async function startPipeline(s: TestPostgres, name: string, srcDb: string, sink: Record<string, unknown>, mode: string, ck: string): Promise<RunningJob> {
   const p = validatePipeline(
     {
-      source: { type: 'postgres', hostname: s.host, port: s.port, username: s.user, password: s.password, 'database-name': srcDb, tables: 'public.bench_\\d+', 'scan.startup.mode': mode, 'slot.name': name, 'heartbeat.interval.ms': 500, 'scan.newly-added-table.enabled': false },
+      source: {
+        type: 'postgres',
+        hostname: s.host,
+        port: s.port,
+        username: s.user,
+        password: s.password,
+        'database-name': srcDb,
+        tables: 'public.bench_\\d+',
+        'scan.startup.mode': mode,
+        'slot.name': name,
+        'heartbeat.interval.ms': 500,
+        'scan.newly-added-table.enabled': false,
+      },
       sink,
       pipeline: { name, parallelism: 1, 'checkpoint.interval': '1 s' },
     },
@@ -95,7 +118,9 @@ async function startPipeline(s: TestPostgres, name: string, srcDb: string, sink:
 }
 
 function sinkOf(kind: 'duckdb' | 'postgres', s: TestPostgres, dir: string, db: string): Record<string, unknown> {
-  return kind === 'duckdb' ? { type: 'duckdb', path: join(dir, `${db}.duckdb`) } : { type: 'postgres', url: `postgres://${s.user}@${s.host}:${s.port}/${db}`, password: s.password };
+  return kind === 'duckdb'
+    ? { type: 'duckdb', path: join(dir, `${db}.duckdb`) }
+    : { type: 'postgres', url: `postgres://${s.user}@${s.host}:${s.port}/${db}`, password: s.password };
 }
 
 async function benchSnapshot(s: TestPostgres, dir: string): Promise<void> {
@@ -138,7 +163,8 @@ async function benchStream(s: TestPostgres, dir: string): Promise<void> {
   // Native: a subscription in another database of the same server (its slot made beforehand, as
   // a same-cluster subscription requires), tables copied empty.
   await s.createDatabase('str_native');
-  for (let k = 0; k < TABLES; k++) await s.query(`CREATE TABLE bench_${k} (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2), note text, ts timestamp)`, [], 'str_native');
+  for (let k = 0; k < TABLES; k++)
+    await s.query(`CREATE TABLE bench_${k} (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2), note text, ts timestamp)`, [], 'str_native');
   await s.query('CREATE PUBLICATION bench_pub FOR ALL TABLES', [], 'str_src');
   await s.query("SELECT pg_create_logical_replication_slot('bench_native', 'pgoutput')", [], 'str_src');
   await s.query(
@@ -146,7 +172,10 @@ async function benchStream(s: TestPostgres, dir: string): Promise<void> {
     [],
     'str_native',
   );
-  await until(async () => (await s.query("SELECT count(*) FROM pg_stat_subscription WHERE subname = 'bench_sub' AND pid IS NOT NULL", [], 'str_native'))[0][0] === '1', 'the subscription');
+  await until(
+    async () => (await s.query("SELECT count(*) FROM pg_stat_subscription WHERE subname = 'bench_sub' AND pid IS NOT NULL", [], 'str_native'))[0][0] === '1',
+    'the subscription',
+  );
   let t0 = performance.now();
   const end = await writeChanges(s, 'str_src', 1);
   await until(async () => {
@@ -157,7 +186,10 @@ async function benchStream(s: TestPostgres, dir: string): Promise<void> {
   await s.query('DROP SUBSCRIPTION bench_sub', [], 'str_native');
   console.log(`cdc-sync native publication/subscription : ${fmt(native)} changes/s (${fmt(CHANGES)} updates in ${TABLES} tables)`);
 
-  for (const [round, kind] of [[2, 'duckdb'], [3, 'postgres']] as const) {
+  for (const [round, kind] of [
+    [2, 'duckdb'],
+    [3, 'postgres'],
+  ] as const) {
     const db = `str_${kind}`;
     if (kind === 'postgres') await s.createDatabase(db);
     const job = await startPipeline(s, `bench_str_${kind}`, 'str_src', sinkOf(kind, s, dir, db), 'initial', join(dir, `ck_str_${kind}`));

@@ -134,7 +134,9 @@ CREATE TABLE delivered (id BIGINT, sent_at BIGINT) WITH (
   'sink.delivery-guarantee' = 'exactly-once', 'sink.transactional-id-prefix' = 'bench-latency-${Date.now()}');
 INSERT INTO delivered SELECT id, sent_at FROM events;`,
   );
-  const job = spawn(process.execPath, [join(PROJECT, 'bin/weir.mjs'), 'run', file, '--checkpoint-dir', join(dir, 'chk'), '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const job = spawn(process.execPath, [join(PROJECT, 'bin/weir.mjs'), 'run', file, '--checkpoint-dir', join(dir, 'chk'), '-q'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   job.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
 
@@ -161,7 +163,8 @@ INSERT INTO delivered SELECT id, sent_at FROM events;`,
   while (Date.now() < end) {
     const tick = Date.now();
     const messages = [];
-    for (let i = 0; i < perTick; i++, id++) messages.push({ value: JSON.stringify({ id, sent_at: Date.now(), payload: 'x'.repeat(60) }), partition: id % PARTITIONS });
+    for (let i = 0; i < perTick; i++, id++)
+      messages.push({ value: JSON.stringify({ id, sent_at: Date.now(), payload: 'x'.repeat(60) }), partition: id % PARTITIONS });
     await producer.send({ topic, acks: 1, messages });
     const wait = 10 - (Date.now() - tick);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -10,7 +10,28 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const SQL_DIR = resolve(import.meta.dirname, '../sql/nexmark');
-export const NEXMARK_QUERIES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5', 'q7', 'q8', 'q9', 'q10', 'q11', 'q14', 'q15', 'q16', 'q17', 'q18', 'q19', 'q20', 'q21', 'q22'];
+export const NEXMARK_QUERIES = [
+  'q0',
+  'q1',
+  'q2',
+  'q3',
+  'q4',
+  'q5',
+  'q7',
+  'q8',
+  'q9',
+  'q10',
+  'q11',
+  'q14',
+  'q15',
+  'q16',
+  'q17',
+  'q18',
+  'q19',
+  'q20',
+  'q21',
+  'q22',
+];
 
 interface Result {
   seconds: number;
@@ -68,7 +89,10 @@ async function main(): Promise<void> {
   console.log(`nexmark — ${fmt(events)} events per query, parallelism 1, checkpointing off, node ${process.version}`);
   console.log(`${'query'.padEnd(6)} ${'events/s'.padStart(12)} ${'events/s/core'.padStart(14)} ${'seconds'.padStart(8)} ${'peak MiB'.padStart(9)}`);
   for (const q of queries) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', q], { encoding: 'utf8', env: { ...process.env, NEXMARK_EVENTS: String(events) } });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', q], {
+      encoding: 'utf8',
+      env: { ...process.env, NEXMARK_EVENTS: String(events) },
+    });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     let res: Result | undefined;
     try {

@@ -80,7 +80,14 @@ async function benchSnapshot(s: TestPostgres): Promise<void> {
   const plain: number[] = [];
   const weir: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
-    const c = new pg.Client({ host: s.host, port: s.port, user: s.user, password: s.password, database: s.database, types: { getTypeParser: () => (v: string) => v } });
+    const c = new pg.Client({
+      host: s.host,
+      port: s.port,
+      user: s.user,
+      password: s.password,
+      database: s.database,
+      types: { getTypeParser: () => (v: string) => v },
+    });
     await c.connect();
     const t0 = performance.now();
     const res = await c.query({ text: 'SELECT id::text, grp::text, amount::text, note FROM bench_snap', rowMode: 'array' });
@@ -104,7 +111,9 @@ async function benchSnapshot(s: TestPostgres): Promise<void> {
   const copyRate = median(copy);
   console.log(`postgres-cdc COPY TO STDOUT (psql)      : ${fmt(copyRate)} rows/s (${fmt(ROWS)} rows)`);
   console.log(`postgres-cdc plain SELECT (text)        : ${fmt(base)} rows/s (${fmt(ROWS)} rows, one query)`);
-  console.log(`postgres-cdc snapshot (chunks of 8096)  : ${fmt(rate)} rows/s = ${(rate / copyRate).toFixed(2)} x COPY TO, ${(rate / base).toFixed(2)} x plain SELECT`);
+  console.log(
+    `postgres-cdc snapshot (chunks of 8096)  : ${fmt(rate)} rows/s = ${(rate / copyRate).toFixed(2)} x COPY TO, ${(rate / base).toFixed(2)} x plain SELECT`,
+  );
 }
 
 function pgEnv(s: TestPostgres): NodeJS.ProcessEnv {
@@ -127,7 +136,22 @@ async function recvlogical(s: TestPostgres, slot: string, publication: string, e
   const t0 = performance.now();
   await run(
     'pg_recvlogical',
-    ['-d', s.database, '--slot', slot, '--start', '--endpos', endpos, '--no-loop', '-o', 'proto_version=1', '-o', `publication_names=${publication}`, '-f', '/dev/null'],
+    [
+      '-d',
+      s.database,
+      '--slot',
+      slot,
+      '--start',
+      '--endpos',
+      endpos,
+      '--no-loop',
+      '-o',
+      'proto_version=1',
+      '-o',
+      `publication_names=${publication}`,
+      '-f',
+      '/dev/null',
+    ],
     { env: pgEnv(s), maxBuffer: 1 << 20 },
   );
   return (performance.now() - t0) / 1000;
@@ -139,9 +163,12 @@ async function writeChanges(s: TestPostgres, table: string, base: number): Promi
   const inserts = Math.floor(CHANGES * 0.2);
   const deletes = CHANGES - updates - inserts;
   const step = 10_000;
-  for (let lo = 1; lo <= updates; lo += step) await s.query(`UPDATE ${table} SET amount = amount + 1, grp = (grp + 1) % 97 WHERE id BETWEEN ${lo} AND ${Math.min(updates, lo + step - 1)}`);
-  for (let lo = 0; lo < inserts; lo += step) await s.query(`INSERT INTO ${table} SELECT ${base} + g, g % 97, 1.5, 'new' FROM generate_series(${lo}, ${Math.min(inserts, lo + step) - 1}) g`);
-  for (let lo = 1; lo <= deletes; lo += step) await s.query(`DELETE FROM ${table} WHERE id BETWEEN ${updates + lo} AND ${updates + Math.min(deletes, lo + step - 1)}`);
+  for (let lo = 1; lo <= updates; lo += step)
+    await s.query(`UPDATE ${table} SET amount = amount + 1, grp = (grp + 1) % 97 WHERE id BETWEEN ${lo} AND ${Math.min(updates, lo + step - 1)}`);
+  for (let lo = 0; lo < inserts; lo += step)
+    await s.query(`INSERT INTO ${table} SELECT ${base} + g, g % 97, 1.5, 'new' FROM generate_series(${lo}, ${Math.min(inserts, lo + step) - 1}) g`);
+  for (let lo = 1; lo <= deletes; lo += step)
+    await s.query(`DELETE FROM ${table} WHERE id BETWEEN ${updates + lo} AND ${updates + Math.min(deletes, lo + step - 1)}`);
   return updates * 2 + inserts + deletes;
 }
 
@@ -169,7 +196,9 @@ async function benchStream(s: TestPostgres): Promise<void> {
   const rate = median(rates);
   const base = median(native);
   console.log(`postgres-cdc pg_recvlogical (pgoutput)  : ${fmt(base)} changes/s (${fmt(CHANGES)} changes in the WAL, to /dev/null)`);
-  console.log(`postgres-cdc stream (pgoutput -> rows)  : ${fmt(rate)} changes/s = ${(rate / base).toFixed(2)} x pg_recvlogical (REPLICA IDENTITY FULL, checkpoint every 100,000 rows)`);
+  console.log(
+    `postgres-cdc stream (pgoutput -> rows)  : ${fmt(rate)} changes/s = ${(rate / base).toFixed(2)} x pg_recvlogical (REPLICA IDENTITY FULL, checkpoint every 100,000 rows)`,
+  );
 }
 
 async function main(): Promise<void> {

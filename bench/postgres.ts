@@ -102,7 +102,15 @@ async function generate(rows: number): Promise<{ batches: ChangeBatch[]; encoder
   const job = prepareJob(`${sourceDdl(rows)}\nCREATE TABLE b (id BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT id FROM src;`, 'gen.sql', []);
   const table = job.catalog.getTable('src')!;
   const source = datagenConnector.createSource!(table, table.schema);
-  const reader = source.createReader({ jobName: 'gen', operatorUid: 'src', subtaskIndex: 0, parallelism: 1, schema: table.schema, log: silentLogger, inc() {} });
+  const reader = source.createReader({
+    jobName: 'gen',
+    operatorUid: 'src',
+    subtaskIndex: 0,
+    parallelism: 1,
+    schema: table.schema,
+    log: silentLogger,
+    inc() {},
+  });
   await reader.assign(await source.enumerate(1, []), []);
   const out: ChangeBatch[] = [];
   for (;;) {

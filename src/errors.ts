@@ -71,23 +71,16 @@ export function escapeControlChars(text: string, keepNewlines = false): string {
 }
 
 // eslint-disable-next-line no-control-regex
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNSAFE_CHARS =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** A mistake in what the user wrote or asked for. */
-export function userError(
-  code: string,
-  message: string,
-  extra: Omit<WeirErrorFields, 'domain' | 'code'> = {},
-): WeirError {
+export function userError(code: string, message: string, extra: Omit<WeirErrorFields, 'domain' | 'code'> = {}): WeirError {
   return new WeirError(message, { ...extra, domain: 'user', code, retriable: false });
 }
 
 /** A failure of a system outside weir; retriable unless said otherwise. */
-export function externalError(
-  code: string,
-  message: string,
-  extra: Omit<WeirErrorFields, 'domain' | 'code'> = {},
-): WeirError {
+export function externalError(code: string, message: string, extra: Omit<WeirErrorFields, 'domain' | 'code'> = {}): WeirError {
   return new WeirError(message, { retriable: true, ...extra, domain: 'external', code });
 }
 

@@ -33,10 +33,14 @@ export function resolveColumns(table: TableDef, schema: Schema, connector: strin
     if (col?.kind === 'metadata') {
       if (!metadataKeys.includes(col.key)) {
         const offered = metadataKeys.length ? `available: ${metadataKeys.join(', ')}` : 'it offers none';
-        throw userError('UNKNOWN_METADATA', `table '${table.name}': connector '${connector}' has no metadata key '${col.key}' (column '${field.name}'); ${offered}`, {
-          position: table.pos,
-          details: { table: table.name, column: field.name },
-        });
+        throw userError(
+          'UNKNOWN_METADATA',
+          `table '${table.name}': connector '${connector}' has no metadata key '${col.key}' (column '${field.name}'); ${offered}`,
+          {
+            position: table.pos,
+            details: { table: table.name, column: field.name },
+          },
+        );
       }
       return { kind: 'metadata', key: col.key, field };
     }

@@ -41,14 +41,25 @@ export function resolveDatagenConfig(table: TableDef): DatagenConfig {
   const physical = physicalFields(table);
   const byName = new Map(physical.map((f) => [f.name, f]));
   const fieldKeys = [
-    'fields.#.kind', 'fields.#.min', 'fields.#.max', 'fields.#.max-past', 'fields.#.length',
-    'fields.#.start', 'fields.#.end', 'fields.#.null-rate',
+    'fields.#.kind',
+    'fields.#.min',
+    'fields.#.max',
+    'fields.#.max-past',
+    'fields.#.length',
+    'fields.#.start',
+    'fields.#.end',
+    'fields.#.null-rate',
   ] as const;
   for (const pattern of fieldKeys) {
     for (const name of o[pattern].keys()) {
       if (!byName.has(name)) {
         const key = pattern.replace('#', name);
-        throw optionError(table, key, 'UNKNOWN_OPTION', `option '${key}' names no column of the table; its columns are: ${physical.map((f) => f.name).join(', ')}`);
+        throw optionError(
+          table,
+          key,
+          'UNKNOWN_OPTION',
+          `option '${key}' names no column of the table; its columns are: ${physical.map((f) => f.name).join(', ')}`,
+        );
       }
     }
   }
@@ -63,14 +74,22 @@ export function resolveDatagenConfig(table: TableDef): DatagenConfig {
     };
     if (kind === 'sequence') {
       if (!sequenceSupported(f.type)) {
-        throw optionError(table, key('kind'), 'INVALID_OPTION', `option '${key('kind')}': a sequence cannot generate column '${f.name}' of type ${formatType(f.type)}; use 'random'`);
+        throw optionError(
+          table,
+          key('kind'),
+          'INVALID_OPTION',
+          `option '${key('kind')}': a sequence cannot generate column '${f.name}' of type ${formatType(f.type)}; use 'random'`,
+        );
       }
       for (const s of ['min', 'max', 'max-past', 'length', 'null-rate'] as const) {
         if (o[`fields.#.${s}`].has(f.name)) notFor(s, "(its kind is 'sequence'; use 'start' and 'end')");
       }
       const start = o['fields.#.start'].get(f.name);
       const end = o['fields.#.end'].get(f.name);
-      for (const [s, v] of [['start', start], ['end', end]] as const) {
+      for (const [s, v] of [
+        ['start', start],
+        ['end', end],
+      ] as const) {
         if (v === undefined) {
           throw optionError(table, key('kind'), 'MISSING_OPTION', `option '${key(s)}' is required when '${key('kind')}' is 'sequence'`);
         }
@@ -89,7 +108,8 @@ export function resolveDatagenConfig(table: TableDef): DatagenConfig {
       notFor(minText !== undefined ? 'min' : 'max', `of type ${formatType(f.type)} (only numeric columns take 'min'/'max')`);
     }
     const length = o['fields.#.length'].get(f.name);
-    if (length !== undefined && !isString(f.type) && f.type.kind !== 'BYTES') notFor('length', `of type ${formatType(f.type)} (only strings and bytes have a length)`);
+    if (length !== undefined && !isString(f.type) && f.type.kind !== 'BYTES')
+      notFor('length', `of type ${formatType(f.type)} (only strings and bytes have a length)`);
     const maxPast = o['fields.#.max-past'].get(f.name);
     if (maxPast !== undefined && !isTemporal(f.type)) notFor('max-past', `of type ${formatType(f.type)} (only DATE, TIME and TIMESTAMP columns)`);
     const min = minText === undefined ? undefined : parseBound(table, f, key('min'), minText);

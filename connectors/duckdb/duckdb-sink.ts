@@ -101,8 +101,6 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
   }
 
   async open(): Promise<void> {
-
-
     this.db = await acquireDuckDB(this.config.path);
     try {
       this.appendCon = await this.db.instance.connect();
@@ -122,7 +120,6 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
       const { appendCon } = this;
       const app = await appendCon.createAppender(`_weir_staging_${this.config.tableName}`, this.config.schemaName ?? null);
       this.appender = new ChunkAppender(app, [...STAGING_PREFIX_TYPES, ...this.schema.fields.map((f) => f.type)], `staging table of ${this.what}`);
-
     } catch (e) {
       throw this.wrap(e, 'open');
     }
@@ -136,17 +133,21 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
       fields.map((f) => `${quoteIdent(f.name)} ${duckdbType(f.type)}${notNull && !f.type.nullable ? ' NOT NULL' : ''}`).join(', ');
     const pk = this.upsert ? `, PRIMARY KEY (${this.keyCols.join(', ')})` : '';
     await con.run(`CREATE TABLE IF NOT EXISTS ${this.target} (${colDefs(this.schema.fields, true)}${pk})`);
-    const existing = await con.runAndReadAll(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`,
-      [schemaName ?? 'main', tableName],
-    );
+    const existing = await con.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2`, [
+      schemaName ?? 'main',
+      tableName,
+    ]);
     const have = new Set(existing.getRowsJS().map((r) => String(r[0])));
     const missing = this.schema.fields.filter((f) => !have.has(f.name)).map((f) => f.name);
     if (missing.length > 0) {
-      throw userError('SINK_SCHEMA_MISMATCH', `table '${this.table.name}': ${this.what} exists but has no column(s) ${missing.join(', ')}; it has ${[...have].join(', ')}`, {
-        position: this.table.pos,
-        details: { table: this.table.name },
-      });
+      throw userError(
+        'SINK_SCHEMA_MISMATCH',
+        `table '${this.table.name}': ${this.what} exists but has no column(s) ${missing.join(', ')}; it has ${[...have].join(', ')}`,
+        {
+          position: this.table.pos,
+          details: { table: this.table.name },
+        },
+      );
     }
     const stagingDdl = `CREATE TABLE IF NOT EXISTS ${this.staging} (_weir_writer INTEGER NOT NULL, _weir_checkpoint_id BIGINT NOT NULL, _weir_seq BIGINT NOT NULL, _weir_kind TINYINT NOT NULL, ${colDefs(this.schema.fields, false)})`;
     await con.run(stagingDdl);
@@ -164,15 +165,21 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
     if (stagingCols.join('\u0000') !== this.schema.fields.map((f) => f.name).join('\u0000')) {
       const pending = Number((await con.runAndReadAll(`SELECT count(*) FROM ${this.staging}`)).getRowsJS()[0][0]);
       if (pending > 0) {
-        throw userError('SINK_SCHEMA_MISMATCH', `table '${this.table.name}': ${this.what} has ${pending} staged rows of a checkpoint written with other columns (${stagingCols.join(', ')}); restore that checkpoint with the query that wrote it first`, {
-          position: this.table.pos,
-          details: { table: this.table.name },
-        });
+        throw userError(
+          'SINK_SCHEMA_MISMATCH',
+          `table '${this.table.name}': ${this.what} has ${pending} staged rows of a checkpoint written with other columns (${stagingCols.join(', ')}); restore that checkpoint with the query that wrote it first`,
+          {
+            position: this.table.pos,
+            details: { table: this.table.name },
+          },
+        );
       }
       await con.run(`DROP TABLE ${this.staging}`);
       await con.run(stagingDdl);
     }
-    await con.run(`CREATE TABLE IF NOT EXISTS ${this.markers} (job VARCHAR NOT NULL, uid VARCHAR NOT NULL, subtask INTEGER NOT NULL, checkpoint_id BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL)`);
+    await con.run(
+      `CREATE TABLE IF NOT EXISTS ${this.markers} (job VARCHAR NOT NULL, uid VARCHAR NOT NULL, subtask INTEGER NOT NULL, checkpoint_id BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL)`,
+    );
     await con.run(`CREATE TABLE IF NOT EXISTS ${this.writers} (id INTEGER NOT NULL, job VARCHAR NOT NULL, uid VARCHAR NOT NULL, subtask INTEGER NOT NULL)`);
     this.writerId = await this.writerIdOf(this.ctx.jobName, this.ctx.operatorUid, this.ctx.subtaskIndex, true);
   }
@@ -248,9 +255,10 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
         BigInt(c.checkpointId),
       ]);
       if (marker.currentRowCount > 0) return;
-      const writer = c.job === this.ctx.jobName && c.uid === this.ctx.operatorUid && c.subtask === this.ctx.subtaskIndex
-        ? this.writerId
-        : await this.writerIdOf(c.job, c.uid, c.subtask, false);
+      const writer =
+        c.job === this.ctx.jobName && c.uid === this.ctx.operatorUid && c.subtask === this.ctx.subtaskIndex
+          ? this.writerId
+          : await this.writerIdOf(c.job, c.uid, c.subtask, false);
       const ck = BigInt(c.checkpointId);
       const staged = `SELECT * FROM ${this.staging} WHERE _weir_writer = $1 AND _weir_checkpoint_id = $2`;
       if (this.upsert) {
@@ -259,7 +267,10 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
         // checkpoint), or deleted.
         const keys = this.keyCols.join(', ');
         const last = `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY _weir_seq DESC) AS _weir_rn FROM (${staged})) WHERE _weir_rn = 1`;
-        await con.run(`INSERT OR REPLACE INTO ${this.target} (${this.cols}) SELECT ${this.cols} FROM (${last}) WHERE _weir_kind IN (${RowKind.INSERT}, ${RowKind.UPDATE_AFTER})`, [writer, ck]);
+        await con.run(
+          `INSERT OR REPLACE INTO ${this.target} (${this.cols}) SELECT ${this.cols} FROM (${last}) WHERE _weir_kind IN (${RowKind.INSERT}, ${RowKind.UPDATE_AFTER})`,
+          [writer, ck],
+        );
         const gone = `SELECT ${keys} FROM (${last}) WHERE _weir_kind IN (${RowKind.UPDATE_BEFORE}, ${RowKind.DELETE})`;
         const anyGone = await con.runAndReadAll(`SELECT 1 FROM (${gone}) LIMIT 1`, [writer, ck]);
         if (anyGone.currentRowCount > 0) {

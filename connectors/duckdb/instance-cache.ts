@@ -35,7 +35,8 @@ async function openShared(path: string): Promise<SharedDuckDB> {
     const message = (e as Error).message;
     // A lock held by another process goes away (a killed run's, or the other process ends): a
     // restart may succeed. A file that is not ours to write, or not a database, stays so.
-    const permanent = (e as NodeJS.ErrnoException).code === 'EACCES' || /permission denied|not a valid DuckDB database|is a directory|read-only file system/i.test(message);
+    const permanent =
+      (e as NodeJS.ErrnoException).code === 'EACCES' || /permission denied|not a valid DuckDB database|is a directory|read-only file system/i.test(message);
     throw externalError('DUCKDB_OPEN', `DuckDB: cannot open '${path}': ${message}`, { cause: e, retriable: !permanent, details: { path } });
   }
   let tail: Promise<unknown> = Promise.resolve();

@@ -65,7 +65,11 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 export class FileSinkWriter implements TwoPhaseCommitSink<Txn, FileCommittable> {
   private instance: DuckDBInstance | undefined;
@@ -125,7 +129,11 @@ export class FileSinkWriter implements TwoPhaseCommitSink<Txn, FileCommittable> 
       const cols = this.schema.fields.map((f) => `${quoteIdent(f.name)} ${duckdbType(f.type)}`).join(', ');
       await con.run(`CREATE OR REPLACE TABLE ${quoteIdent(txn.table)} (${cols})`);
       const app = await con.createAppender(txn.table);
-      txn.appender = new ChunkAppender(app, this.schema.fields.map((f) => f.type), `the buffer of filesystem sink '${this.config.path}'`);
+      txn.appender = new ChunkAppender(
+        app,
+        this.schema.fields.map((f) => f.type),
+        `the buffer of filesystem sink '${this.config.path}'`,
+      );
     }
     txn.appender.append(batch.columns, n);
     txn.rows += n;

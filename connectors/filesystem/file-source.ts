@@ -179,9 +179,7 @@ class FileReader implements SourceReader {
       const st = await stat(state.path);
       for (const c of this.columns) {
         if (c.kind !== 'metadata') continue;
-        meta.push(
-          c.key === 'file.path' ? state.path : c.key === 'file.name' ? basename(state.path) : c.key === 'file.size' ? st.size : Math.floor(st.mtimeMs),
-        );
+        meta.push(c.key === 'file.path' ? state.path : c.key === 'file.name' ? basename(state.path) : c.key === 'file.size' ? st.size : Math.floor(st.mtimeMs));
       }
     }
     this.current = { state, reader, meta };

@@ -15,7 +15,12 @@ export const filesystemConnector: ConnectorFactory = {
   createSink: (table, schema) => new FileSink(table, schema, resolveFilesystemConfig(table)),
   preview: (table, limit) => {
     const c = resolveFilesystemConfig(table);
-    return previewPartFiles(c.path, c.format, physicalFields(table).map((f) => f.name), limit);
+    return previewPartFiles(
+      c.path,
+      c.format,
+      physicalFields(table).map((f) => f.name),
+      limit,
+    );
   },
 };
 

@@ -27,7 +27,7 @@ const INT_BOUNDS: Partial<Record<SqlType['kind'], readonly [number, number]>> = 
 };
 
 function show(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -125,8 +125,7 @@ export function jsonConverter(t: SqlType): JsonConverter {
       return (v) => (v == null ? null : typeof v === 'number' ? intFromNumber(v, t, v) : typeof v === 'string' ? fromText(v) : fail(v, t));
     case 'FLOAT':
     case 'DOUBLE':
-      return (v) =>
-        v == null ? null : typeof v === 'number' ? (t.kind === 'FLOAT' ? Math.fround(v) : v) : typeof v === 'string' ? fromText(v) : fail(v, t);
+      return (v) => (v == null ? null : typeof v === 'number' ? (t.kind === 'FLOAT' ? Math.fround(v) : v) : typeof v === 'string' ? fromText(v) : fail(v, t));
     case 'DECIMAL':
       // JSON.parse has already rounded long numbers to doubles; String() gives the shortest
       // decimal text of that double, which is the written text for all but >17-digit numbers.

@@ -39,7 +39,9 @@ export function createKafkaClient(config: KafkaClientConfig, log: Logger, client
     logLevel: kafkaLogLevel(log),
     logCreator: logCreatorFor(log),
     ...(config.ssl ? { ssl: true } : {}),
-    ...(config.sasl ? { sasl: { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as KafkaJsConfig['sasl'] } : {}),
+    ...(config.sasl
+      ? { sasl: { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as KafkaJsConfig['sasl'] }
+      : {}),
   };
   return new KafkaClient(opts);
 }
@@ -79,11 +81,15 @@ export function kafkaError(e: unknown, what: string, details: Record<string, unk
   const reason = err?.message ?? String(e);
   const auth = authFailure(e);
   if (auth !== undefined) {
-    return externalError('KAFKA_AUTH', `Kafka: ${what} failed: ${reason} (${auth}: check the properties.sasl.* options and the broker's ACLs for this principal)`, {
-      retriable: false,
-      cause: e,
-      details: { ...details, kafkaError: auth },
-    });
+    return externalError(
+      'KAFKA_AUTH',
+      `Kafka: ${what} failed: ${reason} (${auth}: check the properties.sasl.* options and the broker's ACLs for this principal)`,
+      {
+        retriable: false,
+        cause: e,
+        details: { ...details, kafkaError: auth },
+      },
+    );
   }
   return externalError('KAFKA', `Kafka: ${what} failed: ${reason}`, { cause: e, details: { ...details, ...(err?.type ? { kafkaError: err.type } : {}) } });
 }

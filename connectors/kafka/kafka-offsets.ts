@@ -114,7 +114,11 @@ export async function fetchGroupOffsets(cluster: Cluster, groupId: string, parts
 }
 
 /** Commits offsets to `groupId` as a simple (memberless) consumer. */
-export async function commitGroupOffsets(cluster: Cluster, groupId: string, offsets: ReadonlyMap<string, { topic: string; partition: number; offset: number }>): Promise<void> {
+export async function commitGroupOffsets(
+  cluster: Cluster,
+  groupId: string,
+  offsets: ReadonlyMap<string, { topic: string; partition: number; offset: number }>,
+): Promise<void> {
   if (offsets.size === 0) return;
   const topics = new Map<string, { partition: number; offset: string }[]>();
   for (const o of offsets.values()) {

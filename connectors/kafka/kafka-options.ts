@@ -49,7 +49,9 @@ function formatOptionDefs(prefixes: readonly string[]): Record<string, AnyOpt> {
 /** Kafka client properties weir understands (kafkajs is not the Java client: others are errors). */
 const PROPERTY_DEFS = {
   'properties.bootstrap.servers': opt.nonEmptyString("the brokers, 'host:port[,host:port...]'").required(),
-  'properties.group.id': opt.nonEmptyString('consumer group: offsets are committed to it when a checkpoint completes (for monitoring), and group-offsets startup reads them'),
+  'properties.group.id': opt.nonEmptyString(
+    'consumer group: offsets are committed to it when a checkpoint completes (for monitoring), and group-offsets startup reads them',
+  ),
   'properties.client.id': opt.nonEmptyString('client id sent to the brokers'),
   'properties.auto.offset.reset': opt.enum(['earliest', 'latest', 'none'], 'group-offsets startup: where to start a partition without a committed offset'),
   'properties.isolation.level': opt.enum(['read_committed', 'read_uncommitted'], 'which records the source reads'),
@@ -64,8 +66,12 @@ const PROPERTY_DEFS = {
 } as const;
 
 const SINK_DEFS = {
-  'sink.delivery-guarantee': opt.enum(DELIVERY_GUARANTEES, 'exactly-once (transactions committed with checkpoints), at-least-once or none').default('at-least-once'),
-  'sink.transactional-id-prefix': opt.nonEmptyString("exactly-once: prefix of the producers' transactional ids, unique per sink (default: weir-<job>-<sink operator uid>)"),
+  'sink.delivery-guarantee': opt
+    .enum(DELIVERY_GUARANTEES, 'exactly-once (transactions committed with checkpoints), at-least-once or none')
+    .default('at-least-once'),
+  'sink.transactional-id-prefix': opt.nonEmptyString(
+    "exactly-once: prefix of the producers' transactional ids, unique per sink (default: weir-<job>-<sink operator uid>)",
+  ),
   'sink.parallelism': opt.int('ignored: sinks run at the job parallelism', { min: 1 }),
 } as const;
 
@@ -87,9 +93,11 @@ export const KAFKA_OPTIONS = defineOptions('kafka', {
   'scan.startup.mode': opt.enum(STARTUP_MODES, 'where reading starts (default: group-offsets with properties.group.id, else earliest-offset)'),
   'scan.startup.timestamp-millis': opt.int('startup mode timestamp: the first record at or after this epoch millisecond', { min: 0 }),
   'scan.startup.specific-offsets': opt.nonEmptyString("startup mode specific-offsets: 'partition:0,offset:42;partition:1,offset:300'"),
-  'scan.topic-partition-discovery.interval': opt.duration('how often new partitions (and topics of topic-pattern) are looked for; 0 turns it off').default(300_000),
+  'scan.topic-partition-discovery.interval': opt
+    .duration('how often new partitions (and topics of topic-pattern) are looked for; 0 turns it off')
+    .default(300_000),
   ...SCAN_BOUNDED_DEFS,
-  'sink.partitioner': opt.enum(PARTITIONERS, "default (by key hash, else spread), fixed (subtask i writes partition i % n) or round-robin").default('default'),
+  'sink.partitioner': opt.enum(PARTITIONERS, 'default (by key hash, else spread), fixed (subtask i writes partition i % n) or round-robin').default('default'),
   ...SINK_DEFS,
   ...PROPERTY_DEFS,
   ...formatOptionDefs(['', 'key.', 'value.']),
@@ -174,13 +182,7 @@ function parseSpecificOffsets(table: TableDef, key: string, text: string): Map<n
 
 type Raw = Record<string, unknown>;
 
-function formatSpec(
-  raw: Raw,
-  format: FormatName,
-  prefix: '' | 'key.' | 'value.',
-  columns: readonly string[],
-  fieldNames: readonly string[],
-): FormatSpec {
+function formatSpec(raw: Raw, format: FormatName, prefix: '' | 'key.' | 'value.', columns: readonly string[], fieldNames: readonly string[]): FormatSpec {
   // 'value.json.x' wins over 'json.x'; keys of other formats are errors.
   const get = (name: string): unknown => raw[`${prefix}${format}.${name}`] ?? (prefix === 'value.' ? raw[`${format}.${name}`] : undefined);
   const bool = (name: string, dflt: boolean): boolean => (get(name) as boolean | undefined) ?? dflt;
@@ -212,7 +214,10 @@ function checkFormatKeys(table: TableDef, valueFormat: FormatName, keyFormat: Fo
 }
 
 function clientConfig(table: TableDef, raw: Raw): KafkaClientConfig {
-  const servers = (raw['properties.bootstrap.servers'] as string).split(',').map((s) => s.trim()).filter(Boolean);
+  const servers = (raw['properties.bootstrap.servers'] as string)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of servers) {
     if (!/^[^\s:]+:\d+$/.test(s)) throw invalidOption(table, 'properties.bootstrap.servers', "a list of 'host:port' separated by ','");
   }
@@ -239,16 +244,25 @@ function clientConfig(table: TableDef, raw: Raw): KafkaClientConfig {
   };
 }
 
-function offsetSpec(table: TableDef, raw: Raw, which: 'startup' | 'bounded', mode: StartupMode | BoundedMode, topics: readonly string[] | undefined): OffsetSpec {
+function offsetSpec(
+  table: TableDef,
+  raw: Raw,
+  which: 'startup' | 'bounded',
+  mode: StartupMode | BoundedMode,
+  topics: readonly string[] | undefined,
+): OffsetSpec {
   const tsKey = `scan.${which}.timestamp-millis`;
   const soKey = `scan.${which}.specific-offsets`;
   const modeKey = `scan.${which}.mode`;
   const ts = raw[tsKey] as number | undefined;
   const so = raw[soKey] as string | undefined;
   if (mode === 'timestamp' && ts === undefined) throw optionError(table, modeKey, 'MISSING_OPTION', `'${modeKey}' = 'timestamp' needs '${tsKey}'`);
-  if (mode !== 'timestamp' && ts !== undefined) throw optionError(table, tsKey, 'INVALID_OPTION', `option '${tsKey}' applies only when '${modeKey}' is 'timestamp'`);
-  if (mode === 'specific-offsets' && so === undefined) throw optionError(table, modeKey, 'MISSING_OPTION', `'${modeKey}' = 'specific-offsets' needs '${soKey}'`);
-  if (mode !== 'specific-offsets' && so !== undefined) throw optionError(table, soKey, 'INVALID_OPTION', `option '${soKey}' applies only when '${modeKey}' is 'specific-offsets'`);
+  if (mode !== 'timestamp' && ts !== undefined)
+    throw optionError(table, tsKey, 'INVALID_OPTION', `option '${tsKey}' applies only when '${modeKey}' is 'timestamp'`);
+  if (mode === 'specific-offsets' && so === undefined)
+    throw optionError(table, modeKey, 'MISSING_OPTION', `'${modeKey}' = 'specific-offsets' needs '${soKey}'`);
+  if (mode !== 'specific-offsets' && so !== undefined)
+    throw optionError(table, soKey, 'INVALID_OPTION', `option '${soKey}' applies only when '${modeKey}' is 'specific-offsets'`);
   if (mode === 'specific-offsets' && (topics === undefined || topics.length !== 1)) {
     throw optionError(table, soKey, 'INVALID_OPTION', `option '${soKey}' names partitions of one topic; the table must read exactly one 'topic'`);
   }
@@ -268,7 +282,10 @@ export function resolveKafkaConfig(table: TableDef, connector: 'kafka' | 'upsert
     throw optionError(table, 'topic-pattern', 'INVALID_OPTION', "options 'topic' and 'topic-pattern' exclude each other; give one");
   }
   if (topicText !== undefined) {
-    topics = topicText.split(';').map((t) => t.trim()).filter(Boolean);
+    topics = topicText
+      .split(';')
+      .map((t) => t.trim())
+      .filter(Boolean);
     if (connector === 'upsert-kafka' && topics.length !== 1) throw invalidOption(table, 'topic', 'one topic name');
   } else if (patternText !== undefined) {
     try {
@@ -289,23 +306,39 @@ export function resolveKafkaConfig(table: TableDef, connector: 'kafka' | 'upsert
   let keyFormat: FormatName | undefined;
   if (connector === 'upsert-kafka') {
     if (table.primaryKey.length === 0) {
-      throw userError('MISSING_PRIMARY_KEY', `table '${table.name}': connector 'upsert-kafka' needs a PRIMARY KEY (...) NOT ENFORCED; its columns form the message key`, {
-        position: table.pos,
-        details: { table: table.name },
-      });
+      throw userError(
+        'MISSING_PRIMARY_KEY',
+        `table '${table.name}': connector 'upsert-kafka' needs a PRIMARY KEY (...) NOT ENFORCED; its columns form the message key`,
+        {
+          position: table.pos,
+          details: { table: table.name },
+        },
+      );
     }
     keyColumns = [...table.primaryKey];
     keyFormat = raw['key.format'] as FormatName;
   } else {
     keyFormat = raw['key.format'] as FormatName | undefined;
     const fieldsText = raw['key.fields'] as string | undefined;
-    if (keyFormat !== undefined && fieldsText === undefined) throw optionError(table, 'key.format', 'MISSING_OPTION', "option 'key.format' needs 'key.fields' (the key columns)");
+    if (keyFormat !== undefined && fieldsText === undefined)
+      throw optionError(table, 'key.format', 'MISSING_OPTION', "option 'key.format' needs 'key.fields' (the key columns)");
     if (fieldsText !== undefined && keyFormat === undefined) throw optionError(table, 'key.fields', 'MISSING_OPTION', "option 'key.fields' needs 'key.format'");
-    keyColumns = fieldsText === undefined ? [] : fieldsText.split(';').map((s) => s.trim()).filter(Boolean);
+    keyColumns =
+      fieldsText === undefined
+        ? []
+        : fieldsText
+            .split(';')
+            .map((s) => s.trim())
+            .filter(Boolean);
   }
   for (const c of keyColumns) {
     if (!physical.includes(c)) {
-      throw optionError(table, connector === 'kafka' ? 'key.fields' : 'key.format', 'INVALID_OPTION', `key column '${c}' is not a physical column of the table; physical columns: ${physical.join(', ')}`);
+      throw optionError(
+        table,
+        connector === 'kafka' ? 'key.fields' : 'key.format',
+        'INVALID_OPTION',
+        `key column '${c}' is not a physical column of the table; physical columns: ${physical.join(', ')}`,
+      );
     }
     if (prefix !== '' && !c.startsWith(prefix)) {
       throw optionError(table, 'key.fields-prefix', 'INVALID_OPTION', `key column '${c}' does not start with the key.fields-prefix '${prefix}'`);
@@ -322,21 +355,37 @@ export function resolveKafkaConfig(table: TableDef, connector: 'kafka' | 'upsert
     throw optionError(table, 'value.format', 'INVALID_OPTION', "options 'format' and 'value.format' are the same; give one");
   }
   if (valueFormat === undefined) {
-    throw userError('MISSING_OPTION', `table '${table.name}': missing required option 'format' (or 'value.format') for connector '${connector}'; formats: ${FORMAT_NAMES.join(', ')}`, {
-      position: table.pos,
-      details: { table: table.name, option: 'format' },
-    });
+    throw userError(
+      'MISSING_OPTION',
+      `table '${table.name}': missing required option 'format' (or 'value.format') for connector '${connector}'; formats: ${FORMAT_NAMES.join(', ')}`,
+      {
+        position: table.pos,
+        details: { table: table.name, option: 'format' },
+      },
+    );
   }
   if (valueFormat === 'debezium-json' && keyColumns.length > 0) {
     throw optionError(table, 'key.fields', 'INVALID_OPTION', "format 'debezium-json' carries whole rows; 'key.fields' is not supported with it");
   }
   checkFormatKeys(table, valueFormat, keyFormat);
   const value = formatSpec(raw, valueFormat, 'value.', valueColumns, valueColumns);
-  const key = keyFormat === undefined ? undefined : formatSpec(raw, keyFormat, 'key.', keyColumns, keyColumns.map((c) => c.slice(prefix.length)));
+  const key =
+    keyFormat === undefined
+      ? undefined
+      : formatSpec(
+          raw,
+          keyFormat,
+          'key.',
+          keyColumns,
+          keyColumns.map((c) => c.slice(prefix.length)),
+        );
 
   // Startup and end.
   const groupId = raw['properties.group.id'] as string | undefined;
-  const startupMode = connector === 'upsert-kafka' ? 'earliest-offset' : ((raw['scan.startup.mode'] as StartupMode | undefined) ?? (groupId ? 'group-offsets' : 'earliest-offset'));
+  const startupMode =
+    connector === 'upsert-kafka'
+      ? 'earliest-offset'
+      : ((raw['scan.startup.mode'] as StartupMode | undefined) ?? (groupId ? 'group-offsets' : 'earliest-offset'));
   if (startupMode === 'group-offsets' && groupId === undefined) {
     throw optionError(table, 'scan.startup.mode', 'MISSING_OPTION', "'scan.startup.mode' = 'group-offsets' needs 'properties.group.id'");
   }
@@ -365,7 +414,7 @@ export function resolveKafkaConfig(table: TableDef, connector: 'kafka' | 'upsert
     sink: {
       guarantee: raw['sink.delivery-guarantee'] as DeliveryGuarantee,
       transactionalIdPrefix: raw['sink.transactional-id-prefix'] as string | undefined,
-      partitioner: ((raw['sink.partitioner'] as SinkPartitioner | undefined) ?? 'default'),
+      partitioner: (raw['sink.partitioner'] as SinkPartitioner | undefined) ?? 'default',
       transactionTimeoutMs: (raw['properties.transaction.timeout.ms'] as number | undefined) ?? 900_000,
     },
   };

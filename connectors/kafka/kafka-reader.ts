@@ -157,7 +157,9 @@ export class KafkaReader implements SourceReader {
           else rest.push(p);
         }
         const groupId = this.config.client.groupId;
-        const filled = groupId ? await groupStartOffsets(cluster, groupId, rest, 'earliest', this.config.table.name) : await listOffsets(cluster, rest, { kind: 'earliest' });
+        const filled = groupId
+          ? await groupStartOffsets(cluster, groupId, rest, 'earliest', this.config.table.name)
+          : await listOffsets(cluster, rest, { kind: 'earliest' });
         for (const [k, v] of filled) out.set(k, v);
         return out;
       }
@@ -288,7 +290,10 @@ export class KafkaReader implements SourceReader {
       else byTopic.set(s.topic, [s]);
     }
     for (const [topic, states] of byTopic) {
-      const leaders = cluster.findLeaderForPartitions(topic, states.map((s) => s.partition));
+      const leaders = cluster.findLeaderForPartitions(
+        topic,
+        states.map((s) => s.partition),
+      );
       let found = 0;
       for (const [nodeId, partitions] of Object.entries(leaders)) {
         const list = byLeader.get(nodeId) ?? [];
@@ -356,7 +361,10 @@ export class KafkaReader implements SourceReader {
     const tp = [{ topic: s.topic, partition: s.partition }];
     const earliest = (await listOffsets(this.cluster!, tp, { kind: 'earliest' })).get(s.split.id) ?? 0;
     if (s.fetchOffset < earliest) {
-      this.ctx.log.warn({ topic: s.topic, partition: s.partition, from: s.fetchOffset, to: earliest }, 'Kafka records before the earliest offset were deleted (retention); resuming at the earliest offset');
+      this.ctx.log.warn(
+        { topic: s.topic, partition: s.partition, from: s.fetchOffset, to: earliest },
+        'Kafka records before the earliest offset were deleted (retention); resuming at the earliest offset',
+      );
       s.fetchOffset = earliest;
       if (s.emitted < earliest) s.emitted = earliest;
       return;

@@ -42,7 +42,7 @@ export class KafkaSink implements Sink {
     readonly schema: Schema,
   ) {
     const table = config.table;
-    if (!config.topics || config.topics.length !== 1) {
+    if (config.topics?.length !== 1) {
       const key = config.topics ? 'topic' : 'topic-pattern';
       throw optionError(table, key, 'INVALID_OPTION', `a ${config.connector} sink writes to exactly one 'topic'`);
     }
@@ -186,7 +186,10 @@ class ExactlyOnceWriter implements TwoPhaseCommitSink<EosTxn, KafkaCommittable> 
     // Fence this subtask's ids, and after a rescale those of old subtasks whose committables came here.
     const subtasks = new Set([this.ctx.subtaskIndex, ...restored.map((c) => c.subtask)]);
     const minIds = Math.max(0, ...restored.map((c) => c.poolSize ?? 0));
-    await producers.abortLingering([...subtasks].sort((a, b) => a - b), minIds);
+    await producers.abortLingering(
+      [...subtasks].sort((a, b) => a - b),
+      minIds,
+    );
   }
 
   async begin(checkpointId: number): Promise<EosTxn> {

@@ -33,7 +33,7 @@ function javaHash(s: string): number {
 
 /** The subtask that owns a discovered partition (Flink's KafkaSourceEnumerator.getSplitOwner). */
 export function splitOwner(topic: string, partition: number, parallelism: number): number {
-  const start = ((Math.imul(javaHash(topic), 31) & 0x7fffffff) % parallelism);
+  const start = (Math.imul(javaHash(topic), 31) & 0x7fffffff) % parallelism;
   return (start + partition) % parallelism;
 }
 

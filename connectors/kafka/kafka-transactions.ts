@@ -17,7 +17,17 @@
 import type { Kafka, Message } from 'kafkajs';
 import type { Logger } from '../../src/log.js';
 import { CLIENT_RETRY, kafkaError } from './kafka-client.js';
-import { COORDINATOR, createCluster, createTransactionalParts, ISOLATION, kafkaErrorType, type Cluster, type EosManager, type MessageProducer, type Partitioner } from './kafka-internals.js';
+import {
+  COORDINATOR,
+  createCluster,
+  createTransactionalParts,
+  ISOLATION,
+  kafkaErrorType,
+  type Cluster,
+  type EosManager,
+  type MessageProducer,
+  type Partitioner,
+} from './kafka-internals.js';
 
 /** What a pre-committed transaction leaves in the checkpoint. */
 export interface TxnRef {
@@ -39,7 +49,13 @@ interface PooledProducer {
 /** Protocol errors after which an EndTxn for that (producer id, epoch) can never succeed: it is over. */
 const FINISHED_ERRORS = new Set(['INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING', 'PRODUCER_FENCED']);
 /** Errors worth retrying an EndTxn after (the coordinator is moving or completing the transaction). */
-const RETRY_ERRORS = new Set(['CONCURRENT_TRANSACTIONS', 'COORDINATOR_LOAD_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'GROUP_COORDINATOR_NOT_AVAILABLE', 'REQUEST_TIMED_OUT']);
+const RETRY_ERRORS = new Set([
+  'CONCURRENT_TRANSACTIONS',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'REQUEST_TIMED_OUT',
+]);
 const END_TXN_BUDGET_MS = 60_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -120,7 +136,12 @@ export class TransactionalProducers {
   /** The pooled producer holding `ref`'s transaction open, if this process started it. */
   private holder(ref: TxnRef): PooledProducer | undefined {
     return this.pool.find(
-      (p) => p.busy && p.transactionalId === ref.transactionalId && String(p.eos.getProducerId()) === ref.producerId && p.eos.getProducerEpoch() === ref.epoch && p.eos.isInTransaction(),
+      (p) =>
+        p.busy &&
+        p.transactionalId === ref.transactionalId &&
+        String(p.eos.getProducerId()) === ref.producerId &&
+        p.eos.getProducerEpoch() === ref.epoch &&
+        p.eos.isInTransaction(),
     );
   }
 
@@ -154,7 +175,10 @@ export class TransactionalProducers {
         const coordinator = await cluster.findGroupCoordinator({ groupId: ref.transactionalId, coordinatorType: COORDINATOR.TRANSACTION });
         await coordinator.endTxn({ producerId: ref.producerId, producerEpoch: ref.epoch, transactionalId: ref.transactionalId, transactionResult: commit });
         if (confirming) return;
-        this.log.info({ transactionalId: ref.transactionalId, epoch: ref.epoch }, commit ? 'committed a recovered Kafka transaction' : 'aborted a Kafka transaction');
+        this.log.info(
+          { transactionalId: ref.transactionalId, epoch: ref.epoch },
+          commit ? 'committed a recovered Kafka transaction' : 'aborted a Kafka transaction',
+        );
         return;
       } catch (e) {
         const type = errorType(e);
@@ -171,7 +195,10 @@ export class TransactionalProducers {
           }
           return;
         }
-        const retriable = RETRY_ERRORS.has(type) || (e as { retriable?: boolean }).retriable === true || /ECONNREFUSED|Connection|timed out/i.test(String((e as Error).message));
+        const retriable =
+          RETRY_ERRORS.has(type) ||
+          (e as { retriable?: boolean }).retriable === true ||
+          /ECONNREFUSED|Connection|timed out/i.test(String((e as Error).message));
         if (!retriable || Date.now() - started > END_TXN_BUDGET_MS) {
           throw kafkaError(e, `${commit ? 'committing' : 'aborting'} transaction '${ref.transactionalId}' (producer ${ref.producerId}, epoch ${ref.epoch})`);
         }

@@ -85,10 +85,7 @@ export class MessageDecoder {
   private readonly upsert: boolean;
   private readonly arity: number;
 
-  constructor(
-    config: KafkaConfig,
-    columns: readonly ColumnOrigin[],
-  ) {
+  constructor(config: KafkaConfig, columns: readonly ColumnOrigin[]) {
     this.arity = columns.length;
     this.upsert = config.connector === 'upsert-kafka';
     const valueSpec = config.value;

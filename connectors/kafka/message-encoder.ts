@@ -35,10 +35,14 @@ export class MessageEncoder {
     const table = config.table;
     for (const c of table.columns) {
       if (c.kind === 'metadata' && !c.virtual && !WRITABLE_METADATA.includes(c.key)) {
-        throw userError('READ_ONLY_METADATA', `table '${table.name}': metadata column '${c.name}' ('${c.key}') cannot be written; declare it VIRTUAL to use the table as a sink`, {
-          position: table.pos,
-          details: { table: table.name, column: c.name },
-        });
+        throw userError(
+          'READ_ONLY_METADATA',
+          `table '${table.name}': metadata column '${c.name}' ('${c.key}') cannot be written; declare it VIRTUAL to use the table as a sink`,
+          {
+            position: table.pos,
+            details: { table: table.name, column: c.name },
+          },
+        );
       }
     }
     const tsCol = table.columns.find((c) => c.kind === 'metadata' && !c.virtual && c.key === 'timestamp');
@@ -46,9 +50,13 @@ export class MessageEncoder {
     if (this.timestampColumn >= 0) {
       const t = schema.fields[this.timestampColumn].type;
       if (t.kind !== 'TIMESTAMP_LTZ' && t.kind !== 'TIMESTAMP' && t.kind !== 'BIGINT') {
-        throw userError('INVALID_METADATA_TYPE', `table '${table.name}': metadata column '${tsCol!.name}' ('timestamp') must be TIMESTAMP_LTZ(3), not ${formatType(t)}`, {
-          position: table.pos,
-        });
+        throw userError(
+          'INVALID_METADATA_TYPE',
+          `table '${table.name}': metadata column '${tsCol!.name}' ('timestamp') must be TIMESTAMP_LTZ(3), not ${formatType(t)}`,
+          {
+            position: table.pos,
+          },
+        );
       }
     }
     this.value = encoderFor(config.value, schema, table.name);

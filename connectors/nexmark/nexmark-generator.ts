@@ -47,10 +47,27 @@ export type NexmarkTable = 'person' | 'auction' | 'bid';
 
 /** Column names and kinds of each table, as Flink's nexmark DDL declares them. */
 export const NEXMARK_COLUMNS: Readonly<Record<NexmarkTable, Readonly<Record<string, 'BIGINT' | 'STRING' | 'TIMESTAMP'>>>> = {
-  person: { id: 'BIGINT', name: 'STRING', emailAddress: 'STRING', creditCard: 'STRING', city: 'STRING', state: 'STRING', dateTime: 'TIMESTAMP', extra: 'STRING' },
+  person: {
+    id: 'BIGINT',
+    name: 'STRING',
+    emailAddress: 'STRING',
+    creditCard: 'STRING',
+    city: 'STRING',
+    state: 'STRING',
+    dateTime: 'TIMESTAMP',
+    extra: 'STRING',
+  },
   auction: {
-    id: 'BIGINT', itemName: 'STRING', description: 'STRING', initialBid: 'BIGINT', reserve: 'BIGINT', dateTime: 'TIMESTAMP',
-    expires: 'TIMESTAMP', seller: 'BIGINT', category: 'BIGINT', extra: 'STRING',
+    id: 'BIGINT',
+    itemName: 'STRING',
+    description: 'STRING',
+    initialBid: 'BIGINT',
+    reserve: 'BIGINT',
+    dateTime: 'TIMESTAMP',
+    expires: 'TIMESTAMP',
+    seller: 'BIGINT',
+    category: 'BIGINT',
+    extra: 'STRING',
   },
   bid: { auction: 'BIGINT', bidder: 'BIGINT', price: 'BIGINT', channel: 'STRING', url: 'STRING', dateTime: 'TIMESTAMP', extra: 'STRING' },
 };
@@ -172,7 +189,7 @@ export class NexmarkGenerator {
   }
 
   private price(e: number, salt: number): number {
-    return Math.round(Math.pow(10, this.nextDouble(e, salt) * 6) * 100);
+    return Math.round(10 ** (this.nextDouble(e, salt) * 6) * 100);
   }
 
   private extra(e: number, salt: number, current: number, avg: number): string {
@@ -243,7 +260,8 @@ export class NexmarkGenerator {
         };
       case 'seller':
         return (e) =>
-          (this.nextInt(e, 16, HOT_SELLER_RATIO) > 0 ? Math.floor(lastBase0PersonId(e) / HOT_BUCKET) * HOT_BUCKET : this.nextBase0PersonId(e, 17)) + FIRST_PERSON_ID;
+          (this.nextInt(e, 16, HOT_SELLER_RATIO) > 0 ? Math.floor(lastBase0PersonId(e) / HOT_BUCKET) * HOT_BUCKET : this.nextBase0PersonId(e, 17)) +
+          FIRST_PERSON_ID;
       case 'category':
         return (e) => FIRST_CATEGORY_ID + this.nextInt(e, 18, NUM_CATEGORIES);
       case 'extra':
@@ -258,10 +276,12 @@ export class NexmarkGenerator {
     switch (name) {
       case 'auction':
         return (e) =>
-          (this.nextInt(e, 21, HOT_AUCTION_RATIO) > 0 ? Math.floor(lastBase0AuctionId(e) / HOT_BUCKET) * HOT_BUCKET : this.nextBase0AuctionId(e, 22)) + FIRST_AUCTION_ID;
+          (this.nextInt(e, 21, HOT_AUCTION_RATIO) > 0 ? Math.floor(lastBase0AuctionId(e) / HOT_BUCKET) * HOT_BUCKET : this.nextBase0AuctionId(e, 22)) +
+          FIRST_AUCTION_ID;
       case 'bidder':
         return (e) =>
-          (this.nextInt(e, 23, HOT_BIDDER_RATIO) > 0 ? Math.floor(lastBase0PersonId(e) / HOT_BUCKET) * HOT_BUCKET + 1 : this.nextBase0PersonId(e, 24)) + FIRST_PERSON_ID;
+          (this.nextInt(e, 23, HOT_BIDDER_RATIO) > 0 ? Math.floor(lastBase0PersonId(e) / HOT_BUCKET) * HOT_BUCKET + 1 : this.nextBase0PersonId(e, 24)) +
+          FIRST_PERSON_ID;
       case 'price':
         return (e) => this.price(e, 20);
       case 'channel':
@@ -272,7 +292,9 @@ export class NexmarkGenerator {
       case 'url':
         return (e) => {
           const h = hotChannel(e);
-          return h >= 0 ? HOT_URLS[h] : `https://www.nexmark.com/${this.text(e, 28, 3).replace(/ /g, 'x')}/item.htm?query=1&channel_id=${this.nextInt(e, 29, 1 << 20)}`;
+          return h >= 0
+            ? HOT_URLS[h]
+            : `https://www.nexmark.com/${this.text(e, 28, 3).replace(/ /g, 'x')}/item.htm?query=1&channel_id=${this.nextInt(e, 29, 1 << 20)}`;
         };
       case 'dateTime':
         return (e) => this.timestamp(e);

@@ -19,7 +19,7 @@ import { eventNumber, eventsOfTable, NEXMARK_COLUMNS, NexmarkGenerator, type Nex
 export const NEXMARK_OPTIONS = defineOptions('nexmark', {
   table: opt.enum(['person', 'auction', 'bid'], "which Nexmark stream the table reads: 'person', 'auction' or 'bid'").default('bid'),
   'events.num': opt.int('number of events of all three kinds together (1:3:46); unbounded when absent', { min: 0 }),
-  tps: opt.int('events per second of event time (the spacing of dateTime), as Flink nexmark\'s first-event.rate', { min: 1 }).default(10_000_000),
+  tps: opt.int("events per second of event time (the spacing of dateTime), as Flink nexmark's first-event.rate", { min: 1 }).default(10_000_000),
   'rows-per-second': opt.int('a wall-clock throttle: events per second across all subtasks (unthrottled when absent)', { min: 1 }),
   seed: opt.int('seed of the generated values').default(0),
   'base-time': opt.int('event time of event 0 in epoch milliseconds (fixed, so runs are reproducible)', { min: 0 }).default(1_436_918_400_000),
@@ -57,13 +57,28 @@ function resolveConfig(table: TableDef): Config {
   for (const f of physicalFields(table)) {
     const kind = known[f.name];
     const ok =
-      kind === 'BIGINT' ? f.type.kind === 'BIGINT' : kind === 'STRING' ? f.type.kind === 'STRING' || f.type.kind === 'VARCHAR' : kind === 'TIMESTAMP' ? f.type.kind === 'TIMESTAMP' : false;
+      kind === 'BIGINT'
+        ? f.type.kind === 'BIGINT'
+        : kind === 'STRING'
+          ? f.type.kind === 'STRING' || f.type.kind === 'VARCHAR'
+          : kind === 'TIMESTAMP'
+            ? f.type.kind === 'TIMESTAMP'
+            : false;
     if (!ok) {
-      const cols = Object.entries(known).map(([n, k]) => `${n} ${k === 'TIMESTAMP' ? 'TIMESTAMP(3)' : k}`).join(', ');
+      const cols = Object.entries(known)
+        .map(([n, k]) => `${n} ${k === 'TIMESTAMP' ? 'TIMESTAMP(3)' : k}`)
+        .join(', ');
       throw optionError(table, 'table', 'INVALID_OPTION', `column '${f.name}' is not a ${which} column of that type; the ${which} stream has: ${cols}`);
     }
   }
-  return { table: which, events: o['events.num'] ?? Infinity, tps: o.tps, rowsPerSecond: o['rows-per-second'] ?? Infinity, seed: o.seed, baseTime: o['base-time'] };
+  return {
+    table: which,
+    events: o['events.num'] ?? Infinity,
+    tps: o.tps,
+    rowsPerSecond: o['rows-per-second'] ?? Infinity,
+    seed: o.seed,
+    baseTime: o['base-time'],
+  };
 }
 
 export class NexmarkSource implements Source {

@@ -17,14 +17,29 @@ export const POSTGRES_CDC_OPTIONS = defineOptions('postgres-cdc', {
   'slot.name': opt.nonEmptyString('the logical replication slot weir creates and owns').required(),
   'decoding.plugin.name': opt.enum(['pgoutput'], 'the logical decoding plugin').default('pgoutput'),
   'publication.name': opt.nonEmptyString('the publication streamed').default('weir_publication'),
-  'publication.autocreate.mode': opt.enum(['filtered', 'disabled'], 'filtered: create the publication for the captured tables when it is missing and add captured tables it lacks; disabled: use it as it is').default('filtered'),
-  'scan.startup.mode': opt.enum(['initial', 'latest-offset', 'snapshot'], 'initial: snapshot then stream; latest-offset: stream only; snapshot: the snapshot only (bounded)').default('initial'),
+  'publication.autocreate.mode': opt
+    .enum(
+      ['filtered', 'disabled'],
+      'filtered: create the publication for the captured tables when it is missing and add captured tables it lacks; disabled: use it as it is',
+    )
+    .default('filtered'),
+  'scan.startup.mode': opt
+    .enum(['initial', 'latest-offset', 'snapshot'], 'initial: snapshot then stream; latest-offset: stream only; snapshot: the snapshot only (bounded)')
+    .default('initial'),
   'scan.incremental.snapshot.chunk.size': opt.int('rows per primary-key chunk of the snapshot', { min: 1 }).default(8096),
-  'slot.retained-checkpoints': opt.int("acknowledge to the slot only the oldest of the last N completed checkpoints' LSNs, so any of them can be restored (default: 'state.checkpoints.num-retained')", { min: 1, max: 100 }),
+  'slot.retained-checkpoints': opt.int(
+    "acknowledge to the slot only the oldest of the last N completed checkpoints' LSNs, so any of them can be restored (default: 'state.checkpoints.num-retained')",
+    { min: 1, max: 100 },
+  ),
   'heartbeat.interval.ms': opt.duration('how often an idle stream writes a heartbeat into the WAL so the slot advances (0: never)').default(30_000),
-  'changelog-mode': opt.enum(['all', 'upsert'], "all: -U/+U from REPLICA IDENTITY FULL before-images; upsert: keyed updates and deletes (REPLICA IDENTITY DEFAULT)").default('all'),
+  'changelog-mode': opt
+    .enum(['all', 'upsert'], 'all: -U/+U from REPLICA IDENTITY FULL before-images; upsert: keyed updates and deletes (REPLICA IDENTITY DEFAULT)')
+    .default('all'),
   'schema-change.mode': opt
-    .enum(['fail', 'allow', 'stop'], 'fail: a column added or dropped fails the job; allow: the job goes on (new columns are NULL until CREATE TABLE declares them, dropped ones read as NULL); stop: the source stops right before the change and counts it (schema-changes), so a driver (weir cdc) can stop the job, evolve the target and resume')
+    .enum(
+      ['fail', 'allow', 'stop'],
+      'fail: a column added or dropped fails the job; allow: the job goes on (new columns are NULL until CREATE TABLE declares them, dropped ones read as NULL); stop: the source stops right before the change and counts it (schema-changes), so a driver (weir cdc) can stop the job, evolve the target and resume',
+    )
     .default('fail'),
 });
 

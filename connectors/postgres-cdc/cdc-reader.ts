@@ -132,7 +132,14 @@ export class CdcReader implements SourceReader {
       this.acked = slot.confirmedFlush ?? 0n;
     }
     const restoring = pos !== undefined && typeof pos.lsn === 'string';
-    this.snapshot = new CdcSnapshot(config, this.tables, this.rows, this.ctx, restoring ? (pos.snapshot ?? undefined) : undefined, config.startupMode !== 'latest-offset');
+    this.snapshot = new CdcSnapshot(
+      config,
+      this.tables,
+      this.rows,
+      this.ctx,
+      restoring ? (pos.snapshot ?? undefined) : undefined,
+      config.startupMode !== 'latest-offset',
+    );
     if (restoring) {
       this.lsn = parseLsn(pos.lsn!);
       if (pos.partial) this.partial = { commit: parseLsn(pos.partial.commit), n: pos.partial.n };
@@ -140,10 +147,16 @@ export class CdcReader implements SourceReader {
       this.completed = [...(Array.isArray(pos.completed) ? pos.completed.map(parseLsn) : []), this.lsn].slice(-this.retained);
       if (!bounded) {
         if (!slot!.exists) {
-          throw userError('CDC_SLOT_MISSING', `postgres-cdc table '${config.table.name}' at ${config.server}: replication slot '${config.slotName}' of the checkpoint no longer exists, so the changes since the checkpoint are gone; start the job without --from-checkpoint to snapshot the table again`);
+          throw userError(
+            'CDC_SLOT_MISSING',
+            `postgres-cdc table '${config.table.name}' at ${config.server}: replication slot '${config.slotName}' of the checkpoint no longer exists, so the changes since the checkpoint are gone; start the job without --from-checkpoint to snapshot the table again`,
+          );
         }
         if (slot!.confirmedFlush! > this.lsn) {
-          throw userError('CDC_CHECKPOINT_BEHIND_SLOT', `postgres-cdc table '${config.table.name}': the checkpoint's LSN ${formatLsn(this.lsn)} is before replication slot '${config.slotName}''s confirmed position ${formatLsn(slot!.confirmedFlush!)} (a newer checkpoint was acknowledged), so the changes in between are gone; restore the latest checkpoint, or start without --from-checkpoint to snapshot again ('state.checkpoints.num-retained' = N, or the source option 'slot.retained-checkpoints' = N, keeps the last N checkpoints restorable)`);
+          throw userError(
+            'CDC_CHECKPOINT_BEHIND_SLOT',
+            `postgres-cdc table '${config.table.name}': the checkpoint's LSN ${formatLsn(this.lsn)} is before replication slot '${config.slotName}''s confirmed position ${formatLsn(slot!.confirmedFlush!)} (a newer checkpoint was acknowledged), so the changes in between are gone; restore the latest checkpoint, or start without --from-checkpoint to snapshot again ('state.checkpoints.num-retained' = N, or the source option 'slot.retained-checkpoints' = N, keeps the last N checkpoints restorable)`,
+          );
         }
       }
     } else if (!bounded) {
@@ -190,9 +203,11 @@ export class CdcReader implements SourceReader {
       if (!this.closed) this.failure ??= this.streamError(e);
     });
     const started = new Promise<void>((resolve) => service.once('start', () => resolve()));
-    const subscribed = service.subscribe(new PgOutputDecoder({ publication: this.config.publicationName }), this.config.slotName, formatLsn(this.lsn)).catch((e: unknown) => {
-      if (!this.closed) this.failure ??= this.streamError(e);
-    });
+    const subscribed = service
+      .subscribe(new PgOutputDecoder({ publication: this.config.publicationName }), this.config.slotName, formatLsn(this.lsn))
+      .catch((e: unknown) => {
+        if (!this.closed) this.failure ??= this.streamError(e);
+      });
     // close() must not run ahead of the connection subscribe() is still opening: it would outlive
     // the reader and hold the slot.
     this.streamReady = Promise.race([started, subscribed]);
@@ -205,10 +220,16 @@ export class CdcReader implements SourceReader {
     const where = `postgres-cdc table '${this.config.table.name}' at ${this.config.server}`;
     if (err.code === '55006') {
       const pid = /PID (\d+)/.exec(err.message ?? '')?.[1];
-      return userError('CDC_SLOT_ACTIVE', `${where}: replication slot '${this.config.slotName}' is active for PID ${pid ?? '?'} (another job or client reads it); stop that reader${pid ? ` (SELECT pg_terminate_backend(${pid}))` : ''} or give this table another 'slot.name'`);
+      return userError(
+        'CDC_SLOT_ACTIVE',
+        `${where}: replication slot '${this.config.slotName}' is active for PID ${pid ?? '?'} (another job or client reads it); stop that reader${pid ? ` (SELECT pg_terminate_backend(${pid}))` : ''} or give this table another 'slot.name'`,
+      );
     }
     if (err.code === '55000' && /can no longer|invalidated|removed/i.test(err.message ?? '')) {
-      return userError('CDC_SLOT_INVALIDATED', `${where}: replication slot '${this.config.slotName}' was invalidated (${err.message}); drop it (SELECT pg_drop_replication_slot('${this.config.slotName}')) and start the job without --from-checkpoint to snapshot the table again`);
+      return userError(
+        'CDC_SLOT_INVALIDATED',
+        `${where}: replication slot '${this.config.slotName}' was invalidated (${err.message}); drop it (SELECT pg_drop_replication_slot('${this.config.slotName}')) and start the job without --from-checkpoint to snapshot the table again`,
+      );
     }
     return cdcError(this.config, e, `streaming replication slot '${this.config.slotName}'`);
   }
@@ -255,7 +276,13 @@ export class CdcReader implements SourceReader {
       const item = q[this.qHead];
       // A truncate marker travels alone, so every poll returns one batch and positions stay exact.
       if (item.kind === 'msg' && item.msg.tag === 'truncate' && out.size > 0) break;
-      if (item.kind === 'msg' && item.msg.tag === 'relation' && this.config.schemaChange === 'stop' && this.columnsChanged(item.msg) && (await this.liveTableChanged(item.msg))) {
+      if (
+        item.kind === 'msg' &&
+        item.msg.tag === 'relation' &&
+        this.config.schemaChange === 'stop' &&
+        this.columnsChanged(item.msg) &&
+        (await this.liveTableChanged(item.msg))
+      ) {
         this.stopAtSchemaChange(item.msg);
         break;
       }
@@ -304,7 +331,13 @@ export class CdcReader implements SourceReader {
       const where = t.primaryKey.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ');
       let row: (string | null)[] | undefined;
       try {
-        row = (await this.meta!.query({ text: `SELECT ${cols.map((c) => `${quoteIdent(c)}::text`).join(', ')} FROM ${t.qualified} WHERE ${where}`, values: [...f.key], rowMode: 'array' })).rows[0];
+        row = (
+          await this.meta!.query({
+            text: `SELECT ${cols.map((c) => `${quoteIdent(c)}::text`).join(', ')} FROM ${t.qualified} WHERE ${where}`,
+            values: [...f.key],
+            rowMode: 'array',
+          })
+        ).rows[0];
       } catch (e) {
         throw cdcError(this.config, e, `reading unchanged TOASTed values of ${t.qualified}`);
       }
@@ -364,10 +397,12 @@ export class CdcReader implements SourceReader {
       table,
       added: m.columns.filter((c) => !known.has(c.name)).map((c) => c.name),
       dropped: [...known.keys()].filter((n) => !now.has(n)),
-      retyped: m.columns.filter((c) => {
-        const k = known.get(c.name);
-        return k !== undefined && (k.typeOid !== c.typeOid || k.typeMod !== c.typeMod);
-      }).map((c) => c.name),
+      retyped: m.columns
+        .filter((c) => {
+          const k = known.get(c.name);
+          return k !== undefined && (k.typeOid !== c.typeOid || k.typeMod !== c.typeMod);
+        })
+        .map((c) => c.name),
     };
   }
 
@@ -524,7 +559,10 @@ export class CdcReader implements SourceReader {
   }
 
   private noBeforeImage(map: RelationMap): Error {
-    return userError('CDC_REPLICA_IDENTITY', `postgres-cdc table '${this.config.table.name}': an UPDATE or DELETE of ${map.table.schema}.${map.table.name} came without its before-image (REPLICA IDENTITY is not FULL); run ALTER TABLE ${map.table.qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`);
+    return userError(
+      'CDC_REPLICA_IDENTITY',
+      `postgres-cdc table '${this.config.table.name}': an UPDATE or DELETE of ${map.table.schema}.${map.table.name} came without its before-image (REPLICA IDENTITY is not FULL); run ALTER TABLE ${map.table.qualified} REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'`,
+    );
   }
 
   // ------------------------------------------------------------------ checkpoints

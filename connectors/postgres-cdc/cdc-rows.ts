@@ -46,7 +46,10 @@ export class RowEmitter {
   }
 
   relationMap(table: CapturedTable, m: RelationMessage): RelationMap {
-    return this.map(table, m.columns.map((c) => c.name));
+    return this.map(
+      table,
+      m.columns.map((c) => c.name),
+    );
   }
 
   keyOf(map: RelationMap, t: Tuple): KeyText {
@@ -109,7 +112,10 @@ export class RowEmitter {
       return this.converters[c]!(v);
     } catch (e) {
       if (!(e instanceof ValueError)) throw e;
-      throw userError('CDC_VALUE', `postgres-cdc table '${this.config.table.name}' (${map.table.schema}.${map.table.name}): column '${this.columns[c].field.name}': ${e.message}`);
+      throw userError(
+        'CDC_VALUE',
+        `postgres-cdc table '${this.config.table.name}' (${map.table.schema}.${map.table.name}): column '${this.columns[c].field.name}': ${e.message}`,
+      );
     }
   }
 

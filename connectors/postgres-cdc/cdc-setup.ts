@@ -73,7 +73,11 @@ export function cdcError(config: CdcConfig, e: unknown, what: string): WeirError
   const err = e as { code?: string; message?: string };
   const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
   if (err.code === '42501' && /replication/i.test(err.message ?? '')) {
-    return userError('CDC_REPLICATION_DENIED', `${where}: permission denied for replication (${what}): run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`, { cause: e });
+    return userError(
+      'CDC_REPLICATION_DENIED',
+      `${where}: permission denied for replication (${what}): run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`,
+      { cause: e },
+    );
   }
   if (err.code === '28000' || err.code === '28P01' || err.code === '3D000' || err.code === '42501') {
     return userError('CDC_ACCESS', `${where}: ${what} failed: ${err.message} (SQLSTATE ${err.code})`, { cause: e });
@@ -92,11 +96,17 @@ export async function prepare(config: CdcConfig, c: pg.Client): Promise<Captured
   const where = `postgres-cdc table '${config.table.name}' at ${config.server}`;
   const wal = (await c.query('SHOW wal_level')).rows[0].wal_level as string;
   if (wal !== 'logical') {
-    throw userError('CDC_WAL_LEVEL', `${where}: wal_level is '${wal}', logical decoding needs 'logical': set wal_level = logical in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL`);
+    throw userError(
+      'CDC_WAL_LEVEL',
+      `${where}: wal_level is '${wal}', logical decoding needs 'logical': set wal_level = logical in postgresql.conf (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL`,
+    );
   }
   const role = (await c.query('SELECT rolreplication OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user')).rows[0];
-  if (!role || role.ok !== 't') {
-    throw userError('CDC_REPLICATION_DENIED', `${where}: permission denied for replication: user '${config.user}' lacks the REPLICATION attribute; run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`);
+  if (role?.ok !== 't') {
+    throw userError(
+      'CDC_REPLICATION_DENIED',
+      `${where}: permission denied for replication: user '${config.user}' lacks the REPLICATION attribute; run ALTER ROLE ${quoteIdent(config.user)} WITH REPLICATION`,
+    );
   }
   const found = (
     await c.query(
@@ -108,9 +118,13 @@ export async function prepare(config: CdcConfig, c: pg.Client): Promise<Captured
   ).rows.filter((r) => config.schemaPattern.test(r.schema) && config.tablePattern.test(r.name));
   const optionPos = config.table.optionPositions['table-name'] ?? config.table.pos;
   if (found.length === 0) {
-    throw userError('CDC_TABLE_NOT_FOUND', `${where}: no table matches schema-name '${config.schemaPattern.source.slice(4, -2)}' and table-name '${config.tablePattern.source.slice(4, -2)}'`, {
-      position: optionPos,
-    });
+    throw userError(
+      'CDC_TABLE_NOT_FOUND',
+      `${where}: no table matches schema-name '${config.schemaPattern.source.slice(4, -2)}' and table-name '${config.tablePattern.source.slice(4, -2)}'`,
+      {
+        position: optionPos,
+      },
+    );
   }
   if (found.length > 1) {
     // Rows of several tables meet in one keyed changelog: their keys must not collide.
@@ -154,20 +168,31 @@ async function describeTable(config: CdcConfig, c: pg.Client, t: { schema: strin
     )
   ).rows.map((r) => r.name as string);
   if (pk.length === 0) {
-    throw userError('CDC_NO_PRIMARY_KEY', `${where}: PostgreSQL table ${t.schema}.${t.name} has no primary key; add one (ALTER TABLE ${qualified} ADD PRIMARY KEY (...)): weir reads the snapshot in primary-key chunks and keys changes by it`);
+    throw userError(
+      'CDC_NO_PRIMARY_KEY',
+      `${where}: PostgreSQL table ${t.schema}.${t.name} has no primary key; add one (ALTER TABLE ${qualified} ADD PRIMARY KEY (...)): weir reads the snapshot in primary-key chunks and keys changes by it`,
+    );
   }
   // Metadata columns (table_name, ...) may extend the declared key; the physical part must match.
   const physical = new Set(config.table.columns.filter((col) => col.kind === 'physical').map((col) => col.name));
   const declared = config.table.primaryKey.filter((k) => physical.has(k));
   if (declared.length !== pk.length || declared.some((k) => !pk.includes(k))) {
-    throw userError('CDC_PRIMARY_KEY_MISMATCH', `table '${config.table.name}': PRIMARY KEY (${config.table.primaryKey.join(', ')}) does not match the primary key (${pk.join(', ')}) of PostgreSQL table ${t.schema}.${t.name}; declare PRIMARY KEY (${pk.join(', ')}) NOT ENFORCED`, {
-      position: config.table.pos,
-    });
+    throw userError(
+      'CDC_PRIMARY_KEY_MISMATCH',
+      `table '${config.table.name}': PRIMARY KEY (${config.table.primaryKey.join(', ')}) does not match the primary key (${pk.join(', ')}) of PostgreSQL table ${t.schema}.${t.name}; declare PRIMARY KEY (${pk.join(', ')}) NOT ENFORCED`,
+      {
+        position: config.table.pos,
+      },
+    );
   }
   const names = new Set(columns.map((col) => col.name));
   for (const name of physical) {
     if (!names.has(name)) {
-      throw userError('CDC_COLUMN_NOT_FOUND', `table '${config.table.name}': column '${name}' does not exist in PostgreSQL table ${t.schema}.${t.name} (it has ${[...names].join(', ')})`, { position: config.table.pos });
+      throw userError(
+        'CDC_COLUMN_NOT_FOUND',
+        `table '${config.table.name}': column '${name}' does not exist in PostgreSQL table ${t.schema}.${t.name} (it has ${[...names].join(', ')})`,
+        { position: config.table.pos },
+      );
     }
   }
   const identity = ({ d: 'default', n: 'nothing', f: 'full', i: 'index' } as const)[t.ident as 'd' | 'n' | 'f' | 'i'] ?? 'default';
@@ -187,7 +212,10 @@ async function ensurePublication(config: CdcConfig, c: pg.Client, tables: readon
   const list = tables.map((t) => t.qualified).join(', ');
   if (!exists) {
     if (!config.autocreatePublication) {
-      throw userError('CDC_NO_PUBLICATION', `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not exist and 'publication.autocreate.mode' is 'disabled': run CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${list}`);
+      throw userError(
+        'CDC_NO_PUBLICATION',
+        `postgres-cdc table '${config.table.name}' at ${config.server}: publication '${pub}' does not exist and 'publication.autocreate.mode' is 'disabled': run CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${list}`,
+      );
     }
     try {
       await c.query(`CREATE PUBLICATION ${quoteIdent(pub)} FOR TABLE ${list}`);
@@ -195,7 +223,9 @@ async function ensurePublication(config: CdcConfig, c: pg.Client, tables: readon
       if ((e as { code?: string }).code !== '42710') throw cdcError(config, e, `creating publication '${pub}'`);
     }
   }
-  const published = new Set((await c.query('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [pub])).rows.map((r) => `${r.schemaname}.${r.tablename}`));
+  const published = new Set(
+    (await c.query('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [pub])).rows.map((r) => `${r.schemaname}.${r.tablename}`),
+  );
   const missing = tables.filter((t) => !published.has(`${t.schema}.${t.name}`));
   if (missing.length > 0 && config.autocreatePublication) {
     // 'filtered' (as Debezium's): the publication follows the captured tables, e.g. a table created
@@ -219,13 +249,24 @@ async function ensurePublication(config: CdcConfig, c: pg.Client, tables: readon
 
 export async function slotInfo(config: CdcConfig, c: pg.Client): Promise<SlotInfo> {
   const r = (
-    await c.query('SELECT confirmed_flush_lsn::text AS lsn, active_pid::text AS pid, wal_status, plugin, database FROM pg_replication_slots WHERE slot_name = $1', [config.slotName])
+    await c.query(
+      'SELECT confirmed_flush_lsn::text AS lsn, active_pid::text AS pid, wal_status, plugin, database FROM pg_replication_slots WHERE slot_name = $1',
+      [config.slotName],
+    )
   ).rows[0];
   if (!r) return { exists: false };
   if (r.plugin !== 'pgoutput' || r.database !== config.database) {
-    throw userError('CDC_SLOT_MISMATCH', `postgres-cdc table '${config.table.name}' at ${config.server}: replication slot '${config.slotName}' exists for plugin '${r.plugin}' in database '${r.database}'; choose another 'slot.name' or drop it (SELECT pg_drop_replication_slot('${config.slotName}'))`);
+    throw userError(
+      'CDC_SLOT_MISMATCH',
+      `postgres-cdc table '${config.table.name}' at ${config.server}: replication slot '${config.slotName}' exists for plugin '${r.plugin}' in database '${r.database}'; choose another 'slot.name' or drop it (SELECT pg_drop_replication_slot('${config.slotName}'))`,
+    );
   }
-  return { exists: true, confirmedFlush: r.lsn ? parseLsn(r.lsn) : undefined, activePid: r.pid ? Number(r.pid) : undefined, walStatus: r.wal_status ?? undefined };
+  return {
+    exists: true,
+    confirmedFlush: r.lsn ? parseLsn(r.lsn) : undefined,
+    activePid: r.pid ? Number(r.pid) : undefined,
+    walStatus: r.wal_status ?? undefined,
+  };
 }
 
 /** Fails when the slot is unusable: held by another process, or invalidated (WAL removed). */
@@ -286,7 +327,9 @@ async function explainSlotWait(config: CdcConfig, slot: string, log: Logger): Pr
     ).rows.map((r) => `pid ${r.pid} (${r.state}, database ${r.datname})`);
     if (prepared.length === 0 && open.length === 0) return;
     const parts = [
-      prepared.length > 0 ? `prepared transactions ${prepared.slice(0, 5).join(', ')}${prepared.length > 5 ? ` and ${prepared.length - 5} more` : ''} (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>' / COMMIT PREPARED '<gid>')` : '',
+      prepared.length > 0
+        ? `prepared transactions ${prepared.slice(0, 5).join(', ')}${prepared.length > 5 ? ` and ${prepared.length - 5} more` : ''} (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>' / COMMIT PREPARED '<gid>')`
+        : '',
       open.length > 0 ? `open transactions of ${open.slice(0, 5).join(', ')}` : '',
     ].filter(Boolean);
     log.warn({ slot, server: config.server }, `creating replication slot '${slot}' waits for transactions to end: ${parts.join('; ')}`);

@@ -62,7 +62,12 @@ export class CdcSnapshot {
       const done = r ? Boolean(r.done) : restored !== undefined && known === undefined ? true : !initial;
       this.state.set(tableKey(t), { segments: r ? segmentsFromJson(r.segments) : [], done, rows: r?.rows ?? 0 });
     }
-    this.maps = tables.map((t) => rows.map(t, t.columns.map((c) => c.name)));
+    this.maps = tables.map((t) =>
+      rows.map(
+        t,
+        t.columns.map((c) => c.name),
+      ),
+    );
     this.totals = tables.map(() => -1);
   }
 
@@ -84,7 +89,10 @@ export class CdcSnapshot {
     await snap.query(`SET TRANSACTION SNAPSHOT '${snapshotName}'`);
     this.run = { repl, snap, lsn: consistentPoint, table: -1, last: null, upTo: null };
     this.nextTable();
-    this.ctx.log.info({ tables: this.tables.filter((t) => !this.state.get(tableKey(t))!.done).map(tableKey), lsn: formatLsn(consistentPoint) }, 'postgres-cdc snapshot run started');
+    this.ctx.log.info(
+      { tables: this.tables.filter((t) => !this.state.get(tableKey(t))!.done).map(tableKey), lsn: formatLsn(consistentPoint) },
+      'postgres-cdc snapshot run started',
+    );
   }
 
   private async estimate(meta: pg.Client): Promise<void> {
@@ -137,7 +145,12 @@ export class CdcSnapshot {
     const i = run.table;
     const table = this.tables[i];
     const size = this.config.chunkSize;
-    const sql = chunkQuery(table, table.columns.map((c) => c.name), run.last === null, size);
+    const sql = chunkQuery(
+      table,
+      table.columns.map((c) => c.name),
+      run.last === null,
+      size,
+    );
     let rows: string[][];
     try {
       rows = (await run.snap.query({ text: sql, values: run.last === null ? [] : [...run.last], rowMode: 'array' })).rows as string[][];

@@ -19,7 +19,7 @@ function parseTs(text: string, withZone: boolean): number {
   const m = TS_RE.exec(text);
   if (!m || m[12] !== undefined) throw new ValueError(`unsupported timestamp '${text}'`);
   let ms = daysFromCivil(Number(m[1]), Number(m[2]), Number(m[3])) * MS_PER_DAY + Number(m[4]) * 3_600_000 + Number(m[5]) * 60_000 + Number(m[6]) * 1000;
-  if (m[7]) ms += Math.floor(Number((m[7] + '00').slice(0, 3)));
+  if (m[7]) ms += Math.floor(Number(`${m[7]}00`.slice(0, 3)));
   if (withZone && m[8]) {
     const off = (Number(m[9]) * 3600 + Number(m[10] ?? 0) * 60 + Number(m[11] ?? 0)) * 1000;
     ms += m[8] === '+' ? -off : off;

@@ -44,7 +44,7 @@ export type PgOutputMessage =
 
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
-const IDENTITY: Record<number, RelationMessage['replicaIdentity']> = { 0x64: 'default', 0x6e: 'nothing', 0x66: 'full', 0x69: 'index' };
+const IDENTITY: Record<number, RelationMessage['replicaIdentity']> = { 100: 'default', 110: 'nothing', 102: 'full', 105: 'index' };
 
 class Reader {
   pos = 0;
@@ -94,64 +94,72 @@ export function decodePgOutput(buf: Buffer): PgOutputMessage {
   const r = new Reader(buf);
   const tag = r.u8();
   switch (tag) {
-    case 0x42 /* B */: {
-      const commitLsn = r.lsn();
-      // Microseconds since 2000-01-01 UTC.
-      const commitTime = Number(buf.readBigInt64BE(r.pos) / 1000n) + PG_EPOCH_MS;
-      r.pos += 8;
-      return { tag: 'begin', commitLsn, commitTime, xid: r.i32() };
-    }
-    case 0x43 /* C */: {
-      r.u8();
-      const commitLsn = r.lsn();
-      return { tag: 'commit', commitLsn, endLsn: r.lsn() };
-    }
-    case 0x52 /* R */: {
-      const oid = r.i32();
-      const schema = r.cstring();
-      const name = r.cstring();
-      const replicaIdentity = IDENTITY[r.u8()] ?? 'default';
-      const n = r.i16();
-      const columns: RelationColumn[] = [];
-      for (let i = 0; i < n; i++) {
-        const flags = r.u8();
-        const colName = r.cstring();
-        const typeOid = r.i32();
-        const typeMod = r.i32();
-        columns.push({ name: colName, isKey: (flags & 1) === 1, typeOid, typeMod });
+    case 0x42 /* B */:
+      {
+        const commitLsn = r.lsn();
+        // Microseconds since 2000-01-01 UTC.
+        const commitTime = Number(buf.readBigInt64BE(r.pos) / 1000n) + PG_EPOCH_MS;
+        r.pos += 8;
+        return { tag: 'begin', commitLsn, commitTime, xid: r.i32() };
       }
-      return { tag: 'relation', oid, schema, name, replicaIdentity, columns };
-    }
-    case 0x49 /* I */: {
-      const oid = r.i32();
-      r.u8(); // 'N'
-      return { tag: 'insert', oid, after: r.tuple() };
-    }
-    case 0x55 /* U */: {
-      const oid = r.i32();
-      const sub = r.u8();
-      if (sub === 0x4e /* N */) return { tag: 'update', oid, before: null, beforeIsKey: false, after: r.tuple() };
-      const before = r.tuple();
-      r.u8(); // 'N'
-      return { tag: 'update', oid, before, beforeIsKey: sub === 0x4b /* K */, after: r.tuple() };
-    }
-    case 0x44 /* D */: {
-      const oid = r.i32();
-      const sub = r.u8();
-      return { tag: 'delete', oid, before: r.tuple(), beforeIsKey: sub === 0x4b };
-    }
-    case 0x54 /* T */: {
-      const n = r.i32();
-      r.u8();
-      const oids: number[] = [];
-      for (let i = 0; i < n; i++) oids.push(r.i32());
-      return { tag: 'truncate', oids };
-    }
-    case 0x4d /* M */: {
-      const flags = r.u8();
-      const lsn = r.lsn();
-      return { tag: 'message', lsn, prefix: r.cstring(), transactional: (flags & 1) === 1 };
-    }
+    case 0x43 /* C */:
+      {
+        r.u8();
+        const commitLsn = r.lsn();
+        return { tag: 'commit', commitLsn, endLsn: r.lsn() };
+      }
+    case 0x52 /* R */:
+      {
+        const oid = r.i32();
+        const schema = r.cstring();
+        const name = r.cstring();
+        const replicaIdentity = IDENTITY[r.u8()] ?? 'default';
+        const n = r.i16();
+        const columns: RelationColumn[] = [];
+        for (let i = 0; i < n; i++) {
+          const flags = r.u8();
+          const colName = r.cstring();
+          const typeOid = r.i32();
+          const typeMod = r.i32();
+          columns.push({ name: colName, isKey: (flags & 1) === 1, typeOid, typeMod });
+        }
+        return { tag: 'relation', oid, schema, name, replicaIdentity, columns };
+      }
+    case 0x49 /* I */:
+      {
+        const oid = r.i32();
+        r.u8(); // 'N'
+        return { tag: 'insert', oid, after: r.tuple() };
+      }
+    case 0x55 /* U */:
+      {
+        const oid = r.i32();
+        const sub = r.u8();
+        if (sub === 0x4e /* N */) return { tag: 'update', oid, before: null, beforeIsKey: false, after: r.tuple() };
+        const before = r.tuple();
+        r.u8(); // 'N'
+        return { tag: 'update', oid, before, beforeIsKey: sub === 0x4b /* K */, after: r.tuple() };
+      }
+    case 0x44 /* D */:
+      {
+        const oid = r.i32();
+        const sub = r.u8();
+        return { tag: 'delete', oid, before: r.tuple(), beforeIsKey: sub === 0x4b };
+      }
+    case 0x54 /* T */:
+      {
+        const n = r.i32();
+        r.u8();
+        const oids: number[] = [];
+        for (let i = 0; i < n; i++) oids.push(r.i32());
+        return { tag: 'truncate', oids };
+      }
+    case 0x4d /* M */:
+      {
+        const flags = r.u8();
+        const lsn = r.lsn();
+        return { tag: 'message', lsn, prefix: r.cstring(), transactional: (flags & 1) === 1 };
+      }
     default:
       return { tag: 'other' };
   }

@@ -152,7 +152,12 @@ function escapeChar(c: string): string {
 export type CopyBatchEncoder = (w: CopyWriter, columns: readonly unknown[][], n: number, tail?: Uint8Array) => void;
 
 /** Writes the rows `refs` point at (batch index * 2^24 + row, as in row-buffer.ts), like CopyBatchEncoder. */
-export type CopyRefsEncoder = (w: CopyWriter, batches: readonly { readonly columns: readonly unknown[][] }[], refs: readonly number[], tail?: Uint8Array) => void;
+export type CopyRefsEncoder = (
+  w: CopyWriter,
+  batches: readonly { readonly columns: readonly unknown[][] }[],
+  refs: readonly number[],
+  tail?: Uint8Array,
+) => void;
 
 /** Statements writing column c's value `v` (already loaded) and the separator after it. */
 function columnLines(types: readonly SqlType[], encoders: readonly ColumnEncoder[]): string[] {

@@ -61,7 +61,8 @@ export async function prepareTarget(client: pg.Client, req: TargetRequest): Prom
   const { config } = req;
   const target = qualifiedTarget(config);
   const where = `PostgreSQL table ${target} at ${req.server}`;
-  const regclass = async (): Promise<string | null> => (await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [target])).rows[0].oid;
+  const regclass = async (): Promise<string | null> =>
+    (await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [target])).rows[0].oid;
 
   let oid = await regclass();
   if (oid === null && config.createTable) {

@@ -17,10 +17,17 @@ const COMMON = {
   password: opt.string("the user's password (never shown in messages, EXPLAIN or checkpoints)"),
   'table-name': opt.nonEmptyString("target table, optionally schema-qualified ('analytics.orders'); default: the table's name"),
   'sink.delivery-guarantee': opt
-    .enum(['exactly-once', 'at-least-once'] as const, "'exactly-once' (PREPARE TRANSACTION per checkpoint) or 'at-least-once' (rows committed as they are flushed)")
+    .enum(
+      ['exactly-once', 'at-least-once'] as const,
+      "'exactly-once' (PREPARE TRANSACTION per checkpoint) or 'at-least-once' (rows committed as they are flushed)",
+    )
     .default('exactly-once'),
-  'sink.buffer-flush.max-rows': opt.int('rows (distinct keys for upsert tables) buffered before they are written into the open transaction; 0: only at checkpoints', { min: 0 }).default(10_000),
-  'sink.buffer-flush.interval': opt.duration("write buffered rows once this long has passed since the last write ('0': only by row count and at checkpoints)").default(1000),
+  'sink.buffer-flush.max-rows': opt
+    .int('rows (distinct keys for upsert tables) buffered before they are written into the open transaction; 0: only at checkpoints', { min: 0 })
+    .default(10_000),
+  'sink.buffer-flush.interval': opt
+    .duration("write buffered rows once this long has passed since the last write ('0': only by row count and at checkpoints)")
+    .default(1000),
   'sink.create-table': opt.bool('create the table (with mapped types and the primary key) when it does not exist').default(false),
 };
 

@@ -186,7 +186,10 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
         if (subtaskIndex === 0) {
           const removed = await rollbackRemovedSinks(this.control, jobName);
           if (removed.length > 0) {
-            this.ctx.log.info({ gids: removed, table: this.table.name }, `rolled back ${removed.length} prepared transaction(s) of sink operators no longer in job ${jobName}`);
+            this.ctx.log.info(
+              { gids: removed, table: this.table.name },
+              `rolled back ${removed.length} prepared transaction(s) of sink operators no longer in job ${jobName}`,
+            );
           }
         }
       }
@@ -403,10 +406,16 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
   private async writeUpserts(con: pg.Client, work: Flushable): Promise<void> {
     const enc = this.encoder;
     if (work.deletes.length > 0) {
-      await con.query(this.sql.delete, this.ctx.primaryKey.map((c) => enc.arrayLiteral(work.batches, work.deletes, c)));
+      await con.query(
+        this.sql.delete,
+        this.ctx.primaryKey.map((c) => enc.arrayLiteral(work.batches, work.deletes, c)),
+      );
     }
     if (work.upserts.length > 0) {
-      await con.query(this.sql.upsert, this.schema.fields.map((_, c) => enc.arrayLiteral(work.batches, work.upserts, c)));
+      await con.query(
+        this.sql.upsert,
+        this.schema.fields.map((_, c) => enc.arrayLiteral(work.batches, work.upserts, c)),
+      );
     }
   }
 
@@ -453,7 +462,8 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
         await con.query(this.sql.marker, [gid, jobName, operatorUid, subtaskIndex, txn.checkpointId, this.target.qualified, txn.rows]);
         const r = await con.query(`PREPARE TRANSACTION ${quoteLiteral(gid)}`);
         // Outside a transaction PREPARE is only a WARNING with the tag ROLLBACK.
-        if (r.command !== 'PREPARE') throw internalError(`PREPARE TRANSACTION for checkpoint ${txn.checkpointId} answered ${r.command}, not PREPARE: the transaction was not open`);
+        if (r.command !== 'PREPARE')
+          throw internalError(`PREPARE TRANSACTION for checkpoint ${txn.checkpointId} answered ${r.command}, not PREPARE: the transaction was not open`);
       } catch (e) {
         if (/maximum number of prepared transactions/i.test((e as Error).message)) {
           throw userError(
@@ -530,14 +540,12 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
   }
 
   private async pruneMarkers(c: PgCommittable): Promise<void> {
-    await this.control!
-      .query(`DELETE FROM ${this.target.markers} WHERE job = $1 AND operator_uid = $2 AND subtask = $3 AND checkpoint_id < $4`, [
-        c.job,
-        c.uid,
-        c.subtask,
-        c.checkpointId - MARKERS_KEPT,
-      ])
-      .catch((e: unknown) => this.ctx.log.warn({ err: e, table: this.table.name }, 'pruning commit markers failed'));
+    await this.control!.query(`DELETE FROM ${this.target.markers} WHERE job = $1 AND operator_uid = $2 AND subtask = $3 AND checkpoint_id < $4`, [
+      c.job,
+      c.uid,
+      c.subtask,
+      c.checkpointId - MARKERS_KEPT,
+    ]).catch((e: unknown) => this.ctx.log.warn({ err: e, table: this.table.name }, 'pruning commit markers failed'));
   }
 
   async abort(c: PgCommittable): Promise<void> {
@@ -555,9 +563,13 @@ export class PostgresSinkWriter implements TwoPhaseCommitSink<Txn, PgCommittable
     clearInterval(this.timer);
     this.timer = undefined;
     this.unregister();
-    const left = externalError('PG_SUBTASK_CLOSED', `PostgreSQL sink for table ${this.err.target}: subtask ${this.ctx.subtaskIndex} closed before it recovered`, {
-      retriable: true,
-    });
+    const left = externalError(
+      'PG_SUBTASK_CLOSED',
+      `PostgreSQL sink for table ${this.err.target}: subtask ${this.ctx.subtaskIndex} closed before it recovered`,
+      {
+        retriable: true,
+      },
+    );
     this.group?.leave(this.ctx.subtaskIndex, this.arrived, left);
     this.group = undefined;
     await this.chain;

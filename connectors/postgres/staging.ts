@@ -132,9 +132,17 @@ export class StagingApplier {
   async recover(client: pg.Client, restoredId: number): Promise<void> {
     await this.transaction(client, async () => {
       const staged = await this.stagedTables(client);
-      await this.drop(client, staged.filter((t) => t.checkpointId > restoredId));
+      await this.drop(
+        client,
+        staged.filter((t) => t.checkpointId > restoredId),
+      );
       await client.query(this.sql.discardApplied, [this.s.job, this.s.uid, restoredId]);
-      if (restoredId > 0) await this.applyThrough(client, restoredId, staged.filter((t) => t.checkpointId <= restoredId));
+      if (restoredId > 0)
+        await this.applyThrough(
+          client,
+          restoredId,
+          staged.filter((t) => t.checkpointId <= restoredId),
+        );
     });
   }
 
@@ -162,7 +170,9 @@ export class StagingApplier {
     if (keyColumns.length === 0) return `INSERT INTO ${T} (${list}) ${staged.map((t) => `SELECT ${list} FROM ${from(t)}`).join(' UNION ALL ')}`;
     const keys = keyColumns.map((c) => cols[c]);
     const rest = cols.filter((_, c) => !keyColumns.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
-    const all = staged.map((t) => `SELECT ${list}, _weir_op, _weir_seq, ${t.checkpointId}::bigint AS _weir_chk, ${t.subtask} AS _weir_subtask FROM ${from(t)}`).join(' UNION ALL ');
+    const all = staged
+      .map((t) => `SELECT ${list}, _weir_op, _weir_seq, ${t.checkpointId}::bigint AS _weir_chk, ${t.subtask} AS _weir_subtask FROM ${from(t)}`)
+      .join(' UNION ALL ');
     return (
       `WITH staged AS (${all}), ` +
       `last AS (SELECT DISTINCT ON (${keys.join(', ')}) ${list}, _weir_op FROM staged ORDER BY ${keys.join(', ')}, _weir_chk DESC, _weir_seq DESC, _weir_subtask DESC), ` +

@@ -2,7 +2,6 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { externalError, userError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SnapshotResult } from '../runtime/operator.js';
 import type { SplitPosition } from '../runtime/source.js';
 import type { CheckpointAck } from '../runtime/checkpoint-ack.js';
 import type { Barrier } from '../runtime/stream-element.js';
@@ -316,7 +315,13 @@ export class CheckpointCoordinator {
     clearTimeout(this.periodicTimer);
     p.timer = setTimeout(() => this.abort(p, `timed out after ${this.options.timeoutMs} ms`, true), this.options.timeoutMs);
     try {
-      if (savepointName !== undefined && (await stat(folder).then(() => true, () => false))) {
+      if (
+        savepointName !== undefined &&
+        (await stat(folder).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         this.abort(p, 'savepoint exists', false, userError('SAVEPOINT_EXISTS', `savepoint ${folder} already exists; choose another name`));
         return;
       }

@@ -23,7 +23,10 @@ const subtaskStateSchema = z.object({
   /** File name inside the checkpoint folder, or null when the subtask had no state. */
   stateFile: z.string().nullable(),
   bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
   committables: z.array(json),
 });
 
@@ -63,7 +66,10 @@ export const checkpointMetadataSchema = z.object({
   fingerprint: z.string(),
   operators: z.record(z.string(), operatorStateSchema),
   sources: z.record(z.string(), sourceStateSchema),
-  checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+  checksum: z
+    .string()
+    .regex(/^sha256:[0-9a-f]{64}$/)
+    .optional(),
 });
 
 export type CheckpointMetadata = z.infer<typeof checkpointMetadataSchema>;

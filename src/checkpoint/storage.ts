@@ -48,10 +48,7 @@ export function defaultSavepointName(id: number, now: number = Date.now()): stri
 /** Savepoint names become folder names: keep them to a safe character set. */
 export function validateSavepointName(name: string): void {
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(name) || name === '.' || name === '..') {
-    throw userError(
-      'INVALID_SAVEPOINT_NAME',
-      `invalid savepoint name '${name}': use letters, digits, '.', '_' and '-' (at most 200 characters)`,
-    );
+    throw userError('INVALID_SAVEPOINT_NAME', `invalid savepoint name '${name}': use letters, digits, '.', '_' and '-' (at most 200 characters)`);
   }
 }
 
@@ -257,11 +254,9 @@ async function readMetadataChecked(path: string): Promise<ReadMetadata> {
     throw userError('CHECKPOINT_NOT_FOUND', `checkpoint not found: ${path}`, { details: { path } });
   }
   if (!(await hasMetadataFile(folder))) {
-    throw userError(
-      'CHECKPOINT_CORRUPT',
-      `checkpoint ${folder} is incomplete or corrupt: it has no _metadata (name a chk-<n> or savepoint folder)`,
-      { details: { path: folder } },
-    );
+    throw userError('CHECKPOINT_CORRUPT', `checkpoint ${folder} is incomplete or corrupt: it has no _metadata (name a chk-<n> or savepoint folder)`, {
+      details: { path: folder },
+    });
   }
   try {
     return await readMetadataRaw(folder);
@@ -323,9 +318,7 @@ export interface CheckpointInfo {
 function summarizeSources(metadata: CheckpointMetadata): string {
   const parts: string[] = [];
   for (const [uid, src] of Object.entries(metadata.sources)) {
-    const splits = src.positions
-      .map((p) => `${p.split.id}@${JSON.stringify(p.position)}${p.finished ? '(done)' : ''}`)
-      .join(', ');
+    const splits = src.positions.map((p) => `${p.split.id}@${JSON.stringify(p.position)}${p.finished ? '(done)' : ''}`).join(', ');
     const line = `${src.name || uid}: ${splits || 'no splits'}`;
     parts.push(line.length > 160 ? `${line.slice(0, 157)}...` : line);
   }
@@ -347,7 +340,18 @@ async function inspect(jobName: string, folder: string, name: string, kind: 'che
     ({ metadata, note } = await readMetadataRaw(folder));
   } catch (e) {
     const metadataWritten = await hasMetadataFile(folder);
-    return { jobName, name, id: nameId, kind, path: folder, completedAt: mtime, sourcesSummary: '', sourcePositions: {}, corrupt: (e as Error).message, metadataWritten };
+    return {
+      jobName,
+      name,
+      id: nameId,
+      kind,
+      path: folder,
+      completedAt: mtime,
+      sourcesSummary: '',
+      sourcePositions: {},
+      corrupt: (e as Error).message,
+      metadataWritten,
+    };
   }
   const base: CheckpointInfo = {
     jobName,
@@ -459,12 +463,7 @@ export function skippedCommitWarning(
  * path to a chk-<n> folder, one of its metadata files, or a savepoint folder (also accepted
  * relative to the job folder, e.g. `chk-7` or `savepoints/before-upgrade`).
  */
-export async function resolveRestore(
-  checkpointDir: string,
-  jobName: string,
-  spec: string,
-  options: ResolveOptions = {},
-): Promise<ResolvedRestore | undefined> {
+export async function resolveRestore(checkpointDir: string, jobName: string, spec: string, options: ResolveOptions = {}): Promise<ResolvedRestore | undefined> {
   const notes = options.verify !== false;
   if (spec === 'latest') {
     const warnings: string[] = [];
@@ -533,7 +532,10 @@ export async function applyRetention(checkpointDir: string, jobName: string, num
     const m = CHK_RE.exec(name);
     if (m) ids.push({ id: Number(m[1]), complete: await hasMetadataFile(join(dir, name)) });
   }
-  const complete = ids.filter((x) => x.complete).map((x) => x.id).sort((a, b) => b - a);
+  const complete = ids
+    .filter((x) => x.complete)
+    .map((x) => x.id)
+    .sort((a, b) => b - a);
   if (complete.length <= numRetained) return [];
   const keepFrom = complete[numRetained - 1];
   const deleted: string[] = [];

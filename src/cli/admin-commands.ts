@@ -15,7 +15,7 @@ export async function explainCommand(file: string, flags: { set?: string[] }): P
   const job = await loadJobFile(file, flags.set ?? []);
   for (const w of job.warnings) process.stderr.write(`warning: ${w}\n`);
   const graph = planJob(job.inserts, job.catalog, { jobName: job.jobName, ...planOptions(job.config) });
-  process.stdout.write(explainGraph(graph) + '\n');
+  process.stdout.write(`${explainGraph(graph)}\n`);
   return 0;
 }
 
@@ -37,7 +37,7 @@ export async function checkpointsListCommand(jobName: string | undefined, flags:
     c.sourcesSummary,
     c.path,
   ]);
-  process.stdout.write(formatTable(['job', 'kind', 'id', 'completed', 'duration', 'size', 'source positions', 'path'], rows) + '\n');
+  process.stdout.write(`${formatTable(['job', 'kind', 'id', 'completed', 'duration', 'size', 'source positions', 'path'], rows)}\n`);
   return 0;
 }
 

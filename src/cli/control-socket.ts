@@ -27,9 +27,13 @@ export function socketPathFor(jobDir: string): string {
   const uid = currentUid();
   const st = statSync(jobDir);
   if (uid !== undefined && st.uid !== uid) {
-    throw userError('CONTROL_PATH_UNSAFE', `job folder ${jobDir} is owned by uid ${st.uid}, not by you (uid ${uid}); weir does not run a job in a folder another user controls (use your own --checkpoint-dir)`, {
-      details: { path: jobDir },
-    });
+    throw userError(
+      'CONTROL_PATH_UNSAFE',
+      `job folder ${jobDir} is owned by uid ${st.uid}, not by you (uid ${uid}); weir does not run a job in a folder another user controls (use your own --checkpoint-dir)`,
+      {
+        details: { path: jobDir },
+      },
+    );
   }
   const inJob = join(jobDir, 'control');
   const path = join(inJob, 'sock');
@@ -40,7 +44,10 @@ export function socketPathFor(jobDir: string): string {
   const h = createHash('sha256').update(resolve(jobDir)).digest('hex').slice(0, 16);
   const fallback = join(runtimeDir(), `${h}.sock`);
   if (fallback.length > MAX_SOCKET_PATH) {
-    throw userError('CONTROL_PATH_TOO_LONG', `control socket path ${fallback} is longer than ${MAX_SOCKET_PATH} characters; point XDG_RUNTIME_DIR or TMPDIR to a shorter private folder`);
+    throw userError(
+      'CONTROL_PATH_TOO_LONG',
+      `control socket path ${fallback} is longer than ${MAX_SOCKET_PATH} characters; point XDG_RUNTIME_DIR or TMPDIR to a shorter private folder`,
+    );
   }
   return fallback;
 }
@@ -48,7 +55,7 @@ export function socketPathFor(jobDir: string): string {
 /** Writes control.json atomically as a 0600 file (a fresh file: an old one's mode is not inherited). */
 function writeInfo(infoPath: string, info: { pid: number; socket: string }): void {
   const tmp = `${infoPath}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(tmp, JSON.stringify(info) + '\n', { mode: 0o600, flag: 'wx' });
+  writeFileSync(tmp, `${JSON.stringify(info)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, infoPath);
 }
 
@@ -77,12 +84,12 @@ export async function startControlServer(jobDir: string, handler: ControlHandler
       try {
         req = JSON.parse(line) as ControlRequest;
       } catch {
-        conn.end(JSON.stringify({ ok: false, error: 'malformed request' }) + '\n');
+        conn.end(`${JSON.stringify({ ok: false, error: 'malformed request' })}\n`);
         return;
       }
       handler(req).then(
-        (result) => conn.end(JSON.stringify({ ok: true, result }) + '\n'),
-        (err: unknown) => conn.end(JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) }) + '\n'),
+        (result) => conn.end(`${JSON.stringify({ ok: true, result })}\n`),
+        (err: unknown) => conn.end(`${JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) })}\n`),
       );
     });
     conn.on('error', () => undefined);
@@ -116,7 +123,8 @@ function refuse(path: string, problem: string): Error {
  */
 function trustedSocketPath(jobDir: string, jobName: string): string {
   const infoPath = join(jobDir, 'control.json');
-  const notRunning = (): Error => userError('JOB_NOT_RUNNING', `no running job '${jobName}' found in ${jobDir} (is it running with the same --checkpoint-dir?)`);
+  const notRunning = (): Error =>
+    userError('JOB_NOT_RUNNING', `no running job '${jobName}' found in ${jobDir} (is it running with the same --checkpoint-dir?)`);
   let st;
   try {
     st = lstatSync(infoPath);
@@ -163,7 +171,7 @@ export async function sendControl(jobDir: string, jobName: string, req: ControlR
       rej(externalError('CONTROL_TIMEOUT', `job '${jobName}' did not answer within ${Math.round(timeoutMs / 1000)} s`));
     }, timeoutMs);
     conn.setEncoding('utf8');
-    conn.on('connect', () => conn.write(JSON.stringify(req) + '\n'));
+    conn.on('connect', () => conn.write(`${JSON.stringify(req)}\n`));
     conn.on('data', (chunk: string) => (buf += chunk));
     conn.on('end', () => {
       clearTimeout(timer);

@@ -8,7 +8,11 @@ import { escapeControlChars, isWeirError } from '../errors.js';
 export function reportError(err: unknown, file?: string): number {
   if (isWeirError(err)) {
     const shownFile = file === undefined ? undefined : escapeControlChars(file);
-    const where = err.position ? `${shownFile ? `${shownFile}:` : ''}${err.position.line}:${err.position.column}: ` : shownFile && err.code.startsWith('SQL') ? `${shownFile}: ` : '';
+    const where = err.position
+      ? `${shownFile ? `${shownFile}:` : ''}${err.position.line}:${err.position.column}: `
+      : shownFile && err.code.startsWith('SQL')
+        ? `${shownFile}: `
+        : '';
     if (err.domain === 'internal') {
       process.stderr.write(`internal error (a bug in weir): ${err.message}\n${err.stack ?? ''}\n`);
       if (err.cause instanceof Error) process.stderr.write(`caused by: ${err.cause.stack ?? err.cause.message}\n`);

@@ -27,7 +27,10 @@ export function parseSetFlag(flag: string): [string, string] {
 function checkJobName(name: string, fromConfig: boolean): void {
   if (name.trim() === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
     const from = fromConfig ? `'pipeline.name'` : 'the job file name';
-    throw userError('INVALID_JOB_NAME', `invalid job name '${name}' (from ${from}): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'`);
+    throw userError(
+      'INVALID_JOB_NAME',
+      `invalid job name '${name}' (from ${from}): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'`,
+    );
   }
 }
 

@@ -33,7 +33,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('--checkpoint-dir <dir>', 'checkpoint root folder (default ./.weir/checkpoints or state.checkpoints.dir)')
     .option('--from-checkpoint <latest|path>', "restore from 'latest' or a chk-<n> folder, its _metadata file, or a savepoint folder")
     .option('--allow-non-restored-state', 'skip checkpoint state that maps to no operator of the job')
-    .option('--set <key=value>', "set a configuration key (repeatable), e.g. --set parallelism.default=3", collect)
+    .option('--set <key=value>', 'set a configuration key (repeatable), e.g. --set parallelism.default=3', collect)
     .option('--savepoint-on-stop', 'on SIGINT/SIGTERM take a savepoint before stopping')
     .option('--show-result', 'when the job ends, print what its sink tables hold')
     .option('-q, --quiet', 'no status line and no end-of-job summary (restore and warning lines still print)')

@@ -45,7 +45,10 @@ export function assertNotRunning(jobDir: string, jobName: string): void {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return; // a killed run left it behind
     if ((e as NodeJS.ErrnoException).code === 'EPERM') {
       // The pid lives but is another user's: this job folder is in use (or the file was planted).
-      throw userError('JOB_ALREADY_RUNNING', `job '${jobName}' looks running as another user's process (pid in ${info}); use your own --checkpoint-dir, or remove ${info} if that process is not weir`);
+      throw userError(
+        'JOB_ALREADY_RUNNING',
+        `job '${jobName}' looks running as another user's process (pid in ${info}); use your own --checkpoint-dir, or remove ${info} if that process is not weir`,
+      );
     }
     if (e instanceof Error && 'domain' in e) throw e;
   }
@@ -181,6 +184,6 @@ async function showResults(job: JobFile): Promise<void> {
     if (!factory.preview) continue;
     const { columns, rows, total } = await factory.preview(table, 20);
     process.stdout.write(`\n${table.name} (${total} rows${total > rows.length ? `, first ${rows.length} shown` : ''}):\n`);
-    process.stdout.write(formatTable(columns, rows) + '\n');
+    process.stdout.write(`${formatTable(columns, rows)}\n`);
   }
 }

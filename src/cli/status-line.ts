@@ -115,7 +115,8 @@ export class StatusLine {
           this.statusBar = undefined;
         }
       }
-      const started = this.taskStart.get(task) ?? (this.taskStart.set(task, { at: Date.now(), done: p.done }), this.taskStart.get(task)!);
+      let started = this.taskStart.get(task);
+      if (started === undefined) this.taskStart.set(task, (started = { at: Date.now(), done: p.done }));
       const secs = Math.max(0.001, (Date.now() - started.at) / 1000);
       bar.setTotal(total);
       bar.update(p.done, { task: task.padEnd(width), speed: fmtCount((p.done - started.done) / secs) });
@@ -138,15 +139,15 @@ export class StatusLine {
       stateText(s, now),
       `in ${fmtCount(s.rowsIn)} rows (${fmtCount(rate)}/s)`,
       `out ${fmtCount(s.rowsOut)}`,
-      s.lastCheckpoint
-        ? `chk ${s.lastCheckpoint.id} (${s.lastCheckpoint.durationMs} ms, ${fmtBytes(s.lastCheckpoint.sizeBytes)})`
-        : 'chk -',
+      s.lastCheckpoint ? `chk ${s.lastCheckpoint.id} (${s.lastCheckpoint.durationMs} ms, ${fmtBytes(s.lastCheckpoint.sizeBytes)})` : 'chk -',
       `up ${fmtUptime(now - s.startedAt)}`,
     ];
     const lagBytes = s.gauges['lag-bytes'];
     const lagMs = s.gauges['lag-ms'];
     if (lagBytes !== undefined || lagMs !== undefined) {
-      parts.push(`lag ${[lagBytes !== undefined ? fmtBytes(lagBytes) : '', lagMs !== undefined ? `${(lagMs / 1000).toFixed(1)} s` : ''].filter(Boolean).join(' / ')}`);
+      parts.push(
+        `lag ${[lagBytes !== undefined ? fmtBytes(lagBytes) : '', lagMs !== undefined ? `${(lagMs / 1000).toFixed(1)} s` : ''].filter(Boolean).join(' / ')}`,
+      );
     }
     if (!this.tty || average) {
       for (const [task, p] of Object.entries(s.progress)) {

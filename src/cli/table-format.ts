@@ -13,8 +13,7 @@ export function formatTable(columns: readonly string[], rows: readonly unknown[]
     v === null || typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
   const numeric = columns.map((_c, i) => rows.length > 0 && rows.every((r) => isNumber(r[i])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]?.length ?? 0)));
-  const sep = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+';
-  const line = (vals: readonly string[]): string =>
-    '|' + vals.map((v, i) => ` ${numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])} `).join('|') + '|';
+  const sep = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const line = (vals: readonly string[]): string => `|${vals.map((v, i) => ` ${numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])} `).join('|')}|`;
   return [sep, line(columns), sep, ...cells.map(line), sep].join('\n');
 }

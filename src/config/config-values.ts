@@ -21,7 +21,12 @@ export function invalidConfig(key: string, value: string, allowed: string): Weir
 
 /** A readable duration for messages: '10 ms', '1 s', '24 d'. */
 export function formatMs(ms: number): string {
-  for (const [unit, n] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+  for (const [unit, n] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= n && ms % n === 0) return `${ms / n} ${unit}`;
   }
   return `${ms} ms`;

@@ -12,6 +12,7 @@ import { userError, type WeirError } from '../errors.js';
 import { editDistance } from '../util/edit-distance.js';
 
 /** One option: how to parse it, whether it must be there, its default, and what it does. */
+// biome-ignore lint/correctness/noUnusedVariables: Present is a phantom type: it tells the option's readers whether a value is certain
 export class Opt<T, Present extends boolean = false> {
   constructor(
     readonly schema: z.ZodType<T>,
@@ -33,6 +34,7 @@ export class Opt<T, Present extends boolean = false> {
 
 // zod is invariant in its generics; `any` here only widens the record of declarations.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: an option of any value type (Opt is invariant in T)
 export type AnyOpt = Opt<any, boolean>;
 
 export interface OptionSpec<D extends Record<string, AnyOpt>> {
@@ -129,11 +131,7 @@ export const opt = {
           .max(bounds.max ?? Infinity),
       );
     const range =
-      bounds.min !== undefined && bounds.max !== undefined
-        ? ` between ${bounds.min} and ${bounds.max}`
-        : bounds.min !== undefined
-          ? ` >= ${bounds.min}`
-          : '';
+      bounds.min !== undefined && bounds.max !== undefined ? ` between ${bounds.min} and ${bounds.max}` : bounds.min !== undefined ? ` >= ${bounds.min}` : '';
     return new Opt(schema, `a number${range}`, description);
   },
   bool(description: string): Opt<boolean> {
@@ -190,11 +188,20 @@ export function parseDuration(text: string): number {
 }
 
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, bytes: 1,
-  k: 1024, kb: 1024, kibibytes: 1024,
-  m: 1024 ** 2, mb: 1024 ** 2, mebibytes: 1024 ** 2,
-  g: 1024 ** 3, gb: 1024 ** 3, gibibytes: 1024 ** 3,
-  t: 1024 ** 4, tb: 1024 ** 4, tebibytes: 1024 ** 4,
+  b: 1,
+  bytes: 1,
+  k: 1024,
+  kb: 1024,
+  kibibytes: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mebibytes: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gibibytes: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tebibytes: 1024 ** 4,
 };
 
 /** Bytes of a Flink memory size ('128mb', '1 gb', '512k', '1000'), or undefined. */

@@ -150,7 +150,8 @@ function avgType(t: SqlType): SqlType {
 
 function avgValue(t: SqlType, result: SqlType): (sum: number | bigint, n: number) => unknown {
   if (t.kind === 'DECIMAL') {
-    const s = decimalScale(t), rs = decimalScale(result);
+    const s = decimalScale(t),
+      rs = decimalScale(result);
     return (sum, n) => decCheck(decDiv(sum as bigint, s, BigInt(n), 0, rs), 38);
   }
   if (t.kind === 'FLOAT' || t.kind === 'DOUBLE') return (sum, n) => (sum as number) / n;

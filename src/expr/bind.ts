@@ -3,9 +3,7 @@
  * hands aggregate calls to the planner, checks and infers types with Flink's rules, inserts the
  * casts functions need, and folds constant sub-expressions.
  */
-import type {
-  BinaryExpr, CallExpr, CaseExpr, CastExpr, ColumnExpr, Expr, IntervalExpr, LiteralExpr, Pos,
-} from '../sql/ir.js';
+import type { BinaryExpr, CallExpr, CaseExpr, CastExpr, ColumnExpr, Expr, IntervalExpr, LiteralExpr, Pos } from '../sql/ir.js';
 import type { BoundExpr } from './bound.js';
 import { type SqlType, type, isNumeric, isString, withNullable } from '../model/types.js';
 import { canCast, canImplicitCast, decimalPrecision, decimalScale, isDatetime, sameType, typeName } from './type-rules.js';
@@ -223,17 +221,32 @@ function bindNode(e: Expr, ctx: BindContext): BoundExpr {
       return call(name, [bindExpr(e.operand, ctx)], e.pos, [e.operand.pos]);
     }
     case 'in': {
-      const r = call('IN', [e.operand, ...e.list].map((x) => bindExpr(x, ctx)), e.pos, [e.operand.pos, ...e.list.map((x) => x.pos)]);
+      const r = call(
+        'IN',
+        [e.operand, ...e.list].map((x) => bindExpr(x, ctx)),
+        e.pos,
+        [e.operand.pos, ...e.list.map((x) => x.pos)],
+      );
       return e.negated ? call('NOT', [r], e.pos) : r;
     }
     case 'between': {
       const args = [e.operand, e.low, e.high];
-      const r = call('BETWEEN', args.map((x) => bindExpr(x, ctx)), e.pos, args.map((x) => x.pos));
+      const r = call(
+        'BETWEEN',
+        args.map((x) => bindExpr(x, ctx)),
+        e.pos,
+        args.map((x) => x.pos),
+      );
       return e.negated ? call('NOT', [r], e.pos) : r;
     }
     case 'like': {
       const args = e.escape ? [e.operand, e.pattern, e.escape] : [e.operand, e.pattern];
-      const r = call('LIKE', args.map((x) => bindExpr(x, ctx)), e.pos, args.map((x) => x.pos));
+      const r = call(
+        'LIKE',
+        args.map((x) => bindExpr(x, ctx)),
+        e.pos,
+        args.map((x) => x.pos),
+      );
       return e.negated ? call('NOT', [r], e.pos) : r;
     }
     case 'case':
@@ -353,7 +366,12 @@ function bindCallExpr(e: CallExpr, ctx: BindContext): BoundExpr {
     }
     return bindExpr(a, ctx);
   });
-  return call(name, args, e.pos, e.args.map((a) => a.pos));
+  return call(
+    name,
+    args,
+    e.pos,
+    e.args.map((a) => a.pos),
+  );
 }
 
 /**

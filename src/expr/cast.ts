@@ -12,12 +12,8 @@
 import { type SqlType, formatType, isInteger, isString } from '../model/types.js';
 import { userError } from '../errors.js';
 import type { Pos } from '../sql/ir.js';
-import {
-  decCheck, decRescale, decRescaleDown, decToNumber, decToString, numberToDec, parseDecimal, pow10,
-} from './decimal.js';
-import {
-  MS_PER_DAY, daysOfMs, formatDate, formatTime, formatTimestamp, msOfDay, parseDate, parseTime, parseTimestamp,
-} from './datetime-util.js';
+import { decCheck, decRescale, decRescaleDown, decToNumber, decToString, numberToDec, parseDecimal, pow10 } from './decimal.js';
+import { MS_PER_DAY, daysOfMs, formatDate, formatTime, formatTimestamp, msOfDay, parseDate, parseTime, parseTimestamp } from './datetime-util.js';
 import { decimalPrecision, decimalScale, isTimestamp, stringLength, MAX_LENGTH } from './type-rules.js';
 
 const utf8Encoder = new TextEncoder();
@@ -50,11 +46,12 @@ export function showValue(v: unknown, t?: SqlType): string {
   return String(v);
 }
 
+/** [min, max + 1): both ends exact doubles, so BIGINT's range is checked right too. */
 const INT_RANGE: Record<string, [number, number]> = {
-  TINYINT: [-128, 127],
-  SMALLINT: [-32768, 32767],
-  INT: [-2147483648, 2147483647],
-  BIGINT: [-9223372036854775808, 9223372036854775807],
+  TINYINT: [-128, 128],
+  SMALLINT: [-32768, 32768],
+  INT: [-2147483648, 2147483648],
+  BIGINT: [-(2 ** 63), 2 ** 63],
 };
 
 const INT_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -69,7 +66,7 @@ export function parseIntText(s: string, kind: string): number | undefined {
   const dot = t.indexOf('.');
   const v = Number(dot < 0 ? t : t.slice(0, dot) || '0');
   const r = INT_RANGE[kind];
-  if (v < r[0] || v > r[1] || Number.isNaN(v)) return undefined;
+  if (v < r[0] || v >= r[1] || Number.isNaN(v)) return undefined;
   return v === 0 ? 0 : v;
 }
 
@@ -87,10 +84,14 @@ export function parseBooleanText(s: string): boolean | undefined {
 /** Wraps a JS integer to the range of an integer kind (Java's narrowing conversion). */
 export function wrapInt(v: number, kind: string): number {
   switch (kind) {
-    case 'TINYINT': return (v << 24) >> 24;
-    case 'SMALLINT': return (v << 16) >> 16;
-    case 'INT': return v | 0;
-    default: return v;
+    case 'TINYINT':
+      return (v << 24) >> 24;
+    case 'SMALLINT':
+      return (v << 16) >> 16;
+    case 'INT':
+      return v | 0;
+    default:
+      return v;
   }
 }
 
@@ -100,7 +101,7 @@ function doubleToInt(v: number, kind: string): number {
   const r = INT_RANGE[kind];
   const t = Math.trunc(v);
   if (kind === 'TINYINT' || kind === 'SMALLINT') return wrapInt(Math.max(-2147483648, Math.min(2147483647, t)), kind);
-  return t < r[0] ? r[0] : t > r[1] ? r[1] : t === 0 ? 0 : t;
+  return t < r[0] ? r[0] : t >= r[1] ? r[1] - 1 : t === 0 ? 0 : t;
 }
 
 function truncateTimestamp(ms: number, precision: number | undefined): number {
@@ -129,55 +130,120 @@ function converter(from: SqlType, to: SqlType): Caster {
   if (isString(from)) {
     if (isInteger(to)) return (s: string) => parseIntText(s, tk);
     switch (tk) {
-      case 'FLOAT': case 'DOUBLE': return (s: string) => parseDoubleText(s);
-      case 'DECIMAL': return (s: string) => { const v = parseDecimal(s, ts); return v === undefined ? undefined : decCheck(v, tp); };
-      case 'BOOLEAN': return (s: string) => parseBooleanText(s);
-      case 'DATE': return (s: string) => { const d = parseDate(s); if (d !== undefined) return d; const t = parseTimestamp(s); return t === undefined ? undefined : daysOfMs(t); };
-      case 'TIME': return (s: string) => { const t = parseTime(s) ?? parseTimestamp(s); return t === undefined ? undefined : truncateTimestamp(msOfDay(t), to.precision ?? 0); };
-      case 'TIMESTAMP': case 'TIMESTAMP_LTZ': return (s: string) => { const t = parseTimestamp(s); return t === undefined ? undefined : truncateTimestamp(t, to.precision); };
-      case 'BYTES': return (s: string) => utf8Encoder.encode(s);
-      case 'CHAR': case 'VARCHAR': case 'STRING': return (s: string) => castString(s, to);
+      case 'FLOAT':
+      case 'DOUBLE':
+        return (s: string) => parseDoubleText(s);
+      case 'DECIMAL':
+        return (s: string) => {
+          const v = parseDecimal(s, ts);
+          return v === undefined ? undefined : decCheck(v, tp);
+        };
+      case 'BOOLEAN':
+        return (s: string) => parseBooleanText(s);
+      case 'DATE':
+        return (s: string) => {
+          const d = parseDate(s);
+          if (d !== undefined) return d;
+          const t = parseTimestamp(s);
+          return t === undefined ? undefined : daysOfMs(t);
+        };
+      case 'TIME':
+        return (s: string) => {
+          const t = parseTime(s) ?? parseTimestamp(s);
+          return t === undefined ? undefined : truncateTimestamp(msOfDay(t), to.precision ?? 0);
+        };
+      case 'TIMESTAMP':
+      case 'TIMESTAMP_LTZ':
+        return (s: string) => {
+          const t = parseTimestamp(s);
+          return t === undefined ? undefined : truncateTimestamp(t, to.precision);
+        };
+      case 'BYTES':
+        return (s: string) => utf8Encoder.encode(s);
+      case 'CHAR':
+      case 'VARCHAR':
+      case 'STRING':
+        return (s: string) => castString(s, to);
     }
   }
   if (isString(to)) {
     switch (fk) {
-      case 'TINYINT': case 'SMALLINT': case 'INT': case 'BIGINT': return (v: number) => castString(String(v), to);
-      case 'FLOAT': case 'DOUBLE': return (v: number) => castString(javaDoubleString(v), to);
-      case 'DECIMAL': { const s = decimalScale(from); return (v: bigint) => castString(decToString(v, s), to); }
-      case 'BOOLEAN': return (v: boolean) => castString(v ? 'TRUE' : 'FALSE', to);
-      case 'DATE': return (v: number) => castString(formatDate(v), to);
-      case 'TIME': { const p = from.precision ?? 0; return (v: number) => castString(formatTime(v, p), to); }
-      case 'TIMESTAMP': case 'TIMESTAMP_LTZ': { const p = from.precision ?? 6; return (v: number) => castString(formatTimestamp(v, p), to); }
-      case 'BYTES': return (v: Uint8Array) => castString(utf8Decoder.decode(v), to);
+      case 'TINYINT':
+      case 'SMALLINT':
+      case 'INT':
+      case 'BIGINT':
+        return (v: number) => castString(String(v), to);
+      case 'FLOAT':
+      case 'DOUBLE':
+        return (v: number) => castString(javaDoubleString(v), to);
+      case 'DECIMAL': {
+        const s = decimalScale(from);
+        return (v: bigint) => castString(decToString(v, s), to);
+      }
+      case 'BOOLEAN':
+        return (v: boolean) => castString(v ? 'TRUE' : 'FALSE', to);
+      case 'DATE':
+        return (v: number) => castString(formatDate(v), to);
+      case 'TIME': {
+        const p = from.precision ?? 0;
+        return (v: number) => castString(formatTime(v, p), to);
+      }
+      case 'TIMESTAMP':
+      case 'TIMESTAMP_LTZ': {
+        const p = from.precision ?? 6;
+        return (v: number) => castString(formatTimestamp(v, p), to);
+      }
+      case 'BYTES':
+        return (v: Uint8Array) => castString(utf8Decoder.decode(v), to);
     }
   }
   if (fk === 'DECIMAL') {
     const fs = decimalScale(from);
     if (isInteger(to)) return (v: bigint) => wrapInt(Number(BigInt.asIntN(64, decRescaleDown(v, fs, 0))), tk);
     switch (tk) {
-      case 'FLOAT': case 'DOUBLE': return (v: bigint) => decToNumber(v, fs);
-      case 'DECIMAL': return (v: bigint) => decCheck(decRescale(v, fs, ts), tp);
-      case 'BOOLEAN': return (v: bigint) => v !== 0n;
-      case 'TIMESTAMP': case 'TIMESTAMP_LTZ': return (v: bigint) => Number(decRescaleDown(v, fs, 3));
+      case 'FLOAT':
+      case 'DOUBLE':
+        return (v: bigint) => decToNumber(v, fs);
+      case 'DECIMAL':
+        return (v: bigint) => decCheck(decRescale(v, fs, ts), tp);
+      case 'BOOLEAN':
+        return (v: bigint) => v !== 0n;
+      case 'TIMESTAMP':
+      case 'TIMESTAMP_LTZ':
+        return (v: bigint) => Number(decRescaleDown(v, fs, 3));
     }
   }
   if (fk === 'FLOAT' || fk === 'DOUBLE') {
     if (isInteger(to)) return (v: number) => doubleToInt(v, tk);
     switch (tk) {
-      case 'DECIMAL': return (v: number) => { const d = numberToDec(v, ts); return d === null ? null : decCheck(d, tp); };
-      case 'BOOLEAN': return (v: number) => v !== 0;
-      case 'TIMESTAMP': case 'TIMESTAMP_LTZ': return (v: number) => truncateTimestamp(Math.trunc(v * 1000), to.precision);
+      case 'DECIMAL':
+        return (v: number) => {
+          const d = numberToDec(v, ts);
+          return d === null ? null : decCheck(d, tp);
+        };
+      case 'BOOLEAN':
+        return (v: number) => v !== 0;
+      case 'TIMESTAMP':
+      case 'TIMESTAMP_LTZ':
+        return (v: number) => truncateTimestamp(Math.trunc(v * 1000), to.precision);
     }
   }
   if (isInteger(from)) {
     switch (tk) {
-      case 'DECIMAL': return (v: number) => decCheck(BigInt(v) * pow10(ts), tp);
-      case 'BOOLEAN': return (v: number) => v !== 0;
-      case 'TIMESTAMP': case 'TIMESTAMP_LTZ': return (v: number) => v * 1000;
+      case 'DECIMAL':
+        return (v: number) => decCheck(BigInt(v) * pow10(ts), tp);
+      case 'BOOLEAN':
+        return (v: number) => v !== 0;
+      case 'TIMESTAMP':
+      case 'TIMESTAMP_LTZ':
+        return (v: number) => v * 1000;
     }
   }
   if (fk === 'BOOLEAN') {
-    if (tk === 'DECIMAL') { const one = pow10(ts); return (v: boolean) => decCheck(v ? one : 0n, tp); }
+    if (tk === 'DECIMAL') {
+      const one = pow10(ts);
+      return (v: boolean) => decCheck(v ? one : 0n, tp);
+    }
     if (tk === 'BOOLEAN') return (v: boolean) => v;
     return (v: boolean) => (v ? 1 : 0);
   }
@@ -185,11 +251,18 @@ function converter(from: SqlType, to: SqlType): Caster {
   if (isTimestamp(from)) {
     if (isInteger(to)) return (v: number) => wrapInt(Math.floor(v / 1000), tk);
     switch (tk) {
-      case 'DATE': return (v: number) => daysOfMs(v);
-      case 'TIME': return (v: number) => truncateTimestamp(msOfDay(v), to.precision ?? 0);
-      case 'DOUBLE': case 'FLOAT': return (v: number) => v / 1000;
-      case 'DECIMAL': return (v: number) => decCheck(decRescale(BigInt(v), 3, ts), tp);
-      case 'TIMESTAMP': case 'TIMESTAMP_LTZ': return (v: number) => truncateTimestamp(v, to.precision);
+      case 'DATE':
+        return (v: number) => daysOfMs(v);
+      case 'TIME':
+        return (v: number) => truncateTimestamp(msOfDay(v), to.precision ?? 0);
+      case 'DOUBLE':
+      case 'FLOAT':
+        return (v: number) => v / 1000;
+      case 'DECIMAL':
+        return (v: number) => decCheck(decRescale(BigInt(v), 3, ts), tp);
+      case 'TIMESTAMP':
+      case 'TIMESTAMP_LTZ':
+        return (v: number) => truncateTimestamp(v, to.precision);
     }
   }
   if (fk === 'TIME' && tk === 'TIME') return (v: number) => truncateTimestamp(v, to.precision ?? 0);
@@ -216,10 +289,12 @@ export function makeCaster(from: SqlType, to: SqlType, tryCast: boolean, pos?: P
  * needs the general caster. Only the cheap, always-valid conversions are inlined.
  */
 export function inlineCast(atom: string, from: SqlType, to: SqlType): string | undefined {
-  const fk = from.kind, tk = to.kind;
+  const fk = from.kind,
+    tk = to.kind;
   if (fk === tk && fk !== 'DECIMAL' && fk !== 'CHAR' && fk !== 'VARCHAR' && fk !== 'TIMESTAMP' && fk !== 'TIMESTAMP_LTZ' && fk !== 'TIME') return atom;
   if (fk === 'DECIMAL' && tk === 'DECIMAL') {
-    const fs = decimalScale(from), ts = decimalScale(to);
+    const fs = decimalScale(from),
+      ts = decimalScale(to);
     if (fs === ts && decimalPrecision(to) >= decimalPrecision(from)) return atom;
     if (ts > fs && decimalPrecision(to) - ts >= decimalPrecision(from) - fs) return `(${atom} * ${pow10(ts - fs)}n)`;
     return undefined;

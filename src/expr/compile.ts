@@ -33,10 +33,7 @@ export function compilePredicate(e: BoundExpr): (cols: readonly unknown[][], row
  * kinds of the kept rows; null when no row is kept. Without a filter, columns that are plain
  * input references reuse the input column arrays (batches are immutable).
  */
-export function compileCalc(
-  projections: readonly BoundExpr[],
-  filter: BoundExpr | undefined,
-): (batch: ChangeBatch) => ChangeBatch | null {
+export function compileCalc(projections: readonly BoundExpr[], filter: BoundExpr | undefined): (batch: ChangeBatch) => ChangeBatch | null {
   if (filter === undefined && projections.every((p) => p.kind === 'input')) {
     const idx = projections.map((p) => (p as { index: number }).index);
     return (batch) => {

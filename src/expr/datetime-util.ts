@@ -79,7 +79,7 @@ export function formatTime(msOfDayValue: number, precision = 0): string {
   const s = Math.floor(msOfDayValue / 1000) % 60;
   let out = `${pad2(h)}:${pad2(mi)}:${pad2(s)}`;
   if (precision > 0) {
-    const frac = pad(msOfDayValue % 1000, 3) + '000000';
+    const frac = `${pad(msOfDayValue % 1000, 3)}000000`;
     out += `.${frac.slice(0, precision)}`;
   }
   return out;
@@ -99,13 +99,15 @@ function validDate(y: number, m: number, d: number): boolean {
   return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
 }
 
-const fracMs = (frac: string | undefined): number => (frac ? Math.floor(Number((frac + '00').slice(0, 3))) : 0);
+const fracMs = (frac: string | undefined): number => (frac ? Math.floor(Number(`${frac}00`.slice(0, 3))) : 0);
 
 /** 'yyyy-MM-dd' (leading/trailing blanks ignored) to days, or undefined. */
 export function parseDate(text: string): number | undefined {
   const m = DATE_RE.exec(text.trim());
   if (!m) return undefined;
-  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  const y = Number(m[1]),
+    mo = Number(m[2]),
+    d = Number(m[3]);
   return validDate(y, mo, d) ? daysFromCivil(y, mo, d) : undefined;
 }
 
@@ -113,7 +115,9 @@ export function parseDate(text: string): number | undefined {
 export function parseTime(text: string): number | undefined {
   const m = TIME_RE.exec(text.trim());
   if (!m) return undefined;
-  const h = Number(m[1]), mi = Number(m[2]), s = Number(m[3] ?? 0);
+  const h = Number(m[1]),
+    mi = Number(m[2]),
+    s = Number(m[3] ?? 0);
   if (h > 23 || mi > 59 || s > 59) return undefined;
   return h * 3_600_000 + mi * 60_000 + s * 1000 + fracMs(m[4]);
 }
@@ -122,9 +126,13 @@ export function parseTime(text: string): number | undefined {
 export function parseTimestamp(text: string): number | undefined {
   const m = TS_RE.exec(text.trim());
   if (!m) return undefined;
-  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  const y = Number(m[1]),
+    mo = Number(m[2]),
+    d = Number(m[3]);
   if (!validDate(y, mo, d)) return undefined;
-  const h = Number(m[4] ?? 0), mi = Number(m[5] ?? 0), s = Number(m[6] ?? 0);
+  const h = Number(m[4] ?? 0),
+    mi = Number(m[5] ?? 0),
+    s = Number(m[6] ?? 0);
   if (h > 23 || mi > 59 || s > 59) return undefined;
   return daysFromCivil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + s * 1000 + fracMs(m[7]);
 }
@@ -146,7 +154,11 @@ function tokenize(pattern: string): Token[] {
       let lit = '';
       for (; j < pattern.length; j++) {
         if (pattern[j] === "'") {
-          if (pattern[j + 1] === "'") { lit += "'"; j++; continue; }
+          if (pattern[j + 1] === "'") {
+            lit += "'";
+            j++;
+            continue;
+          }
           break;
         }
         lit += pattern[j];
@@ -184,28 +196,69 @@ export function patternFormatter(pattern: string): Formatter {
     const days = daysOfMs(ms);
     const tod = ms - days * MS_PER_DAY;
     const c = civil(days);
-    const y = c[0], mo = c[1], d = c[2];
+    const y = c[0],
+      mo = c[1],
+      d = c[2];
     let s = '';
     for (const t of tokens) {
-      if ('lit' in t) { s += t.lit; continue; }
+      if ('lit' in t) {
+        s += t.lit;
+        continue;
+      }
       const n = t.count;
       switch (t.field) {
-        case 'y': case 'u': s += n === 2 ? pad(y % 100, 2) : pad(y, n); break;
-        case 'M': case 'L': s += n >= 4 ? MONTHS[mo - 1] : n === 3 ? MONTHS[mo - 1].slice(0, 3) : pad(mo, n); break;
-        case 'd': s += pad(d, n); break;
-        case 'D': s += pad(days - daysFromCivil(y, 1, 1) + 1, n); break;
-        case 'H': s += pad(Math.floor(tod / 3_600_000), n); break;
-        case 'k': s += pad(Math.floor(tod / 3_600_000) || 24, n); break;
-        case 'h': s += pad(Math.floor(tod / 3_600_000) % 12 || 12, n); break;
-        case 'K': s += pad(Math.floor(tod / 3_600_000) % 12, n); break;
-        case 'm': s += pad(Math.floor(tod / 60_000) % 60, n); break;
-        case 's': s += pad(Math.floor(tod / 1000) % 60, n); break;
-        case 'S': s += (pad(tod % 1000, 3) + '000000').slice(0, n); break;
-        case 'a': s += tod < 43_200_000 ? 'AM' : 'PM'; break;
-        case 'E': { const w = WEEKDAYS[weekday(days)]; s += n >= 4 ? w : w.slice(0, 3); break; }
-        case 'X': s += 'Z'; break;
-        case 'x': case 'Z': s += '+0000'; break;
-        default: s += t.field.repeat(n);
+        case 'y':
+        case 'u':
+          s += n === 2 ? pad(y % 100, 2) : pad(y, n);
+          break;
+        case 'M':
+        case 'L':
+          s += n >= 4 ? MONTHS[mo - 1] : n === 3 ? MONTHS[mo - 1].slice(0, 3) : pad(mo, n);
+          break;
+        case 'd':
+          s += pad(d, n);
+          break;
+        case 'D':
+          s += pad(days - daysFromCivil(y, 1, 1) + 1, n);
+          break;
+        case 'H':
+          s += pad(Math.floor(tod / 3_600_000), n);
+          break;
+        case 'k':
+          s += pad(Math.floor(tod / 3_600_000) || 24, n);
+          break;
+        case 'h':
+          s += pad(Math.floor(tod / 3_600_000) % 12 || 12, n);
+          break;
+        case 'K':
+          s += pad(Math.floor(tod / 3_600_000) % 12, n);
+          break;
+        case 'm':
+          s += pad(Math.floor(tod / 60_000) % 60, n);
+          break;
+        case 's':
+          s += pad(Math.floor(tod / 1000) % 60, n);
+          break;
+        case 'S':
+          s += `${pad(tod % 1000, 3)}000000`.slice(0, n);
+          break;
+        case 'a':
+          s += tod < 43_200_000 ? 'AM' : 'PM';
+          break;
+        case 'E': {
+          const w = WEEKDAYS[weekday(days)];
+          s += n >= 4 ? w : w.slice(0, 3);
+          break;
+        }
+        case 'X':
+          s += 'Z';
+          break;
+        case 'x':
+        case 'Z':
+          s += '+0000';
+          break;
+        default:
+          s += t.field.repeat(n);
       }
     }
     return s;
@@ -215,7 +268,8 @@ export function patternFormatter(pattern: string): Formatter {
   return f;
 }
 
-const isNumericField = (t: Token | undefined): boolean => t !== undefined && 'field' in t && 'yuMdDHhkKmsS'.includes(t.field) && !(t.field === 'M' && t.count >= 3);
+const isNumericField = (t: Token | undefined): boolean =>
+  t !== undefined && 'field' in t && 'yuMdDHhkKmsS'.includes(t.field) && !(t.field === 'M' && t.count >= 3);
 
 /** A strict parser for a Java pattern; returns epoch ms (UTC) or undefined when the text does not match. */
 export function patternParser(pattern: string): Parser {
@@ -224,11 +278,23 @@ export function patternParser(pattern: string): Parser {
   const tokens = tokenize(pattern);
   p = (text: string): number | undefined => {
     let i = 0;
-    let y = 1970, mo = 1, d = 1, h = 0, mi = 0, s = 0, ms = 0, pm = -1, offsetMin = 0, doy = -1;
+    let y = 1970,
+      mo = 1,
+      d = 1,
+      h = 0,
+      mi = 0,
+      s = 0,
+      ms = 0,
+      pm = -1,
+      offsetMin = 0,
+      doy = -1;
     for (let k = 0; k < tokens.length; k++) {
       const t = tokens[k];
       if ('lit' in t) {
-        if (text.startsWith(t.lit, i)) { i += t.lit.length; continue; }
+        if (text.startsWith(t.lit, i)) {
+          i += t.lit.length;
+          continue;
+        }
         return undefined;
       }
       if (t.field === 'M' && t.count >= 3) {
@@ -252,7 +318,10 @@ export function patternParser(pattern: string): Parser {
         continue;
       }
       if (t.field === 'X' || t.field === 'Z' || t.field === 'x') {
-        if (text[i] === 'Z') { i++; continue; }
+        if (text[i] === 'Z') {
+          i++;
+          continue;
+        }
         const m = /^([+-])(\d{2}):?(\d{2})?/.exec(text.slice(i));
         if (!m) return undefined;
         offsetMin = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
@@ -267,16 +336,40 @@ export function patternParser(pattern: string): Parser {
       const v = Number(digits);
       i = j;
       switch (t.field) {
-        case 'y': case 'u': y = t.count === 2 && digits.length === 2 ? 2000 + v : v; break;
-        case 'M': case 'L': mo = v; break;
-        case 'd': d = v; break;
-        case 'D': doy = v; break;
-        case 'H': case 'k': h = v === 24 && t.field === 'k' ? 0 : v; break;
-        case 'h': case 'K': h = v % 12; if (pm < 0) pm = 0; break;
-        case 'm': mi = v; break;
-        case 's': s = v; break;
-        case 'S': ms = Math.floor(Number((digits + '00').slice(0, 3))); break;
-        default: return undefined;
+        case 'y':
+        case 'u':
+          y = t.count === 2 && digits.length === 2 ? 2000 + v : v;
+          break;
+        case 'M':
+        case 'L':
+          mo = v;
+          break;
+        case 'd':
+          d = v;
+          break;
+        case 'D':
+          doy = v;
+          break;
+        case 'H':
+        case 'k':
+          h = v === 24 && t.field === 'k' ? 0 : v;
+          break;
+        case 'h':
+        case 'K':
+          h = v % 12;
+          if (pm < 0) pm = 0;
+          break;
+        case 'm':
+          mi = v;
+          break;
+        case 's':
+          s = v;
+          break;
+        case 'S':
+          ms = Math.floor(Number(`${digits}00`.slice(0, 3)));
+          break;
+        default:
+          return undefined;
       }
     }
     if (text.slice(i).trim() !== '') return undefined;

@@ -32,7 +32,7 @@ export function divHalfUp(n: bigint, d: bigint): bigint {
   if (r === 0n) return q;
   const r2 = (r < 0n ? -r : r) * 2n;
   const dd = d < 0n ? -d : d;
-  if (r2 >= dd) return (n < 0n) !== (d < 0n) ? q - 1n : q + 1n;
+  if (r2 >= dd) return n < 0n !== d < 0n ? q - 1n : q + 1n;
   return q;
 }
 
@@ -78,7 +78,7 @@ export function parseDecimal(text: string, scale: number): bigint | undefined {
   const frac = m[3] ?? '';
   if (intPart === '' && frac === '') return undefined;
   const exp = m[4] ? Number(m[4]) : 0;
-  let digits = BigInt((intPart + frac) || '0');
+  let digits = BigInt(intPart + frac || '0');
   if (m[1] === '-') digits = -digits;
   // value = digits * 10^(exp - frac.length)
   const srcScale = frac.length - exp;

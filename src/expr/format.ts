@@ -22,24 +22,40 @@ export function formatExpr(e: BoundExpr, names: readonly string[] = []): string 
         const t = x.type;
         if (x.value === null) return 'NULL';
         switch (t.kind) {
-          case 'CHAR': case 'VARCHAR': case 'STRING': return `'${String(x.value).replace(/'/g, "''")}'`;
-          case 'DATE': return `DATE ${showValue(x.value, t)}`;
-          case 'TIME': return `TIME '${formatTime(x.value as number, t.precision ?? 0)}'`;
-          case 'TIMESTAMP': case 'TIMESTAMP_LTZ': return `TIMESTAMP ${showValue(x.value, t)}`;
-          case 'BOOLEAN': return x.value ? 'TRUE' : 'FALSE';
-          default: return showValue(x.value, t);
+          case 'CHAR':
+          case 'VARCHAR':
+          case 'STRING':
+            return `'${String(x.value).replace(/'/g, "''")}'`;
+          case 'DATE':
+            return `DATE ${showValue(x.value, t)}`;
+          case 'TIME':
+            return `TIME '${formatTime(x.value as number, t.precision ?? 0)}'`;
+          case 'TIMESTAMP':
+          case 'TIMESTAMP_LTZ':
+            return `TIMESTAMP ${showValue(x.value, t)}`;
+          case 'BOOLEAN':
+            return x.value ? 'TRUE' : 'FALSE';
+          default:
+            return showValue(x.value, t);
         }
       }
       case 'call': {
         if (INFIX.has(x.fn) && a.length === 2) return `(${a[0]} ${x.fn} ${a[1]})`;
         if (POSTFIX.has(x.fn)) return `(${a[0]} ${x.fn})`;
         switch (x.fn) {
-          case 'NEGATE': return `(-${a[0]})`;
-          case 'NOT': return `(NOT ${a[0]})`;
-          case 'CAST': case 'TRY_CAST': return `${x.fn}(${a[0]} AS ${typeName(x.type)})`;
-          case 'IN': return `(${a[0]} IN (${joinText(a.slice(1), ', ')}))`;
-          case 'BETWEEN': return `(${a[0]} BETWEEN ${a[1]} AND ${a[2]})`;
-          case 'LIKE': return `(${a[0]} LIKE ${a[1]}${a[2] ? ` ESCAPE ${a[2]}` : ''})`;
+          case 'NEGATE':
+            return `(-${a[0]})`;
+          case 'NOT':
+            return `(NOT ${a[0]})`;
+          case 'CAST':
+          case 'TRY_CAST':
+            return `${x.fn}(${a[0]} AS ${typeName(x.type)})`;
+          case 'IN':
+            return `(${a[0]} IN (${joinText(a.slice(1), ', ')}))`;
+          case 'BETWEEN':
+            return `(${a[0]} BETWEEN ${a[1]} AND ${a[2]})`;
+          case 'LIKE':
+            return `(${a[0]} LIKE ${a[1]}${a[2] ? ` ESCAPE ${a[2]}` : ''})`;
           case 'CASE': {
             let s = 'CASE';
             for (let i = 0; i + 1 < a.length; i += 2) s += ` WHEN ${a[i]} THEN ${a[i + 1]}`;

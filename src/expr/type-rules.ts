@@ -100,7 +100,10 @@ export function arithmeticType(op: ArithOp, a: SqlType, b: SqlType): SqlType | u
   if (!isNumeric(a) || !isNumeric(b)) return undefined;
   if (isApprox(a) || isApprox(b)) return type(a.kind === 'DOUBLE' || b.kind === 'DOUBLE' || isDecimal(a) || isDecimal(b) ? 'DOUBLE' : 'FLOAT', nullable);
   if (isDecimal(a) || isDecimal(b)) {
-    const p1 = decimalPrecision(a), s1 = decimalScale(a), p2 = decimalPrecision(b), s2 = decimalScale(b);
+    const p1 = decimalPrecision(a),
+      s1 = decimalScale(a),
+      p2 = decimalPrecision(b),
+      s2 = decimalScale(b);
     switch (op) {
       case '+':
       case '-': {

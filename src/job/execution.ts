@@ -127,9 +127,18 @@ export class Execution implements CheckpointParticipants {
     const inputs = new Map<number, InputChannel[][]>();
     const outputs = new Map<number, OutputEdge[][]>();
     for (const v of graph.vertices) {
-      signals.set(v.id, Array.from({ length: v.parallelism }, () => new Signal()));
-      inputs.set(v.id, Array.from({ length: v.parallelism }, () => []));
-      outputs.set(v.id, Array.from({ length: v.parallelism }, () => []));
+      signals.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => new Signal()),
+      );
+      inputs.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => []),
+      );
+      outputs.set(
+        v.id,
+        Array.from({ length: v.parallelism }, () => []),
+      );
     }
     const byId = new Map(graph.vertices.map((v) => [v.id, v]));
     for (const e of graph.edges) {
@@ -213,9 +222,21 @@ export class Execution implements CheckpointParticipants {
         progress: (task, done, total) => counters.progress.set(task, { done, total }),
       };
       this.sourceTasks.push(
-        new SourceTask(v, i, mine, restoredMine, new TaskOutput(outputs[i]), sigs[i], ctx, env, addRows, () => {
-          if (++this.finishedSources === this.sourceTasks.length) this.options.hooks.sourcesFinished();
-        }, watermarks),
+        new SourceTask(
+          v,
+          i,
+          mine,
+          restoredMine,
+          new TaskOutput(outputs[i]),
+          sigs[i],
+          ctx,
+          env,
+          addRows,
+          () => {
+            if (++this.finishedSources === this.sourceTasks.length) this.options.hooks.sourcesFinished();
+          },
+          watermarks,
+        ),
       );
     }
   }

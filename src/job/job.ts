@@ -145,7 +145,17 @@ function validateOptions(o: JobOptions): void {
       }
       break;
     case 'exponential-delay':
-      if (!(r.initialBackoffMs >= 1 && r.maxBackoffMs >= 1 && r.multiplier > 1 && r.jitterFactor >= 0 && r.jitterFactor <= 1 && r.resetThresholdMs >= 1 && count(r.attemptsBeforeReset, 1))) {
+      if (
+        !(
+          r.initialBackoffMs >= 1 &&
+          r.maxBackoffMs >= 1 &&
+          r.multiplier > 1 &&
+          r.jitterFactor >= 0 &&
+          r.jitterFactor <= 1 &&
+          r.resetThresholdMs >= 1 &&
+          count(r.attemptsBeforeReset, 1)
+        )
+      ) {
         bad('restart-strategy.exponential-delay.*', 'backoffs >= 1 ms, a multiplier > 1, a jitter factor from 0 to 1, a threshold >= 1 ms and attempts >= 1');
       }
       // Checked here and not at SET: the two keys may be set in either order.
@@ -337,13 +347,17 @@ class Job implements RunningJob {
         completedAtLastFailure = this.coordinator.completedCount;
         const decision = policy.onFailure(e, Date.now(), progressed);
         if (!decision.restart) {
-          if (this.restarts > 0 || policy.strategy.type !== 'none') this.log.info({ err: e, restarts: this.restarts, reason: decision.reason }, 'job failed; not restarting');
+          if (this.restarts > 0 || policy.strategy.type !== 'none')
+            this.log.info({ err: e, restarts: this.restarts, reason: decision.reason }, 'job failed; not restarting');
           throw e;
         }
         this.restarts++;
         const cause = oneLine(e);
         this.restartInfo = { attempt: this.restarts, at: Date.now() + decision.delayMs, cause };
-        this.log.warn({ err: e, restart: this.restarts, strategy: policy.strategy.type, delayMs: decision.delayMs }, 'job failed; restarting from the latest checkpoint');
+        this.log.warn(
+          { err: e, restart: this.restarts, strategy: policy.strategy.type, delayMs: decision.delayMs },
+          'job failed; restarting from the latest checkpoint',
+        );
         this.transition('RESTARTING');
         this.restartWait = deferred<void>();
         if (this.stopWhileRestarting) this.restartWait.resolve();
@@ -364,7 +378,9 @@ class Job implements RunningJob {
     const cp = this.coordinator?.latest;
     this.log.warn(
       { checkpoint: cp?.path },
-      cp ? `stopped while restarting: no final checkpoint; --from-checkpoint latest resumes from checkpoint ${cp.id}` : 'stopped while restarting, before any checkpoint completed',
+      cp
+        ? `stopped while restarting: no final checkpoint; --from-checkpoint latest resumes from checkpoint ${cp.id}`
+        : 'stopped while restarting, before any checkpoint completed',
     );
     return { state: 'STOPPED', ...this.lastCheckpointField() };
   }

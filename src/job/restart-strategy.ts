@@ -22,7 +22,18 @@ import { isWeirError } from '../errors.js';
 export const INTERNAL_RESTART_LIMIT = 3;
 
 /** Node socket error codes: the other side is away or unreachable, which a later attempt may find cured. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ECONNABORTED', 'ENOTFOUND']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'ENOTFOUND',
+]);
 
 export type FailureClass = 'user' | 'fatal' | 'retriable' | 'internal';
 

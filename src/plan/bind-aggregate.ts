@@ -109,7 +109,8 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
   const aggregate = (call: CallExpr): BoundExpr => {
     for (const a of call.args) {
       const nested = findAggregate(a);
-      if (nested) throw userError('NESTED_AGGREGATE', `aggregate function calls cannot be nested (${nested.name} inside ${call.name})`, { position: nested.pos });
+      if (nested)
+        throw userError('NESTED_AGGREGATE', `aggregate function calls cannot be nested (${nested.name} inside ${call.name})`, { position: nested.pos });
     }
     if (call.filter) rejectAggregate(call.filter, 'an aggregate FILTER');
     const args = call.star ? [] : call.args.map((a) => bindExpr(a, { scope: sel.scope }));
@@ -119,7 +120,10 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
       requireBoolean(f, 'FILTER (WHERE ...)', call.filter.pos);
       filter = f;
     }
-    const fn = resolveAggregate({ name: call.name, distinct: call.distinct, star: call.star, pos: call.pos }, args.map((a) => a.type));
+    const fn = resolveAggregate(
+      { name: call.name, distinct: call.distinct, star: call.star, pos: call.pos },
+      args.map((a) => a.type),
+    );
     const argRefs = args.map(preRef);
     const filterRef = filter ? preRef(filter) : undefined;
     const key = `${call.name}|${call.distinct}|${call.star}|${argRefs.map(boundKey).join(',')}|${filterRef ? boundKey(filterRef) : ''}`;
@@ -157,7 +161,13 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
     });
   };
 
-  const postCtx: BindContext = { scope: new PostAggregateScope(sel.scope, groupExprs.map((e) => e.type)), aggregate };
+  const postCtx: BindContext = {
+    scope: new PostAggregateScope(
+      sel.scope,
+      groupExprs.map((e) => e.type),
+    ),
+    aggregate,
+  };
   const projections = sel.items.map((item) => bindExpr(substitute(item.expr), postCtx));
   let having: BoundExpr | undefined;
   if (sel.having) {
@@ -172,8 +182,19 @@ export function bindAggregateSelect(sel: AggregateSelect): LogicalNode {
   const pos = sel.pos ?? sel.groupBy[0]?.pos;
   const agg =
     toWindowAggregate({ pre: preCalc, groupCount: g, groupPos, aggs, names: aggNames, origin: 'a window aggregate', pos }) ??
-    aggregateNode(preCalc, groupExprs.map((_, i) => i), aggs, aggNames, origin);
-  return calcNode(agg, projections, sel.items.map((i) => i.name), having);
+    aggregateNode(
+      preCalc,
+      groupExprs.map((_, i) => i),
+      aggs,
+      aggNames,
+      origin,
+    );
+  return calcNode(
+    agg,
+    projections,
+    sel.items.map((i) => i.name),
+    having,
+  );
 }
 
 /**

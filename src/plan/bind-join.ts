@@ -85,7 +85,12 @@ export function buildFrom(tree: FromTree, offset: number, pushable: BoundExpr[])
     if (mine.length === 0) return tree.node;
     const node = tree.node;
     const filter = mine.map((e) => shift(e, -offset)).reduce<BoundExpr | undefined>((a, b) => andExpr(a, b), undefined);
-    return calcNode(node, node.schema.fields.map((f, i) => inputRef(i, f.type)), node.schema.fields.map((f) => f.name), filter);
+    return calcNode(
+      node,
+      node.schema.fields.map((f, i) => inputRef(i, f.type)),
+      node.schema.fields.map((f) => f.name),
+      filter,
+    );
   }
   const lw = treeWidth(tree.left);
   const inner = tree.joinType === 'inner' || tree.joinType === 'cross';
@@ -255,9 +260,13 @@ function intervalBounds(
   if (lower > upper) {
     // At the first of the conditions that bound the times.
     const at = [...used].find((u): u is Extract<BoundExpr, { kind: 'call' }> => u.kind === 'call' && u.pos !== undefined)?.pos;
-    throw userError('EMPTY_INTERVAL_JOIN', `the time bounds of this interval join can never hold (left time - right time must be between ${lower} ms and ${upper} ms)`, {
-      ...(at ? { position: at } : {}),
-    });
+    throw userError(
+      'EMPTY_INTERVAL_JOIN',
+      `the time bounds of this interval join can never hold (left time - right time must be between ${lower} ms and ${upper} ms)`,
+      {
+        ...(at ? { position: at } : {}),
+      },
+    );
   }
   return { bounds: { leftTime: pair[0], rightTime: pair[1], lower, upper }, used };
 }

@@ -111,7 +111,11 @@ class QueryBinder {
           { position: pos },
         );
       }
-      return calcNode(node, node.schema.fields.map((f, i) => inputRef(i, f.type)), view.columnNames);
+      return calcNode(
+        node,
+        node.schema.fields.map((f, i) => inputRef(i, f.type)),
+        view.columnNames,
+      );
     } finally {
       this.viewStack.pop();
     }
@@ -152,16 +156,30 @@ class QueryBinder {
 
     let node: LogicalNode;
     if (over) {
-      if (isAggregate) throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) in an aggregate query is not supported; aggregate in a subquery first', { position: over.pos });
+      if (isAggregate)
+        throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) in an aggregate query is not supported; aggregate in a subquery first', {
+          position: over.pos,
+        });
       node = bindRankSelect({ input, scope, ...(where ? { where } : {}), items });
     } else if (isAggregate) {
       node = bindAggregateSelect({ input, scope, where, items, groupBy: q.groupBy, ...(q.having ? { having: q.having } : {}), pos: q.pos });
     } else {
       const projections = items.map((i) => bindExpr(i.expr, { scope }));
-      node = calcNode(input, projections, items.map((i) => i.name), where);
+      node = calcNode(
+        input,
+        projections,
+        items.map((i) => i.name),
+        where,
+      );
     }
     if (q.distinct) {
-      node = aggregateNode(node, node.schema.fields.map((_, i) => i), [], node.schema.fields.map((f) => f.name), 'SELECT DISTINCT');
+      node = aggregateNode(
+        node,
+        node.schema.fields.map((_, i) => i),
+        [],
+        node.schema.fields.map((f) => f.name),
+        'SELECT DISTINCT',
+      );
     }
     return node;
   }
@@ -233,11 +251,22 @@ class QueryBinder {
       const fields = n.schema.fields;
       if (fields.every((f, c) => sameType(f.type, types[c]) && f.type.nullable === types[c].nullable)) return n;
       const projections = fields.map((f, c) => coerce(inputRef(c, f.type), types[c], q.pos));
-      return calcNode(n, projections, fields.map((f) => f.name));
+      return calcNode(
+        n,
+        projections,
+        fields.map((f) => f.name),
+      );
     });
     // The union's column names are its first input's.
     let node: LogicalNode = unionNode(coerced);
-    if (!q.all) node = aggregateNode(node, names.map((_, i) => i), [], names, 'UNION');
+    if (!q.all)
+      node = aggregateNode(
+        node,
+        names.map((_, i) => i),
+        [],
+        names,
+        'UNION',
+      );
     return node;
   }
 }

@@ -34,7 +34,9 @@ export function bindRankSelect(sel: RankSelect): LogicalNode {
   for (const i of sel.items) {
     const nested = findOver(i.expr);
     if (nested && nested !== i.expr) {
-      throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) must be a SELECT item of its own (give it an alias and use it in an outer query)', { position: nested.pos });
+      throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) must be a SELECT item of its own (give it an alias and use it in an outer query)', {
+        position: nested.pos,
+      });
     }
   }
   if (overs.length > 1) throw userError('SQL_UNSUPPORTED', 'only one ROW_NUMBER() OVER (...) per SELECT is supported', { position: overs[1]!.pos });
@@ -59,7 +61,11 @@ export function bindRankSelect(sel: RankSelect): LogicalNode {
   const rank = rankNode(pre, partitionKeys, orderKeys, undefined, true, item.name, over.pos);
   const rn = pre.schema.fields.length;
   const out = sel.items.map((i) => (i === item ? inputRef(rn, BIGINT_NOT_NULL) : bindExpr(i.expr, { scope })));
-  return calcNode(rank, out, sel.items.map((i) => i.name));
+  return calcNode(
+    rank,
+    out,
+    sel.items.map((i) => i.name),
+  );
 }
 
 /** The limit a conjunct `rn <= N` / `rn < N` / `rn = 1` (or mirrored) gives, if it is one. */
@@ -70,7 +76,8 @@ function limitOf(e: BoundExpr, rn: number): number | undefined {
     if (x.kind === 'call' && x.fn === 'CAST' && x.args.length === 1) return value(x.args[0]!);
     return undefined;
   };
-  const isRn = (x: BoundExpr): boolean => (x.kind === 'input' && x.index === rn) || (x.kind === 'call' && x.fn === 'CAST' && x.args.length === 1 && isRn(x.args[0]!));
+  const isRn = (x: BoundExpr): boolean =>
+    (x.kind === 'input' && x.index === rn) || (x.kind === 'call' && x.fn === 'CAST' && x.args.length === 1 && isRn(x.args[0]!));
   let op = e.fn;
   let n: number | undefined;
   if (isRn(e.args[0]!)) n = value(e.args[1]!);
@@ -103,5 +110,10 @@ export function rankLimit(node: LogicalNode): LogicalNode {
   for (const p of node.projections) collectInputs(p, used);
   if (filter) collectInputs(filter, used);
   const limited = rankNode(rank.input, rank.partitionKeys, rank.orderKeys, limit, used.has(rn), rank.schema.fields[rn]!.name, rank.pos);
-  return calcNode(limited, node.projections, node.schema.fields.map((f) => f.name), filter);
+  return calcNode(
+    limited,
+    node.projections,
+    node.schema.fields.map((f) => f.name),
+    filter,
+  );
 }

@@ -35,14 +35,22 @@ const WINDOW_COLUMNS = ['window_start', 'window_end', 'window_time'] as const;
 function requireRowtime(input: LogicalNode, index: number, fn: string, name: string, pos: Pos, table: string | undefined): void {
   const t = input.schema.fields[index]!.type;
   if (!isTimestamp(t)) {
-    throw userError('WINDOW_TIME_COLUMN', `the time column of ${fn} must be a TIMESTAMP(3) or TIMESTAMP_LTZ(3) column with a WATERMARK, but '${name}' is ${formatType(t)}`, {
-      position: pos,
-    });
+    throw userError(
+      'WINDOW_TIME_COLUMN',
+      `the time column of ${fn} must be a TIMESTAMP(3) or TIMESTAMP_LTZ(3) column with a WATERMARK, but '${name}' is ${formatType(t)}`,
+      {
+        position: pos,
+      },
+    );
   }
   if (t.timeAttribute === 'proctime') {
-    throw userError('SQL_UNSUPPORTED', `processing-time windows (on the PROCTIME() column '${name}') are not supported yet; use an event-time column with a WATERMARK`, {
-      position: pos,
-    });
+    throw userError(
+      'SQL_UNSUPPORTED',
+      `processing-time windows (on the PROCTIME() column '${name}') are not supported yet; use an event-time column with a WATERMARK`,
+      {
+        position: pos,
+      },
+    );
   }
   if (t.timeAttribute !== 'rowtime') {
     const where = table !== undefined ? ` to table '${table}'` : '';
@@ -127,9 +135,13 @@ export function toWindowAggregate(parts: WindowAggregateParts): LogicalNode | un
   if (!has('window_start') || !has('window_end')) {
     const missing = has('window_start') ? 'window_end' : 'window_start';
     const present = groups.findIndex((x) => x !== undefined);
-    throw userError('WINDOW_GROUP_BY', `${missing} is missing from GROUP BY: a window aggregation groups by both window_start and window_end; add ${missing} to GROUP BY`, {
-      position: parts.groupPos[present] ?? parts.pos,
-    });
+    throw userError(
+      'WINDOW_GROUP_BY',
+      `${missing} is missing from GROUP BY: a window aggregation groups by both window_start and window_end; add ${missing} to GROUP BY`,
+      {
+        position: parts.groupPos[present] ?? parts.pos,
+      },
+    );
   }
   const usesWindowCol = (e: BoundExpr | undefined): boolean => {
     if (!e) return false;
@@ -189,17 +201,25 @@ function requireSessionKeys(partitionKeys: readonly number[], groups: readonly (
     if (x !== undefined) return;
     const p = pre.projections[i]!;
     if (p.kind !== 'input' || !partitionKeys.includes(p.index)) {
-      throw userError('WINDOW_GROUP_BY', 'a SESSION window with PARTITION BY groups by window_start, window_end and exactly its PARTITION BY columns; this GROUP BY expression is not one of them', {
-        position: parts.groupPos[i] ?? parts.pos,
-      });
+      throw userError(
+        'WINDOW_GROUP_BY',
+        'a SESSION window with PARTITION BY groups by window_start, window_end and exactly its PARTITION BY columns; this GROUP BY expression is not one of them',
+        {
+          position: parts.groupPos[i] ?? parts.pos,
+        },
+      );
     }
     grouped.add(p.index);
   });
   const missing = partitionKeys.filter((k) => !grouped.has(k));
   if (missing.length > 0) {
-    throw userError('WINDOW_GROUP_BY', `the SESSION window is partitioned by ${missing.map((k) => inputNames[k]).join(', ')}: add ${missing.length > 1 ? 'them' : 'it'} to GROUP BY`, {
-      position: parts.pos,
-    });
+    throw userError(
+      'WINDOW_GROUP_BY',
+      `the SESSION window is partitioned by ${missing.map((k) => inputNames[k]).join(', ')}: add ${missing.length > 1 ? 'them' : 'it'} to GROUP BY`,
+      {
+        position: parts.pos,
+      },
+    );
   }
 }
 
@@ -253,7 +273,7 @@ export function rewriteLegacyWindow(sel: LegacySelect): LegacySelect | undefined
   if (!call) return undefined;
   const fn = call.name;
   const [timeArg, ...intervals] = call.args;
-  if (!timeArg || timeArg.kind !== 'column') {
+  if (timeArg?.kind !== 'column') {
     throw userError('WINDOW_TIME_COLUMN', `the first argument of ${fn} in GROUP BY must be a time attribute column`, { position: timeArg?.pos ?? call.pos });
   }
   const { index } = sel.scope.resolveColumn(timeArg);
@@ -264,23 +284,30 @@ export function rewriteLegacyWindow(sel: LegacySelect): LegacySelect | undefined
   const scope = new RelationScope([...sel.scope.relations, { name: undefined, fields: windowFields, offset: n }]);
   const col = (c: string, pos: Pos): ColumnExpr => ({ kind: 'column', name: hidden(c), pos });
 
-  const replace = (root: Expr): Expr => rewriteExpr(root, (e) => {
-    if (e.kind === 'call') {
-      const prefix = LEGACY_GROUP.has(e.name.split('_')[0]!) ? e.name.slice(0, e.name.indexOf('_')) : undefined;
-      const prop = prefix !== undefined ? LEGACY_PROPS[e.name.slice(prefix.length)] : undefined;
-      if (prefix !== undefined && prop !== undefined) {
-        if (prefix !== fn) {
-          throw userError('WINDOW_GROUP_BY', `${e.name} does not match the group window ${fn}(...) of GROUP BY; use ${fn}${e.name.slice(prefix.length)}`, { position: e.pos });
+  const replace = (root: Expr): Expr =>
+    rewriteExpr(root, (e) => {
+      if (e.kind === 'call') {
+        const prefix = LEGACY_GROUP.has(e.name.split('_')[0]!) ? e.name.slice(0, e.name.indexOf('_')) : undefined;
+        const prop = prefix !== undefined ? LEGACY_PROPS[e.name.slice(prefix.length)] : undefined;
+        if (prefix !== undefined && prop !== undefined) {
+          if (prefix !== fn) {
+            throw userError('WINDOW_GROUP_BY', `${e.name} does not match the group window ${fn}(...) of GROUP BY; use ${fn}${e.name.slice(prefix.length)}`, {
+              position: e.pos,
+            });
+          }
+          if (prop === 'proctime') throw userError('SQL_UNSUPPORTED', `${e.name} is not supported yet (processing-time windows)`, { position: e.pos });
+          return col(prop, e.pos);
         }
-        if (prop === 'proctime') throw userError('SQL_UNSUPPORTED', `${e.name} is not supported yet (processing-time windows)`, { position: e.pos });
-        return col(prop, e.pos);
+        if (LEGACY_GROUP.has(e.name)) {
+          throw userError(
+            'WINDOW_GROUP_BY',
+            `${e.name}(...) is a group window: it can only appear in GROUP BY; use ${e.name}_START or ${e.name}_END in SELECT`,
+            { position: e.pos },
+          );
+        }
       }
-      if (LEGACY_GROUP.has(e.name)) {
-        throw userError('WINDOW_GROUP_BY', `${e.name}(...) is a group window: it can only appear in GROUP BY; use ${e.name}_START or ${e.name}_END in SELECT`, { position: e.pos });
-      }
-    }
-    return undefined;
-  });
+      return undefined;
+    });
   const groupBy = sel.groupBy.flatMap((e) => (e === call ? [col('window_start', call.pos), col('window_end', call.pos)] : [replace(e)]));
   return {
     input: tvf,

@@ -107,7 +107,7 @@ export class Catalog implements CatalogReader {
     const options: Record<string, string> = {};
     const optionPositions: Record<string, Pos> = {};
     for (const o of stmt.options) {
-      if (Object.prototype.hasOwnProperty.call(options, o.key)) {
+      if (Object.hasOwn(options, o.key)) {
         throw userError('DUPLICATE_OPTION', `option '${o.key}' is given twice for table '${name}'`, { position: o.pos });
       }
       options[o.key] = expandEnv(o.value, `option '${o.key}' of table '${name}'`, o.pos);
@@ -147,14 +147,22 @@ export class Catalog implements CatalogReader {
       const wm = stmt.watermark;
       const col = fields.find((f) => f.name === wm.column);
       if (!col) {
-        throw userError('UNKNOWN_WATERMARK_COLUMN', `WATERMARK FOR '${wm.column}': no such column in table '${name}'; columns: ${fields.map((f) => f.name).join(', ')}`, {
-          position: wm.pos,
-        });
+        throw userError(
+          'UNKNOWN_WATERMARK_COLUMN',
+          `WATERMARK FOR '${wm.column}': no such column in table '${name}'; columns: ${fields.map((f) => f.name).join(', ')}`,
+          {
+            position: wm.pos,
+          },
+        );
       }
       if (!isTimestamp(col.type)) {
-        throw userError('INVALID_WATERMARK', `WATERMARK FOR '${wm.column}' needs a TIMESTAMP(3) or TIMESTAMP_LTZ(3) column, but it is ${formatType(col.type)}`, {
-          position: wm.pos,
-        });
+        throw userError(
+          'INVALID_WATERMARK',
+          `WATERMARK FOR '${wm.column}' needs a TIMESTAMP(3) or TIMESTAMP_LTZ(3) column, but it is ${formatType(col.type)}`,
+          {
+            position: wm.pos,
+          },
+        );
       }
       const bound = bindExpr(wm.expr, { scope: new RelationScope([{ name, fields, offset: 0 }]) });
       if (!isTimestamp(bound.type)) {
@@ -235,8 +243,12 @@ export class Catalog implements CatalogReader {
     }
     if (stmt.ifExists) return;
     const known = (stmt.object === 'table' ? [...this.tables.keys()] : [...this.views.keys()]).sort();
-    throw userError(stmt.object === 'table' ? 'UNKNOWN_TABLE' : 'UNKNOWN_VIEW', `${stmt.object} '${name}' not found; known ${stmt.object}s: ${known.join(', ') || '(none)'}`, {
-      position: stmt.pos,
-    });
+    throw userError(
+      stmt.object === 'table' ? 'UNKNOWN_TABLE' : 'UNKNOWN_VIEW',
+      `${stmt.object} '${name}' not found; known ${stmt.object}s: ${known.join(', ') || '(none)'}`,
+      {
+        position: stmt.pos,
+      },
+    );
   }
 }

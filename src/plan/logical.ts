@@ -8,7 +8,7 @@
  */
 import type { TableDef } from '../catalog/table.js';
 import type { BoundExpr } from '../expr/bound.js';
-import { type Field, type Schema, type SqlType } from '../model/types.js';
+import type { Field, Schema, SqlType } from '../model/types.js';
 import { internalError, unreachable } from '../errors.js';
 import type { Pos } from '../sql/ir.js';
 
@@ -210,7 +210,12 @@ export function plainType(t: SqlType): SqlType {
 /** The type of window_start / window_end, and of window_time (a rowtime of the time column's kind). */
 function windowTypes(timeType: SqlType): { bound: SqlType; time: SqlType } {
   const bound = Object.freeze({ kind: 'TIMESTAMP' as const, nullable: false, precision: 3 });
-  const time = Object.freeze({ kind: timeType.kind === 'TIMESTAMP_LTZ' ? ('TIMESTAMP_LTZ' as const) : ('TIMESTAMP' as const), nullable: false, precision: 3, timeAttribute: 'rowtime' as const });
+  const time = Object.freeze({
+    kind: timeType.kind === 'TIMESTAMP_LTZ' ? ('TIMESTAMP_LTZ' as const) : ('TIMESTAMP' as const),
+    nullable: false,
+    precision: 3,
+    timeAttribute: 'rowtime' as const,
+  });
   return { bound, time };
 }
 
@@ -289,7 +294,8 @@ export function joinNode(
   residual: BoundExpr | undefined,
   interval?: IntervalBounds,
 ): JoinNode {
-  if (leftKeys.length === 0 || leftKeys.length !== rightKeys.length) throw internalError('join: the equi-join keys of both sides differ in number or are missing');
+  if (leftKeys.length === 0 || leftKeys.length !== rightKeys.length)
+    throw internalError('join: the equi-join keys of both sides differ in number or are missing');
   const padLeft = joinType === 'right' || joinType === 'full';
   const padRight = joinType === 'left' || joinType === 'full';
   const side = (fs: readonly Field[], pad: boolean): Field[] =>
@@ -485,7 +491,10 @@ export function renameNode(node: LogicalNode, names: readonly string[]): Logical
     case 'union':
       return unionNode([renameNode(node.inputs[0], names), ...node.inputs.slice(1)]);
     case 'values':
-      return valuesNode(node.rows, node.schema.fields.map((f, i) => ({ name: names[i], type: f.type })));
+      return valuesNode(
+        node.rows,
+        node.schema.fields.map((f, i) => ({ name: names[i], type: f.type })),
+      );
     case 'window-aggregate':
       return windowAggregateNode(node.input, node.timeCol, node.window, node.groups, node.aggs, names, node.origin);
     case 'join':

@@ -38,7 +38,16 @@ import { bindQuery } from './bind-query.js';
 import { inputRef, nullLiteral } from './bound-util.js';
 import type { Catalog } from './catalog.js';
 import { describeAggregate, describeCalc, describeJoin, describeRank, describeUnion, describeWindowAggregate, describeWindowTvf } from './describe.js';
-import { calcNode, type ChangelogMode, type JoinNode, type LogicalNode, type RankNode, type ScanNode, type WindowAggregateNode, type WindowTvfNode } from './logical.js';
+import {
+  calcNode,
+  type ChangelogMode,
+  type JoinNode,
+  type LogicalNode,
+  type RankNode,
+  type ScanNode,
+  type WindowAggregateNode,
+  type WindowTvfNode,
+} from './logical.js';
 import { parseDuration } from '../config/duration.js';
 import { IntervalJoinOperator } from '../runtime/operators/interval-join.js';
 import { JoinOperator } from '../runtime/operators/join.js';
@@ -104,9 +113,13 @@ export function bindInsert(insert: InsertStatement, catalog: Catalog, scanMode?:
   const primaryKey = table.primaryKey.map((k) => sinkFields.findIndex((f) => f.name === k));
   const virtualKey = table.primaryKey.find((_, i) => primaryKey[i] < 0);
   if (virtualKey !== undefined) {
-    throw userError('INVALID_PRIMARY_KEY', `table '${table.name}' cannot be written: its PRIMARY KEY column '${virtualKey}' is a VIRTUAL metadata column, which a sink does not write; declare it without VIRTUAL or leave it out of the key`, {
-      position: insert.pos,
-    });
+    throw userError(
+      'INVALID_PRIMARY_KEY',
+      `table '${table.name}' cannot be written: its PRIMARY KEY column '${virtualKey}' is a VIRTUAL metadata column, which a sink does not write; declare it without VIRTUAL or leave it out of the key`,
+      {
+        position: insert.pos,
+      },
+    );
   }
 
   const query = bindQuery(insert.query, catalog, scanMode ? { scanMode } : {});
@@ -154,9 +167,13 @@ export function bindInsert(insert: InsertStatement, catalog: Catalog, scanMode?:
     const q = source[s];
     if (q < 0) {
       if (!f.type.nullable) {
-        throw userError('MISSING_NOT_NULL_COLUMN', `column '${f.name}' of table '${table.name}' is NOT NULL but the INSERT column list does not give it a value`, {
-          position: insert.pos,
-        });
+        throw userError(
+          'MISSING_NOT_NULL_COLUMN',
+          `column '${f.name}' of table '${table.name}' is NOT NULL but the INSERT column list does not give it a value`,
+          {
+            position: insert.pos,
+          },
+        );
       }
       return nullLiteral(f.type);
     }
@@ -174,7 +191,13 @@ export function bindInsert(insert: InsertStatement, catalog: Catalog, scanMode?:
     }
   });
 
-  let node = optimize(calcNode(query, projections, sinkFields.map((f) => f.name)));
+  let node = optimize(
+    calcNode(
+      query,
+      projections,
+      sinkFields.map((f) => f.name),
+    ),
+  );
   // The sink reads columns by position: a calc that only renames is not needed.
   if (node.kind === 'calc' && !node.filter && isIdentityOver(node.projections, node.input.schema)) node = node.input;
   return { table, factory, sinkSchema, primaryKey, node };
@@ -389,7 +412,11 @@ class PhysicalPlanner {
             new KeyedAggregateOperator({
               groupKeys,
               aggs: calls.map((a) => ({
-                fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type), { retractable }),
+                fn: resolveAggregate(
+                  { name: a.name, distinct: a.distinct, star: a.star, pos: a.pos },
+                  a.args.map((e) => e.type),
+                  { retractable },
+                ),
                 args: a.args,
                 ...(a.filter ? { filter: a.filter } : {}),
               })),
@@ -455,9 +482,13 @@ class PhysicalPlanner {
 
   private rank(node: RankNode): Planned {
     if (node.limit === undefined) {
-      throw userError('SQL_UNSUPPORTED', 'ROW_NUMBER() OVER (...) is only supported as Top-N or deduplication: filter it in an outer query with WHERE rn <= N (or rn = 1)', {
-        position: node.pos,
-      });
+      throw userError(
+        'SQL_UNSUPPORTED',
+        'ROW_NUMBER() OVER (...) is only supported as Top-N or deduplication: filter it in an outer query with WHERE rn <= N (or rn = 1)',
+        {
+          position: node.pos,
+        },
+      );
     }
     const input = this.plan(node.input);
     const description = describeRank(node);
@@ -485,9 +516,13 @@ class PhysicalPlanner {
     const { timeCol, window } = node;
     const kind = window.kind;
     if (kind === 'SESSION') {
-      throw userError('SQL_UNSUPPORTED', 'a SESSION window TVF must be followed by GROUP BY window_start, window_end (a window aggregation); reading its rows directly is not supported yet', {
-        position: node.pos,
-      });
+      throw userError(
+        'SQL_UNSUPPORTED',
+        'a SESSION window TVF must be followed by GROUP BY window_start, window_end (a window aggregation); reading its rows directly is not supported yet',
+        {
+          position: node.pos,
+        },
+      );
     }
     const input = this.plan(node.input);
     const description = describeWindowTvf(node);
@@ -513,7 +548,11 @@ class PhysicalPlanner {
     const { timeCol, window, groups, aggs } = node;
     const specs = (): AggregateSpec[] =>
       aggs.map((a) => ({
-        fn: resolveAggregate({ name: a.name, distinct: a.distinct, star: a.star, pos: a.pos }, a.args.map((e) => e.type), { retractable: false }),
+        fn: resolveAggregate(
+          { name: a.name, distinct: a.distinct, star: a.star, pos: a.pos },
+          a.args.map((e) => e.type),
+          { retractable: false },
+        ),
         args: a.args,
         ...(a.filter ? { filter: a.filter } : {}),
       }));
@@ -589,7 +628,11 @@ class PhysicalPlanner {
 
   private add(spec: VertexSpec): Planned {
     const id = this.vertices.length;
-    const uid = this.uids.allocate(spec.uidKind, spec.canonical, spec.inputs.map((i) => i.from.uid));
+    const uid = this.uids.allocate(
+      spec.uidKind,
+      spec.canonical,
+      spec.inputs.map((i) => i.from.uid),
+    );
     const base = {
       id,
       uid,

@@ -58,11 +58,7 @@ function idleTimeout(table: TableDef, tableConfig: ReadonlyMap<string, string> |
  * The spec for a scan of `columns` (indexes into table.schema, in scan order), or undefined when
  * the table has no WATERMARK.
  */
-export function sourceWatermarkSpec(
-  table: TableDef,
-  columns: readonly number[],
-  tableConfig?: ReadonlyMap<string, string>,
-): SourceWatermarkSpec | undefined {
+export function sourceWatermarkSpec(table: TableDef, columns: readonly number[], tableConfig?: ReadonlyMap<string, string>): SourceWatermarkSpec | undefined {
   const e = storedWatermark(table);
   if (!e) return undefined;
   const stored = storedColumns(table);

@@ -49,7 +49,10 @@ export function windowSpec(fn: string, intervals: readonly Expr[], pos: Pos): Wi
   const [slideName, sizeName] = want as [string, string];
   const sizePos = intervals[1]!.pos ?? pos;
   if (size % slide !== 0) {
-    throw argError(`the ${sizeName} of ${fn} must be an integral multiple of its ${slideName}, but got ${sizeName} ${size} ms and ${slideName} ${slide} ms`, sizePos);
+    throw argError(
+      `the ${sizeName} of ${fn} must be an integral multiple of its ${slideName}, but got ${sizeName} ${size} ms and ${slideName} ${slide} ms`,
+      sizePos,
+    );
   }
   const perRow = size / slide;
   if (perRow > MAX_WINDOWS_PER_ROW) {

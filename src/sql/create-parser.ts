@@ -12,7 +12,7 @@
 import type { SqlPosition } from '../errors.js';
 import { withNullable } from '../model/types.js';
 import type { ColumnDef, CreateTableStatement, CreateViewStatement, Expr, Pos } from './ir.js';
-import { TokenCursor } from './cursor.js';
+import type { TokenCursor } from './cursor.js';
 import { parseTypeAt } from './data-type.js';
 import { convertExprSegment, expressionEnd } from './expr-segment.js';
 import type { StatementContext } from './nsp-node.js';
@@ -82,11 +82,16 @@ function parseCreateTable(ctx: StatementContext, c: TokenCursor, temporary: bool
   if (!c.done) throw c.expected(sawWith ? 'end of statement' : 'WITH (...) or end of statement', 'after the table definition');
   const finalColumns = validate(columns, primaryKey, watermark, partitionedBy, partitionPos);
   return {
-    kind: 'create-table', name, ifNotExists, temporary, columns: finalColumns,
+    kind: 'create-table',
+    name,
+    ifNotExists,
+    temporary,
+    columns: finalColumns,
     ...(primaryKey ? { primaryKey: primaryKey.columns } : {}),
     ...(watermark ? { watermark } : {}),
     ...(partitionedBy ? { partitionedBy } : {}),
-    options, pos,
+    options,
+    pos,
   };
 }
 
@@ -202,7 +207,7 @@ function parseOptions(c: TokenCursor, options: { key: string; value: string; pos
   if (c.acceptOp(')')) return;
   do {
     const t = c.peek();
-    const { value: key, token } = c.expectString('as an option key (keys are quoted: \'connector\' = \'...\')');
+    const { value: key, token } = c.expectString("as an option key (keys are quoted: 'connector' = '...')");
     const pos = c.posOf(t ?? token);
     c.expectOp('=', `after option key '${key}'`);
     const { value } = c.expectString(`as the value of option '${key}'`);
@@ -226,6 +231,13 @@ function parseCreateView(ctx: StatementContext, c: TokenCursor, temporary: boole
   c.i = c.end;
   if (columnNames && new Set(columnNames).size !== columnNames.length) throw parseError('a view column list names a column twice', pos);
   return {
-    kind: 'create-view', name, ifNotExists, temporary, ...(columnNames ? { columnNames } : {}), query, queryText, pos,
+    kind: 'create-view',
+    name,
+    ifNotExists,
+    temporary,
+    ...(columnNames ? { columnNames } : {}),
+    query,
+    queryText,
+    pos,
   };
 }

@@ -41,7 +41,7 @@ export function parseDataType(text: string, origin?: TextOrigin): SqlType {
  */
 export function parseTypeAt(c: TokenCursor, context: string): SqlType {
   const nameTok = c.peek();
-  if (!nameTok || nameTok.kind !== 'word') throw c.expected('a data type', context || 'here');
+  if (nameTok?.kind !== 'word') throw c.expected('a data type', context || 'here');
   c.next();
   const name = nameTok.upper;
   const at = c.posOf(nameTok);
@@ -104,7 +104,7 @@ function quoteWord(t: Token): string {
 
 function integerParam(c: TokenCursor, what: string, typeName: string): number {
   const t = c.peek();
-  if (!t || t.kind !== 'number' || !/^\d+$/.test(t.text)) throw c.expected(`an integer ${what}`, `in ${typeName}(...)`);
+  if (t?.kind !== 'number' || !/^\d+$/.test(t.text)) throw c.expected(`an integer ${what}`, `in ${typeName}(...)`);
   c.next();
   const n = Number(t.text);
   if (!Number.isSafeInteger(n) || n > MAX_LENGTH) throw invalid(`${typeName} ${what} ${t.text} is too large`, c.posOf(t));
@@ -118,12 +118,7 @@ function optionalParam(c: TokenCursor, typeName: string): number | undefined {
   return n;
 }
 
-function timePrecision(
-  c: TokenCursor,
-  typeName: string,
-  at: ReturnType<TokenCursor['here']>,
-  dflt: number,
-): number {
+function timePrecision(c: TokenCursor, typeName: string, at: ReturnType<TokenCursor['here']>, dflt: number): number {
   if (!c.acceptOp('(')) return dflt;
   const p = integerParam(c, 'precision', typeName);
   c.expectOp(')', `after ${typeName} precision`);

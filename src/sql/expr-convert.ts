@@ -12,22 +12,45 @@
 import type { SqlPosition } from '../errors.js';
 import type { BinaryOp, CallExpr, Expr, IntervalUnit, LiteralExpr, OverClause, Pos } from './ir.js';
 import { RANKING_FUNCTIONS } from './over-clause.js';
-import { Locator, isIdent } from './locator.js';
+import { type Locator, isIdent } from './locator.js';
 import type { NspNode } from './nsp-node.js';
 import { parseExprAst } from './nsp.js';
 import { rewriteSegment, type RewriteTables } from './rewrite.js';
 import { notYet, parseError, unsupported } from './sql-errors.js';
 
 const DIRECT_BINARY: Readonly<Record<string, BinaryOp>> = {
-  '+': '+', '-': '-', '*': '*', '/': '/', '%': '%',
-  '=': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=',
-  AND: 'AND', OR: 'OR', '||': '||',
+  '+': '+',
+  '-': '-',
+  '*': '*',
+  '/': '/',
+  '%': '%',
+  '=': '=',
+  '<>': '<>',
+  '!=': '<>',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+  AND: 'AND',
+  OR: 'OR',
+  '||': '||',
 };
 
 const UNITS: Readonly<Record<string, IntervalUnit>> = {
-  YEAR: 'YEAR', YEARS: 'YEAR', MONTH: 'MONTH', MONTHS: 'MONTH', DAY: 'DAY', DAYS: 'DAY',
-  HOUR: 'HOUR', HOURS: 'HOUR', MINUTE: 'MINUTE', MINUTES: 'MINUTE', SECOND: 'SECOND', SECONDS: 'SECOND',
-  MILLISECOND: 'MILLISECOND', MILLISECONDS: 'MILLISECOND',
+  YEAR: 'YEAR',
+  YEARS: 'YEAR',
+  MONTH: 'MONTH',
+  MONTHS: 'MONTH',
+  DAY: 'DAY',
+  DAYS: 'DAY',
+  HOUR: 'HOUR',
+  HOURS: 'HOUR',
+  MINUTE: 'MINUTE',
+  MINUTES: 'MINUTE',
+  SECOND: 'SECOND',
+  SECONDS: 'SECOND',
+  MILLISECOND: 'MILLISECOND',
+  MILLISECONDS: 'MILLISECOND',
 };
 
 export class ExprConverter {
@@ -156,7 +179,9 @@ export class ExprConverter {
     }
     const unit = UNITS[unitText];
     if (!unit) {
-      const valid = `use one of ${Object.keys(UNITS).filter((u) => !u.endsWith('S')).join(', ')}`;
+      const valid = `use one of ${Object.keys(UNITS)
+        .filter((u) => !u.endsWith('S'))
+        .join(', ')}`;
       if (unitText === '') throw parseError(`expected a unit after INTERVAL: ${valid}`, pos);
       throw unsupported(`interval unit ${unitText}`, pos, valid);
     }
@@ -265,7 +290,12 @@ export class ExprConverter {
         const esc = n.right?.escape;
         const escape = esc ? this.expr(esc.value) : undefined;
         return freezeNode({
-          kind: 'like', negated: op === 'NOT LIKE', operand, pattern, ...(escape ? { escape } : {}), pos: operand.pos,
+          kind: 'like',
+          negated: op === 'NOT LIKE',
+          operand,
+          pattern,
+          ...(escape ? { escape } : {}),
+          pos: operand.pos,
         });
       }
       case 'IS':
@@ -306,7 +336,11 @@ export class ExprConverter {
     if (whens.length === 0) throw parseError('expected WHEN in CASE', pos);
     this.loc.findWord('END');
     return freezeNode({
-      kind: 'case', ...(operand ? { operand } : {}), whens: Object.freeze(whens), ...(otherwise ? { else: otherwise } : {}), pos,
+      kind: 'case',
+      ...(operand ? { operand } : {}),
+      whens: Object.freeze(whens),
+      ...(otherwise ? { else: otherwise } : {}),
+      pos,
     });
   }
 

@@ -33,13 +33,7 @@ export function expressionEnd(tokens: readonly Token[], start: number, end: numb
 }
 
 /** Parses and converts tokens [start, end) as one expression; `what` names it in errors. */
-export function convertExprSegment(
-  ctx: StatementContext,
-  start: number,
-  end: number,
-  tables: RewriteTables,
-  what: string,
-): Expr {
+export function convertExprSegment(ctx: StatementContext, start: number, end: number, tables: RewriteTables, what: string): Expr {
   if (start >= end) {
     const t = ctx.tokens[start];
     throw parseError(`expected an expression for ${what}`, ctx.src.pos(t ? t.start : (ctx.tokens[start - 1]?.end ?? 0)));

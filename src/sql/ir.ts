@@ -63,11 +63,7 @@ export interface UnaryExpr {
   readonly pos: Pos;
 }
 
-export type BinaryOp =
-  | '+' | '-' | '*' | '/' | '%'
-  | '=' | '<>' | '<' | '<=' | '>' | '>='
-  | 'AND' | 'OR'
-  | '||';
+export type BinaryOp = '+' | '-' | '*' | '/' | '%' | '=' | '<>' | '<' | '<=' | '>' | '>=' | 'AND' | 'OR' | '||';
 
 export interface BinaryExpr {
   readonly kind: 'binary';

@@ -69,7 +69,7 @@ export class Locator {
   /** `a . b . c`: the index of `a` when the dotted sequence of names follows. */
   findQualified(parts: readonly string[]): number {
     const toks = this.ctx.tokens;
-    const at = this.find((t, i) => {
+    const at = this.find((_t, i) => {
       for (let k = 0; k < parts.length; k++) {
         const j = i + 2 * k;
         if (j >= this.limit) return false;

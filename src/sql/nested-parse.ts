@@ -22,14 +22,51 @@ const PREFIX = '__w';
 
 /** Words before `(` that start an operand: the parentheses are an expression, not a call. */
 const OPERAND_KEYWORDS = new Set([
-  'SELECT', 'WHERE', 'HAVING', 'ON', 'AND', 'OR', 'NOT', 'WHEN', 'THEN', 'ELSE', 'CASE', 'BY', 'BETWEEN', 'LIKE', 'IS',
-  'DISTINCT', 'RETURN',
+  'SELECT',
+  'WHERE',
+  'HAVING',
+  'ON',
+  'AND',
+  'OR',
+  'NOT',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'CASE',
+  'BY',
+  'BETWEEN',
+  'LIKE',
+  'IS',
+  'DISTINCT',
+  'RETURN',
 ]);
 
 /** Words before `(` whose parentheses are not an expression one could replace by a name. */
 const NOT_EXPRESSION = new Set([
-  'IN', 'EXISTS', 'OVER', 'FILTER', 'USING', 'VALUES', 'TABLE', 'DESCRIPTOR', 'INTO', 'AS', 'ROW', 'ARRAY', 'MAP',
-  'LATERAL', 'UNNEST', 'JOIN', 'FROM', 'ANY', 'SOME', 'ALL', 'WITHIN', 'MATCH_RECOGNIZE', 'PARTITION', 'ORDER',
+  'IN',
+  'EXISTS',
+  'OVER',
+  'FILTER',
+  'USING',
+  'VALUES',
+  'TABLE',
+  'DESCRIPTOR',
+  'INTO',
+  'AS',
+  'ROW',
+  'ARRAY',
+  'MAP',
+  'LATERAL',
+  'UNNEST',
+  'JOIN',
+  'FROM',
+  'ANY',
+  'SOME',
+  'ALL',
+  'WITHIN',
+  'MATCH_RECOGNIZE',
+  'PARTITION',
+  'ORDER',
 ]);
 
 const QUERY_WORDS = new Set(['SELECT', 'WITH', 'VALUES']);
@@ -230,7 +267,7 @@ function placeholderName(n: NspNode): string | undefined {
   if (n === null || typeof n !== 'object' || n.type !== 'column_ref' || n.table) return undefined;
   const c = n.column;
   const name = typeof c === 'string' ? c : typeof c?.expr?.value === 'string' ? c.expr.value : undefined;
-  return name !== undefined && name.startsWith(PREFIX) ? name : undefined;
+  return name?.startsWith(PREFIX) ? name : undefined;
 }
 
 /** Puts the pieces' ASTs (`byName`) back in place of their placeholders inside `ast`; returns the result (`ast` may be one). */

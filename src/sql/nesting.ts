@@ -13,8 +13,30 @@ export const MAX_NESTING = 256;
 
 /** Words after which `-` / `+` start an operand (so they are prefix operators). */
 const OPERAND_BEFORE = new Set([
-  'SELECT', 'WHERE', 'HAVING', 'ON', 'AND', 'OR', 'NOT', 'WHEN', 'THEN', 'ELSE', 'CASE', 'BY', 'BETWEEN', 'LIKE', 'IS',
-  'IN', 'AS', 'RETURN', 'DISTINCT', 'ALL', 'FOR', 'FROM', 'WATERMARK', 'LIMIT',
+  'SELECT',
+  'WHERE',
+  'HAVING',
+  'ON',
+  'AND',
+  'OR',
+  'NOT',
+  'WHEN',
+  'THEN',
+  'ELSE',
+  'CASE',
+  'BY',
+  'BETWEEN',
+  'LIKE',
+  'IS',
+  'IN',
+  'AS',
+  'RETURN',
+  'DISTINCT',
+  'ALL',
+  'FOR',
+  'FROM',
+  'WATERMARK',
+  'LIMIT',
 ]);
 
 function isPrefixOperator(t: Token, prev: Token | undefined): boolean {

@@ -1,7 +1,7 @@
 import type { SourceText, Token } from './tokenizer.js';
 
 /** node-sql-parser's AST is loosely typed; converters check each shape they rely on. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the parser's AST has no types; converters check each shape
 export type NspNode = any;
 
 /** The statement being parsed: its text (with file origin) and all its tokens. */

@@ -6,10 +6,9 @@
 import nsp from 'node-sql-parser/build/flinksql.js';
 import { isWeirError } from '../errors.js';
 import { didYouMean, expectedKeywords, parseError, summarizeExpected, type PeggyExpectation } from './sql-errors.js';
-import { describeToken, type SourceText, type Token } from './tokenizer.js';
+import { describeToken, type Token } from './tokenizer.js';
 import type { NspNode, StatementContext } from './nsp-node.js';
 import { splitNested, substitutePlaceholders, type Piece } from './nested-parse.js';
-
 
 const parser = new nsp.Parser();
 const OPTIONS = { database: 'FlinkSQL', trimQuery: false, parseOptions: { includeLocations: false } };
@@ -32,12 +31,7 @@ export function parseQueryAst(ctx: StatementContext, start: number, end: number,
 }
 
 /** Parses one expression (tokens [start, end), rewritten `text`); returns its AST and alias. */
-export function parseExprAst(
-  ctx: StatementContext,
-  start: number,
-  end: number,
-  text: string,
-): { expr: NspNode; alias: unknown } {
+export function parseExprAst(ctx: StatementContext, start: number, end: number, text: string): { expr: NspNode; alias: unknown } {
   const split = splitNested(ctx, start, end, text);
   if (!split) return parseOneExpr(ctx, start, end, text);
   const { expr, alias } = parseOneExpr(ctx, start, end, split.text, split.toStatement);
@@ -45,13 +39,7 @@ export function parseExprAst(
 }
 
 /** `toStatement` maps offsets in `text` to statement offsets (default: `text` starts at token `start`). */
-function parseOneExpr(
-  ctx: StatementContext,
-  start: number,
-  end: number,
-  text: string,
-  toStatement?: (o: number) => number,
-): { expr: NspNode; alias: unknown } {
+function parseOneExpr(ctx: StatementContext, start: number, end: number, text: string, toStatement?: (o: number) => number): { expr: NspNode; alias: unknown } {
   const base = ctx.tokens[start]!.start;
   const len = text.length;
   const inText = (o: number): number => Math.min(Math.max(o - EXPR_PREFIX.length, 0), len);
@@ -92,14 +80,7 @@ function parseInnerPieces(ctx: StatementContext, outer: Piece, ast: NspNode): Ns
   return resolved.get(outer);
 }
 
-function run(
-  ctx: StatementContext,
-  text: string,
-  toLocal: (o: number) => number,
-  start: number,
-  end: number,
-  what: 'statement' | 'expression',
-): NspNode {
+function run(ctx: StatementContext, text: string, toLocal: (o: number) => number, start: number, end: number, what: 'statement' | 'expression'): NspNode {
   try {
     return parser.astify(text, OPTIONS);
   } catch (e) {
@@ -138,14 +119,7 @@ interface PeggyError {
   expected?: PeggyExpectation[] | null;
 }
 
-function translate(
-  ctx: StatementContext,
-  e: unknown,
-  toLocal: (o: number) => number,
-  start: number,
-  end: number,
-  what: 'statement' | 'expression',
-): Error {
+function translate(ctx: StatementContext, e: unknown, toLocal: (o: number) => number, start: number, end: number, what: 'statement' | 'expression'): Error {
   const err = (e ?? {}) as PeggyError;
   const offset = err.location?.start?.offset;
   if (typeof offset !== 'number') {
@@ -166,7 +140,7 @@ function translate(
   // the parser takes FORM for an alias.
   const keywords = expectedKeywords(err.expected ?? undefined);
   for (const t of [found, foundAt > start ? ctx.tokens[foundAt - 1] : undefined]) {
-    if (!t || t.kind !== 'word' || t.text.length < 2) continue;
+    if (t?.kind !== 'word' || t.text.length < 2) continue;
     const guess = didYouMean(t.upper, t === found ? keywords : [...keywords, 'FROM', 'WHERE']);
     if (guess) return parseError(`unexpected '${t.text}', did you mean ${guess}?`, ctx.src.pos(t.start));
   }

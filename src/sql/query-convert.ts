@@ -15,13 +15,37 @@ import { invalid, parseError, unsupported } from './sql-errors.js';
 import { describeToken } from './tokenizer.js';
 
 const SELECT_KEYS = new Set([
-  'with', 'type', 'options', 'distinct', 'columns', 'from', 'where', 'groupby', 'having', 'orderby', 'limit',
-  '_next', 'set_op', 'parentheses_symbol', '_parentheses', 'collate', 'into', 'locking_read', 'window', 'qualify',
+  'with',
+  'type',
+  'options',
+  'distinct',
+  'columns',
+  'from',
+  'where',
+  'groupby',
+  'having',
+  'orderby',
+  'limit',
+  '_next',
+  'set_op',
+  'parentheses_symbol',
+  '_parentheses',
+  'collate',
+  'into',
+  'locking_read',
+  'window',
+  'qualify',
 ]);
 
 const JOIN_TYPES: Readonly<Record<string, JoinRef['joinType']>> = {
-  JOIN: 'inner', 'INNER JOIN': 'inner', 'LEFT JOIN': 'left', 'LEFT OUTER JOIN': 'left',
-  'RIGHT JOIN': 'right', 'RIGHT OUTER JOIN': 'right', 'FULL JOIN': 'full', 'FULL OUTER JOIN': 'full',
+  JOIN: 'inner',
+  'INNER JOIN': 'inner',
+  'LEFT JOIN': 'left',
+  'LEFT OUTER JOIN': 'left',
+  'RIGHT JOIN': 'right',
+  'RIGHT OUTER JOIN': 'right',
+  'FULL JOIN': 'full',
+  'FULL OUTER JOIN': 'full',
   'CROSS JOIN': 'cross',
 };
 
@@ -82,8 +106,14 @@ class QueryConverter {
         if (setOp !== 'UNION' && setOp !== 'UNION ALL' && setOp !== 'UNION DISTINCT') throw unsupported(setOp || 'this set operation', pos);
         const part = chain[k];
         if (k === chain.length - 1 && !part.parentheses_symbol && (part.orderby || part.limit)) {
-          const o = this.loc.ctx.tokens.findIndex((t, j) => j >= this.loc.cursor && j < this.loc.limit && t.kind === 'word' && (t.upper === 'ORDER' || t.upper === 'LIMIT'));
-          throw unsupported('ORDER BY or LIMIT after UNION', o >= 0 ? this.loc.pos(o) : pos, 'wrap the UNION in a subquery: SELECT * FROM (... UNION ALL ...) ORDER BY ...');
+          const o = this.loc.ctx.tokens.findIndex(
+            (t, j) => j >= this.loc.cursor && j < this.loc.limit && t.kind === 'word' && (t.upper === 'ORDER' || t.upper === 'LIMIT'),
+          );
+          throw unsupported(
+            'ORDER BY or LIMIT after UNION',
+            o >= 0 ? this.loc.pos(o) : pos,
+            'wrap the UNION in a subquery: SELECT * FROM (... UNION ALL ...) ORDER BY ...',
+          );
         }
         const right = this.select(part);
         result = freezeNode({ kind: 'union', all: setOp === 'UNION ALL', left: result, right, pos });
@@ -104,7 +134,8 @@ class QueryConverter {
       for (const w of withs) {
         const name = identName(w.name);
         const nameAt = this.loc.findIdent(name);
-        if (w.columns && w.columns.length > 0) throw unsupported('a column list on a WITH query', this.at(nameAt), `write the names as aliases inside ${name}'s SELECT`);
+        if (w.columns && w.columns.length > 0)
+          throw unsupported('a column list on a WITH query', this.at(nameAt), `write the names as aliases inside ${name}'s SELECT`);
         const inner = w.stmt?.ast ?? w.stmt;
         const open = this.loc.findOp('(');
         const q = open >= 0 ? this.loc.within(open, () => this.query(inner)) : this.query(inner);
@@ -155,8 +186,16 @@ class QueryConverter {
     const orderBy = Object.freeze(orderNodes.map((o) => this.orderItem(o)));
     const limit = this.limit(n.limit, pos);
     return freezeNode({
-      kind: 'select', distinct, items: Object.freeze(items), ...(from ? { from } : {}), ...(where ? { where } : {}),
-      groupBy, ...(having ? { having } : {}), orderBy, ...(limit !== undefined ? { limit } : {}), pos,
+      kind: 'select',
+      distinct,
+      items: Object.freeze(items),
+      ...(from ? { from } : {}),
+      ...(where ? { where } : {}),
+      groupBy,
+      ...(having ? { having } : {}),
+      orderBy,
+      ...(limit !== undefined ? { limit } : {}),
+      pos,
     });
   }
 
@@ -209,7 +248,9 @@ class QueryConverter {
     let left = this.fromItem(list[0]);
     for (let k = 1; k < list.length; k++) {
       const f = list[k];
-      const kw = this.loc.find((t) => (t.kind === 'word' && ['JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'NATURAL'].includes(t.upper)) || (t.kind === 'op' && t.text === ','));
+      const kw = this.loc.find(
+        (t) => (t.kind === 'word' && ['JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'NATURAL'].includes(t.upper)) || (t.kind === 'op' && t.text === ','),
+      );
       const pos = this.at(kw);
       const joinText = f.join ? String(f.join).toUpperCase() : 'CROSS JOIN';
       const joinType = JOIN_TYPES[joinText];

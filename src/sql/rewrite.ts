@@ -49,8 +49,20 @@ export function newRewriteTables(): RewriteTables {
 }
 
 const TIME_UNITS = new Set([
-  'MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND',
-  'MILLISECOND', 'MICROSECOND', 'NANOSECOND',
+  'MILLENNIUM',
+  'CENTURY',
+  'DECADE',
+  'YEAR',
+  'QUARTER',
+  'MONTH',
+  'WEEK',
+  'DAY',
+  'HOUR',
+  'MINUTE',
+  'SECOND',
+  'MILLISECOND',
+  'MICROSECOND',
+  'NANOSECOND',
 ]);
 
 const NOT_YET: Readonly<Record<string, string>> = {
@@ -73,11 +85,7 @@ export function rewriteSegment(ctx: StatementContext, start: number, end: number
   for (let i = start; i < end; i++) {
     const t = tokens[i]!;
     if (t.kind === 'dstring') {
-      throw unsupported(
-        `double-quoted text ${t.text}`,
-        src.pos(t.start),
-        "use 'single quotes' for strings and `backticks` for identifiers",
-      );
+      throw unsupported(`double-quoted text ${t.text}`, src.pos(t.start), "use 'single quotes' for strings and `backticks` for identifiers");
     }
     if (t.kind === 'quoted' && t.value.includes('`')) {
       throw unsupported('a backtick inside a quoted identifier', src.pos(t.start));
@@ -138,13 +146,7 @@ export function rewriteSegment(ctx: StatementContext, start: number, end: number
   return chars.join('');
 }
 
-function recordCast(
-  ctx: StatementContext,
-  castAt: number,
-  end: number,
-  tables: RewriteTables,
-  replace: (from: number, to: number, by: string) => void,
-): void {
+function recordCast(ctx: StatementContext, castAt: number, end: number, tables: RewriteTables, replace: (from: number, to: number, by: string) => void): void {
   const { tokens, src } = ctx;
   const close = matchingParen(tokens, castAt + 1, end);
   if (close < 0) return; // unbalanced: node-sql-parser reports it

@@ -121,7 +121,7 @@ function inputState(text: string): InputState {
     return 'unterminated';
   }
   const last = tokens[tokens.length - 1];
-  if (!last || last.kind !== 'op' || last.text !== ';') return 'no-semicolon';
+  if (last?.kind !== 'op' || last.text !== ';') return 'no-semicolon';
   const chunks = splitStatements(text);
   const chunk = chunks[chunks.length - 1];
   if (!chunk) return 'complete';

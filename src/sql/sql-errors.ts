@@ -35,8 +35,34 @@ export interface PeggyExpectation {
 
 // Operators of other dialects that node-sql-parser offers; listing them would only mislead.
 const FOREIGN = new Set([
-  '--', '/*', '#-', '#>', '#>>', '->', '->>', '<@', '@>', '?', '?&', '?|', '::', '[', ']', '&&', '@', '@@',
-  '$', ':', ':=', '!', '~', '"', '`', "'", 'json_object', 'overlay',
+  '--',
+  '/*',
+  '#-',
+  '#>',
+  '#>>',
+  '->',
+  '->>',
+  '<@',
+  '@>',
+  '?',
+  '?&',
+  '?|',
+  '::',
+  '[',
+  ']',
+  '&&',
+  '@',
+  '@@',
+  '$',
+  ':',
+  ':=',
+  '!',
+  '~',
+  '"',
+  '`',
+  "'",
+  'json_object',
+  'overlay',
 ]);
 
 /** Words that start an expression; when most of them are expected, "an expression" says it better. */
@@ -99,4 +125,3 @@ export function didYouMean(word: string, keywords: readonly string[]): string | 
   }
   return best;
 }
-

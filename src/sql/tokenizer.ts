@@ -75,8 +75,7 @@ export class SourceText {
 
 const TWO_CHAR_OPS = new Set(['<>', '<=', '>=', '!=', '||', '::', '=>', '->']);
 
-const isWordStart = (c: number): boolean =>
-  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
+const isWordStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
 const isWordPart = (c: number): boolean => isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 

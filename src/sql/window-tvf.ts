@@ -106,7 +106,7 @@ export function readWindowTvf(ctx: StatementContext, at: number, limit: number):
     break;
   }
   const partitionBy: { name: string; token: number }[] = [];
-  let argParts = [second, ...rest];
+  const argParts = [second, ...rest];
   if (j < first[1]) {
     if (!(isWord(tokens[j], 'PARTITION') && isWord(tokens[j + 1], 'BY'))) {
       throw parseError(`unexpected ${describeToken(tokens[j])} after TABLE ${table.join('.')}: expected ',' or PARTITION BY`, pos(j));

@@ -31,7 +31,6 @@ const K_NONE = 0;
 const K_NUM = 1;
 const K_BIG = 2;
 const K_TUPLE = 3;
-const K_ANY = 4;
 
 function numericArray(n: number, ints: boolean, min: number, max: number): NumericArray {
   if (!ints) return new Float64Array(n);

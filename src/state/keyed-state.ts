@@ -22,12 +22,7 @@ export function snapshotKeyedMap<K, V>(map: ReadonlyMap<K, V>): Uint8Array {
  * give the hash the exchange computes for the row that produced the key (e.g. `hashRow` over the
  * key columns, or `hashValue` for a single key column).
  */
-export function restoreKeyedMap<K, V>(
-  restored: readonly Uint8Array[],
-  hashOfKey: (key: K) => number,
-  subtaskIndex: number,
-  parallelism: number,
-): Map<K, V> {
+export function restoreKeyedMap<K, V>(restored: readonly Uint8Array[], hashOfKey: (key: K) => number, subtaskIndex: number, parallelism: number): Map<K, V> {
   const out = new Map<K, V>();
   for (const bytes of restored) {
     const part = deserializeState<Map<K, V>>(bytes);

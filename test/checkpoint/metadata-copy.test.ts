@@ -21,9 +21,19 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 /** sha256 of the JSON with sorted keys, computed here rather than trusting the code under test. */
 function independentChecksum(raw: Record<string, Json>): string {
   const sortKeys = (v: Json): Json =>
-    Array.isArray(v) ? v.map(sortKeys) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v;
+    Array.isArray(v)
+      ? v.map(sortKeys)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sortKeys(v[k])]),
+          )
+        : v;
   const { checksum: _c, ...rest } = raw;
-  return `sha256:${createHash('sha256').update(JSON.stringify(sortKeys(rest))).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify(sortKeys(rest)))
+    .digest('hex')}`;
 }
 
 async function readJson(path: string): Promise<Record<string, Json>> {
@@ -39,7 +49,10 @@ async function editPosition(path: string, by: number): Promise<void> {
 }
 
 async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   if (!isWeirError(e)) throw new Error(`expected a WeirError, got ${String(e)}`);
   return e;
 }
@@ -69,7 +82,11 @@ describe('_metadata checksum and copy', () => {
     expect(raw.checksum).toBe(independentChecksum(raw));
 
     // re-indenting and re-ordering keys by hand is not damage
-    const reordered = Object.fromEntries(Object.keys(raw).reverse().map((k) => [k, raw[k]]));
+    const reordered = Object.fromEntries(
+      Object.keys(raw)
+        .reverse()
+        .map((k) => [k, raw[k]]),
+    );
     await writeFile(join(last, '_metadata'), JSON.stringify(reordered));
     await rm(join(last, '_metadata.copy'));
     const listed = (await listCheckpoints(d, 'meta'))[0];

@@ -2,14 +2,7 @@ import { mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../../src/checkpoint/metadata.js';
-import {
-  applyRetention,
-  listCheckpoints,
-  maxUsedCheckpointId,
-  readMetadata,
-  resolveRestore,
-  stateFileName,
-} from '../../src/checkpoint/storage.js';
+import { applyRetention, listCheckpoints, maxUsedCheckpointId, readMetadata, resolveRestore, stateFileName } from '../../src/checkpoint/storage.js';
 import { isWeirError } from '../../src/errors.js';
 import { startJob } from '../../src/job/job.js';
 import { jobOptions } from '../runtime/helpers/graph.js';
@@ -29,7 +22,10 @@ async function jobWithCheckpoints(d: string, name = 'store', rec = new SinkRecor
 }
 
 async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string }> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   if (!isWeirError(e)) throw new Error(`expected a WeirError, got ${String(e)}`);
   return e;
 }
@@ -85,7 +81,12 @@ describe('checkpoint storage', () => {
     );
 
     const list = await listCheckpoints(d, 'store');
-    expect(list.filter((c) => c.corrupt !== undefined).map((c) => c.id).sort()).toEqual([n2, n3].sort());
+    expect(
+      list
+        .filter((c) => c.corrupt !== undefined)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([n2, n3].sort());
 
     expect(await errorOf(resolveRestore(d, 'store', join(d, 'store', `chk-${n3}`)))).toMatchObject({ code: 'CHECKPOINT_CORRUPT' });
     expect(await errorOf(resolveRestore(d, 'store', metaFile))).toMatchObject({ code: 'CHECKPOINT_CORRUPT' });
@@ -98,7 +99,10 @@ describe('checkpoint storage', () => {
 
     // a job restored from `latest` uses the fallback checkpoint
     const begins = rec.begins.length;
-    const job = startJob(keyedJob('store', rec, { splits: 2, rowsPerSplit: 3000, batchSize: 25 }, { source: 2, sum: 2, sink: 1 }), jobOptions(d, {}, { restore: { path: 'latest', allowNonRestoredState: false } }));
+    const job = startJob(
+      keyedJob('store', rec, { splits: 2, rowsPerSplit: 3000, batchSize: 25 }, { source: 2, sum: 2, sink: 1 }),
+      jobOptions(d, {}, { restore: { path: 'latest', allowNonRestoredState: false } }),
+    );
     expect((await job.done).state).toBe('FINISHED');
     expect(job.status().lastCheckpoint!.id).toBe(ids.at(-1)! + 1);
     // the sink's first transaction takes the first new id, never an id whose commit may exist

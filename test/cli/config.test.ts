@@ -6,7 +6,20 @@ import { applyConfig, defaultJobConfig, resetConfig } from '../../src/config/job
 import { prepareJob } from '../../src/cli/job-file.js';
 import '../../connectors/index.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { completedCheckpoints, expectContiguous, idStats, lines, readMetadata, runOk, runWeir, sequenceJobSql, startRunning, tempDir, waitFor, writeFile } from './cli-helpers.js';
+import {
+  completedCheckpoints,
+  expectContiguous,
+  idStats,
+  lines,
+  readMetadata,
+  runOk,
+  runWeir,
+  sequenceJobSql,
+  startRunning,
+  tempDir,
+  waitFor,
+  writeFile,
+} from './cli-helpers.js';
 
 /** Flink option names: parsing (in process) and their effect on a real run (through the CLI). */
 describe('job configuration', () => {
@@ -87,7 +100,7 @@ describe('job configuration', () => {
 });
 
 describe('configuration through weir run', () => {
-  it("execution.checkpointing.interval and state.checkpoints.num-retained shape the checkpoint folder", async () => {
+  it('execution.checkpointing.interval and state.checkpoints.num-retained shape the checkpoint folder', async () => {
     const dir = tempDir('cli-config');
     // '1 h' leaves only the final checkpoint of a bounded run; '50ms' one after another, of which
     // 2 are kept: that run goes on until checkpoint 5 exists, then stops with a final one.
@@ -95,7 +108,13 @@ describe('configuration through weir run', () => {
     const often = writeFile(
       dir,
       'often.sql',
-      sequenceJobSql({ db: join(dir, 'often.duckdb'), end: 100_000_000, rowsPerSecond: 1000, interval: '50ms', prelude: "SET 'state.checkpoints.num-retained' = '2';" }),
+      sequenceJobSql({
+        db: join(dir, 'often.duckdb'),
+        end: 100_000_000,
+        rowsPerSecond: 1000,
+        interval: '50ms',
+        prelude: "SET 'state.checkpoints.num-retained' = '2';",
+      }),
     );
     const oftenDir = join(dir, 'chk', 'often');
     const running = startRunning([often, '--checkpoint-dir', join(dir, 'chk'), '-q'], oftenDir);
@@ -155,7 +174,19 @@ INSERT INTO per_k SELECT k, COUNT(*), SUM(id) FROM src GROUP BY k;
           .filter((l) => l.msg === 'job failed; restarting from the latest checkpoint')
           .map((l) => l.restart!);
       const [fixed, none] = await Promise.all([
-        runWeir(['run', file, '--checkpoint-dir', join(dir, 'a'), '-q', '--set', 'restart-strategy.type=fixed-delay', '--set', 'restart-strategy.fixed-delay.attempts=2', '--set', 'restart-strategy.fixed-delay.delay=50ms']),
+        runWeir([
+          'run',
+          file,
+          '--checkpoint-dir',
+          join(dir, 'a'),
+          '-q',
+          '--set',
+          'restart-strategy.type=fixed-delay',
+          '--set',
+          'restart-strategy.fixed-delay.attempts=2',
+          '--set',
+          'restart-strategy.fixed-delay.delay=50ms',
+        ]),
         runWeir(['run', file, '--checkpoint-dir', join(dir, 'b'), '-q', '--set', 'restart-strategy.type=none']),
       ]);
       for (const r of [fixed, none]) {

@@ -93,13 +93,18 @@ function controlInfo(jobDir: string): { pid: number; socket: string } {
 
 async function startJob(s: Setup, umask: string, env: Record<string, string | undefined> = {}): Promise<{ run: WeirRun; socket: string }> {
   const run = runUnderUmask(umask, [s.file, '--checkpoint-dir', s.chk, '-q'], { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined, ...env });
-  await waitFor('control.json', () => {
-    try {
-      return controlInfo(s.jobDir);
-    } catch {
-      return undefined;
-    }
-  }, 60_000, run);
+  await waitFor(
+    'control.json',
+    () => {
+      try {
+        return controlInfo(s.jobDir);
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+    run,
+  );
   return { run, socket: controlInfo(s.jobDir).socket };
 }
 
@@ -193,7 +198,7 @@ describe('the control socket of a running job', () => {
     await stopAsOwner(s, run);
   });
 
-  it('too long a path for a Unix socket: the private runtime folder, $XDG_RUNTIME_DIR/weir when XDG_RUNTIME_DIR is the user\'s 0700 folder', async () => {
+  it("too long a path for a Unix socket: the private runtime folder, $XDG_RUNTIME_DIR/weir when XDG_RUNTIME_DIR is the user's 0700 folder", async () => {
     const s = setup('xdg', { longName: true });
     const xdg = join(s.dir, 'xdg');
     mkdirSync(xdg, { mode: 0o700 });
@@ -210,7 +215,10 @@ describe('the control socket of a running job', () => {
     chmodSync(fallback, 0o755);
     const r1 = runUnderUmask('022', [s.file, '--checkpoint-dir', s.chk, '-q'], { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
     const e1 = await r1.exit;
-    expectUserError({ ...e1, stdout: r1.stdout(), stderr: r1.stderr() }, `error: control socket folder ${fallback} is not safe to use: its mode is 0755, not 0700; weir does not use it (remove it if it is yours, or point XDG_RUNTIME_DIR or TMPDIR to a private folder)`);
+    expectUserError(
+      { ...e1, stdout: r1.stdout(), stderr: r1.stderr() },
+      `error: control socket folder ${fallback} is not safe to use: its mode is 0755, not 0700; weir does not use it (remove it if it is yours, or point XDG_RUNTIME_DIR or TMPDIR to a private folder)`,
+    );
     expect(mode(fallback)).toBe(0o755); // left as it was
 
     rmSync(fallback, { recursive: true });
@@ -219,36 +227,47 @@ describe('the control socket of a running job', () => {
     symlinkSync(elsewhere, fallback);
     const r2 = runUnderUmask('022', [s.file, '--checkpoint-dir', s.chk, '-q'], { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
     const e2 = await r2.exit;
-    expectUserError({ ...e2, stdout: r2.stdout(), stderr: r2.stderr() }, new RegExp(`^error: control socket folder ${fallback} is not safe to use: it is a symbolic link;`));
+    expectUserError(
+      { ...e2, stdout: r2.stdout(), stderr: r2.stderr() },
+      new RegExp(`^error: control socket folder ${fallback} is not safe to use: it is a symbolic link;`),
+    );
     expect(lstatSync(elsewhere).nlink).toBe(2); // nothing was created through the link
-  
   });
 
-  it.skipIf(!isRoot)('as another user: squatting <tmp>/weir-<uid> first keeps the job from starting with a clear message, and nothing is created in it', async () => {
-    const s = setup('squat', { longName: true });
-    const fallback = join(tmp, `weir-${ME}`);
-    const mk = await runAs(other!, ['mkdir', '-m', '0777', fallback], { cwd: tmp, env: envOf(tmp) });
-    expect(mk.code, mk.stderr).toBe(0);
-    const r = runUnderUmask('022', [s.file, '--checkpoint-dir', s.chk, '-q'], { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
-    const e = await r.exit;
-    expectUserError(
-      { ...e, stdout: r.stdout(), stderr: r.stderr() },
-      `error: control socket folder ${fallback} is not safe to use: it is owned by uid ${other!.uid}, not by you (uid ${ME}); weir does not use it (remove it if it is yours, or point XDG_RUNTIME_DIR or TMPDIR to a private folder)`,
-    );
-    expect(lstatSync(fallback).nlink).toBe(2); // still empty: never followed
-  });
+  it.skipIf(!isRoot)(
+    'as another user: squatting <tmp>/weir-<uid> first keeps the job from starting with a clear message, and nothing is created in it',
+    async () => {
+      const s = setup('squat', { longName: true });
+      const fallback = join(tmp, `weir-${ME}`);
+      const mk = await runAs(other!, ['mkdir', '-m', '0777', fallback], { cwd: tmp, env: envOf(tmp) });
+      expect(mk.code, mk.stderr).toBe(0);
+      const r = runUnderUmask('022', [s.file, '--checkpoint-dir', s.chk, '-q'], { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
+      const e = await r.exit;
+      expectUserError(
+        { ...e, stdout: r.stdout(), stderr: r.stderr() },
+        `error: control socket folder ${fallback} is not safe to use: it is owned by uid ${other!.uid}, not by you (uid ${ME}); weir does not use it (remove it if it is yours, or point XDG_RUNTIME_DIR or TMPDIR to a private folder)`,
+      );
+      expect(lstatSync(fallback).nlink).toBe(2); // still empty: never followed
+    },
+  );
 
   it.skipIf(!isRoot)('as another user: a symlink planted at <tmp>/weir-<uid> is not followed', async () => {
     const s = setup('squat-link', { longName: true });
     const fallback = join(tmp, `weir-${ME}`);
     const theirs = join(tmp, 'theirs');
-    for (const argv of [['mkdir', '-m', '0700', theirs], ['ln', '-s', theirs, fallback]]) {
+    for (const argv of [
+      ['mkdir', '-m', '0700', theirs],
+      ['ln', '-s', theirs, fallback],
+    ]) {
       const r = await runAs(other!, argv, { cwd: tmp, env: envOf(tmp) });
       expect(r.code, r.stderr).toBe(0);
     }
     const r = runUnderUmask('022', [s.file, '--checkpoint-dir', s.chk, '-q'], { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
     const e = await r.exit;
-    expectUserError({ ...e, stdout: r.stdout(), stderr: r.stderr() }, new RegExp(`^error: control socket folder ${fallback} is not safe to use: it is a symbolic link;`));
+    expectUserError(
+      { ...e, stdout: r.stdout(), stderr: r.stderr() },
+      new RegExp(`^error: control socket folder ${fallback} is not safe to use: it is a symbolic link;`),
+    );
     expect(lstatSync(theirs).nlink).toBe(2);
     rmSync(theirs, { recursive: true });
   });
@@ -277,50 +296,59 @@ describe('the control socket of a running job', () => {
     );
   });
 
-  it.skipIf(!isRoot)("as another user: weir savepoint refuses a control.json they planted, and one naming their socket; their socket gets no connection", async () => {
-    const s = setup('planted');
-    // a shared checkpoint folder anyone can write (like a folder under /tmp)
-    mkdirSync(s.chk);
-    chmodSync(s.chk, 0o1777);
-    const theirDir = join(tmp, 'their-sock');
-    const theirSocket = join(theirDir, 'sock');
-    const hits = join(theirDir, 'hits');
-    const listener = spawnAs(
-      other!,
-      [
-        process.execPath,
-        '-e',
-        `const fs = require('node:fs'); fs.mkdirSync(process.argv[1], { mode: 0o700 });
+  it.skipIf(!isRoot)(
+    'as another user: weir savepoint refuses a control.json they planted, and one naming their socket; their socket gets no connection',
+    async () => {
+      const s = setup('planted');
+      // a shared checkpoint folder anyone can write (like a folder under /tmp)
+      mkdirSync(s.chk);
+      chmodSync(s.chk, 0o1777);
+      const theirDir = join(tmp, 'their-sock');
+      const theirSocket = join(theirDir, 'sock');
+      const hits = join(theirDir, 'hits');
+      const listener = spawnAs(
+        other!,
+        [
+          process.execPath,
+          '-e',
+          `const fs = require('node:fs'); fs.mkdirSync(process.argv[1], { mode: 0o700 });
 require('node:net').createServer((c) => { fs.appendFileSync(process.argv[3], 'hit\\n'); c.end(JSON.stringify({ ok: true, result: { id: 1, path: '/fake' } }) + '\\n'); })
   .listen(process.argv[2], () => console.log('listening'));`,
-        theirDir,
-        theirSocket,
-        hits,
-      ],
-      { cwd: tmp, env: envOf(tmp) },
-    );
-    try {
-      await waitFor('the other user listening', () => listener.stdout().includes('listening'), 60_000);
-      const plant = await runAs(
-        other!,
-        [process.execPath, '-e', `const fs = require('node:fs'); fs.mkdirSync(process.argv[1]); fs.writeFileSync(process.argv[1] + '/control.json', JSON.stringify({ pid: 1, socket: process.argv[2] }), { mode: 0o644 });`, s.jobDir, theirSocket],
+          theirDir,
+          theirSocket,
+          hits,
+        ],
         { cwd: tmp, env: envOf(tmp) },
       );
-      expect(plant.code, plant.stderr).toBe(0);
-      const info = join(s.jobDir, 'control.json');
-      const r1 = await runWeir(['savepoint', 'ticker', '--checkpoint-dir', s.chk]);
-      expectUserError(r1, `error: refusing to use ${info}: it is owned by uid ${other!.uid}, not by you (uid ${ME})`);
+      try {
+        await waitFor('the other user listening', () => listener.stdout().includes('listening'), 60_000);
+        const plant = await runAs(
+          other!,
+          [
+            process.execPath,
+            '-e',
+            `const fs = require('node:fs'); fs.mkdirSync(process.argv[1]); fs.writeFileSync(process.argv[1] + '/control.json', JSON.stringify({ pid: 1, socket: process.argv[2] }), { mode: 0o644 });`,
+            s.jobDir,
+            theirSocket,
+          ],
+          { cwd: tmp, env: envOf(tmp) },
+        );
+        expect(plant.code, plant.stderr).toBe(0);
+        const info = join(s.jobDir, 'control.json');
+        const r1 = await runWeir(['savepoint', 'ticker', '--checkpoint-dir', s.chk]);
+        expectUserError(r1, `error: refusing to use ${info}: it is owned by uid ${other!.uid}, not by you (uid ${ME})`);
 
-      // our own control.json, naming their socket: the socket's folder is not ours
-      const ours = join(s.chk, 'ours');
-      mkdirSync(ours);
-      writeFileSync(join(ours, 'control.json'), JSON.stringify({ pid: 1, socket: theirSocket }), { mode: 0o600 });
-      const r2 = await runWeir(['savepoint', 'ours', '--checkpoint-dir', s.chk]);
-      expectUserError(r2, `error: refusing to use ${theirDir}: it is owned by uid ${other!.uid}, not by you (uid ${ME})`);
-      expect(() => lstatSync(hits)).toThrow(); // their socket never got a connection
-    } finally {
-      await listener.stop();
-      rmSync(theirDir, { recursive: true, force: true });
-    }
-  });
+        // our own control.json, naming their socket: the socket's folder is not ours
+        const ours = join(s.chk, 'ours');
+        mkdirSync(ours);
+        writeFileSync(join(ours, 'control.json'), JSON.stringify({ pid: 1, socket: theirSocket }), { mode: 0o600 });
+        const r2 = await runWeir(['savepoint', 'ours', '--checkpoint-dir', s.chk]);
+        expectUserError(r2, `error: refusing to use ${theirDir}: it is owned by uid ${other!.uid}, not by you (uid ${ME})`);
+        expect(() => lstatSync(hits)).toThrow(); // their socket never got a connection
+      } finally {
+        await listener.stop();
+        rmSync(theirDir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -23,22 +23,43 @@ interface Case {
 
 const sqlErrors: Case[] = [
   { name: 'syntax error', sql: base('INSERT INTO snk SELECT id FROM src GROUP id;'), expected: "error: {file}:3:42: unexpected 'id', expected BY" },
-  { name: 'unterminated string', sql: base("INSERT INTO snk SELECT 'abc FROM src;"), expected: "error: {file}:3:24: unterminated string literal: ' is never closed" },
-  { name: 'statement set without END', sql: base('EXECUTE STATEMENT SET BEGIN\nINSERT INTO snk SELECT id FROM src;'), expected: 'error: {file}:4:35: expected END to close the statement set' },
+  {
+    name: 'unterminated string',
+    sql: base("INSERT INTO snk SELECT 'abc FROM src;"),
+    expected: "error: {file}:3:24: unterminated string literal: ' is never closed",
+  },
+  {
+    name: 'statement set without END',
+    sql: base('EXECUTE STATEMENT SET BEGIN\nINSERT INTO snk SELECT id FROM src;'),
+    expected: 'error: {file}:4:35: expected END to close the statement set',
+  },
   {
     name: 'unknown data type',
     sql: `CREATE TABLE src (id BIGINTX) WITH ('connector' = 'datagen');\n${SNK}\nINSERT INTO snk SELECT id FROM src;\n`,
     expected: "error: {file}:1:22: unknown data type 'BIGINTX'",
   },
   { name: 'unknown table', sql: base('INSERT INTO snk SELECT id FROM nope;'), expected: "error: {file}:3:32: table 'nope' not found; known tables: snk, src" },
-  { name: 'unknown column', sql: base('INSERT INTO snk SELECT idd FROM src;'), expected: "error: {file}:3:24: column 'idd' not found in table 'src'; available: id, k, s" },
+  {
+    name: 'unknown column',
+    sql: base('INSERT INTO snk SELECT idd FROM src;'),
+    expected: "error: {file}:3:24: column 'idd' not found in table 'src'; available: id, k, s",
+  },
   { name: 'unknown function', sql: base('INSERT INTO snk SELECT nofunc(id) FROM src;'), expected: 'error: {file}:3:24: unknown function NOFUNC' },
-  { name: 'type error in WHERE', sql: base("INSERT INTO snk SELECT id FROM src WHERE k = 'x';"), expected: "error: {file}:3:42: cannot apply '=' to INT and CHAR(1) (use CAST)" },
-  { name: 'type error in a view', sql: `${SRC}\n${SNK}\nCREATE VIEW v1 AS SELECT k + s AS x FROM src;\nINSERT INTO snk SELECT x FROM v1;\n`, expected: 'error: {file}:3:30: invalid argument 2 of +: expected a numeric type, got STRING' },
+  {
+    name: 'type error in WHERE',
+    sql: base("INSERT INTO snk SELECT id FROM src WHERE k = 'x';"),
+    expected: "error: {file}:3:42: cannot apply '=' to INT and CHAR(1) (use CAST)",
+  },
+  {
+    name: 'type error in a view',
+    sql: `${SRC}\n${SNK}\nCREATE VIEW v1 AS SELECT k + s AS x FROM src;\nINSERT INTO snk SELECT x FROM v1;\n`,
+    expected: 'error: {file}:3:30: invalid argument 2 of +: expected a numeric type, got STRING',
+  },
   {
     name: 'sink column type mismatch',
     sql: base('INSERT INTO snk SELECT s FROM src;'),
-    expected: "error: {file}:3:1: column 'id' of table 'snk' has type BIGINT, but the query gives it column 1 ('s') of type STRING, which does not convert implicitly; use CAST",
+    expected:
+      "error: {file}:3:1: column 'id' of table 'snk' has type BIGINT, but the query gives it column 1 ('s') of type STRING, which does not convert implicitly; use CAST",
   },
   {
     name: 'updates into an append-only sink',
@@ -46,9 +67,22 @@ const sqlErrors: Case[] = [
     expected:
       "error: {file}:3:1: table 'agg' (connector 'filesystem' without PRIMARY KEY) cannot take the updates that GROUP BY produces; declare PRIMARY KEY (k) NOT ENFORCED on it, or write an insert-only query",
   },
-  { name: 'writing into a source-only connector', sql: base('INSERT INTO src SELECT id, 1, s FROM src;'), expected: "error: {file}:3:1: table 'src' cannot be written: connector 'datagen' is a source only (it has no sink)" },
-  { name: 'a SELECT in a job file', sql: base('SELECT id FROM src;'), expected: 'error: {file}:3:1: a job file runs INSERT INTO statements; to see the result of a SELECT, use `weir sql`' },
-  { name: 'explain reports the same errors', command: 'explain', sql: base('INSERT INTO snk SELECT idd FROM src;'), expected: "error: {file}:3:24: column 'idd' not found in table 'src'; available: id, k, s" },
+  {
+    name: 'writing into a source-only connector',
+    sql: base('INSERT INTO src SELECT id, 1, s FROM src;'),
+    expected: "error: {file}:3:1: table 'src' cannot be written: connector 'datagen' is a source only (it has no sink)",
+  },
+  {
+    name: 'a SELECT in a job file',
+    sql: base('SELECT id FROM src;'),
+    expected: 'error: {file}:3:1: a job file runs INSERT INTO statements; to see the result of a SELECT, use `weir sql`',
+  },
+  {
+    name: 'explain reports the same errors',
+    command: 'explain',
+    sql: base('INSERT INTO snk SELECT idd FROM src;'),
+    expected: "error: {file}:3:24: column 'idd' not found in table 'src'; available: id, k, s",
+  },
 ];
 
 const optionErrors: Case[] = [
@@ -71,7 +105,8 @@ const optionErrors: Case[] = [
   {
     name: 'missing required option',
     sql: `${SRC}\nCREATE TABLE snk (id BIGINT) WITH ('connector' = 'filesystem', 'format' = 'json');\nINSERT INTO snk SELECT id FROM src;\n`,
-    expected: "error: {file}:2:1: table 'snk': missing required option 'path' for connector 'filesystem' (a file or a folder (the source reads every non-hidden file in it; the sink writes part files into it))",
+    expected:
+      "error: {file}:2:1: table 'snk': missing required option 'path' for connector 'filesystem' (a file or a folder (the source reads every non-hidden file in it; the sink writes part files into it))",
   },
   {
     name: 'a field option naming no column',
@@ -109,11 +144,17 @@ const configErrors: Case[] = [
     sql: `SET 'parallelism.default' = '0';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
     expected: "error: {file}:1:1: 'parallelism.default' must be an integer from 1 to 128, got '0'",
   },
-  { name: '--set without =', sql: base('INSERT INTO snk SELECT id FROM src;'), args: ['--set', 'novalue'], expected: "error: --set takes KEY=VALUE, got 'novalue'" },
+  {
+    name: '--set without =',
+    sql: base('INSERT INTO snk SELECT id FROM src;'),
+    args: ['--set', 'novalue'],
+    expected: "error: --set takes KEY=VALUE, got 'novalue'",
+  },
   {
     name: 'a job name that is no folder name',
     sql: `SET 'pipeline.name' = '../up';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
-    expected: "error: {file}:1:1: invalid job name '../up' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'",
+    expected:
+      "error: {file}:1:1: invalid job name '../up' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'",
   },
   { name: 'no INSERT', sql: `${SRC}\n${SNK}\n`, expected: "error: job file '{file}' has no INSERT INTO statement: nothing to run" },
 ];
@@ -159,7 +200,11 @@ describe.concurrent('user errors: one line, exit 1, no stack trace', () => {
 describe('warnings do not stop a job', () => {
   it('an unknown configuration key is kept with a warning (SET with its position and a suggestion, --set too)', async () => {
     const dir = tempDir('cli-warn');
-    const file = writeFile(dir, 'warned.sql', `SET 'execution.checkpointing.intervall' = '1 s';\nSET 'table.exec.mini-batch.enabled' = 'true';\n${base('INSERT INTO snk SELECT id FROM src;')}`);
+    const file = writeFile(
+      dir,
+      'warned.sql',
+      `SET 'execution.checkpointing.intervall' = '1 s';\nSET 'table.exec.mini-batch.enabled' = 'true';\n${base('INSERT INTO snk SELECT id FROM src;')}`,
+    );
     const r = await runOk(['run', file, '--checkpoint-dir', join(dir, 'chk'), '-q', '--set', 'my.own.key=1']);
     expect(lines(r.stderr)).toEqual([
       `warning: ${file}:1:1: unknown configuration key 'execution.checkpointing.intervall' (kept, but weir does not read it); did you mean 'execution.checkpointing.interval'?`,

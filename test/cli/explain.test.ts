@@ -87,9 +87,13 @@ describe('weir explain', () => {
 
     // and the result is right: DuckDB's own GROUP BY over the same generated rows agrees
     const raw = join(dir, 'raw.duckdb');
-    const rawJob = writeFile(dir, 'raw.sql', `${SOURCE}
+    const rawJob = writeFile(
+      dir,
+      'raw.sql',
+      `${SOURCE}
 CREATE TABLE raw_rows (id BIGINT, k INT, v INT) WITH ('connector' = 'duckdb', 'path' = '${raw}', 'table-name' = 'raw_rows');
-INSERT INTO raw_rows SELECT * FROM src;`);
+INSERT INTO raw_rows SELECT * FROM src;`,
+    );
     await runOk(['run', rawJob, '--checkpoint-dir', join(dir, 'chk'), '-q']);
     const expected = await queryDuckDb(raw, 'SELECT k, count(*), sum(v) FROM raw_rows WHERE v > 3 GROUP BY k ORDER BY k');
     expect(expected.length).toBeGreaterThan(30);

@@ -33,7 +33,11 @@ let fixture: { dir: string; committed: number };
 beforeAll(async () => {
   const dir = tempDir('cli-meta-fixture');
   const db = join(dir, 'out.duckdb');
-  const file = writeFile(dir, 'job.sql', sequenceJobSql({ pipelineName: JOB, db, end: END, rowsPerSecond: 1000, prelude: "SET 'state.checkpoints.num-retained' = '3';" }));
+  const file = writeFile(
+    dir,
+    'job.sql',
+    sequenceJobSql({ pipelineName: JOB, db, end: END, rowsPerSecond: 1000, prelude: "SET 'state.checkpoints.num-retained' = '3';" }),
+  );
   const chk = join(dir, 'chk');
   const run = await startRunning([file, '--checkpoint-dir', chk, '-q'], join(chk, JOB), 2);
   run.child.kill('SIGTERM');
@@ -169,7 +173,12 @@ describe('both metadata copies damaged', () => {
     const ls = lines(r.stderr);
     expect(ls.slice(0, ids.length).every((l) => /^warning: checkpoint chk-\d+ is corrupt \(.*\); not restoring it$/.test(l))).toBe(true);
     expect(ls.slice(ids.length)).toEqual([
-      `warning: ${[...ids].reverse().map((id) => `checkpoint chk-${id}`).join(', ')} were skipped but had completed, so their sinks may already have committed them: sink out_rows (duckdb) may receive duplicate rows (the job starts fresh and writes every row again)`,
+      `warning: ${[...ids]
+        .reverse()
+        .map((id) => `checkpoint chk-${id}`)
+        .join(
+          ', ',
+        )} were skipped but had completed, so their sinks may already have committed them: sink out_rows (duckdb) may receive duplicate rows (the job starts fresh and writes every row again)`,
       `no completed checkpoint of job '${JOB}' in ${c.chk}; starting fresh`,
     ]);
     expect(await idStats(c.db)).toEqual({ count: END + fixture.committed, distinct: END, min: 1, max: END });

@@ -62,71 +62,83 @@ async function runWithSlowReader(args: readonly string[], stdinFile?: string): P
 }
 
 describe('output through a slow pipe', () => {
-  it('weir sql: all 2,000 results of a piped script arrive', async () => {
-    const dir = tempDir('flush-sql');
-    // long keys make each answer ~250 bytes: ~500 KB, far more than a pipe holds
-    const key = (i: number): string => `weir.test.flush.${'k'.repeat(120)}.${i}`;
-    const script = writeFile(dir, 'script.sql', Array.from({ length: 2000 }, (_, i) => `SET '${key(i)}' = 'v';\n`).join(''));
-    const r = await runWithSlowReader(['sql', '--checkpoint-dir', join(dir, 'chk')], script);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    const out = r.stdout.split('\n');
-    expect(out.filter((l) => l === '[INFO] Session property has been set.')).toHaveLength(2000);
-    const keys = out.filter((l) => l.startsWith('[WARNING] unknown configuration key')).map((l) => /'([^']+)'/.exec(l)![1]);
-    expect(keys).toEqual(Array.from({ length: 2000 }, (_, i) => key(i)));
-  }, TEST_TIMEOUT_MS);
+  it(
+    'weir sql: all 2,000 results of a piped script arrive',
+    async () => {
+      const dir = tempDir('flush-sql');
+      // long keys make each answer ~250 bytes: ~500 KB, far more than a pipe holds
+      const key = (i: number): string => `weir.test.flush.${'k'.repeat(120)}.${i}`;
+      const script = writeFile(dir, 'script.sql', Array.from({ length: 2000 }, (_, i) => `SET '${key(i)}' = 'v';\n`).join(''));
+      const r = await runWithSlowReader(['sql', '--checkpoint-dir', join(dir, 'chk')], script);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      const out = r.stdout.split('\n');
+      expect(out.filter((l) => l === '[INFO] Session property has been set.')).toHaveLength(2000);
+      const keys = out.filter((l) => l.startsWith('[WARNING] unknown configuration key')).map((l) => /'([^']+)'/.exec(l)![1]);
+      expect(keys).toEqual(Array.from({ length: 2000 }, (_, i) => key(i)));
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('weir run --show-result: the whole result table arrives', async () => {
-    const dir = tempDir('flush-run');
-    const wide = (i: number): string => `row-${i}-${'x'.repeat(20_000)}`;
-    const input = writeFile(dir, 'in.json', Array.from({ length: 20 }, (_, i) => `${JSON.stringify({ id: i, s: wide(i) })}\n`).join(''));
-    const job = writeFile(
-      dir,
-      'wide.sql',
-      `CREATE TABLE src (id BIGINT, s STRING) WITH ('connector' = 'filesystem', 'path' = '${input}', 'format' = 'json');
+  it(
+    'weir run --show-result: the whole result table arrives',
+    async () => {
+      const dir = tempDir('flush-run');
+      const wide = (i: number): string => `row-${i}-${'x'.repeat(20_000)}`;
+      const input = writeFile(dir, 'in.json', Array.from({ length: 20 }, (_, i) => `${JSON.stringify({ id: i, s: wide(i) })}\n`).join(''));
+      const job = writeFile(
+        dir,
+        'wide.sql',
+        `CREATE TABLE src (id BIGINT, s STRING) WITH ('connector' = 'filesystem', 'path' = '${input}', 'format' = 'json');
 CREATE TABLE out (id BIGINT, s STRING) WITH ('connector' = 'filesystem', 'path' = '${join(dir, 'out')}', 'format' = 'json');
 INSERT INTO out SELECT id, s FROM src;
 `,
-    );
-    const r = await runWithSlowReader(['run', job, '--checkpoint-dir', join(dir, 'chk'), '--show-result', '-q']);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    expect(r.stdout.length).toBeGreaterThan(400_000);
-    const out = r.stdout.split('\n');
-    expect(out).toContain('out (20 rows):');
-    const rows = out.filter((l) => /^\| +\d+ \| row-/.test(l));
-    expect(rows.map((l) => /^\| +(\d+) \| (\S+)/.exec(l)!.slice(1))).toEqual(
-      Array.from({ length: 20 }, (_, i) => [String(i), wide(i)]).sort((a, b) => Number(a[0]) - Number(b[0])),
-    );
-    // the closing border of the table is the last line
-    expect(out.filter((l) => l !== '').at(-1)).toMatch(/^\+-+\+-+\+$/);
-  }, TEST_TIMEOUT_MS);
+      );
+      const r = await runWithSlowReader(['run', job, '--checkpoint-dir', join(dir, 'chk'), '--show-result', '-q']);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      expect(r.stdout.length).toBeGreaterThan(400_000);
+      const out = r.stdout.split('\n');
+      expect(out).toContain('out (20 rows):');
+      const rows = out.filter((l) => /^\| +\d+ \| row-/.test(l));
+      expect(rows.map((l) => /^\| +(\d+) \| (\S+)/.exec(l)!.slice(1))).toEqual(
+        Array.from({ length: 20 }, (_, i) => [String(i), wide(i)]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      );
+      // the closing border of the table is the last line
+      expect(out.filter((l) => l !== '').at(-1)).toMatch(/^\+-+\+-+\+$/);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('weir checkpoints list: every row of a long listing arrives', async () => {
-    const dir = tempDir('flush-list');
-    const chk = join(dir, 'chk');
-    const job = writeFile(
-      dir,
-      'tiny.sql',
-      `CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10');
+  it(
+    'weir checkpoints list: every row of a long listing arrives',
+    async () => {
+      const dir = tempDir('flush-list');
+      const chk = join(dir, 'chk');
+      const job = writeFile(
+        dir,
+        'tiny.sql',
+        `CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10');
 CREATE TABLE out (id BIGINT) WITH ('connector' = 'blackhole');
 INSERT INTO out SELECT id FROM src;
 `,
-    );
-    await runOk(['run', job, '--checkpoint-dir', chk, '-q']);
-    const jobDir = join(chk, 'tiny');
-    const [done] = readdirSync(jobDir).filter((n) => /^chk-\d+$/.test(n));
-    expect(done).toBeDefined();
-    // 2,500 checkpoints of ~200 bytes each in the listing
-    const copies = Array.from({ length: 2500 }, (_, i) => join(jobDir, 'savepoints', `copy-${i}`));
-    for (const c of copies) cpSync(join(jobDir, done), c, { recursive: true });
-    const r = await runWithSlowReader(['checkpoints', 'list', 'tiny', '--checkpoint-dir', chk]);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    const listed = new Set(
-      r.stdout
-        .split('\n')
-        .map((l) => /\| (\S+) +\|$/.exec(l)?.[1])
-        .filter((p): p is string => p !== undefined),
-    );
-    expect(copies.filter((c) => !listed.has(c))).toEqual([]);
-    expect(listed.has(join(jobDir, done))).toBe(true);
-  }, TEST_TIMEOUT_MS);
+      );
+      await runOk(['run', job, '--checkpoint-dir', chk, '-q']);
+      const jobDir = join(chk, 'tiny');
+      const [done] = readdirSync(jobDir).filter((n) => /^chk-\d+$/.test(n));
+      expect(done).toBeDefined();
+      // 2,500 checkpoints of ~200 bytes each in the listing
+      const copies = Array.from({ length: 2500 }, (_, i) => join(jobDir, 'savepoints', `copy-${i}`));
+      for (const c of copies) cpSync(join(jobDir, done), c, { recursive: true });
+      const r = await runWithSlowReader(['checkpoints', 'list', 'tiny', '--checkpoint-dir', chk]);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      const listed = new Set(
+        r.stdout
+          .split('\n')
+          .map((l) => /\| (\S+) +\|$/.exec(l)?.[1])
+          .filter((p): p is string => p !== undefined),
+      );
+      expect(copies.filter((c) => !listed.has(c))).toEqual([]);
+      expect(listed.has(join(jobDir, done))).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });

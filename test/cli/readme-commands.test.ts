@@ -87,7 +87,7 @@ function ciCommands(): string[] {
 
 function needKafka(ctx: { skip: (note?: string) => void }): void {
   if (KAFKA_TOOLS) return;
-  if (CI) throw new Error('Java and Maven are needed to run the README\'s Kafka commands (CI=true: not skipped)');
+  if (CI) throw new Error("Java and Maven are needed to run the README's Kafka commands (CI=true: not skipped)");
   process.stderr.write('\n*** SKIPPING README Kafka command: Java/Maven not found (with CI=true this fails)\n');
   ctx.skip();
 }
@@ -113,8 +113,16 @@ async function expectBrokerAnswers(bootstrap: string): Promise<void> {
 function printedRows(stdout: string, title: RegExp): string[][] {
   const at = stdout.search(title);
   expect(at, stdout).toBeGreaterThanOrEqual(0);
-  const lines = stdout.slice(at).split('\n').filter((l) => l.startsWith('|'));
-  return lines.slice(1).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  const lines = stdout
+    .slice(at)
+    .split('\n')
+    .filter((l) => l.startsWith('|'));
+  return lines.slice(1).map((l) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  );
 }
 
 /** Polls an async condition (a hang guard, not a timing assumption). */
@@ -141,7 +149,10 @@ const HANDLERS: Record<string, Handler> = {
     const rows = printedRows(r.stdout, /^revenue_per_customer \(10 rows\):$/m);
     expect(rows.map((x) => Number(x[0]))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // the printed table is what the DuckDB file holds
-    const db = await queryDuckDb(join(copy, '.weir/quickstart.duckdb'), 'SELECT customer_id, orders, revenue::VARCHAR, biggest::VARCHAR FROM revenue_per_customer ORDER BY 1');
+    const db = await queryDuckDb(
+      join(copy, '.weir/quickstart.duckdb'),
+      'SELECT customer_id, orders, revenue::VARCHAR, biggest::VARCHAR FROM revenue_per_customer ORDER BY 1',
+    );
     expect(db.map((x) => x.map(String))).toEqual(rows);
     // 300,000 generated orders, amounts 1..500, those over 10 counted
     const orders = rows.reduce((s, x) => s + Number(x[1]), 0);
@@ -156,6 +167,7 @@ const HANDLERS: Record<string, Handler> = {
     return 'checked, not run in the suite: exactly what .ci/run runs';
   },
 
+  // biome-ignore lint/complexity/useLiteralKeys: the command holds both quote characters
   [`npx weir cdc --source "$PG_URL" --tables 'public.*' --sink duckdb:warehouse.duckdb`]: async (c, ctx) => {
     try {
       pg = await (pgStarting ?? startPostgres());
@@ -206,7 +218,10 @@ const HANDLERS: Record<string, Handler> = {
     const db = join(copy, 'warehouse.duckdb');
     expect(await queryDuckDb(db, 'SELECT count(*), sum(id), sum(amount)::VARCHAR FROM orders')).toEqual([[200, 20100, '25125.00']]);
     expect(await queryDuckDb(db, "SELECT count(*), count(*) FILTER (WHERE name = 'c' || id) FROM customers")).toEqual([[50, 50]]);
-    expect(await queryDuckDb(db, "SELECT table_name FROM information_schema.tables WHERE table_name NOT LIKE '\\_weir%' ESCAPE '\\' ORDER BY 1")).toEqual([['customers'], ['orders']]);
+    expect(await queryDuckDb(db, "SELECT table_name FROM information_schema.tables WHERE table_name NOT LIKE '\\_weir%' ESCAPE '\\' ORDER BY 1")).toEqual([
+      ['customers'],
+      ['orders'],
+    ]);
     return 'stopped with SIGTERM after its snapshot checkpoint; warehouse.duckdb holds public.orders (200 rows) and public.customers (50), not archive.orders';
   },
 
@@ -281,7 +296,12 @@ const HANDLERS: Record<string, Handler> = {
     const latest = Math.max(...completedCheckpoints(jobDir));
     const row = r.stdout.split('\n').find((l) => l.includes(join(jobDir, `chk-${latest}`)));
     expect(row, r.stdout).toBeDefined();
-    expect(row!.split(/\s*\|\s*|\s{2,}/).filter((x) => x !== '').slice(0, 3)).toEqual(['kafka_pageviews', 'checkpoint', String(latest)]);
+    expect(
+      row!
+        .split(/\s*\|\s*|\s{2,}/)
+        .filter((x) => x !== '')
+        .slice(0, 3),
+    ).toEqual(['kafka_pageviews', 'checkpoint', String(latest)]);
     return `exit 0; lists checkpoint ${latest}`;
   },
 
@@ -311,7 +331,9 @@ const HANDLERS: Record<string, Handler> = {
     const rows = printedRows(out.stdout, /^views_per_user \(1000 rows, first 20 shown\):$/m);
     expect(rows).toHaveLength(20);
     for (const r of rows) expect(r[1]).toBe('300');
-    expect(await queryDuckDb(join(copy, '.weir/pageviews.duckdb'), 'SELECT count(*), sum(views), min(views), max(views) FROM views_per_user')).toEqual([[1000, 300_000, 300, 300]]);
+    expect(await queryDuckDb(join(copy, '.weir/pageviews.duckdb'), 'SELECT count(*), sum(views), min(views), max(views) FROM views_per_user')).toEqual([
+      [1000, 300_000, 300, 300],
+    ]);
     return 'stopped with Ctrl-C after the producer ended; 1,000 users with exactly 300 views each (printed and in .weir/pageviews.duckdb)';
   },
 };

@@ -159,7 +159,9 @@ export class ShellSession {
     const outcome = await s.closed;
     if (!existsSync(envFile)) return outcome; // the command ended the shell itself (exit)
     try {
-      const vars = readFileSync(envFile, 'utf8').split('\0').filter((v) => v.includes('='));
+      const vars = readFileSync(envFile, 'utf8')
+        .split('\0')
+        .filter((v) => v.includes('='));
       for (const k of Object.keys(this.env)) delete this.env[k];
       for (const v of vars) {
         const eq = v.indexOf('=');

@@ -38,7 +38,11 @@ interface Fixture {
 async function stoppedRun(prefix: string, signal: NodeJS.Signals, extraArgs: string[]): Promise<Fixture> {
   const dir = tempDir(prefix);
   const db = join(dir, 'out.duckdb');
-  const file = writeFile(dir, 'job.sql', sequenceJobSql({ pipelineName: JOB, db, end: END, rowsPerSecond: 1000, prelude: "SET 'state.checkpoints.num-retained' = '3';" }));
+  const file = writeFile(
+    dir,
+    'job.sql',
+    sequenceJobSql({ pipelineName: JOB, db, end: END, rowsPerSecond: 1000, prelude: "SET 'state.checkpoints.num-retained' = '3';" }),
+  );
   const chk = join(dir, 'chk');
   const run = await startRunning([file, '--checkpoint-dir', chk, ...extraArgs], join(chk, JOB), 2);
   run.child.kill(signal);
@@ -266,7 +270,9 @@ INSERT INTO per_v SELECT v, COUNT(*) FROM src GROUP BY v;
     expect(failLines).toHaveLength(2);
     expect(failLines[0]).toBe(`restoring job '${JOB}' from ${join(c.jobDir, `chk-${n}`)}`);
     expect(failLines[1]).toMatch(
-      new RegExp(`^error: checkpoint state of operator ${escapeRe(sinkUid)} \\(Sink: out_rows\\) cannot be mapped to the new job \\(operators: .*\\); use --allow-non-restored-state to skip it$`),
+      new RegExp(
+        `^error: checkpoint state of operator ${escapeRe(sinkUid)} \\(Sink: out_rows\\) cannot be mapped to the new job \\(operators: .*\\); use --allow-non-restored-state to skip it$`,
+      ),
     );
     expect(fail.stderr).not.toMatch(/^\s+at /m);
 

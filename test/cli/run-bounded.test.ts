@@ -113,7 +113,11 @@ END;
     );
     const r = await runOk(['run', file, '--checkpoint-dir', join(dir, 'chk'), '-q', '--show-result']);
     // --show-result prints what the sink tables hold
-    expect(r.stdout).toContain(['o_db (2 rows):', '+----+------+--------+', '| id | name | amount |', '+----+------+--------+', '|  1 | ANN  |   10.5 |', '|  3 | CY   |   7.25 |'].join('\n'));
+    expect(r.stdout).toContain(
+      ['o_db (2 rows):', '+----+------+--------+', '| id | name | amount |', '+----+------+--------+', '|  1 | ANN  |   10.5 |', '|  3 | CY   |   7.25 |'].join(
+        '\n',
+      ),
+    );
 
     expect(await queryDuckDb(':memory:', `SELECT id, name, amount FROM read_parquet('${dir}/o-parquet/*.parquet') ORDER BY id`)).toEqual([
       [1, 'ANN', 10.5],
@@ -122,7 +126,11 @@ END;
     const csvText = partFiles(join(dir, 'o-csv'));
     expect(lines(csvText).sort()).toEqual(['10,dee', '11,"e, f"']);
     const jsonText = partFiles(join(dir, 'o-json'));
-    expect(lines(jsonText).map((l) => JSON.parse(l)).sort((a, b) => a.id - b.id)).toEqual([
+    expect(
+      lines(jsonText)
+        .map((l) => JSON.parse(l))
+        .sort((a, b) => a.id - b.id),
+    ).toEqual([
       { id: 10, doubled: 3 },
       { id: 11, doubled: 198 },
     ]);
@@ -158,7 +166,10 @@ INSERT INTO snk SELECT id FROM src;`;
     const last = Math.max(...completedCheckpoints(jobDir));
     expect(lines(r.stderr)).toContain(`job 'quickstart' finished; last checkpoint ${last} at ${join(jobDir, `chk-${last}`)}`);
     expect(r.stdout).toMatch(/^\nrevenue_per_customer \(10 rows\):\n/);
-    const rows = await queryDuckDb(join(dir, '.weir', 'quickstart.duckdb'), 'SELECT customer_id, orders, revenue, biggest FROM revenue_per_customer ORDER BY customer_id');
+    const rows = await queryDuckDb(
+      join(dir, '.weir', 'quickstart.duckdb'),
+      'SELECT customer_id, orders, revenue, biggest FROM revenue_per_customer ORDER BY customer_id',
+    );
     expect(rows.map((row) => row[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // amounts are 1..500 and only those > 10 count: roughly 98% of 300,000 orders
     const orders = rows.reduce((acc: number, row) => acc + Number(row[1]), 0);

@@ -44,7 +44,7 @@ describe('a running job', { timeout: 600_000 }, () => {
     const meta = readMetadata(join(j.jobDir, `chk-${last}`));
     expect(meta.final).toBe(true);
     expect(meta.kind).toBe('checkpoint');
-    expect(lines(first.stderr())).toContain('SIGTERM: stopping job \'ticker\'...');
+    expect(lines(first.stderr())).toContain("SIGTERM: stopping job 'ticker'...");
     expect(lines(first.stderr())).toContain(`job 'ticker' stopped; last checkpoint ${last} at ${join(j.jobDir, `chk-${last}`)}`);
     const after1 = await idStats(j.db);
     expect(after1.count).toBeGreaterThan(0);
@@ -136,11 +136,22 @@ describe('a running job', { timeout: 600_000 }, () => {
 
     const list = await runOk(['checkpoints', 'list', 'served', '--checkpoint-dir', j.chk]);
     const rows = lines(list.stdout).filter((l) => l.startsWith('|'));
-    expect(rows[0].split('|').map((c) => c.trim()).filter(Boolean)).toEqual([
-      'job', 'kind', 'id', 'completed', 'duration', 'size', 'source positions', 'path',
-    ]);
-    const body = rows.slice(1).map((r) => r.split('|').slice(1, -1).map((c) => c.trim()));
-    const savepoints = body.filter((r) => r[1] === 'savepoint').map((r) => r[7]).sort();
+    expect(
+      rows[0]
+        .split('|')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    ).toEqual(['job', 'kind', 'id', 'completed', 'duration', 'size', 'source positions', 'path']);
+    const body = rows.slice(1).map((r) =>
+      r
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
+    const savepoints = body
+      .filter((r) => r[1] === 'savepoint')
+      .map((r) => r[7])
+      .sort();
     expect(savepoints).toEqual([namedFolder, m![2], s![2]].sort());
     const checkpoints = body.filter((r) => r[1] === 'checkpoint');
     expect(checkpoints.map((r) => Number(r[2])).sort()).toEqual(completedCheckpoints(j.jobDir));
@@ -164,7 +175,9 @@ describe('a running job', { timeout: 600_000 }, () => {
       await runOk(['run', writeFile(dir, `${name}.sql`, sequenceJobSql({ db: join(dir, `${name}.duckdb`), end: 5 })), '--checkpoint-dir', chk, '-q']);
     }
     const all = await runOk(['checkpoints', 'list', '--checkpoint-dir', chk]);
-    const jobs = lines(all.stdout).filter((l) => /^\| +(alpha|beta) /.test(l)).map((l) => l.split('|')[1].trim());
+    const jobs = lines(all.stdout)
+      .filter((l) => /^\| +(alpha|beta) /.test(l))
+      .map((l) => l.split('|')[1].trim());
     expect(jobs.sort()).toEqual(['alpha', 'beta']);
     expect(all.stdout).toMatch(/datagen-0-of-1@5\(done\)/);
 

@@ -17,7 +17,18 @@ class Capture extends Writable {
 }
 
 function status(progress: JobStatus['progress'], gauges: JobStatus['gauges'] = {}): JobStatus {
-  return { state: 'RUNNING', startedAt: Date.now() - 5000, rowsIn: 1500, rowsOut: 10, restarts: 0, checkpointsCompleted: 1, checkpointsFailed: 0, counters: {}, gauges, progress };
+  return {
+    state: 'RUNNING',
+    startedAt: Date.now() - 5000,
+    rowsIn: 1500,
+    rowsOut: 10,
+    restarts: 0,
+    checkpointsCompleted: 1,
+    checkpointsFailed: 0,
+    counters: {},
+    gauges,
+    progress,
+  };
 }
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +36,10 @@ const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('status line', () => {
   it('prints snapshot progress and the replication lag in plain lines when not on a terminal', async () => {
     const out = new Capture(false);
-    const s = status({ 'snapshot public.orders': { done: 500, total: 1000 }, 'snapshot public.items': { done: 20, total: 20 } }, { 'lag-bytes': 2048, 'lag-ms': 1500 });
+    const s = status(
+      { 'snapshot public.orders': { done: 500, total: 1000 }, 'snapshot public.items': { done: 20, total: 20 } },
+      { 'lag-bytes': 2048, 'lag-ms': 1500 },
+    );
     const line = new StatusLine('job', () => s, out as unknown as NodeJS.WriteStream, 0);
     line.start(5);
     await tick(30);

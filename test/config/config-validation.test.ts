@@ -44,8 +44,16 @@ const REJECTED: [string, string, string][] = [
   [STATE_TTL_KEY, '99999999999999999999 d', DURATION(STATE_TTL_KEY, '99999999999999999999 d')],
   [IDLE_TIMEOUT_CONFIG, 'soon', DURATION(IDLE_TIMEOUT_CONFIG, 'soon')],
   [RESULT_MODE_KEY, 'grid', `'${RESULT_MODE_KEY}' must be one of table, changelog, tableau, got 'grid'`],
-  ['execution.checkpointing.interval', '5ms', "'execution.checkpointing.interval' must be 0 (no periodic checkpoints) or a duration from 10 ms to 24 d, got '5ms'"],
-  ['execution.checkpointing.interval', '30 d', "'execution.checkpointing.interval' must be 0 (no periodic checkpoints) or a duration from 10 ms to 24 d, got '30 d'"],
+  [
+    'execution.checkpointing.interval',
+    '5ms',
+    "'execution.checkpointing.interval' must be 0 (no periodic checkpoints) or a duration from 10 ms to 24 d, got '5ms'",
+  ],
+  [
+    'execution.checkpointing.interval',
+    '30 d',
+    "'execution.checkpointing.interval' must be 0 (no periodic checkpoints) or a duration from 10 ms to 24 d, got '30 d'",
+  ],
   ['execution.checkpointing.interval', '1 hh', DURATION('execution.checkpointing.interval', '1 hh')],
   ['execution.checkpointing.timeout', '0', "'execution.checkpointing.timeout' must be a duration from 10 ms to 24 d, got '0'"],
   ['execution.checkpointing.min-pause', '25 d', "'execution.checkpointing.min-pause' must be a duration from 0 ms to 24 d, got '25 d'"],
@@ -53,29 +61,69 @@ const REJECTED: [string, string, string][] = [
   ['state.checkpoints.num-retained', '0', "'state.checkpoints.num-retained' must be an integer >= 1, got '0'"],
   ['state.checkpoints.num-retained', '1e3', "'state.checkpoints.num-retained' must be an integer >= 1, got '1e3'"],
   ['state.checkpoints.num-retained', '3000000000', "'state.checkpoints.num-retained' must be an integer >= 1, got '3000000000'"],
-  ['state.checkpoints.dir', 's3://bucket/chk', "'state.checkpoints.dir' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got 's3://bucket/chk'"],
-  ['execution.checkpointing.dir', '', "'execution.checkpointing.dir' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got ''"],
-  ['execution.savepoint.path', 'hdfs:///sp', "'execution.savepoint.path' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got 'hdfs:///sp'"],
+  [
+    'state.checkpoints.dir',
+    's3://bucket/chk',
+    "'state.checkpoints.dir' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got 's3://bucket/chk'",
+  ],
+  [
+    'execution.checkpointing.dir',
+    '',
+    "'execution.checkpointing.dir' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got ''",
+  ],
+  [
+    'execution.savepoint.path',
+    'hdfs:///sp',
+    "'execution.savepoint.path' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got 'hdfs:///sp'",
+  ],
   ['execution.savepoint.ignore-unclaimed-state', 'yes', "'execution.savepoint.ignore-unclaimed-state' must be true or false, got 'yes'"],
-  ['pipeline.name', '../up', "invalid job name '../up' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'"],
+  [
+    'pipeline.name',
+    '../up',
+    "invalid job name '../up' (from 'pipeline.name'): it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'",
+  ],
   [
     'restart-strategy.type',
     'sometimes',
     "'restart-strategy.type' must be one of exponential-delay, fixed-delay, failure-rate, disable, none, off (or exponentialdelay, fixeddelay, failurerate), got 'sometimes'",
   ],
-  ['restart-strategy', 'always', "'restart-strategy' must be one of exponential-delay, fixed-delay, failure-rate, disable, none, off (or exponentialdelay, fixeddelay, failurerate), got 'always'"],
+  [
+    'restart-strategy',
+    'always',
+    "'restart-strategy' must be one of exponential-delay, fixed-delay, failure-rate, disable, none, off (or exponentialdelay, fixeddelay, failurerate), got 'always'",
+  ],
   ['restart-strategy.fixed-delay.attempts', '-1', "'restart-strategy.fixed-delay.attempts' must be an integer >= 0, got '-1'"],
   ['restart-strategy.fixed-delay.delay', '1 hh', DURATION('restart-strategy.fixed-delay.delay', '1 hh')],
-  ['restart-strategy.failure-rate.max-failures-per-interval', '0', "'restart-strategy.failure-rate.max-failures-per-interval' must be an integer >= 1, got '0'"],
+  [
+    'restart-strategy.failure-rate.max-failures-per-interval',
+    '0',
+    "'restart-strategy.failure-rate.max-failures-per-interval' must be an integer >= 1, got '0'",
+  ],
   ['restart-strategy.failure-rate.failure-rate-interval', '0', "'restart-strategy.failure-rate.failure-rate-interval' must be a duration >= 1 ms, got '0'"],
   ['restart-strategy.failure-rate.delay', '30 d', "'restart-strategy.failure-rate.delay' must be a duration from 0 ms to 24 d, got '30 d'"],
-  ['restart-strategy.exponential-delay.initial-backoff', '0', "'restart-strategy.exponential-delay.initial-backoff' must be a duration from 1 ms to 24 d, got '0'"],
+  [
+    'restart-strategy.exponential-delay.initial-backoff',
+    '0',
+    "'restart-strategy.exponential-delay.initial-backoff' must be a duration from 1 ms to 24 d, got '0'",
+  ],
   ['restart-strategy.exponential-delay.max-backoff', '1 hh', DURATION('restart-strategy.exponential-delay.max-backoff', '1 hh')],
   ['restart-strategy.exponential-delay.backoff-multiplier', '1', "'restart-strategy.exponential-delay.backoff-multiplier' must be a number > 1, got '1'"],
-  ['restart-strategy.exponential-delay.backoff-multiplier', 'Infinity', "'restart-strategy.exponential-delay.backoff-multiplier' must be a number > 1, got 'Infinity'"],
+  [
+    'restart-strategy.exponential-delay.backoff-multiplier',
+    'Infinity',
+    "'restart-strategy.exponential-delay.backoff-multiplier' must be a number > 1, got 'Infinity'",
+  ],
   ['restart-strategy.exponential-delay.jitter-factor', '1.5', "'restart-strategy.exponential-delay.jitter-factor' must be a number from 0 to 1, got '1.5'"],
-  ['restart-strategy.exponential-delay.reset-backoff-threshold', '0', "'restart-strategy.exponential-delay.reset-backoff-threshold' must be a duration >= 1 ms, got '0'"],
-  ['restart-strategy.exponential-delay.attempts-before-reset-backoff', '0', "'restart-strategy.exponential-delay.attempts-before-reset-backoff' must be an integer >= 1, got '0'"],
+  [
+    'restart-strategy.exponential-delay.reset-backoff-threshold',
+    '0',
+    "'restart-strategy.exponential-delay.reset-backoff-threshold' must be a duration >= 1 ms, got '0'",
+  ],
+  [
+    'restart-strategy.exponential-delay.attempts-before-reset-backoff',
+    '0',
+    "'restart-strategy.exponential-delay.attempts-before-reset-backoff' must be an integer >= 1, got '0'",
+  ],
 ];
 
 const ACCEPTED: [string, string][] = [
@@ -114,7 +162,9 @@ describe('configuration values are checked when set', () => {
 
   it('a near miss of a table.* key weir reads gets a hint; other table.* keys pass quietly', () => {
     const c = defaultJobConfig();
-    expect(applyConfig(c, 'table.exec.state.tll', '1 h')).toBe("configuration key 'table.exec.state.tll' is not read by weir; did you mean 'table.exec.state.ttl'?");
+    expect(applyConfig(c, 'table.exec.state.tll', '1 h')).toBe(
+      "configuration key 'table.exec.state.tll' is not read by weir; did you mean 'table.exec.state.ttl'?",
+    );
     expect(applyConfig(c, 'table.exec.mini-batch.enabled', 'true')).toBeUndefined();
     // a key of Object.prototype is just an unknown key
     expect(applyConfig(c, 'constructor', 'x')).toBe("unknown configuration key 'constructor' (kept, but weir does not read it)");
@@ -154,12 +204,25 @@ describe('restart strategies from the restart-strategy.* keys', () => {
       ['restart-strategy.exponential-delay.reset-backoff-threshold', '10 min'],
       ['restart-strategy.exponential-delay.attempts-before-reset-backoff', '7'],
     );
-    expect(c.restartStrategy).toEqual({ type: 'exponential-delay', initialBackoffMs: 200, maxBackoffMs: 5000, multiplier: 2.5, jitterFactor: 0, resetThresholdMs: 600_000, attemptsBeforeReset: 7 });
+    expect(c.restartStrategy).toEqual({
+      type: 'exponential-delay',
+      initialBackoffMs: 200,
+      maxBackoffMs: 5000,
+      multiplier: 2.5,
+      jitterFactor: 0,
+      resetThresholdMs: 600_000,
+      attemptsBeforeReset: 7,
+    });
   });
 
   it("fixed-delay and failure-rate with Flink's defaults; aliases and the deprecated key", () => {
     expect(withSets(['restart-strategy.type', 'fixeddelay']).restartStrategy).toEqual({ type: 'fixed-delay', attempts: 1, delayMs: 1000 });
-    expect(withSets(['restart-strategy', 'failurerate']).restartStrategy).toEqual({ type: 'failure-rate', maxFailuresPerInterval: 1, intervalMs: 60_000, delayMs: 1000 });
+    expect(withSets(['restart-strategy', 'failurerate']).restartStrategy).toEqual({
+      type: 'failure-rate',
+      maxFailuresPerInterval: 1,
+      intervalMs: 60_000,
+      delayMs: 1000,
+    });
     expect(withSets(['restart-strategy.type', 'disable']).restartStrategy).toEqual({ type: 'none' });
     // the new key wins over the deprecated one
     expect(withSets(['restart-strategy.type', 'none'], ['restart-strategy', 'fixed-delay']).restartStrategy).toEqual({ type: 'none' });
@@ -178,12 +241,15 @@ describe('restart strategies from the restart-strategy.* keys', () => {
   });
 });
 
-const JOB = "CREATE TABLE s (x INT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');\nCREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t SELECT x FROM s;\n";
+const JOB =
+  "CREATE TABLE s (x INT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');\nCREATE TABLE t (x INT) WITH ('connector' = 'blackhole');\nINSERT INTO t SELECT x FROM s;\n";
 
 describe('rejected where the user sets them', () => {
   it('job file SET (with its position) and --set', () => {
     const job = `SET 'pipeline.name' = 'j';\nSET 'table.exec.state.ttl' = '1 hh';\n${JOB}`;
-    expect(() => prepareJob(job, '/jobs/j.sql')).toThrow(expect.objectContaining({ position: { line: 2, column: 1 }, message: DURATION('table.exec.state.ttl', '1 hh') }));
+    expect(() => prepareJob(job, '/jobs/j.sql')).toThrow(
+      expect.objectContaining({ position: { line: 2, column: 1 }, message: DURATION('table.exec.state.ttl', '1 hh') }),
+    );
     expect(() => prepareJob(JOB, '/jobs/j.sql', ['parallelism.default=129'])).toThrow(
       "--set parallelism.default=129: 'parallelism.default' must be an integer from 1 to 128, got '129'",
     );

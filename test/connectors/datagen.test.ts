@@ -94,10 +94,11 @@ describe('datagen', () => {
     const parts = await readAll(opts, 3, ['name', 'id', 'qty']);
     expect(parts.map((p) => p.length)).toEqual([34, 33, 33]);
     const byId = new Map(single.map((r) => [r[0], r]));
-    for (const part of parts) for (const [name, id, qty] of part) {
-      expect(name).toBe(byId.get(id)![3]);
-      expect(qty).toBe(byId.get(id)![1]);
-    }
+    for (const part of parts)
+      for (const [name, id, qty] of part) {
+        expect(name).toBe(byId.get(id)![3]);
+        expect(qty).toBe(byId.get(id)![1]);
+      }
     // split k of n covers rows k, k + n, ...
     expect(parts[1].slice(0, 3).map((r) => r[1])).toEqual([1, 4, 7]);
   });
@@ -106,7 +107,13 @@ describe('datagen', () => {
     const opts = { 'number-of-rows': '5000' };
     const { src, schema } = source(opts);
     const [split] = await src.enumerate(1, []);
-    const full = await drain(await (async () => { const r = src.createReader(sourceContext(schema)); await r.assign([split], []); return r; })());
+    const full = await drain(
+      await (async () => {
+        const r = src.createReader(sourceContext(schema));
+        await r.assign([split], []);
+        return r;
+      })(),
+    );
 
     const r1 = src.createReader(sourceContext(schema));
     await r1.assign([split], []);
@@ -132,7 +139,10 @@ describe('datagen', () => {
     const [rows] = await readAll({ 'fields.id.kind': 'sequence', 'fields.id.start': '-2', 'fields.id.end': '2500' }, 1, ['id']);
     expect(rows.map((r) => r[0])).toEqual(Array.from({ length: 2503 }, (_, i) => i - 2));
     const parts = await readAll({ 'fields.id.kind': 'sequence', 'fields.id.start': '1', 'fields.id.end': '10', 'number-of-rows': '4' }, 2, ['id']);
-    expect(parts).toEqual([[[1], [3]], [[2], [4]]]);
+    expect(parts).toEqual([
+      [[1], [3]],
+      [[2], [4]],
+    ]);
     expect(source({}).src.bounded).toBe(false);
   });
 
@@ -195,7 +205,9 @@ describe('datagen', () => {
     expect(errorOf(() => source({ 'fields.id.kind': 'sequence', 'fields.id.start': '1' })).message).toContain(
       "option 'fields.id.end' is required when 'fields.id.kind' is 'sequence'",
     );
-    expect(errorOf(() => source({ 'fields.ts.kind': 'sequence', 'fields.ts.start': '1', 'fields.ts.end': '2' })).message).toContain('a sequence cannot generate column');
+    expect(errorOf(() => source({ 'fields.ts.kind': 'sequence', 'fields.ts.start': '1', 'fields.ts.end': '2' })).message).toContain(
+      'a sequence cannot generate column',
+    );
     expect(errorOf(() => source({ 'fields.name.min': '1' })).message).toContain("option 'fields.name.min' does not apply to column 'name'");
     expect(errorOf(() => source({ 'fields.qty.min': '10', 'fields.qty.max': '1' })).message).toContain("option 'fields.qty.max' must be >= 'fields.qty.min'");
     expect(errorOf(() => source({ 'fields.qty.max': '1e10' })).message).toContain('must be an integer within the range of INT');

@@ -74,7 +74,10 @@ describe('duckdb sink', () => {
     await sink.write(txn, { size: 1, kinds: new Uint8Array([I]), columns: row.map((v) => [v]) });
     await sink.commit(await sink.preCommit(txn));
     await sink.close();
-    const described = await query(path, `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'Weird "Name"' ORDER BY ordinal_position`);
+    const described = await query(
+      path,
+      `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'Weird "Name"' ORDER BY ordinal_position`,
+    );
     expect(described).toEqual([
       ['k', 'INTEGER', 'NO'],
       ['b', 'BIGINT', 'YES'],
@@ -98,7 +101,12 @@ describe('duckdb sink', () => {
     const table = makeTable('orders', cols, { connector: 'duckdb', path });
     const sink = duckdbConnector.createSink!(table, CONFORMANCE_SCHEMA);
     const writers: TwoPhaseCommitSink[] = [0, 1, 2].map((i) => sink.createWriter(sinkContext(CONFORMANCE_SCHEMA, [], i)));
-    await Promise.all(writers.map(async (w) => { await w.open(); await w.recover([], 0); }));
+    await Promise.all(
+      writers.map(async (w) => {
+        await w.open();
+        await w.recover([], 0);
+      }),
+    );
     const committables = await Promise.all(
       writers.map(async (w, i) => {
         const txn = await w.begin(1);
@@ -141,13 +149,15 @@ describe('duckdb sink', () => {
 
   it('validates its options', () => {
     const cols = [['id', type('BIGINT')]] as const;
-    expect(errorOf(() => duckdbConnector.createSink!(makeTable('t', cols, { connector: 'duckdb' }), { fields: [] })).message).toContain("missing required option 'path'");
-    expect(errorOf(() => duckdbConnector.createSink!(makeTable('t', cols, { connector: 'duckdb', path: 'x', 'table-nme': 'y' }), { fields: [] })).message).toContain(
-      "did you mean 'table-name'?",
+    expect(errorOf(() => duckdbConnector.createSink!(makeTable('t', cols, { connector: 'duckdb' }), { fields: [] })).message).toContain(
+      "missing required option 'path'",
     );
-    expect(errorOf(() => duckdbConnector.createSink!(makeTable('t', cols, { connector: 'duckdb', path: 'x', 'table-name': 'a.b.c' }), { fields: [] })).message).toContain(
-      "option 'table-name' must be a table name or 'schema.table', got 'a.b.c'",
-    );
+    expect(
+      errorOf(() => duckdbConnector.createSink!(makeTable('t', cols, { connector: 'duckdb', path: 'x', 'table-nme': 'y' }), { fields: [] })).message,
+    ).toContain("did you mean 'table-name'?");
+    expect(
+      errorOf(() => duckdbConnector.createSink!(makeTable('t', cols, { connector: 'duckdb', path: 'x', 'table-name': 'a.b.c' }), { fields: [] })).message,
+    ).toContain("option 'table-name' must be a table name or 'schema.table', got 'a.b.c'");
     expect(splitQualifiedName('"my.schema"."t"""')).toEqual(['my.schema', 't"']);
   });
 });

@@ -82,7 +82,11 @@ describe('filesystem sink', () => {
       await t.sink.commit(c);
       await t.sink.close();
     }
-    expect(readdirSync(join(dir, 'out')).filter((f) => f.startsWith('part-')).sort()).toEqual(['part-my_job-sink_1-0-1-r1.json', 'part-my_job-sink_1-0-1.json']);
+    expect(
+      readdirSync(join(dir, 'out'))
+        .filter((f) => f.startsWith('part-'))
+        .sort(),
+    ).toEqual(['part-my_job-sink_1-0-1-r1.json', 'part-my_job-sink_1-0-1.json']);
     expect((await fsTarget('json')(dir).readCommitted()).map((r) => r[0]).sort()).toEqual([1, 2]);
   });
 
@@ -104,8 +108,8 @@ describe('filesystem sink', () => {
   });
 
   it('rejects an unknown format', () => {
-    expect(errorOf(() => filesystemConnector.createSink!(makeTable('t', COLS, { connector: 'filesystem', path: '/x', format: 'avro' }), CONFORMANCE_SCHEMA)).message).toBe(
-      "table 't': option 'format' must be one of 'json', 'csv', 'parquet', got 'avro'",
-    );
+    expect(
+      errorOf(() => filesystemConnector.createSink!(makeTable('t', COLS, { connector: 'filesystem', path: '/x', format: 'avro' }), CONFORMANCE_SCHEMA)).message,
+    ).toBe("table 't': option 'format' must be one of 'json', 'csv', 'parquet', got 'avro'");
   });
 });

@@ -22,7 +22,12 @@ function tmp(): string {
   return tempDir('fs-src');
 }
 
-function fileSource(options: Record<string, string>, names?: string[], extra: Parameters<typeof makeTable>[3] = {}, columns: Parameters<typeof makeTable>[1] = COLUMNS) {
+function fileSource(
+  options: Record<string, string>,
+  names?: string[],
+  extra: Parameters<typeof makeTable>[3] = {},
+  columns: Parameters<typeof makeTable>[1] = COLUMNS,
+) {
   const t = makeTable('orders', columns, { connector: 'filesystem', ...options }, extra);
   const schema = schemaOf(t, names);
   return { src: new FileSource(t, schema, resolveFilesystemConfig(t)), schema };
@@ -63,7 +68,10 @@ describe('filesystem source: JSON', () => {
   it('produces the projection the planner asks for, plus file metadata', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'x.json'), '{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n');
-    const { src, schema } = fileSource({ path: dir, format: 'json' }, ['name', 'src', 'id'], { metadata: { src: 'file.name' } }, [...COLUMNS, ['src', type('STRING')]]);
+    const { src, schema } = fileSource({ path: dir, format: 'json' }, ['name', 'src', 'id'], { metadata: { src: 'file.name' } }, [
+      ...COLUMNS,
+      ['src', type('STRING')],
+    ]);
     const r = src.createReader(sourceContext(schema));
     await r.assign(await src.enumerate(1, []), []);
     expect(await drain(r)).toEqual([
@@ -90,12 +98,18 @@ describe('filesystem source: JSON', () => {
     const dir = tmp();
     const file = join(dir, 'bad.json');
     writeFileSync(file, '{"id": 1}\n\n{"id": 2,\n{"id": 3}\n');
-    const e = await readAll({ path: file, format: 'json' }).then(() => undefined, (x: Error & { code?: string }) => x);
+    const e = await readAll({ path: file, format: 'json' }).then(
+      () => undefined,
+      (x: Error & { code?: string }) => x,
+    );
     expect(e?.code).toBe('MALFORMED_RECORD');
     expect(e?.message).toMatch(new RegExp(`^malformed JSON in ${file} line 3: `));
     const e2 = await (async () => {
       writeFileSync(file, '{"id": 1}\n{"id": 2, "amount": "abc"}\n');
-      return readAll({ path: file, format: 'json' }).then(() => undefined, (x: Error) => x);
+      return readAll({ path: file, format: 'json' }).then(
+        () => undefined,
+        (x: Error) => x,
+      );
     })();
     expect(e2?.message).toBe(`malformed JSON in ${file} line 2: field 'amount': cannot convert "abc" to DECIMAL(10, 2)`);
   });
@@ -115,7 +129,7 @@ describe('filesystem source: JSON', () => {
   it('resumes from a byte position mid-file', async () => {
     const dir = tmp();
     const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: i, name: `ñame-${i}-€` }));
-    writeFileSync(join(dir, 'big.json'), lines.join('\n') + '\n');
+    writeFileSync(join(dir, 'big.json'), `${lines.join('\n')}\n`);
     const { src, schema } = fileSource({ path: dir, format: 'json' }, ['id', 'name']);
     const splits = await src.enumerate(1, []);
     const r1: SourceReader = src.createReader(sourceContext(schema));
@@ -159,10 +173,11 @@ describe('filesystem source: CSV', () => {
   it('honours the delimiter, comments and null literal options', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'a.csv'), '# a comment\n1;x;1.5;;;\n2;NULL;2;;;\n');
-    const rows = await readAll(
-      { path: dir, format: 'csv', 'csv.field-delimiter': ';', 'csv.allow-comments': 'true', 'csv.null-literal': 'NULL' },
-      ['id', 'name', 'amount'],
-    );
+    const rows = await readAll({ path: dir, format: 'csv', 'csv.field-delimiter': ';', 'csv.allow-comments': 'true', 'csv.null-literal': 'NULL' }, [
+      'id',
+      'name',
+      'amount',
+    ]);
     expect(rows).toEqual([
       [1, 'x', 150n],
       [2, null, 200n],
@@ -173,7 +188,10 @@ describe('filesystem source: CSV', () => {
     const dir = tmp();
     const file = join(dir, 'a.csv');
     writeFileSync(file, '1,a,1,,,\n2,b,1\nx,c,1,,,\n4,"d,1,,,\n');
-    const e = await readAll({ path: file, format: 'csv' }).then(() => undefined, (x: Error) => x);
+    const e = await readAll({ path: file, format: 'csv' }).then(
+      () => undefined,
+      (x: Error) => x,
+    );
     expect(e?.message).toBe(`malformed CSV in ${file} line 2: expected 6 fields, got 3`);
     const counters: Record<string, number> = {};
     expect(await readAll({ path: file, format: 'csv', 'csv.ignore-parse-errors': 'true' }, ['id'], counters)).toEqual([[1]]);
@@ -201,7 +219,10 @@ describe('filesystem source: invalid UTF-8', () => {
     const first = line('{"id": 1, "name": "Zoë €uro 😀"}');
     const bad = jsonWith(2, [0xff]);
     writeFileSync(file, Buffer.concat([first, bad, line('{"id": 3}')]));
-    const e = await readAll({ path: file, format: 'json' }).then(() => undefined, (x: Error & { code?: string }) => x);
+    const e = await readAll({ path: file, format: 'json' }).then(
+      () => undefined,
+      (x: Error & { code?: string }) => x,
+    );
     expect(e?.code).toBe('MALFORMED_RECORD');
     const offset = first.length + bad.indexOf(0xff);
     expect(e?.message).toBe(`malformed JSON in ${file} line 2: invalid UTF-8 at byte offset ${offset}`);
@@ -224,7 +245,10 @@ describe('filesystem source: invalid UTF-8', () => {
       const before = line('{"id": 0}');
       const rec = jsonWith(1, bytes, 'ok ');
       writeFileSync(file, Buffer.concat([before, rec]));
-      const e = await readAll({ path: file, format: 'json' }).then(() => undefined, (x: Error) => x);
+      const e = await readAll({ path: file, format: 'json' }).then(
+        () => undefined,
+        (x: Error) => x,
+      );
       expect(e?.message, what).toBe(`malformed JSON in ${file} line 2: invalid UTF-8 at byte offset ${before.length + rec.indexOf(Buffer.from(bytes))}`);
     }
     // the extremes of each length are valid: U+0080, U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000, U+10FFFF
@@ -247,7 +271,10 @@ describe('filesystem source: invalid UTF-8', () => {
     const file = join(csvDir, 'a.csv');
     const ok = line('1,Zoë,1,,,');
     writeFileSync(file, Buffer.concat([ok, Buffer.from('2,'), Buffer.from([0xe9]), Buffer.from(',2,,,\n'), line('3,c,3,,,')]));
-    const e = await readAll({ path: file, format: 'csv' }).then(() => undefined, (x: Error) => x);
+    const e = await readAll({ path: file, format: 'csv' }).then(
+      () => undefined,
+      (x: Error) => x,
+    );
     expect(e?.message).toBe(`malformed CSV in ${file} line 2: invalid UTF-8 at byte offset ${ok.length + 2}`);
     const csvCounters: Record<string, number> = {};
     expect(await readAll({ path: file, format: 'csv', 'csv.ignore-parse-errors': 'true' }, ['id', 'name'], csvCounters)).toEqual([
@@ -274,7 +301,10 @@ describe('filesystem source: invalid UTF-8', () => {
     const broken = Buffer.from(good);
     broken[at] = 0x41; // the continuation byte becomes 'A'
     writeFileSync(join(dir, 'big.json'), broken);
-    const e = await readAll({ path: dir, format: 'json' }).then(() => undefined, (x: Error) => x);
+    const e = await readAll({ path: dir, format: 'json' }).then(
+      () => undefined,
+      (x: Error) => x,
+    );
     expect(e?.message).toBe(`malformed JSON in ${join(dir, 'big.json')} line 25001: invalid UTF-8 at byte offset ${at - 1}`);
   });
 });

@@ -19,7 +19,10 @@ const table = (options: Record<string, string>) => makeTable('orders', [['id', t
 
 describe('validateOptions', () => {
   it('parses typed values, applies defaults and collects pattern keys', () => {
-    const o = validateOptions(SPEC, table({ path: '/x', format: 'CSV', 'ignore-errors': 'TRUE', interval: '10 s', 'fields.id.kind': 'sequence', 'fields.a.b.min': '-5' }));
+    const o = validateOptions(
+      SPEC,
+      table({ path: '/x', format: 'CSV', 'ignore-errors': 'TRUE', interval: '10 s', 'fields.id.kind': 'sequence', 'fields.a.b.min': '-5' }),
+    );
     expect(o['rows-per-second']).toBe(10000);
     expect(o['number-of-rows']).toBeUndefined();
     expect(o.path).toBe('/x');
@@ -33,7 +36,9 @@ describe('validateOptions', () => {
   it('rejects an unknown option with a suggestion, the valid options and the position', () => {
     const e = errorOf(() => validateOptions(SPEC, table({ path: '/x', 'row-per-second': '5' })));
     expect(e.code).toBe('UNKNOWN_OPTION');
-    expect(e.message).toMatch(/^table 'orders': unknown option 'row-per-second' for connector 'datagen'; did you mean 'rows-per-second'\? valid options: connector, fields\.#\.kind/);
+    expect(e.message).toMatch(
+      /^table 'orders': unknown option 'row-per-second' for connector 'datagen'; did you mean 'rows-per-second'\? valid options: connector, fields\.#\.kind/,
+    );
     expect(e.position).toEqual({ line: 12, column: 3 });
   });
 
@@ -55,7 +60,9 @@ describe('validateOptions', () => {
     expect(errorOf(() => validateOptions(SPEC, table({ path: '/x', format: 'xml' }))).message).toContain("must be one of 'json', 'csv', got 'xml'");
     expect(errorOf(() => validateOptions(SPEC, table({ path: '/x', 'ignore-errors': 'yes' }))).message).toContain("must be 'true' or 'false'");
     expect(errorOf(() => validateOptions(SPEC, table({ path: '/x', interval: 'soon' }))).message).toContain('must be a duration');
-    expect(errorOf(() => validateOptions(SPEC, table({ path: '/x', 'fields.id.kind': 'counter' }))).message).toContain("option 'fields.id.kind' must be one of 'random', 'sequence'");
+    expect(errorOf(() => validateOptions(SPEC, table({ path: '/x', 'fields.id.kind': 'counter' }))).message).toContain(
+      "option 'fields.id.kind' must be one of 'random', 'sequence'",
+    );
   });
 
   it('reports a missing required option', () => {

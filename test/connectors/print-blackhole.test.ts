@@ -38,7 +38,13 @@ describe('print sink', () => {
     await w.write(txn, {
       size: 2,
       kinds: new Uint8Array([RowKind.INSERT, RowKind.UPDATE_BEFORE]),
-      columns: [[1, 2], ['Alice', null], [1250n, -5n], [Date.UTC(2024, 0, 1, 10, 0, 0), Date.UTC(2024, 0, 1, 10, 0, 5, 120)], [1, 1e21]],
+      columns: [
+        [1, 2],
+        ['Alice', null],
+        [1250n, -5n],
+        [Date.UTC(2024, 0, 1, 10, 0, 0), Date.UTC(2024, 0, 1, 10, 0, 5, 120)],
+        [1, 1e21],
+      ],
     });
     expect(out.text).toBe('orders:2> +I[1, Alice, 12.50, 2024-01-01T10:00, 1.0]\norders:2> -U[2, null, -0.05, 2024-01-01T10:00:05.120, 1.0E21]\n');
   });

@@ -42,9 +42,16 @@ function latestCheckpoint(jobDir: string): { id: number; lsn: bigint; snapshotDo
   }
   // Each source's own position (not the LSNs of its snapshot segments).
   const sources = Object.values((JSON.parse(meta) as { sources: Record<string, { positions: { position: { lsn?: string } }[] }> }).sources);
-  const lsns = sources.flatMap((src) => src.positions.map((p) => p.position.lsn)).filter((l): l is string => typeof l === 'string').map(lsnNum);
+  const lsns = sources
+    .flatMap((src) => src.positions.map((p) => p.position.lsn))
+    .filter((l): l is string => typeof l === 'string')
+    .map(lsnNum);
   if (lsns.length === 0) return undefined;
-  return { id: Number(last.slice(4)), lsn: lsns.reduce((a, b) => (a < b ? a : b)), snapshotDone: !/"done":\s*false/.test(meta) };
+  return {
+    id: Number(last.slice(4)), // biome-ignore lint/complexity/useMathMinMax: LSNs are bigints
+    lsn: lsns.reduce((a, b) => (a < b ? a : b)),
+    snapshotDone: !/"done":\s*false/.test(meta),
+  };
 }
 
 async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -82,7 +89,14 @@ async function workload(pg: TestPostgres, prefix: string, random: () => number):
         const r = random();
         const t = `${prefix}${k}`;
         if (r < 0.3) {
-          await c.query(`INSERT INTO ${t} VALUES ($1, $2, $3, $4, $5, TIMESTAMP '2026-06-01' + make_interval(secs => $6))`, [next[k], txn % 17, (op / 4).toFixed(2), `new ${txn}`, r < 0.1, next[k]++]);
+          await c.query(`INSERT INTO ${t} VALUES ($1, $2, $3, $4, $5, TIMESTAMP '2026-06-01' + make_interval(secs => $6))`, [
+            next[k],
+            txn % 17,
+            (op / 4).toFixed(2),
+            `new ${txn}`,
+            r < 0.1,
+            next[k]++,
+          ]);
         } else if (r < 0.7) {
           await c.query(`UPDATE ${t} SET amount = amount + 1, note = note || '+', flag = NOT flag WHERE id = $1`, [key(k)]);
         } else if (r < 0.8) {
@@ -117,7 +131,10 @@ describe.skipIf(!server)('weir cdc crash recovery', () => {
       const name = `sync_${sinkType}`;
       const db = join(dir, 'warehouse.duckdb');
       if (sinkType === 'postgres') await pg.createDatabase('replica');
-      const sink = sinkType === 'duckdb' ? `{ type: duckdb, path: ${db} }` : `{ type: postgres, url: "postgres://${pg.user}@${pg.host}:${pg.port}/replica", password: "\${SYNC_PW}" }`;
+      const sink =
+        sinkType === 'duckdb'
+          ? `{ type: duckdb, path: ${db} }`
+          : `{ type: postgres, url: "postgres://${pg.user}@${pg.host}:${pg.port}/replica", password: "\${SYNC_PW}" }`;
       const yaml = join(dir, 'sync.yaml');
       writeFileSync(
         yaml,
@@ -152,7 +169,11 @@ pipeline:
         run = spawnWeir(args, { cwd: dir, env });
         if (kills >= KILLS && workloadDone) break;
         const r = run;
-        await until(() => r.child.exitCode !== null || (latestCheckpoint(jobDir)?.id ?? 0) > restored, 60_000, `a checkpoint (run ${attempt}, seed ${seed}): ${r.stderr().slice(-2000)}`);
+        await until(
+          () => r.child.exitCode !== null || (latestCheckpoint(jobDir)?.id ?? 0) > restored,
+          60_000,
+          `a checkpoint (run ${attempt}, seed ${seed}): ${r.stderr().slice(-2000)}`,
+        );
         expect(run.child.exitCode, `run ${attempt} exited early (seed ${seed}): ${run.stderr().slice(-2000)}`).toBeNull();
         const streaming = kills < 2 ? 0 : 500 + Math.floor(random() * 2500);
         await new Promise((res) => setTimeout(res, streaming + Math.floor(random() * (kills < 2 ? 300 : 500))));
@@ -189,8 +210,17 @@ pipeline:
         total += expected.length;
         const actual =
           sinkType === 'duckdb'
-            ? (await queryDuckDb(db, `SELECT id, grp, amount::VARCHAR, note, flag, epoch(ts)::BIGINT::VARCHAR FROM ${t} ORDER BY id`)).map(([id, g, a, n, f, ts]) => [Number(id), Number(g), a, n, f, ts])
-            : (await pg.query(`SELECT ${COLS} FROM public.${t} ORDER BY id`, [], 'replica')).map(([id, g, a, n, f, ts]) => [Number(id), Number(g), a, n, f === 't', ts]);
+            ? (await queryDuckDb(db, `SELECT id, grp, amount::VARCHAR, note, flag, epoch(ts)::BIGINT::VARCHAR FROM ${t} ORDER BY id`)).map(
+                ([id, g, a, n, f, ts]) => [Number(id), Number(g), a, n, f, ts],
+              )
+            : (await pg.query(`SELECT ${COLS} FROM public.${t} ORDER BY id`, [], 'replica')).map(([id, g, a, n, f, ts]) => [
+                Number(id),
+                Number(g),
+                a,
+                n,
+                f === 't',
+                ts,
+              ]);
         expect(actual.length, `${t} (seed ${seed})`).toBe(expected.length);
         expect(actual, `${t} (seed ${seed})`).toEqual(expected);
       }

@@ -68,34 +68,30 @@ const HOPPING = 'SELECT k, CAST(ws AS VARCHAR), cnt, total FROM hopping ORDER BY
 const MATCHED = 'SELECT oid, sid, k FROM matched ORDER BY oid, sid';
 
 describe.each([1, 2])('HOP window and interval join crash recovery, parallelism %i', (parallelism) => {
-  it(
-    'SIGKILL 5 times at random moments: output equals the uninterrupted run',
-    async () => {
-      const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
-      const refDir = tempDir('crash-hop-interval-ref');
-      dirs.push(refDir);
-      const ref = writeJob(refDir, parallelism);
-      const r = await runWeir(['run', ref.jobFile, '--checkpoint-dir', join(refDir, 'chk'), '-q']);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const expHopping = await queryDuckDb(ref.db, HOPPING);
-      const expMatched = await queryDuckDb(ref.db, MATCHED);
-      // Independent checks of the reference: every order is in 3 hopping windows; shipment j
-      // matches order i when j - i is -200, -100, 0 or 100 (ts differ by 10 * (j - i) + 3 ms).
-      expect(expHopping.reduce((a: number, row) => a + Number(row[2]), 0)).toBe(ROWS * 3);
-      expect(expMatched.length).toBe(4 * ROWS - 400);
-      expect(expMatched.every(([o, s]) => [-200, -100, 0, 100].includes(Number(s) - Number(o)))).toBe(true);
+  it('SIGKILL 5 times at random moments: output equals the uninterrupted run', async () => {
+    const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
+    const refDir = tempDir('crash-hop-interval-ref');
+    dirs.push(refDir);
+    const ref = writeJob(refDir, parallelism);
+    const r = await runWeir(['run', ref.jobFile, '--checkpoint-dir', join(refDir, 'chk'), '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const expHopping = await queryDuckDb(ref.db, HOPPING);
+    const expMatched = await queryDuckDb(ref.db, MATCHED);
+    // Independent checks of the reference: every order is in 3 hopping windows; shipment j
+    // matches order i when j - i is -200, -100, 0 or 100 (ts differ by 10 * (j - i) + 3 ms).
+    expect(expHopping.reduce((a: number, row) => a + Number(row[2]), 0)).toBe(ROWS * 3);
+    expect(expMatched.length).toBe(4 * ROWS - 400);
+    expect(expMatched.every(([o, s]) => [-200, -100, 0, 100].includes(Number(s) - Number(o)))).toBe(true);
 
-      const dir = tempDir('crash-hop-interval');
-      dirs.push(dir);
-      const job = writeJob(dir, parallelism);
-      const random = seededRandom(seed);
-      const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-      const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
-      expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
-      expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);
-      expect(await queryDuckDb(job.db, MATCHED), `seed ${seed}`).toEqual(expMatched);
-    },
-    300_000,
-  );
+    const dir = tempDir('crash-hop-interval');
+    dirs.push(dir);
+    const job = writeJob(dir, parallelism);
+    const random = seededRandom(seed);
+    const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
+    const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
+    expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+    expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);
+    expect(await queryDuckDb(job.db, MATCHED), `seed ${seed}`).toEqual(expMatched);
+  }, 300_000);
 });

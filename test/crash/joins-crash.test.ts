@@ -59,32 +59,28 @@ const PER_USER = 'SELECT uid, name, cnt, total FROM per_user ORDER BY uid';
 const TOP3 = 'SELECT uid, rn, id, amount FROM top3 ORDER BY uid, rn';
 
 describe.each([1, 2])('join and Top-N crash recovery, parallelism %i', (parallelism) => {
-  it(
-    'LEFT JOIN + aggregate and Top-N into DuckDB upserts: SIGKILL at random moments, output equals the uninterrupted run',
-    async () => {
-      const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
-      const refDir = tempDir('crash-joins-ref');
-      const ref = writeJob(refDir, parallelism);
-      const r = await runWeir(['run', ref.jobFile, '--checkpoint-dir', join(refDir, 'chk'), '-q']);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const expPerUser = await queryDuckDb(ref.db, PER_USER);
-      const expTop3 = await queryDuckDb(ref.db, TOP3);
-      // Independent check of the reference: users 500..599 have no orders.
-      expect(expPerUser.length).toBe(USERS);
-      expect(expPerUser.filter((row) => row[2] === 0).length).toBe(USERS - 500);
-      expect(expPerUser.reduce((a: number, row) => a + Number(row[2]), 0)).toBe(ROWS);
-      expect(expTop3.length).toBe(500 * 3);
+  it('LEFT JOIN + aggregate and Top-N into DuckDB upserts: SIGKILL at random moments, output equals the uninterrupted run', async () => {
+    const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
+    const refDir = tempDir('crash-joins-ref');
+    const ref = writeJob(refDir, parallelism);
+    const r = await runWeir(['run', ref.jobFile, '--checkpoint-dir', join(refDir, 'chk'), '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const expPerUser = await queryDuckDb(ref.db, PER_USER);
+    const expTop3 = await queryDuckDb(ref.db, TOP3);
+    // Independent check of the reference: users 500..599 have no orders.
+    expect(expPerUser.length).toBe(USERS);
+    expect(expPerUser.filter((row) => row[2] === 0).length).toBe(USERS - 500);
+    expect(expPerUser.reduce((a: number, row) => a + Number(row[2]), 0)).toBe(ROWS);
+    expect(expTop3.length).toBe(500 * 3);
 
-      const dir = tempDir('crash-joins');
-      const job = writeJob(dir, parallelism);
-      const random = seededRandom(seed);
-      const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-      const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1500), label: `seed ${seed}` });
-      expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
-      expect(await queryDuckDb(job.db, PER_USER), `seed ${seed}`).toEqual(expPerUser);
-      expect(await queryDuckDb(job.db, TOP3), `seed ${seed}`).toEqual(expTop3);
-    },
-    300_000,
-  );
+    const dir = tempDir('crash-joins');
+    const job = writeJob(dir, parallelism);
+    const random = seededRandom(seed);
+    const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
+    const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1500), label: `seed ${seed}` });
+    expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+    expect(await queryDuckDb(job.db, PER_USER), `seed ${seed}`).toEqual(expPerUser);
+    expect(await queryDuckDb(job.db, TOP3), `seed ${seed}`).toEqual(expTop3);
+  }, 300_000);
 });

@@ -47,9 +47,9 @@ async function groupCaughtUp(groupId: string, topic: string): Promise<boolean> {
   const admin = kafkaClient(bootstrap).admin();
   await admin.connect();
   try {
-      const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return committed.partitions.every((p) => Number(p.offset) >= ends.get(p.partition)!);
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return committed.partitions.every((p) => Number(p.offset) >= ends.get(p.partition)!);
   } finally {
     await admin.disconnect();
   }

@@ -134,9 +134,9 @@ END;
 
     // The Kafka source's copy: every record once.
     const total = PER_PARTITION * PARTITIONS;
-    expect(await queryDuckDb(db, "SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE name <> 'r' || ((id - 1) % 3000)) FROM copied")).toEqual([
-      [total, total, 1, total, 0],
-    ]);
+    expect(
+      await queryDuckDb(db, "SELECT count(*), count(DISTINCT id), min(id), max(id), count(*) FILTER (WHERE name <> 'r' || ((id - 1) % 3000)) FROM copied"),
+    ).toEqual([[total, total, 1, total, 0]]);
 
     // The sink's topic as a Java read_committed consumer sees it, up to a sentinel per partition
     // written now that the job is over.

@@ -77,10 +77,15 @@ async function workload(pg: TestPostgres, table: string, random: () => number): 
       const inserts = Math.min(100, CHANGES - changed);
       await c.query('BEGIN');
       let n = (
-        await c.query(`INSERT INTO ${table} SELECT $1::int + g, ($1::int + g) % ${GROUPS}, ((($1::int + g) * 37) % 10000) / 100.0, 'w' || $2::int FROM generate_series(0, $3::int - 1) g`, [nextId, txn, inserts])
+        await c.query(
+          `INSERT INTO ${table} SELECT $1::int + g, ($1::int + g) % ${GROUPS}, ((($1::int + g) * 37) % 10000) / 100.0, 'w' || $2::int FROM generate_series(0, $3::int - 1) g`,
+          [nextId, txn, inserts],
+        )
       ).rowCount!;
       nextId += inserts;
-      if (changed + n < CHANGES) n += (await c.query(`UPDATE ${table} SET amount = amount + 0.25, grp = (grp + $2::int) % ${GROUPS} WHERE id = ANY($1::int[])`, [pick(90), txn % 3])).rowCount!;
+      if (changed + n < CHANGES)
+        n += (await c.query(`UPDATE ${table} SET amount = amount + 0.25, grp = (grp + $2::int) % ${GROUPS} WHERE id = ANY($1::int[])`, [pick(90), txn % 3]))
+          .rowCount!;
       if (changed + n < CHANGES) {
         const olds = pick(20);
         const news = olds.map((_, i) => nextId + i);
@@ -170,7 +175,11 @@ describe.skipIf(!server)('postgres-cdc crash recovery', () => {
         // it: the first kills land in the snapshot (it spans many checkpoints), the later ones
         // while streaming.
         const r = run;
-        await until(() => r.child.exitCode !== null || (latestCheckpoint(ck)?.id ?? 0) > restored, 30_000, `a checkpoint (run ${attempt}, seed ${seed}): ${r.stderr().slice(-2000)}`);
+        await until(
+          () => r.child.exitCode !== null || (latestCheckpoint(ck)?.id ?? 0) > restored,
+          30_000,
+          `a checkpoint (run ${attempt}, seed ${seed}): ${r.stderr().slice(-2000)}`,
+        );
         expect(run.child.exitCode, `run ${attempt} exited early (seed ${seed}): ${run.stderr().slice(-2000)}`).toBeNull();
         const streaming = kills < 2 ? 0 : 600 + Math.floor(random() * 2500);
         await new Promise((res) => setTimeout(res, streaming + Math.floor(random() * (kills < 2 ? 100 : 300))));
@@ -204,8 +213,15 @@ describe.skipIf(!server)('postgres-cdc crash recovery', () => {
       expect({ code, signal }, final.stderr().slice(-2000)).toEqual({ code: 0, signal: null });
       expect(final.stderr()).not.toMatch(/error/i);
 
-      const expected = (await pg.query(`SELECT grp, count(*), sum(amount)::text, sum(id)::text FROM ${table} GROUP BY grp ORDER BY grp`)).map(([g, n, s, i]) => [Number(g), Number(n), s, Number(i)]);
-      const actual = (await queryDuckDb(join(dir, 'out.duckdb'), 'SELECT grp, n, total::VARCHAR, ids FROM agg ORDER BY grp')).map(([g, n, s, i]) => [g, n, String(s), i]);
+      const expected = (await pg.query(`SELECT grp, count(*), sum(amount)::text, sum(id)::text FROM ${table} GROUP BY grp ORDER BY grp`)).map(
+        ([g, n, s, i]) => [Number(g), Number(n), s, Number(i)],
+      );
+      const actual = (await queryDuckDb(join(dir, 'out.duckdb'), 'SELECT grp, n, total::VARCHAR, ids FROM agg ORDER BY grp')).map(([g, n, s, i]) => [
+        g,
+        n,
+        String(s),
+        i,
+      ]);
       expect(expected.length).toBe(GROUPS);
       expect(actual, `seed ${seed}`).toEqual(expected);
       const [[confirmed]] = await pg.query('SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);

@@ -77,7 +77,8 @@ async function waitForCommits(jobName: string, n: number, run?: { child: ChildPr
   for (;;) {
     const r = await server!.query('SELECT count(*) FROM crash._weir_commits WHERE job = $1', [jobName]).catch(() => [['0']]);
     if (Number(r[0][0]) >= n) return;
-    if (run !== undefined && run.child.exitCode !== null) throw new Error(`job ${jobName} exited (${run.child.exitCode}) before ${n} commits: ${run.stderr().slice(-3000)}`);
+    if (run !== undefined && run.child.exitCode !== null)
+      throw new Error(`job ${jobName} exited (${run.child.exitCode}) before ${n} commits: ${run.stderr().slice(-3000)}`);
     if (Date.now() > until) throw new Error(`job ${jobName} committed fewer than ${n} checkpoints in ${timeoutMs} ms: ${run?.stderr().slice(-3000) ?? ''}`);
     await new Promise((res) => setTimeout(res, 50));
   }
@@ -169,7 +170,8 @@ describe.skipIf(!server)('postgres crash recovery', () => {
       // The same job file at another parallelism: same job, same operators, same table.
       for (const parallelism of [3, 2]) {
         s = writePgScenario(dir, { scenario, parallelism, name, connection: server!.options() });
-        const applied = async () => Number((await server!.query('SELECT count(*) FROM crash._weir_commits WHERE job = $1 AND subtask = -1', [s.jobName]).catch(() => [['0']]))[0][0]);
+        const applied = async () =>
+          Number((await server!.query('SELECT count(*) FROM crash._weir_commits WHERE job = $1 AND subtask = -1', [s.jobName]).catch(() => [['0']]))[0][0]);
         const before = await applied();
         const run = spawnWeir(args(s.jobFile));
         // This run completes (and applies) two checkpoints of its own before it is killed.
@@ -218,7 +220,9 @@ describe.skipIf(!server)('postgres crash recovery', () => {
     expect({ code, signal }, run.stderr()).toEqual({ code: 0, signal: null });
     expect(await leftovers(s.jobName)).toEqual([]);
     expect(await stagedLeft(s.table)).toBe(0);
-    const [[rows, committed]] = await server!.query(`SELECT (SELECT count(*) FROM ${s.table}), (SELECT sum(rows) FROM crash._weir_commits WHERE job = $1)`, [s.jobName]);
+    const [[rows, committed]] = await server!.query(`SELECT (SELECT count(*) FROM ${s.table}), (SELECT sum(rows) FROM crash._weir_commits WHERE job = $1)`, [
+      s.jobName,
+    ]);
     expect(Number(rows)).toBeGreaterThan(0);
     expect(rows).toBe(committed);
     expect(await server!.query("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'weir ' || $1 || '%'", [s.jobName])).toEqual([['0']]);
@@ -251,11 +255,16 @@ describe.skipIf(!server)('postgres crash recovery', () => {
     expect(seen.size).toBeGreaterThan(5);
     // Every count seen is the row total of checkpoints 1..m for some m (the markers record each
     // checkpoint's rows, whichever subtask wrote them).
-    const perCheckpoint = await server!.query('SELECT sum(rows) FROM crash._weir_commits WHERE job = $1 GROUP BY checkpoint_id ORDER BY checkpoint_id', [s.jobName]);
+    const perCheckpoint = await server!.query('SELECT sum(rows) FROM crash._weir_commits WHERE job = $1 GROUP BY checkpoint_id ORDER BY checkpoint_id', [
+      s.jobName,
+    ]);
     const whole = new Set([0]);
     let total = 0;
     for (const [rows] of perCheckpoint) whole.add((total += Number(rows)));
-    expect([...seen].filter((n) => !whole.has(n)), 'counts that are not whole checkpoints').toEqual([]);
+    expect(
+      [...seen].filter((n) => !whole.has(n)),
+      'counts that are not whole checkpoints',
+    ).toEqual([]);
     const [[rows]] = await server!.query(`SELECT count(*) FROM ${s.table}`);
     expect(Number(rows)).toBe(total);
     expect(total).toBeGreaterThan(140_000);

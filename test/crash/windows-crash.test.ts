@@ -89,37 +89,35 @@ const MORE = [
 ];
 
 describe.each([1, 2])('window crash recovery, parallelism %i', (parallelism) => {
-  it(
-    'TUMBLE, HOP and SESSION aggregations, window Top-N and a window join into DuckDB: SIGKILL at random moments, output equals the uninterrupted run',
-    async () => {
-      const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
-      const refDir = tempDir('crash-windows-ref');
-      const ref = writeJob(refDir, parallelism);
-      const r = await runWeir(['run', ref.jobFile, '--checkpoint-dir', join(refDir, 'chk'), '-q']);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      const expTumbling = await queryDuckDb(ref.db, TUMBLING);
-      const expHopping = await queryDuckDb(ref.db, HOPPING);
-      const expMore = await Promise.all(MORE.map((q) => queryDuckDb(ref.db, q)));
-      expect(expMore[0].reduce((a: number, row) => a + Number(row[3]), 0)).toBe(ROWS);
-      const perWindow = new Map<string, number>();
-      for (const row of expTumbling) perWindow.set(String(row[1]), (perWindow.get(String(row[1])) ?? 0) + Number(row[3]));
-      expect(expMore[1].length).toBe([...perWindow.values()].reduce((a, n) => a + Math.min(3, n), 0));
-      expect(expMore[2]).toEqual(expTumbling.map((row) => [row[0], row[1], row[3], row[5]]).sort((a, b) => String(a[1]).localeCompare(String(b[1])) || Number(a[0]) - Number(b[0])));
-      // Every row is in one tumbling window and in four hopping windows.
-      expect(expTumbling.reduce((a: number, row) => a + Number(row[3]), 0)).toBe(ROWS);
-      expect(expHopping.reduce((a: number, row) => a + Number(row[1]), 0)).toBe(ROWS * 4);
+  it('TUMBLE, HOP and SESSION aggregations, window Top-N and a window join into DuckDB: SIGKILL at random moments, output equals the uninterrupted run', async () => {
+    const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
+    const refDir = tempDir('crash-windows-ref');
+    const ref = writeJob(refDir, parallelism);
+    const r = await runWeir(['run', ref.jobFile, '--checkpoint-dir', join(refDir, 'chk'), '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const expTumbling = await queryDuckDb(ref.db, TUMBLING);
+    const expHopping = await queryDuckDb(ref.db, HOPPING);
+    const expMore = await Promise.all(MORE.map((q) => queryDuckDb(ref.db, q)));
+    expect(expMore[0].reduce((a: number, row) => a + Number(row[3]), 0)).toBe(ROWS);
+    const perWindow = new Map<string, number>();
+    for (const row of expTumbling) perWindow.set(String(row[1]), (perWindow.get(String(row[1])) ?? 0) + Number(row[3]));
+    expect(expMore[1].length).toBe([...perWindow.values()].reduce((a, n) => a + Math.min(3, n), 0));
+    expect(expMore[2]).toEqual(
+      expTumbling.map((row) => [row[0], row[1], row[3], row[5]]).sort((a, b) => String(a[1]).localeCompare(String(b[1])) || Number(a[0]) - Number(b[0])),
+    );
+    // Every row is in one tumbling window and in four hopping windows.
+    expect(expTumbling.reduce((a: number, row) => a + Number(row[3]), 0)).toBe(ROWS);
+    expect(expHopping.reduce((a: number, row) => a + Number(row[1]), 0)).toBe(ROWS * 4);
 
-      const dir = tempDir('crash-windows');
-      const job = writeJob(dir, parallelism);
-      const random = seededRandom(seed);
-      const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-      const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
-      expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
-      expect(await queryDuckDb(job.db, TUMBLING), `seed ${seed}`).toEqual(expTumbling);
-      expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);
-      for (let i = 0; i < MORE.length; i++) expect(await queryDuckDb(job.db, MORE[i]), `${MORE[i]} (seed ${seed})`).toEqual(expMore[i]);
-    },
-    300_000,
-  );
+    const dir = tempDir('crash-windows');
+    const job = writeJob(dir, parallelism);
+    const random = seededRandom(seed);
+    const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
+    const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
+    expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+    expect(await queryDuckDb(job.db, TUMBLING), `seed ${seed}`).toEqual(expTumbling);
+    expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);
+    for (let i = 0; i < MORE.length; i++) expect(await queryDuckDb(job.db, MORE[i]), `${MORE[i]} (seed ${seed})`).toEqual(expMore[i]);
+  }, 300_000);
 });

@@ -84,7 +84,9 @@ describe('insert-only aggregates (retractable: false)', () => {
 
   it('MIN/MAX of BYTES compare bytes and return the input value itself', () => {
     const min = resolve('MIN', T('BYTES'), false);
-    const a = bytes(2, 1), b = bytes(1, 255), c = bytes(1);
+    const a = bytes(2, 1),
+      b = bytes(1, 255),
+      c = bytes(1);
     let acc = min.create();
     acc = min.accumulate(acc, a);
     acc = min.accumulate(acc, b);
@@ -109,17 +111,112 @@ describe('insert-only aggregates (retractable: false)', () => {
 
   it('take over the accumulators of the retractable variants (fromRetractable)', () => {
     // Such state comes from the same insert-only input, so it holds no pending (negative) retractions.
-    const streams: [string, SqlType | undefined, boolean, [('+' | '-'), unknown][], unknown[]][] = [
-      ['MAX', T('INT'), false, [['+', 5], ['+', 9], ['-', 9], ['+', 1]], [7, 2]],
-      ['MIN', T('BYTES'), false, [['+', bytes(3)], ['+', bytes(2)]], [bytes(4)]],
-      ['MAX', T('INT'), false, [['+', 5], ['-', 5]], [2]],
-      ['SUM', T('INT'), false, [['+', 5], ['-', 5]], [null, 2]],
-      ['SUM', T('INT'), false, [['+', 5], ['+', 6]], [1]],
-      ['AVG', T('INT'), false, [['+', 5], ['+', 6]], [1]],
-      ['COUNT', undefined, false, [['+', 1], ['+', 1], ['-', 1]], [1]],
-      ['COUNT', T('INT'), true, [['+', 1], ['+', 2], ['-', 2]], [2, 1, 3]],
-      ['SUM', T('INT'), true, [['+', 1], ['+', 2], ['-', 2]], [2, 1, 3]],
-      ['AVG', T('INT'), true, [['+', 4], ['+', 1]], [4, 6]],
+    const streams: [string, SqlType | undefined, boolean, ['+' | '-', unknown][], unknown[]][] = [
+      [
+        'MAX',
+        T('INT'),
+        false,
+        [
+          ['+', 5],
+          ['+', 9],
+          ['-', 9],
+          ['+', 1],
+        ],
+        [7, 2],
+      ],
+      [
+        'MIN',
+        T('BYTES'),
+        false,
+        [
+          ['+', bytes(3)],
+          ['+', bytes(2)],
+        ],
+        [bytes(4)],
+      ],
+      [
+        'MAX',
+        T('INT'),
+        false,
+        [
+          ['+', 5],
+          ['-', 5],
+        ],
+        [2],
+      ],
+      [
+        'SUM',
+        T('INT'),
+        false,
+        [
+          ['+', 5],
+          ['-', 5],
+        ],
+        [null, 2],
+      ],
+      [
+        'SUM',
+        T('INT'),
+        false,
+        [
+          ['+', 5],
+          ['+', 6],
+        ],
+        [1],
+      ],
+      [
+        'AVG',
+        T('INT'),
+        false,
+        [
+          ['+', 5],
+          ['+', 6],
+        ],
+        [1],
+      ],
+      [
+        'COUNT',
+        undefined,
+        false,
+        [
+          ['+', 1],
+          ['+', 1],
+          ['-', 1],
+        ],
+        [1],
+      ],
+      [
+        'COUNT',
+        T('INT'),
+        true,
+        [
+          ['+', 1],
+          ['+', 2],
+          ['-', 2],
+        ],
+        [2, 1, 3],
+      ],
+      [
+        'SUM',
+        T('INT'),
+        true,
+        [
+          ['+', 1],
+          ['+', 2],
+          ['-', 2],
+        ],
+        [2, 1, 3],
+      ],
+      [
+        'AVG',
+        T('INT'),
+        true,
+        [
+          ['+', 4],
+          ['+', 1],
+        ],
+        [4, 6],
+      ],
     ];
     for (const [name, t, distinct, before, after] of streams) {
       const r = resolve(name, t, true, distinct);

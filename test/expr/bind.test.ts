@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  P, T, bin, bind, call, col, dbl, dec, evaluate, int, str, interval, date, ts, nul, bool,
-} from './helpers.js';
+import { P, T, bin, bind, call, col, dbl, dec, evaluate, int, str, interval, date, ts, nul, bool } from './helpers.js';
 import { implicitCast, intervalMillis, isAggregateName, literalValue } from '../../src/expr/bind.js';
 import { formatType } from '../../src/model/types.js';
 import { isWeirError, type WeirError } from '../../src/errors.js';
@@ -60,7 +58,9 @@ describe('binding errors', () => {
     const e2 = userErr(() => bind(call('SUBSTRING', [str('abc'), str('x', P(20))], P(8))));
     expect(e2.message).toBe('invalid argument 2 of SUBSTRING: expected an integer type (TINYINT, SMALLINT, INT, BIGINT), got CHAR(1)');
     expect(e2.position).toEqual({ line: 1, column: 20 });
-    expect(userErr(() => bind(bin('+', col('s'), int(1), P(3)), { s: T('STRING') })).message).toBe('invalid argument 1 of +: expected a numeric type, got STRING');
+    expect(userErr(() => bind(bin('+', col('s'), int(1), P(3)), { s: T('STRING') })).message).toBe(
+      'invalid argument 1 of +: expected a numeric type, got STRING',
+    );
   });
   it('wrong arity', () => {
     expect(userErr(() => bind(call('UPPER', [], P(5)))).message).toBe('UPPER expects 1 argument, got 0');
@@ -76,14 +76,25 @@ describe('binding errors', () => {
     expect(e.message).toBe('aggregate function COUNT is not allowed here');
     expect(e.position).toEqual({ line: 1, column: 30 });
     const seen: string[] = [];
-    const b = bind(bin('+', call('sum', [col('x')]), int(1)), { x: T('INT') }, {
-      aggregate: (c) => {
-        seen.push(c.name);
-        return { kind: 'input', index: 5, type: T('INT') } satisfies BoundExpr;
+    const b = bind(
+      bin('+', call('sum', [col('x')]), int(1)),
+      { x: T('INT') },
+      {
+        aggregate: (c) => {
+          seen.push(c.name);
+          return { kind: 'input', index: 5, type: T('INT') } satisfies BoundExpr;
+        },
       },
-    });
+    );
     expect(seen).toEqual(['sum']);
-    expect(b).toMatchObject({ kind: 'call', fn: '+', args: [{ kind: 'input', index: 5 }, { kind: 'literal', value: 1 }] });
+    expect(b).toMatchObject({
+      kind: 'call',
+      fn: '+',
+      args: [
+        { kind: 'input', index: 5 },
+        { kind: 'literal', value: 1 },
+      ],
+    });
     expect(isAggregateName('count')).toBe(true);
     expect(isAggregateName('UPPER')).toBe(false);
   });

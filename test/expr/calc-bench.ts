@@ -19,7 +19,10 @@ const BATCH = 4096;
 const BATCHES = 250;
 const batches: ChangeBatch[] = [];
 for (let b = 0; b < BATCHES; b++) {
-  const id: unknown[] = [], amount: unknown[] = [], name: unknown[] = [], cat: unknown[] = [];
+  const id: unknown[] = [],
+    amount: unknown[] = [],
+    name: unknown[] = [],
+    cat: unknown[] = [];
   for (let i = 0; i < BATCH; i++) {
     const n = b * BATCH + i;
     id.push(n);

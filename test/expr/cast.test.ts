@@ -8,8 +8,14 @@ function castCol(from: SqlType, v: unknown, to: SqlType, tryCast = false): unkno
   return evaluate(cast(col('x'), to, tryCast), { x: from }, [v]);
 }
 
-const INT = T('INT'), BIGINT = T('BIGINT'), DOUBLE = T('DOUBLE'), STRING = T('STRING'), BOOLEAN = T('BOOLEAN');
-const DATE = T('DATE'), TS3 = T('TIMESTAMP', true, 3), TS0 = T('TIMESTAMP', true, 0);
+const INT = T('INT'),
+  BIGINT = T('BIGINT'),
+  DOUBLE = T('DOUBLE'),
+  STRING = T('STRING'),
+  BOOLEAN = T('BOOLEAN');
+const DATE = T('DATE'),
+  TS3 = T('TIMESTAMP', true, 3),
+  TS0 = T('TIMESTAMP', true, 0);
 const DEC = (p: number, s: number): SqlType => T('DECIMAL', true, p, s);
 
 describe('CAST from strings', () => {

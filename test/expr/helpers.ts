@@ -31,8 +31,13 @@ export const cast = (operand: Expr, target: SqlType, tryCast = false, pos: Pos =
 export const interval = (value: string, unit: IntervalUnit): Expr => ({ kind: 'interval', value, unit, pos: at });
 export const call = (name: string, args: Expr[], pos: Pos = at, extra: Partial<CallExpr> = {}): Expr =>
   ({ kind: 'call', name, args, distinct: false, star: false, pos, ...extra }) as CallExpr;
-export const kase = (whens: [Expr, Expr][], otherwise?: Expr, operand?: Expr): Expr =>
-  ({ kind: 'case', operand, whens: whens.map(([when, then]) => ({ when, then })), else: otherwise, pos: at });
+export const kase = (whens: [Expr, Expr][], otherwise?: Expr, operand?: Expr): Expr => ({
+  kind: 'case',
+  operand,
+  whens: whens.map(([when, then]) => ({ when, then })),
+  else: otherwise,
+  pos: at,
+});
 
 export const T = (kind: TypeKind, nullable = true, p?: number, s?: number): SqlType => type(kind, nullable, p, s);
 
@@ -55,7 +60,10 @@ export function bind(e: Expr, columns: Record<string, SqlType> = {}, extra: Part
 /** Binds, compiles and evaluates `e` over one row. */
 export function evaluate(e: Expr, columns: Record<string, SqlType> = {}, row: unknown[] = []): unknown {
   const b = bind(e, columns);
-  return compileRowFn(b)(row.map((v) => [v]), 0);
+  return compileRowFn(b)(
+    row.map((v) => [v]),
+    0,
+  );
 }
 
 /** Evaluates with folding defeated: literal values come in through columns of the literal's type. */

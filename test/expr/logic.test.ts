@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  T, bin, col, evaluate, int, isBool, isNull, not, nul, inList, between, str, dbl, dec, bool,
-} from './helpers.js';
+import { T, bin, col, evaluate, int, isBool, isNull, not, nul, inList, between, str, dbl, dec, bool } from './helpers.js';
 import type { Expr } from '../../src/sql/ir.js';
 
 const B = { a: T('BOOLEAN'), b: T('BOOLEAN') };
@@ -11,14 +9,26 @@ const name = (v: boolean | null): string => (v === null ? 'NULL' : String(v).toU
 const litOf = (v: boolean | null): Expr => (v === null ? nul() : bool(v));
 
 const AND: Record<string, boolean | null> = {
-  'TRUE TRUE': true, 'TRUE FALSE': false, 'TRUE NULL': null,
-  'FALSE TRUE': false, 'FALSE FALSE': false, 'FALSE NULL': false,
-  'NULL TRUE': null, 'NULL FALSE': false, 'NULL NULL': null,
+  'TRUE TRUE': true,
+  'TRUE FALSE': false,
+  'TRUE NULL': null,
+  'FALSE TRUE': false,
+  'FALSE FALSE': false,
+  'FALSE NULL': false,
+  'NULL TRUE': null,
+  'NULL FALSE': false,
+  'NULL NULL': null,
 };
 const OR: Record<string, boolean | null> = {
-  'TRUE TRUE': true, 'TRUE FALSE': true, 'TRUE NULL': true,
-  'FALSE TRUE': true, 'FALSE FALSE': false, 'FALSE NULL': null,
-  'NULL TRUE': true, 'NULL FALSE': null, 'NULL NULL': null,
+  'TRUE TRUE': true,
+  'TRUE FALSE': true,
+  'TRUE NULL': true,
+  'FALSE TRUE': true,
+  'FALSE FALSE': false,
+  'FALSE NULL': null,
+  'NULL TRUE': true,
+  'NULL FALSE': null,
+  'NULL NULL': null,
 };
 
 describe('three-valued logic', () => {

@@ -22,23 +22,74 @@ describe('long chains', () => {
 
   it(`${N} columns added up, subtracted and concatenated`, () => {
     const K = { k: T('INT') };
-    expect(evaluate(chain('+', Array.from({ length: N }, () => col('k'))), K, [3])).toBe(3 * N);
-    expect(evaluate(chain('-', Array.from({ length: N }, () => col('k'))), K, [2])).toBe(2 - 2 * (N - 1));
-    expect(evaluate(chain('+', Array.from({ length: N }, () => col('k'))), K, [null])).toBe(null);
-    const s = evaluate(chain('||', Array.from({ length: 3000 }, () => col('s'))), { s: T('STRING') }, ['ab']) as string;
+    expect(
+      evaluate(
+        chain(
+          '+',
+          Array.from({ length: N }, () => col('k')),
+        ),
+        K,
+        [3],
+      ),
+    ).toBe(3 * N);
+    expect(
+      evaluate(
+        chain(
+          '-',
+          Array.from({ length: N }, () => col('k')),
+        ),
+        K,
+        [2],
+      ),
+    ).toBe(2 - 2 * (N - 1));
+    expect(
+      evaluate(
+        chain(
+          '+',
+          Array.from({ length: N }, () => col('k')),
+        ),
+        K,
+        [null],
+      ),
+    ).toBe(null);
+    const s = evaluate(
+      chain(
+        '||',
+        Array.from({ length: 3000 }, () => col('s')),
+      ),
+      { s: T('STRING') },
+      ['ab'],
+    ) as string;
     expect(s).toBe('ab'.repeat(3000));
     // Constant chains fold to one literal.
-    const folded = bind(chain('+', Array.from({ length: N }, () => int(1))));
+    const folded = bind(
+      chain(
+        '+',
+        Array.from({ length: N }, () => int(1)),
+      ),
+    );
     expect(folded).toMatchObject({ kind: 'literal', value: N });
   });
 
   it(`a WHERE of ${N} ORs and of ${N} ANDs filters in one generated loop`, () => {
     const K = { k: T('INT') };
-    const or = bind(chain('OR', Array.from({ length: N }, (_, i) => bin('=', col('k'), int(i * 2)))), K);
+    const or = bind(
+      chain(
+        'OR',
+        Array.from({ length: N }, (_, i) => bin('=', col('k'), int(i * 2))),
+      ),
+      K,
+    );
     const calc = compileCalc([{ kind: 'input', index: 0, type: T('INT') }], or);
     const out = calc(batch([[0], [1], [2], [N * 2 - 2], [N * 2], [null]]));
     expect(out?.columns[0]).toEqual([0, 2, N * 2 - 2]);
-    const and = bind(chain('AND', Array.from({ length: N }, (_, i) => bin('<>', col('k'), int(i * 2 + 1)))), K);
+    const and = bind(
+      chain(
+        'AND',
+        Array.from({ length: N }, (_, i) => bin('<>', col('k'), int(i * 2 + 1))),
+      ),
+      K,
+    );
     const out2 = compileCalc([{ kind: 'input', index: 0, type: T('INT') }], and)(batch([[0], [1], [3], [N * 2 + 1], [null]]));
     expect(out2?.columns[0]).toEqual([0, N * 2 + 1]);
   });
@@ -83,7 +134,16 @@ describe('long chains', () => {
 
   it('the EXPLAIN text of a long chain', () => {
     const K = { k: T('INT') };
-    const text = formatExpr(bind(chain('+', Array.from({ length: N }, () => col('k'))), K), ['k']);
+    const text = formatExpr(
+      bind(
+        chain(
+          '+',
+          Array.from({ length: N }, () => col('k')),
+        ),
+        K,
+      ),
+      ['k'],
+    );
     // `((k + k) + k)`: each of the N - 1 operators adds '(', ' + ' and ')'.
     expect(text.length).toBe(N + 5 * (N - 1));
     expect(text.startsWith('('.repeat(N - 1))).toBe(true);

@@ -30,8 +30,12 @@ describe('math functions', () => {
     expect(formatType(bind(call('ROUND', [col('x'), int(2)]), D).type)).toBe('DECIMAL(10, 2)');
     expect(fn('ROUND', D, [12345n], int(-1))).toBe(10n);
     expect(fn('TRUNCATE', D, [-12345n], int(1))).toBe(-123n);
-    expect(() => bind(call('ROUND', [col('x'), col('d')]), { x: T('DECIMAL', true, 10, 3), d: T('INT') })).toThrow(/second argument of ROUND must be an integer literal/);
-    expect(() => bind(call('ROUND', [col('x'), col('x')]), D)).toThrow('invalid argument 2 of ROUND: expected an integer type (TINYINT, SMALLINT, INT, BIGINT), got DECIMAL(10, 3)');
+    expect(() => bind(call('ROUND', [col('x'), col('d')]), { x: T('DECIMAL', true, 10, 3), d: T('INT') })).toThrow(
+      /second argument of ROUND must be an integer literal/,
+    );
+    expect(() => bind(call('ROUND', [col('x'), col('x')]), D)).toThrow(
+      'invalid argument 2 of ROUND: expected an integer type (TINYINT, SMALLINT, INT, BIGINT), got DECIMAL(10, 3)',
+    );
   });
   it('POWER, SQRT, EXP, LN, LOG10, LOG, MOD', () => {
     expect(evaluate(call('POWER', [int(2), int(10)]))).toBe(1024);
@@ -64,13 +68,22 @@ describe('conditional functions', () => {
     expect(evaluate(kase([[bin('>', col('x'), int(0)), str('pos')]], str('other')), X, [null, 0])).toBe('other');
   });
   it('simple CASE', () => {
-    const e = kase([[int(1), str('one')], [int(2), str('two')]], str('many'), col('x'));
+    const e = kase(
+      [
+        [int(1), str('one')],
+        [int(2), str('two')],
+      ],
+      str('many'),
+      col('x'),
+    );
     expect(evaluate(e, X, [2, 0])).toBe('two');
     expect(evaluate(e, X, [7, 0])).toBe('many');
     expect(evaluate(e, X, [null, 0])).toBe('many');
   });
   it('CASE with incompatible branches is a user error', () => {
-    expect(() => bind(kase([[bin('>', col('x'), int(0)), int(1)]], str('a')), X)).toThrow(/THEN\/ELSE branches of CASE have incompatible types: INT, CHAR\(1\)/);
+    expect(() => bind(kase([[bin('>', col('x'), int(0)), int(1)]], str('a')), X)).toThrow(
+      /THEN\/ELSE branches of CASE have incompatible types: INT, CHAR\(1\)/,
+    );
   });
   it('COALESCE, IFNULL, NULLIF, IF', () => {
     expect(evaluate(call('COALESCE', [col('x'), col('y'), int(9)]), X, [null, 2])).toBe(2);

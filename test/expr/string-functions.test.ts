@@ -4,7 +4,12 @@ import { formatType } from '../../src/model/types.js';
 
 const S = { s: T('STRING'), t: T('STRING'), n: T('INT') };
 const f = (name: string, ...args: Parameters<typeof str>[0][]): unknown =>
-  evaluate(call(name, args.map((a) => str(a))));
+  evaluate(
+    call(
+      name,
+      args.map((a) => str(a)),
+    ),
+  );
 const fs = (name: string, s: string | null, ...rest: (number | string)[]): unknown =>
   evaluate(call(name, [col('s'), ...rest.map((r) => (typeof r === 'number' ? int(r) : str(r)))]), { s: T('STRING') }, [s]);
 
@@ -100,7 +105,7 @@ describe('LIKE', () => {
     expect(evaluate(like(col('s'), str('a%'), undefined, true), { s: T('STRING') }, ['abc'])).toBe(false);
     expect(evaluate(like(col('s'), col('t')), S, ['abc', 'a_c'])).toBe(true);
     expect(evaluate(like(col('s'), col('t')), S, ['abc', null])).toBe(null);
-    expect(evaluate(like(nul(), str('a'))), ).toBe(null);
+    expect(evaluate(like(nul(), str('a')))).toBe(null);
   });
   it('an invalid escape sequence in a constant pattern is a bind error', () => {
     expect(() => bind(like(col('s'), str('a!b'), str('!')), { s: T('STRING') })).toThrow(/invalid escape sequence in LIKE pattern/);

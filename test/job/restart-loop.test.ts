@@ -32,8 +32,23 @@ async function failingJob(name: string, error: Error, strategy: RestartStrategy)
   const rec = new SinkRecorder();
   const graph = pipeline(name, [
     { kind: 'source', uid: 'src', parallelism: 1, source: sequenceSource({ splits: 1, rowsPerSplit: 1000, batchSize: 10 }), schema: SEQUENCE_SCHEMA },
-    { kind: 'operator', uid: 'bad', parallelism: 1, create: () => failingOperator({ batches: 0, failAt: 3, error }), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' } },
-    { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' }, isSink: true },
+    {
+      kind: 'operator',
+      uid: 'bad',
+      parallelism: 1,
+      create: () => failingOperator({ batches: 0, failAt: 3, error }),
+      schema: SEQUENCE_SCHEMA,
+      partitioning: { kind: 'forward' },
+    },
+    {
+      kind: 'operator',
+      uid: 'sink',
+      parallelism: 1,
+      create: () => createSinkOperator(testSink(rec), []),
+      schema: SEQUENCE_SCHEMA,
+      partitioning: { kind: 'forward' },
+      isSink: true,
+    },
   ]);
   return startJob(graph, jobOptions(await dir(), {}, { restartStrategy: strategy }));
 }

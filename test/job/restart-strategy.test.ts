@@ -70,7 +70,11 @@ describe('exponential-delay', () => {
 
 describe('fixed-delay and failure-rate', () => {
   it('fixed-delay: attempts restarts, delay apart', () => {
-    expect(delays(new RestartPolicy({ type: 'fixed-delay', attempts: 2, delayMs: 500 }), 3)).toEqual([500, 500, 'restart-strategy.fixed-delay.attempts (2) used up']);
+    expect(delays(new RestartPolicy({ type: 'fixed-delay', attempts: 2, delayMs: 500 }), 3)).toEqual([
+      500,
+      500,
+      'restart-strategy.fixed-delay.attempts (2) used up',
+    ]);
     expect(delays(new RestartPolicy({ type: 'none' }), 1)).toEqual(["restart-strategy.type is 'none'"]);
   });
 
@@ -79,7 +83,11 @@ describe('fixed-delay and failure-rate', () => {
     const at = (t: number): boolean => p.onFailure(outage, t, false).restart;
     expect([at(0), at(100), at(1200), at(1300), at(1400)]).toEqual([true, true, true, true, false]);
     const q = new RestartPolicy({ type: 'failure-rate', maxFailuresPerInterval: 2, intervalMs: 1000, delayMs: 0 });
-    expect([q.onFailure(outage, 0, false).restart, q.onFailure(outage, 100, false).restart, q.onFailure(outage, 200, false).restart]).toEqual([true, true, false]);
+    expect([q.onFailure(outage, 0, false).restart, q.onFailure(outage, 100, false).restart, q.onFailure(outage, 200, false).restart]).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 });
 

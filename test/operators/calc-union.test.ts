@@ -8,7 +8,12 @@ import { batch, harness, opened } from './harness.js';
 const INT = type('INT');
 const STR = type('STRING');
 const BOOL = type('BOOLEAN');
-const schema: Schema = { fields: [{ name: 'k', type: STR }, { name: 'v', type: INT }] };
+const schema: Schema = {
+  fields: [
+    { name: 'k', type: STR },
+    { name: 'v', type: INT },
+  ],
+};
 const col = (index: number, t = INT): BoundExpr => ({ kind: 'input', index, type: t });
 const lit = (value: unknown, t = INT): BoundExpr => ({ kind: 'literal', value, type: t });
 const call = (fn: string, args: BoundExpr[], t: typeof INT): BoundExpr => ({ kind: 'call', fn, args, type: t });

@@ -3,8 +3,18 @@ import { type, type Schema } from '../../src/model/types.js';
 import { IntervalJoinOperator } from '../../src/runtime/operators/interval-join.js';
 import { batch, harness, opened } from './harness.js';
 
-const L: Schema = { fields: [{ name: 'k', type: type('INT') }, { name: 't', type: type('TIMESTAMP', true, 3) }] };
-const R: Schema = { fields: [{ name: 'k', type: type('INT') }, { name: 't', type: type('TIMESTAMP', true, 3) }] };
+const L: Schema = {
+  fields: [
+    { name: 'k', type: type('INT') },
+    { name: 't', type: type('TIMESTAMP', true, 3) },
+  ],
+};
+const R: Schema = {
+  fields: [
+    { name: 'k', type: type('INT') },
+    { name: 't', type: type('TIMESTAMP', true, 3) },
+  ],
+};
 
 // l.t - r.t in [-1000, 2000]
 const config = { leftKeys: [0], rightKeys: [0], interval: { leftTime: 1, rightTime: 1, lower: -1000, upper: 2000 } };

@@ -5,10 +5,23 @@ import { JoinOperator } from '../../src/runtime/operators/join.js';
 import { hashValue, subtaskOfHash } from '../../src/model/partition.js';
 import { batch, harness, opened } from './harness.js';
 
-const L: Schema = { fields: [{ name: 'k', type: type('INT') }, { name: 'a', type: type('STRING') }] };
-const R: Schema = { fields: [{ name: 'k', type: type('INT') }, { name: 'b', type: type('INT') }] };
+const L: Schema = {
+  fields: [
+    { name: 'k', type: type('INT') },
+    { name: 'a', type: type('STRING') },
+  ],
+};
+const R: Schema = {
+  fields: [
+    { name: 'k', type: type('INT') },
+    { name: 'b', type: type('INT') },
+  ],
+};
 
-async function join(joinType: 'inner' | 'left' | 'right' | 'full', extra: { residual?: BoundExpr; stateTtlMs?: number; now?: () => number; restoredState?: Uint8Array[]; subtaskIndex?: number; parallelism?: number } = {}) {
+async function join(
+  joinType: 'inner' | 'left' | 'right' | 'full',
+  extra: { residual?: BoundExpr; stateTtlMs?: number; now?: () => number; restoredState?: Uint8Array[]; subtaskIndex?: number; parallelism?: number } = {},
+) {
   const h = harness([L, R], extra);
   const op = await opened(new JoinOperator({ joinType, leftKeys: [0], rightKeys: [0], ...extra }), h);
   return { h, op };
@@ -46,7 +59,15 @@ describe('regular join operator', () => {
 
   it('full outer with a residual: a pair failing the residual is no match', async () => {
     // ON l.k = r.k AND r.b > 5 (columns: 0 k, 1 a, 2 k, 3 b)
-    const residual: BoundExpr = { kind: 'call', fn: '>', args: [{ kind: 'input', index: 3, type: type('INT') }, { kind: 'literal', value: 5, type: type('INT') }], type: type('BOOLEAN') };
+    const residual: BoundExpr = {
+      kind: 'call',
+      fn: '>',
+      args: [
+        { kind: 'input', index: 3, type: type('INT') },
+        { kind: 'literal', value: 5, type: type('INT') },
+      ],
+      type: type('BOOLEAN'),
+    };
     const { h, op } = await join('full', { residual });
     op.process(batch(['+I', 1, 3]), 1);
     expect(h.take()).toEqual(['+I[null, null, 1, 3]']);

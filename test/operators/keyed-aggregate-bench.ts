@@ -37,7 +37,14 @@ async function run(label: string, keyType: SqlType, keyOf: (i: number) => unknow
     restoredCommittables: [],
     restoredCheckpointId: 0,
     output: { emit: (b) => void (outRows += b.size), emitWatermark: () => {} },
-    inputSchemas: [{ fields: [{ name: 'k', type: keyType }, { name: 'v', type: INT }] }],
+    inputSchemas: [
+      {
+        fields: [
+          { name: 'k', type: keyType },
+          { name: 'v', type: INT },
+        ],
+      },
+    ],
     log: silentLogger,
     metrics: { inc: () => {} },
   });

@@ -33,7 +33,10 @@ describe('planner: insert-only or retracting aggregates', () => {
     expect(retractability(plan(`${DDL} INSERT INTO totals SELECT k, COUNT(*), SUM(v) FROM changes GROUP BY k;`))).toEqual([[true, true]]);
     // An aggregate over an aggregate: the inner one sees inserts only, the outer one its updates.
     const nested = `${DDL} INSERT INTO hist SELECT cnt, COUNT(*), MAX(top) FROM (SELECT k, COUNT(*) AS cnt, MAX(v) AS top FROM orders GROUP BY k) GROUP BY cnt;`;
-    expect(retractability(plan(nested))).toEqual([[false, false], [true, true]]);
+    expect(retractability(plan(nested))).toEqual([
+      [false, false],
+      [true, true],
+    ]);
     // A UNION with one updating branch is updating.
     const union = `${DDL} INSERT INTO totals SELECT k, COUNT(*), SUM(v) FROM (SELECT k, v FROM orders UNION ALL SELECT k, v FROM changes) GROUP BY k;`;
     expect(retractability(plan(union))).toEqual([[true, true]]);

@@ -19,9 +19,17 @@ function agg(name: string, arg: BoundExpr | undefined, retractable: boolean): Ag
 }
 
 /** Input (k BIGINT, v INT). */
-const schema: Schema = { fields: [{ name: 'k', type: BIG }, { name: 'v', type: INT }] };
+const schema: Schema = {
+  fields: [
+    { name: 'k', type: BIG },
+    { name: 'v', type: INT },
+  ],
+};
 const countSumMax = (retractable: boolean) =>
-  new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, retractable), agg('SUM', col(1), retractable), agg('MAX', col(1), retractable)] });
+  new KeyedAggregateOperator({
+    groupKeys: [0],
+    aggs: [agg('COUNT', undefined, retractable), agg('SUM', col(1), retractable), agg('MAX', col(1), retractable)],
+  });
 
 /** Insert-only batches over keys that mix the int32 index and the Map (NULL, fractions, > int32). */
 function insertBatches(): ChangeBatch[] {
@@ -162,10 +170,7 @@ describe('KeyedAggregateOperator snapshots', () => {
 
   it('snapshot 200k groups into a few MiB', async () => {
     const h = harness([schema]);
-    const op = await opened(
-      new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }),
-      h,
-    );
+    const op = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }), h);
     const n = 200_000;
     const k = Array.from({ length: n }, (_, i) => i + 1);
     const v = Array.from({ length: n }, (_, i) => i % 10);
@@ -174,10 +179,7 @@ describe('KeyedAggregateOperator snapshots', () => {
     // hashes 4 B + key 4 B + count, COUNT and SUM 1 B each per group
     expect(bytes.length).toBeLessThan(n * 11 + 1000);
     const h2 = harness([schema], { restoredState: [bytes] });
-    const r = await opened(
-      new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }),
-      h2,
-    );
+    const r = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }), h2);
     expect(r.groupCount).toBe(n);
     r.process(batch(['+I', 123_457, 5]), 0);
     expect(h2.take()).toEqual(['-U[123457, 1, 6]', '+U[123457, 2, 11]']);

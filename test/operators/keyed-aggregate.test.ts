@@ -102,10 +102,7 @@ describe('KeyedAggregateOperator', () => {
 
   it('applies FILTER per aggregate while the row count covers every row', async () => {
     const h = harness([schema]);
-    const op = await opened(
-      new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1), col(2, BOOL))] }),
-      h,
-    );
+    const op = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1), col(2, BOOL))] }), h);
     op.process(batch(['+I', 'a', 1, true], ['+I', 'a', 10, false], ['+I', 'a', 100, null]), 0);
     expect(h.take()).toEqual(['+I[a, 3, 1]']);
     op.process(batch(['-D', 'a', 10, false]), 0);
@@ -113,18 +110,17 @@ describe('KeyedAggregateOperator', () => {
   });
 
   it('groups by composite keys with nulls, bigints and separator-like strings', async () => {
-    const s: Schema = { fields: [{ name: 'a', type: STR }, { name: 'b', type: STR }, { name: 'd', type: type('DECIMAL', true, 10, 2) }] };
+    const s: Schema = {
+      fields: [
+        { name: 'a', type: STR },
+        { name: 'b', type: STR },
+        { name: 'd', type: type('DECIMAL', true, 10, 2) },
+      ],
+    };
     const h = harness([s]);
     const op = await opened(new KeyedAggregateOperator({ groupKeys: [0, 1, 2], aggs: [agg('COUNT')] }), h);
     op.process(
-      batch(
-        ['+I', 'a|', 'b', 1n],
-        ['+I', 'a', '|b', 1n],
-        ['+I', null, 'x', 1n],
-        ['+I', 'null', 'x', 1n],
-        ['+I', 'a|', 'b', 1n],
-        ['+I', 'a|', 'b', 2n],
-      ),
+      batch(['+I', 'a|', 'b', 1n], ['+I', 'a', '|b', 1n], ['+I', null, 'x', 1n], ['+I', 'null', 'x', 1n], ['+I', 'a|', 'b', 1n], ['+I', 'a|', 'b', 2n]),
       0,
     );
     expect(h.take()).toEqual(['+I[a|, b, 1n, 2]', '+I[a, |b, 1n, 1]', '+I[null, x, 1n, 1]', '+I[null, x, 1n, 1]', '+I[a|, b, 2n, 1]']);
@@ -142,7 +138,15 @@ describe('KeyedAggregateOperator', () => {
   it('restores its snapshot with another parallelism, each subtask keeping its own keys', async () => {
     const { op } = await countSum();
     const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
-    op.process(batch(...keys.flatMap((k, i) => [['+I', k, i, true], ['+I', k, 1, true]])), 0);
+    op.process(
+      batch(
+        ...keys.flatMap((k, i) => [
+          ['+I', k, i, true],
+          ['+I', k, 1, true],
+        ]),
+      ),
+      0,
+    );
     const snap = op.snapshotState(1);
     expect(snap.state).toBeInstanceOf(Uint8Array);
 

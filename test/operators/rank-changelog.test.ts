@@ -4,7 +4,12 @@ import { RankOperator } from '../../src/runtime/operators/rank.js';
 import { batch, harness, opened } from './harness.js';
 
 /** (p INT, ts INT): deduplication and Top-N fed out-of-order rows and -U/+U/-D updates. */
-const S: Schema = { fields: [{ name: 'p', type: type('INT') }, { name: 'ts', type: type('INT') }] };
+const S: Schema = {
+  fields: [
+    { name: 'p', type: type('INT') },
+    { name: 'ts', type: type('INT') },
+  ],
+};
 
 async function rank(limit: number, descending: boolean, insertOnlyInput: boolean, outputRank = false) {
   const h = harness([S]);

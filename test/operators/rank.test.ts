@@ -3,7 +3,12 @@ import { type, type Schema } from '../../src/model/types.js';
 import { RankOperator } from '../../src/runtime/operators/rank.js';
 import { batch, harness, opened } from './harness.js';
 
-const S: Schema = { fields: [{ name: 'p', type: type('INT') }, { name: 'v', type: type('INT') }] };
+const S: Schema = {
+  fields: [
+    { name: 'p', type: type('INT') },
+    { name: 'v', type: type('INT') },
+  ],
+};
 
 async function rank(limit: number, outputRank: boolean, insertOnlyInput: boolean, restoredState: Uint8Array[] = []) {
   const h = harness([S], { restoredState });

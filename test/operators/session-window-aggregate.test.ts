@@ -18,7 +18,13 @@ function agg(name: string, arg?: BoundExpr, filter?: BoundExpr): AggregateSpec {
 }
 
 /** Input (k STRING, v INT, ts TIMESTAMP(3)); sessions with a gap of 10. */
-const schema: Schema = { fields: [{ name: 'k', type: STR }, { name: 'v', type: INT }, { name: 'ts', type: TS }] };
+const schema: Schema = {
+  fields: [
+    { name: 'k', type: STR },
+    { name: 'v', type: INT },
+    { name: 'ts', type: TS },
+  ],
+};
 // FILTER (WHERE v > 1) on the MAX.
 const gt1: BoundExpr = { kind: 'call', fn: '>', args: [col(1), { kind: 'literal', value: 1, type: INT }], type: type('BOOLEAN') };
 

@@ -18,7 +18,13 @@ function agg(name: string, arg?: BoundExpr): AggregateSpec {
 }
 
 /** Input (k STRING, v INT, ts TIMESTAMP(3)). */
-const schema: Schema = { fields: [{ name: 'k', type: STR }, { name: 'v', type: INT }, { name: 'ts', type: TS }] };
+const schema: Schema = {
+  fields: [
+    { name: 'k', type: STR },
+    { name: 'v', type: INT },
+    { name: 'ts', type: TS },
+  ],
+};
 
 function config(window: WindowShape): WindowAggregateConfig {
   return {

@@ -5,14 +5,31 @@ import { WindowJoinOperator, type WindowJoinConfig } from '../../src/runtime/ope
 import { batch, harness, opened } from './harness.js';
 
 /** Both inputs (we TIMESTAMP, k STRING, n INT): window aggregates' output, joined on we and k. */
-const side: Schema = { fields: [{ name: 'we', type: type('TIMESTAMP', false, 3) }, { name: 'k', type: type('STRING') }, { name: 'n', type: type('INT') }] };
+const side: Schema = {
+  fields: [
+    { name: 'we', type: type('TIMESTAMP', false, 3) },
+    { name: 'k', type: type('STRING') },
+    { name: 'n', type: type('INT') },
+  ],
+};
 const INT = type('INT');
 // Residual over the output row: left n < right n.
-const lt: BoundExpr = { kind: 'call', fn: '<', args: [{ kind: 'input', index: 2, type: INT }, { kind: 'input', index: 5, type: INT }], type: type('BOOLEAN') };
+const lt: BoundExpr = {
+  kind: 'call',
+  fn: '<',
+  args: [
+    { kind: 'input', index: 2, type: INT },
+    { kind: 'input', index: 5, type: INT },
+  ],
+  type: type('BOOLEAN'),
+};
 
 async function wjoin(joinType: WindowJoinConfig['joinType'], opts: Parameters<typeof harness>[1] = {}, residual?: BoundExpr) {
   const h = harness([side, side], opts);
-  const op = await opened(new WindowJoinOperator({ joinType, leftKeys: [0, 1], rightKeys: [0, 1], leftEnd: 0, rightEnd: 0, ...(residual ? { residual } : {}) }), h);
+  const op = await opened(
+    new WindowJoinOperator({ joinType, leftKeys: [0, 1], rightKeys: [0, 1], leftEnd: 0, rightEnd: 0, ...(residual ? { residual } : {}) }),
+    h,
+  );
   return { h, op };
 }
 
@@ -38,7 +55,13 @@ describe('WindowJoinOperator', () => {
     op.process(batch(['+I', 10, 'a', 7], ['+I', 10, 'a', 2], ['+I', 10, null, 3]), 1);
     op.onWatermark(9);
     expect(h.take().sort()).toEqual(
-      ['+I[10, a, 5, 10, a, 7]', '+I[null, null, null, 10, a, 2]', '+I[10, null, 1, null, null, null]', '+I[10, b, 1, null, null, null]', '+I[null, null, null, 10, null, 3]'].sort(),
+      [
+        '+I[10, a, 5, 10, a, 7]',
+        '+I[null, null, null, 10, a, 2]',
+        '+I[10, null, 1, null, null, null]',
+        '+I[10, b, 1, null, null, null]',
+        '+I[null, null, null, 10, null, 3]',
+      ].sort(),
     );
   });
 

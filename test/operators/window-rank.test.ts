@@ -4,7 +4,13 @@ import { WindowRankOperator } from '../../src/runtime/operators/window-rank.js';
 import { batch, harness, opened } from './harness.js';
 
 /** Input (we TIMESTAMP, k STRING, total INT): a window aggregate's output; top 2 per (we, k) by total DESC. */
-const schema: Schema = { fields: [{ name: 'we', type: type('TIMESTAMP', false, 3) }, { name: 'k', type: type('STRING') }, { name: 'total', type: type('INT') }] };
+const schema: Schema = {
+  fields: [
+    { name: 'we', type: type('TIMESTAMP', false, 3) },
+    { name: 'k', type: type('STRING') },
+    { name: 'total', type: type('INT') },
+  ],
+};
 
 async function rank(opts: Parameters<typeof harness>[1] = {}) {
   const h = harness([schema], opts);

@@ -4,7 +4,12 @@ import { WindowTvfOperator, type WindowTvfConfig } from '../../src/runtime/opera
 import { batch, harness, opened } from './harness.js';
 
 /** Input (k STRING, ts TIMESTAMP(3)); output adds window_start, window_end, window_time. */
-const schema: Schema = { fields: [{ name: 'k', type: type('STRING') }, { name: 'ts', type: type('TIMESTAMP', false, 3) }] };
+const schema: Schema = {
+  fields: [
+    { name: 'k', type: type('STRING') },
+    { name: 'ts', type: type('TIMESTAMP', false, 3) },
+  ],
+};
 
 async function tvf(window: WindowTvfConfig['window'], opts: Parameters<typeof harness>[1] = {}) {
   const h = harness([schema], opts);

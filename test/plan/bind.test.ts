@@ -85,7 +85,9 @@ describe('binding SELECT', () => {
     expect(errorOf(() => bind('SELECT k FROM orders LIMIT 3')).message).toBe('LIMIT is not supported on unbounded streams yet');
     const j = errorOf(() => bind('SELECT o.k FROM orders o JOIN users u ON o.id > u.uid'));
     expect(j.code).toBe('JOIN_WITHOUT_EQUALITY');
-    expect(j.message).toBe('this INNER JOIN has no equality condition between its two sides; a streaming join needs one (ON a.k = b.k) to keep its state by key');
+    expect(j.message).toBe(
+      'this INNER JOIN has no equality condition between its two sides; a streaming join needs one (ON a.k = b.k) to keep its state by key',
+    );
     expect(j.position).toEqual({ line: 1, column: 26 });
   });
 
@@ -98,18 +100,14 @@ describe('binding SELECT', () => {
 describe('binding aggregates', () => {
   it('plans GROUP BY as calc -> aggregate -> calc, with the final names on the aggregate', () => {
     expect(tree('SELECT k, COUNT(*) AS cnt, SUM(v) AS total FROM orders WHERE v > 0 GROUP BY k')).toBe(
-      [
-        'Aggregate(groupBy=[k], aggs=[COUNT(*), SUM(v)]) [updating]',
-        '  Calc(select=[k, v], where=[(v > 0)])',
-        '    Scan(table=[orders], fields=[k, v])',
-      ].join('\n'),
+      ['Aggregate(groupBy=[k], aggs=[COUNT(*), SUM(v)]) [updating]', '  Calc(select=[k, v], where=[(v > 0)])', '    Scan(table=[orders], fields=[k, v])'].join(
+        '\n',
+      ),
     );
   });
 
   it('de-duplicates aggregate calls and supports HAVING, FILTER and DISTINCT aggregates', () => {
-    expect(
-      tree('SELECT k, SUM(v) AS s, COUNT(DISTINCT id) FILTER (WHERE v > 5) AS c FROM orders GROUP BY k HAVING SUM(v) > 10'),
-    ).toBe(
+    expect(tree('SELECT k, SUM(v) AS s, COUNT(DISTINCT id) FILTER (WHERE v > 5) AS c FROM orders GROUP BY k HAVING SUM(v) > 10')).toBe(
       [
         'Calc(select=[k, EXPR$1 AS s, EXPR$2 AS c], where=[(EXPR$1 > 10)]) [updating]',
         '  Aggregate(groupBy=[k], aggs=[SUM(v), COUNT(DISTINCT id) FILTER (WHERE $f3)]) [updating]',
@@ -148,12 +146,8 @@ describe('binding aggregates', () => {
   });
 
   it('plans a global aggregate and SELECT DISTINCT', () => {
-    expect(tree('SELECT COUNT(*) AS n FROM orders')).toBe(
-      ['Aggregate(aggs=[COUNT(*)]) [updating]', '  Scan(table=[orders], fields=[id])'].join('\n'),
-    );
-    expect(tree('SELECT DISTINCT k, v FROM orders')).toBe(
-      ['Aggregate(groupBy=[k, v]) [updating]', '  Scan(table=[orders], fields=[k, v])'].join('\n'),
-    );
+    expect(tree('SELECT COUNT(*) AS n FROM orders')).toBe(['Aggregate(aggs=[COUNT(*)]) [updating]', '  Scan(table=[orders], fields=[id])'].join('\n'));
+    expect(tree('SELECT DISTINCT k, v FROM orders')).toBe(['Aggregate(groupBy=[k, v]) [updating]', '  Scan(table=[orders], fields=[k, v])'].join('\n'));
   });
 });
 

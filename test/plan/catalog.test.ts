@@ -51,9 +51,7 @@ describe('Catalog', () => {
       pos: at(1, 1),
       ...over,
     });
-    const dup = errorOf(() =>
-      c.apply(table({ columns: [...table({}).columns, { kind: 'physical', name: 'a', type: type('STRING'), pos: at(2, 3) }] })),
-    );
+    const dup = errorOf(() => c.apply(table({ columns: [...table({}).columns, { kind: 'physical', name: 'a', type: type('STRING'), pos: at(2, 3) }] })));
     expect(dup.message).toBe("column 'a' is declared twice in table 't'");
     expect(dup.position).toEqual(at(2, 3));
 
@@ -73,9 +71,7 @@ describe('Catalog', () => {
     const wmExpr = errorOf(() => c.apply(table({ watermark: { column: 'ts', expr: col('a'), pos: at(3, 5) } })));
     expect(wmExpr.message).toBe('the WATERMARK expression must return a TIMESTAMP, but it returns INT');
     expect(wmExpr.position).toEqual(at(3, 30));
-    const dupOption = errorOf(() =>
-      c.apply(table({ options: [...table({}).options, { key: 'connector', value: 'x', pos: at(2, 30) }] })),
-    );
+    const dupOption = errorOf(() => c.apply(table({ options: [...table({}).options, { key: 'connector', value: 'x', pos: at(2, 30) }] })));
     expect(dupOption.message).toBe("option 'connector' is given twice for table 't'");
 
     ddl(c, `CREATE TABLE ok (ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH ('connector' = 'test-source')`);

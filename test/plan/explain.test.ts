@@ -178,7 +178,7 @@ describe('EXPLAIN of planned jobs', () => {
   });
 
   it('an updating source keeps its mode; an updating stream into a keyless sink keeps its parallelism', () => {
-    const g = plan(DDL + 'INSERT INTO printed SELECT CAST(NULL AS STRING), COUNT(*) FROM orders;', 2);
+    const g = plan(`${DDL}INSERT INTO printed SELECT CAST(NULL AS STRING), COUNT(*) FROM orders;`, 2);
     const sink = g.vertices.find((v) => v.name === 'Sink: printed')!;
     expect(sink.changelogMode).toBe('updating');
     expect(sink.parallelism).toBe(1);
@@ -192,8 +192,7 @@ describe('EXPLAIN of planned jobs', () => {
 });
 
 describe('operator uids', () => {
-  const q = (where: string): JobGraph =>
-    plan(DDL + `INSERT INTO totals SELECT k, COUNT(*), SUM(v) FROM orders WHERE ${where} GROUP BY k;`);
+  const q = (where: string): JobGraph => plan(`${DDL}INSERT INTO totals SELECT k, COUNT(*), SUM(v) FROM orders WHERE ${where} GROUP BY k;`);
   const uids = (g: JobGraph): Record<string, string> => Object.fromEntries(g.vertices.map((v) => [`${v.id} ${v.name}`, v.uid]));
 
   it('are stable: the same SQL gives the same uids and fingerprint', () => {
@@ -215,8 +214,8 @@ describe('operator uids', () => {
   });
 
   it('keep the source uid when the projection changes', () => {
-    const a = plan(DDL + 'INSERT INTO log SELECT k, v FROM orders;');
-    const b = plan(DDL + 'INSERT INTO log SELECT k, CAST(id AS INT) FROM orders;');
+    const a = plan(`${DDL}INSERT INTO log SELECT k, v FROM orders;`);
+    const b = plan(`${DDL}INSERT INTO log SELECT k, CAST(id AS INT) FROM orders;`);
     expect(a.vertices[0].uid).toBe(b.vertices[0].uid);
     expect(a.vertices.at(-1)!.uid).not.toBe(b.vertices.at(-1)!.uid);
   });

@@ -98,7 +98,9 @@ export function plan(sql: string, parallelism = 2, jobName = 'test'): JobGraph {
 
 /** Replaces the hash part of uids, for goldens that should not change with canonical text tweaks. */
 export function maskUids(text: string): string {
-  return text.replace(/\b(source|values|calc|aggregate|window-aggregate|join|interval-join|window-join|rank|union|sink)-[0-9a-f]{12}\b/g, '$1-#').replace(/fingerprint [0-9a-f]{12}/, 'fingerprint #');
+  return text
+    .replace(/\b(source|values|calc|aggregate|window-aggregate|join|interval-join|window-join|rank|union|sink)-[0-9a-f]{12}\b/g, '$1-#')
+    .replace(/fingerprint [0-9a-f]{12}/, 'fingerprint #');
 }
 
 /** Runs `fn` and returns the WeirError it throws (fails when it does not throw). */

@@ -21,7 +21,7 @@ afterEach(async () => {
 const N = 2000;
 const USERS = 60;
 
-export async function runJob(sql: (db: string) => string, parallelism: number): Promise<{ db: string; counters: Record<string, number> }> {
+async function runJob(sql: (db: string) => string, parallelism: number): Promise<{ db: string; counters: Record<string, number> }> {
   const dir = await mkdtemp(join(tmpdir(), 'weir-join-e2e-'));
   dirs.push(dir);
   const db = join(dir, 'out.duckdb');

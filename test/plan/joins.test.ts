@@ -26,7 +26,7 @@ describe('binding joins', () => {
     expect(tree('SELECT o.id, u.name FROM orders o JOIN users u ON o.uid = u.uid AND o.v > 10 AND u.name <> CAST(o.v AS STRING)')).toBe(
       [
         'Calc(select=[id, name]) [updating]',
-        "  Join(joinType=[InnerJoin], where=[(uid = uid) AND (name <> CAST(v AS STRING))], select=[id, uid, v, uid, name]) [updating]",
+        '  Join(joinType=[InnerJoin], where=[(uid = uid) AND (name <> CAST(v AS STRING))], select=[id, uid, v, uid, name]) [updating]',
         '    Calc(select=[id, uid, v], where=[(v > 10)])',
         // The WATERMARK's column is always read.
         '      Scan(table=[orders], fields=[id, uid, v, ts])',
@@ -57,8 +57,14 @@ describe('binding joins', () => {
   });
 
   it('rowtime bounds on both sides make an interval join (insert-only, time attributes kept)', () => {
-    const n = optimize(bind("SELECT o.id, p.amount, o.ts FROM orders o JOIN pays p ON o.id = p.oid AND o.ts BETWEEN p.pts - INTERVAL '5' SECOND AND p.pts + INTERVAL '10' SECOND"));
-    expect(explainLogical(n).split('\n')[1]).toBe('  IntervalJoin(joinType=[InnerJoin], where=[(id = oid)], interval=[ts - pts BETWEEN -5000 ms AND 10000 ms], select=[id, ts, oid, amount, pts])');
+    const n = optimize(
+      bind(
+        "SELECT o.id, p.amount, o.ts FROM orders o JOIN pays p ON o.id = p.oid AND o.ts BETWEEN p.pts - INTERVAL '5' SECOND AND p.pts + INTERVAL '10' SECOND",
+      ),
+    );
+    expect(explainLogical(n).split('\n')[1]).toBe(
+      '  IntervalJoin(joinType=[InnerJoin], where=[(id = oid)], interval=[ts - pts BETWEEN -5000 ms AND 10000 ms], select=[id, ts, oid, amount, pts])',
+    );
     expect(n.changelogMode).toBe('insert-only');
     expect(n.schema.fields[2]!.type.timeAttribute).toBe('rowtime');
     // One bound only: a regular join with the condition as residual.

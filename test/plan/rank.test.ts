@@ -30,8 +30,12 @@ describe('ROW_NUMBER() OVER: Top-N and deduplication', () => {
   });
 
   it('rn = 1 without rn in the output: deduplication, row number dropped; order by an expression', () => {
-    const t = tree('SELECT auction, bidder FROM (SELECT auction, bidder, ts, ROW_NUMBER() OVER (PARTITION BY bidder, auction ORDER BY ts DESC) AS rownum FROM bids WHERE price > 0) t WHERE rownum = 1');
-    expect(t.split('\n')[1]).toBe('  Rank(rankType=[ROW_NUMBER], partitionBy=[bidder, auction], orderBy=[ts DESC], rankRange=[1..1], rankNumber=[dropped]) [updating]');
+    const t = tree(
+      'SELECT auction, bidder FROM (SELECT auction, bidder, ts, ROW_NUMBER() OVER (PARTITION BY bidder, auction ORDER BY ts DESC) AS rownum FROM bids WHERE price > 0) t WHERE rownum = 1',
+    );
+    expect(t.split('\n')[1]).toBe(
+      '  Rank(rankType=[ROW_NUMBER], partitionBy=[bidder, auction], orderBy=[ts DESC], rankRange=[1..1], rankNumber=[dropped]) [updating]',
+    );
     expect(tree('SELECT a FROM (SELECT auction AS a, ROW_NUMBER() OVER (ORDER BY price * 2) AS r FROM bids) WHERE r < 5').split('\n')[1]).toContain(
       'partitionBy=[], orderBy=[\u00000 ASC], rankRange=[1..4]'.replace('\u00000', '\u0000o5'),
     );

@@ -97,15 +97,23 @@ describe('SESSION windows end to end (datagen -> session window aggregate -> Duc
     for (const op of sessions) expect(op).toMatch(/input: \[\d+\] Calc via HASH\[k\]/);
   });
 
-  it.each([1, 2])('the SESSION TVF with PARTITION BY and the legacy GROUP BY SESSION, out-of-order rows, parallelism %i', async (p) => {
-    const { db, counters } = await run(p);
-    const exp = expected();
-    // The data has sessions of several rows and several sessions per key.
-    expect(exp.length).toBeGreaterThan(20);
-    expect(exp.every((s) => s[3]! > 1)).toBe(true);
-    expect(Object.entries(counters).filter(([name]) => name.includes('late')).reduce((a, [, v]) => a + v, 0)).toBe(0);
-    const q = (t: string) => `SELECT k, epoch_ms(ws), epoch_ms(we), cnt, total FROM ${t} ORDER BY k, ws`;
-    expect(await queryDuckDb(db, q('tvf'))).toEqual(exp);
-    expect(await queryDuckDb(db, q('legacy'))).toEqual(exp);
-  }, 60_000);
+  it.each([1, 2])(
+    'the SESSION TVF with PARTITION BY and the legacy GROUP BY SESSION, out-of-order rows, parallelism %i',
+    async (p) => {
+      const { db, counters } = await run(p);
+      const exp = expected();
+      // The data has sessions of several rows and several sessions per key.
+      expect(exp.length).toBeGreaterThan(20);
+      expect(exp.every((s) => s[3]! > 1)).toBe(true);
+      expect(
+        Object.entries(counters)
+          .filter(([name]) => name.includes('late'))
+          .reduce((a, [, v]) => a + v, 0),
+      ).toBe(0);
+      const q = (t: string) => `SELECT k, epoch_ms(ws), epoch_ms(we), cnt, total FROM ${t} ORDER BY k, ws`;
+      expect(await queryDuckDb(db, q('tvf'))).toEqual(exp);
+      expect(await queryDuckDb(db, q('legacy'))).toEqual(exp);
+    },
+    60_000,
+  );
 });

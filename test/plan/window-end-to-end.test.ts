@@ -65,7 +65,12 @@ function expected(windowsOf: (t: number) => [number, number][]): number[][] {
   return [...m.values()].sort((a, b) => a[0] - b[0]);
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '').replace(/\.000$/, '');
+const iso = (ms: number): string =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace('Z', '')
+    .replace(/\.000$/, '');
 
 describe('event-time windows end to end (datagen -> window aggregate -> DuckDB)', () => {
   it.each([1, 2])('TUMBLE via the window TVF, parallelism %i', async (p) => {

@@ -84,30 +84,36 @@ describe('window joins end to end', () => {
 
   it('Nexmark q8 (persons and auctions in the same 10-second window) runs as a window join', () => {
     const dir = resolve(import.meta.dirname, '../../sql/nexmark');
-    const sql = `${readFileSync(join(dir, 'ddl.sql'), 'utf8')}\n${readFileSync(join(dir, 'q8.sql'), 'utf8')}`.replaceAll('${NEXMARK_EVENTS}', '1000').replaceAll('${NEXMARK_TPS}', '1000');
+    const sql = `${readFileSync(join(dir, 'ddl.sql'), 'utf8')}\n${readFileSync(join(dir, 'q8.sql'), 'utf8')}`
+      .replaceAll('${NEXMARK_EVENTS}', '1000')
+      .replaceAll('${NEXMARK_TPS}', '1000');
     const { catalog, inserts } = load(sql);
     const text = explainGraph(planJob(inserts, catalog, { jobName: 'q8', parallelism: 2 }));
     expect(text).toContain('WindowJoin');
     expect(text).not.toMatch(/\] Join\n/);
   });
 
-  it.each([1, 2])('INNER and LEFT window joins of two TUMBLE aggregates, parallelism %i', async (p) => {
-    const dir = await mkdtemp(join(tmpdir(), 'weir-wjoin-e2e-'));
-    dirs.push(dir);
-    const db = join(dir, 'out.duckdb');
-    const { catalog, inserts } = load(SQL(db));
-    const job = startJob(planJob(inserts, catalog, { jobName: 'wjoin', parallelism: p }), {
-      checkpointDir: join(dir, 'chk'),
-      checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-      restartStrategy: { type: 'none' },
-      log: silentLogger,
-    });
-    const outcome = await job.done;
-    expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
-    const exp = expected();
-    expect(exp.inner.length).toBeGreaterThan(100);
-    expect(exp.left.some((r) => r[3] === null)).toBe(true);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, na, nb FROM inner_out ORDER BY ws, k')).toEqual(exp.inner);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, na, nb FROM left_out ORDER BY ws, k')).toEqual(exp.left);
-  }, 60_000);
+  it.each([1, 2])(
+    'INNER and LEFT window joins of two TUMBLE aggregates, parallelism %i',
+    async (p) => {
+      const dir = await mkdtemp(join(tmpdir(), 'weir-wjoin-e2e-'));
+      dirs.push(dir);
+      const db = join(dir, 'out.duckdb');
+      const { catalog, inserts } = load(SQL(db));
+      const job = startJob(planJob(inserts, catalog, { jobName: 'wjoin', parallelism: p }), {
+        checkpointDir: join(dir, 'chk'),
+        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
+        restartStrategy: { type: 'none' },
+        log: silentLogger,
+      });
+      const outcome = await job.done;
+      expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
+      const exp = expected();
+      expect(exp.inner.length).toBeGreaterThan(100);
+      expect(exp.left.some((r) => r[3] === null)).toBe(true);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, na, nb FROM inner_out ORDER BY ws, k')).toEqual(exp.inner);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, na, nb FROM left_out ORDER BY ws, k')).toEqual(exp.left);
+    },
+    60_000,
+  );
 });

@@ -33,21 +33,27 @@ describe('window arguments', () => {
       `1:${col(tvfAgg(hop), size)} WINDOW_ARGUMENTS HOP with size 100000000000 ms and slide 1000 ms puts every row into 100000000 windows; weir allows at most ${MAX_WINDOWS_PER_ROW} windows per row (size / slide): use a larger slide or a smaller size`,
     );
     // The window TVF read directly (one output row per window) is checked the same way.
-    expect(at(tvfRows(hop))).toMatch(new RegExp(`^1:${col(tvfRows(hop), size)} WINDOW_ARGUMENTS HOP with size 100000000000 ms .* at most 10000 windows per row`));
+    expect(at(tvfRows(hop))).toMatch(
+      new RegExp(`^1:${col(tvfRows(hop), size)} WINDOW_ARGUMENTS HOP with size 100000000000 ms .* at most 10000 windows per row`),
+    );
     const cumulate = "CUMULATE(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '9999999999' SECOND)";
     expect(at(tvfRows(cumulate)).replace(/^1:\d+ /, '')).toMatch(
       /^WINDOW_ARGUMENTS CUMULATE with max size 9999999999000 ms and step 1000 ms puts every row into 9999999999 windows; weir allows at most 10000 windows per row \(max size \/ step\)/,
     );
     // Legacy group window: GROUP BY HOP(ts, slide, size).
-    expect(at(`INSERT INTO out2 SELECT HOP_START(ts, INTERVAL '1' SECOND, INTERVAL '1' DAY), COUNT(*) FROM bids GROUP BY HOP(ts, INTERVAL '1' SECOND, INTERVAL '1' DAY);`)).toMatch(
-      /^1:\d+ WINDOW_ARGUMENTS HOP with size 86400000 ms and slide 1000 ms puts every row into 86400 windows/,
-    );
+    expect(
+      at(
+        `INSERT INTO out2 SELECT HOP_START(ts, INTERVAL '1' SECOND, INTERVAL '1' DAY), COUNT(*) FROM bids GROUP BY HOP(ts, INTERVAL '1' SECOND, INTERVAL '1' DAY);`,
+      ),
+    ).toMatch(/^1:\d+ WINDOW_ARGUMENTS HOP with size 86400000 ms and slide 1000 ms puts every row into 86400 windows/);
   });
 
   it('accepts a HOP or CUMULATE exactly at the limit', () => {
     expect(() => plan(DDL + tvfAgg(`HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '${MAX_WINDOWS_PER_ROW}' SECOND)`))).not.toThrow();
     expect(() => plan(DDL + tvfRows(`CUMULATE(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '1' DAY)`))).not.toThrow();
-    expect(() => plan(DDL + tvfAgg(`HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '${MAX_WINDOWS_PER_ROW + 1}' SECOND)`))).toThrow(/at most 10000 windows per row/);
+    expect(() => plan(DDL + tvfAgg(`HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '${MAX_WINDOWS_PER_ROW + 1}' SECOND)`))).toThrow(
+      /at most 10000 windows per row/,
+    );
   });
 
   it('requires positive intervals and, as Flink, a size that is an integral multiple of the slide or step', () => {
@@ -55,10 +61,14 @@ describe('window arguments', () => {
     expect(at(cumulate)).toBe(
       `1:${col(cumulate, "INTERVAL '1' MINUTE")} WINDOW_ARGUMENTS the max size of CUMULATE must be an integral multiple of its step, but got max size 60000 ms and step 7000 ms`,
     );
-    expect(at(tvfAgg("HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '2' MINUTE, INTERVAL '1' MINUTE)"))).toMatch(/the size of HOP must be an integral multiple of its slide, but got size 60000 ms and slide 120000 ms/);
+    expect(at(tvfAgg("HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '2' MINUTE, INTERVAL '1' MINUTE)"))).toMatch(
+      /the size of HOP must be an integral multiple of its slide, but got size 60000 ms and slide 120000 ms/,
+    );
     const zero = tvfAgg("HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '0' SECOND, INTERVAL '1' MINUTE)");
     expect(at(zero)).toBe(`1:${col(zero, "INTERVAL '0'")} WINDOW_ARGUMENTS the slide of HOP must be a positive interval, got INTERVAL '0' SECOND`);
-    expect(at(tvfAgg("TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '0.0001' SECOND)"))).toMatch(/the size of TUMBLE must be a positive interval, got INTERVAL '0.0001' SECOND/);
+    expect(at(tvfAgg("TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '0.0001' SECOND)"))).toMatch(
+      /the size of TUMBLE must be a positive interval, got INTERVAL '0.0001' SECOND/,
+    );
   });
 
   it('rejects SESSION gaps that are zero or negative, in the TVF and in GROUP BY SESSION', () => {
@@ -72,7 +82,9 @@ describe('window arguments', () => {
 
   it('a SESSION TVF read directly is refused at the TVF call', () => {
     const sql = "INSERT INTO rows_out SELECT k, window_start, window_end FROM TABLE(SESSION(TABLE bids PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' MINUTE));";
-    expect(at(sql)).toMatch(new RegExp(`^1:${col(sql, 'SESSION(')} SQL_UNSUPPORTED a SESSION window TVF must be followed by GROUP BY window_start, window_end`));
+    expect(at(sql)).toMatch(
+      new RegExp(`^1:${col(sql, 'SESSION(')} SQL_UNSUPPORTED a SESSION window TVF must be followed by GROUP BY window_start, window_end`),
+    );
   });
 
   it('time bounds of an interval join that can never hold are refused at the condition', () => {

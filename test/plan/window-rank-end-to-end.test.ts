@@ -83,21 +83,25 @@ describe('window Top-N end to end', () => {
     expect(text).toContain('Sink: top3');
   });
 
-  it.each([1, 2])('top 3 keys per 1-minute window by total, parallelism %i', async (p) => {
-    const dir = await mkdtemp(join(tmpdir(), 'weir-wrank-e2e-'));
-    dirs.push(dir);
-    const db = join(dir, 'out.duckdb');
-    const { catalog, inserts } = load(SQL(db));
-    const job = startJob(planJob(inserts, catalog, { jobName: 'wrank', parallelism: p }), {
-      checkpointDir: join(dir, 'chk'),
-      checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-      restartStrategy: { type: 'none' },
-      log: silentLogger,
-    });
-    const outcome = await job.done;
-    expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
-    const exp = expected();
-    expect(exp.length).toBeGreaterThan(60);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, total, rn FROM top3 ORDER BY ws, rn')).toEqual(exp);
-  }, 60_000);
+  it.each([1, 2])(
+    'top 3 keys per 1-minute window by total, parallelism %i',
+    async (p) => {
+      const dir = await mkdtemp(join(tmpdir(), 'weir-wrank-e2e-'));
+      dirs.push(dir);
+      const db = join(dir, 'out.duckdb');
+      const { catalog, inserts } = load(SQL(db));
+      const job = startJob(planJob(inserts, catalog, { jobName: 'wrank', parallelism: p }), {
+        checkpointDir: join(dir, 'chk'),
+        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
+        restartStrategy: { type: 'none' },
+        log: silentLogger,
+      });
+      const outcome = await job.done;
+      expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
+      const exp = expected();
+      expect(exp.length).toBeGreaterThan(60);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, total, rn FROM top3 ORDER BY ws, rn')).toEqual(exp);
+    },
+    60_000,
+  );
 });

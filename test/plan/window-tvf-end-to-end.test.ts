@@ -80,7 +80,10 @@ function expected(): { top3: Row[]; hop: Row[]; inner: Row[]; left: (number | nu
   const best = (x: number, y: number): number => vA(y) - vA(x) || x - y;
   const top3: Row[] = [];
   for (const [ws, list] of groupBy((id) => [tsA(id) - (tsA(id) % 10_000)], ids)) {
-    list.sort(best).slice(0, 3).forEach((id, i) => top3.push([Number(ws), id, vA(id), i + 1]));
+    list
+      .sort(best)
+      .slice(0, 3)
+      .forEach((id, i) => top3.push([Number(ws), id, vA(id), i + 1]));
   }
   const hop: Row[] = [];
   const hopWindows = (id: number): string[] => {
@@ -93,7 +96,10 @@ function expected(): { top3: Row[]; hop: Row[]; inner: Row[]; left: (number | nu
     const [ws, we, k] = key.split('|').map(Number) as [number, number, number];
     hop.push([ws, we, k, list.sort(best)[0]!]);
   }
-  const bBy = groupBy((id) => [`${tsB(id) - (tsB(id) % 10_000)}|${id % 7}`], Array.from({ length: N }, (_, i) => i + 1));
+  const bBy = groupBy(
+    (id) => [`${tsB(id) - (tsB(id) % 10_000)}|${id % 7}`],
+    Array.from({ length: N }, (_, i) => i + 1),
+  );
   const inner: Row[] = [];
   const left: (number | null)[][] = [];
   for (const id of ids) {
@@ -129,30 +135,40 @@ describe('window Top-N and window join over window TVFs, end to end', () => {
       CREATE TABLE s (id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', 'number-of-rows' = '1');
       CREATE TABLE o (ws TIMESTAMP(3), id BIGINT) WITH ('connector' = 'blackhole');
       INSERT INTO o SELECT window_start, id FROM TABLE(SESSION(TABLE s, DESCRIPTOR(ts), INTERVAL '1' MINUTE));`);
-    expect(() => planJob(inserts, catalog, { jobName: 'x', parallelism: 1 })).toThrow(/a SESSION window TVF must be followed by GROUP BY window_start, window_end/);
+    expect(() => planJob(inserts, catalog, { jobName: 'x', parallelism: 1 })).toThrow(
+      /a SESSION window TVF must be followed by GROUP BY window_start, window_end/,
+    );
   });
 
-  it.each([1, 2])('TUMBLE and HOP Top-N, INNER and LEFT window joins, late rows dropped, parallelism %i', async (p) => {
-    const dir = await mkdtemp(join(tmpdir(), 'weir-wtvf-e2e-'));
-    dirs.push(dir);
-    const db = join(dir, 'out.duckdb');
-    const { catalog, inserts } = load(SQL(db));
-    const job = startJob(planJob(inserts, catalog, { jobName: 'wtvf', parallelism: p }), {
-      checkpointDir: join(dir, 'chk'),
-      checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-      restartStrategy: { type: 'none' },
-      log: silentLogger,
-    });
-    const outcome = await job.done;
-    expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
-    const counters = job.status().counters ?? {};
-    expect(Object.entries(counters).filter(([name]) => name.includes('late')).reduce((s, [, v]) => s + v, 0)).toBeGreaterThan(0);
-    const exp = expected();
-    expect(exp.top3.length).toBeGreaterThan(800);
-    expect(exp.left.some((r) => r[2] === null)).toBe(true);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), id, v, rn FROM top3 ORDER BY ws, id, v, rn')).toEqual(exp.top3);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), epoch_ms(we), k, id FROM hop_top ORDER BY ws, we, k, id')).toEqual(exp.hop);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), aid, bid FROM inner_out ORDER BY ws, aid, bid')).toEqual(exp.inner);
-    expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), aid, bid FROM left_out ORDER BY ws, aid, bid NULLS FIRST')).toEqual(exp.left);
-  }, 90_000);
+  it.each([1, 2])(
+    'TUMBLE and HOP Top-N, INNER and LEFT window joins, late rows dropped, parallelism %i',
+    async (p) => {
+      const dir = await mkdtemp(join(tmpdir(), 'weir-wtvf-e2e-'));
+      dirs.push(dir);
+      const db = join(dir, 'out.duckdb');
+      const { catalog, inserts } = load(SQL(db));
+      const job = startJob(planJob(inserts, catalog, { jobName: 'wtvf', parallelism: p }), {
+        checkpointDir: join(dir, 'chk'),
+        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
+        restartStrategy: { type: 'none' },
+        log: silentLogger,
+      });
+      const outcome = await job.done;
+      expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
+      const counters = job.status().counters ?? {};
+      expect(
+        Object.entries(counters)
+          .filter(([name]) => name.includes('late'))
+          .reduce((s, [, v]) => s + v, 0),
+      ).toBeGreaterThan(0);
+      const exp = expected();
+      expect(exp.top3.length).toBeGreaterThan(800);
+      expect(exp.left.some((r) => r[2] === null)).toBe(true);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), id, v, rn FROM top3 ORDER BY ws, id, v, rn')).toEqual(exp.top3);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), epoch_ms(we), k, id FROM hop_top ORDER BY ws, we, k, id')).toEqual(exp.hop);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), aid, bid FROM inner_out ORDER BY ws, aid, bid')).toEqual(exp.inner);
+      expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), aid, bid FROM left_out ORDER BY ws, aid, bid NULLS FIRST')).toEqual(exp.left);
+    },
+    90_000,
+  );
 });

@@ -40,7 +40,17 @@ function gateWith(exactlyOnce: boolean): { gate: InputGate; a: Channel; b: Chann
   const sig = new Signal();
   const a = new Channel(100, sig, 'a');
   const b = new Channel(100, sig, 'b');
-  return { gate: new InputGate([{ channel: a, input: 0 }, { channel: b, input: 0 }], exactlyOnce), a, b };
+  return {
+    gate: new InputGate(
+      [
+        { channel: a, input: 0 },
+        { channel: b, input: 0 },
+      ],
+      exactlyOnce,
+    ),
+    a,
+    b,
+  };
 }
 
 describe('input gate', () => {
@@ -112,7 +122,15 @@ async function alignmentRun(mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE'): Promise<{ s
   const graph = pipeline(`align-${mode}`, [
     { kind: 'source', uid: 'src', parallelism: 2, source, schema: SEQUENCE_SCHEMA },
     { kind: 'operator', uid: 'count', parallelism: 1, create: () => counter(snapshots), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'rebalance' } },
-    { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' }, isSink: true },
+    {
+      kind: 'operator',
+      uid: 'sink',
+      parallelism: 1,
+      create: () => createSinkOperator(testSink(rec), []),
+      schema: SEQUENCE_SCHEMA,
+      partitioning: { kind: 'forward' },
+      isSink: true,
+    },
   ]);
   job = startJob(graph, jobOptions(d, { intervalMs: 15, mode, numRetained: 1000 }));
   await runningUntil(job, () => job.status().checkpointsCompleted >= 6);

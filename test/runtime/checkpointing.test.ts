@@ -26,7 +26,10 @@ describe('checkpoint coordination', () => {
     expect(sp.kind).toBe('savepoint');
     expect((await job.done).state).toBe('FINISHED');
     expect(job.status().checkpointsCompleted).toBeGreaterThan(4);
-    const chks = (await readdir(join(d, 'ret'))).filter((n) => n.startsWith('chk-')).map((n) => Number(n.slice(4))).sort((a, b) => a - b);
+    const chks = (await readdir(join(d, 'ret')))
+      .filter((n) => n.startsWith('chk-'))
+      .map((n) => Number(n.slice(4)))
+      .sort((a, b) => a - b);
     const last = job.status().lastCheckpoint!.id;
     expect(chks).toEqual([chks[0], last]);
     expect(chks[0]).toBeLessThan(last);
@@ -76,7 +79,10 @@ describe('checkpoint coordination', () => {
     const sp = (await first.stop({ savepoint: true })).lastCheckpoint!;
     const renamed = keyedJob('map', rec, src, { source: 1, sum: 1, sink: 1 }, 'sum-v2');
     const failing = startJob(renamed, jobOptions(d, {}, { restore: { path: sp.path, allowNonRestoredState: false } }));
-    const err = await failing.done.then(() => undefined, (e: unknown) => e);
+    const err = await failing.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isWeirError(err) && err.code).toBe('STATE_NOT_MAPPED');
     expect((err as Error).message).toContain('checkpoint state of operator sum ');
     expect((err as Error).message).toContain('--allow-non-restored-state');

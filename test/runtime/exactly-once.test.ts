@@ -63,8 +63,26 @@ describe('exactly-once across failures', () => {
     const graph = pipeline('fail-op', [
       { kind: 'source', uid: 'src', parallelism: 1, source: sequenceSource({ splits: 1, rowsPerSplit: 1000, batchSize: 10 }), schema: SEQUENCE_SCHEMA },
       // fails on the 5th batch of every attempt
-      { kind: 'operator', uid: 'bad', parallelism: 1, create: () => { state.batches = 0; return failingOperator(state); }, schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' } },
-      { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' }, isSink: true },
+      {
+        kind: 'operator',
+        uid: 'bad',
+        parallelism: 1,
+        create: () => {
+          state.batches = 0;
+          return failingOperator(state);
+        },
+        schema: SEQUENCE_SCHEMA,
+        partitioning: { kind: 'forward' },
+      },
+      {
+        kind: 'operator',
+        uid: 'sink',
+        parallelism: 1,
+        create: () => createSinkOperator(testSink(rec), []),
+        schema: SEQUENCE_SCHEMA,
+        partitioning: { kind: 'forward' },
+        isSink: true,
+      },
     ]);
     const job = startJob(graph, jobOptions(await dir(), {}, { restartStrategy: { type: 'fixed-delay', attempts: 2, delayMs: 1 } }));
     await expect(job.done).rejects.toBe(error);
@@ -78,8 +96,23 @@ describe('exactly-once across failures', () => {
     const error = userError('BAD', 'you did something wrong');
     const graph = pipeline('fail-user', [
       { kind: 'source', uid: 'src', parallelism: 1, source: sequenceSource({ splits: 1, rowsPerSplit: 1000, batchSize: 10 }), schema: SEQUENCE_SCHEMA },
-      { kind: 'operator', uid: 'bad', parallelism: 1, create: () => failingOperator({ batches: 0, failAt: 3, error }), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' } },
-      { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' }, isSink: true },
+      {
+        kind: 'operator',
+        uid: 'bad',
+        parallelism: 1,
+        create: () => failingOperator({ batches: 0, failAt: 3, error }),
+        schema: SEQUENCE_SCHEMA,
+        partitioning: { kind: 'forward' },
+      },
+      {
+        kind: 'operator',
+        uid: 'sink',
+        parallelism: 1,
+        create: () => createSinkOperator(testSink(rec), []),
+        schema: SEQUENCE_SCHEMA,
+        partitioning: { kind: 'forward' },
+        isSink: true,
+      },
     ]);
     const job = startJob(graph, jobOptions(await dir(), {}, restart));
     await expect(job.done).rejects.toBe(error);

@@ -23,7 +23,15 @@ function keyedJob(p: number, rec: SinkRecorder, src = { splits: 3, rowsPerSplit:
   return pipeline('keyed', [
     { kind: 'source', uid: 'src', parallelism: p, source: sequenceSource(src), schema: SEQUENCE_SCHEMA },
     { kind: 'operator', uid: 'sum', parallelism: p, create: () => keyedSum(), schema: SUM_SCHEMA, partitioning: { kind: 'hash', keys: [1] } },
-    { kind: 'operator', uid: 'sink', parallelism: p, create: () => createSinkOperator(testSink(rec), [0]), schema: SUM_SCHEMA, partitioning: { kind: 'hash', keys: [0] }, isSink: true },
+    {
+      kind: 'operator',
+      uid: 'sink',
+      parallelism: p,
+      create: () => createSinkOperator(testSink(rec), [0]),
+      schema: SUM_SCHEMA,
+      partitioning: { kind: 'hash', keys: [0] },
+      isSink: true,
+    },
   ]);
 }
 
@@ -50,7 +58,15 @@ describe('bounded jobs', () => {
     const graph = pipeline('bounded', [
       { kind: 'source', uid: 'src', parallelism: 2, source: sequenceSource(src), schema: SEQUENCE_SCHEMA },
       { kind: 'operator', uid: 'pass', parallelism: 2, create: passThrough, schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' } },
-      { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'rebalance' }, isSink: true },
+      {
+        kind: 'operator',
+        uid: 'sink',
+        parallelism: 1,
+        create: () => createSinkOperator(testSink(rec), []),
+        schema: SEQUENCE_SCHEMA,
+        partitioning: { kind: 'rebalance' },
+        isSink: true,
+      },
     ]);
     const job = startJob(graph, jobOptions(d));
     const outcome = await job.done;

@@ -141,7 +141,12 @@ describe('operators with several inputs', () => {
           outputSchema: SEQUENCE_SCHEMA,
           changelogMode: 'insert-only',
           // The second half waits for two completed checkpoints (however fast the first half ran).
-          source: sequenceSource({ splits: 2, rowsPerSplit: 20000, batchSize: 100, gate: (_s, offset) => offset < 10_000 || (job?.status().checkpointsCompleted ?? 0) >= 2 }),
+          source: sequenceSource({
+            splits: 2,
+            rowsPerSplit: 20000,
+            batchSize: 100,
+            gate: (_s, offset) => offset < 10_000 || (job?.status().checkpointsCompleted ?? 0) >= 2,
+          }),
         },
         op(1, 'a', 2, assigner),
         op(2, 'b', 1, assigner),

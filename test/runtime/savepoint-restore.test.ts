@@ -48,7 +48,10 @@ describe('stop, savepoints and restore', () => {
     const latest = await resolveRestore(d, 'stop', 'latest');
     expect(latest!.metadata.checkpointId).toBe(outcome.lastCheckpoint!.id);
     expect(latest!.metadata.final).toBe(true);
-    const again = startJob(keyedJob('stop', rec, src, { source: 2, sum: 2, sink: 2 }), jobOptions(d, {}, { restore: { path: 'latest', allowNonRestoredState: false } }));
+    const again = startJob(
+      keyedJob('stop', rec, src, { source: 2, sum: 2, sink: 2 }),
+      jobOptions(d, {}, { restore: { path: 'latest', allowNonRestoredState: false } }),
+    );
     expect((await again.done).state).toBe('FINISHED');
     expect(materialize(sumRows(rec))).toEqual(expectedSums(allIds(src)));
   });
@@ -70,7 +73,10 @@ describe('stop, savepoints and restore', () => {
     expect(partial).not.toEqual(expectedSums(allIds(src)));
 
     const recoverFrom = rec.recoverCalls.length;
-    const again = startJob(keyedJob('rescale', rec, src, { source: 3, sum: 3, sink: 2 }), jobOptions(d, { intervalMs: 15 }, { restore: { path: sp.path, allowNonRestoredState: false } }));
+    const again = startJob(
+      keyedJob('rescale', rec, src, { source: 3, sum: 3, sink: 2 }),
+      jobOptions(d, { intervalMs: 15 }, { restore: { path: sp.path, allowNonRestoredState: false } }),
+    );
     expect((await again.done).state).toBe('FINISHED');
     expect(materialize(sumRows(rec))).toEqual(expectedSums(allIds(src)));
     // committables of the 3 old sink subtasks went to the 2 new ones (old j -> new j % 2)
@@ -86,7 +92,10 @@ describe('stop, savepoints and restore', () => {
     const job = startJob(passJob('spname', rec, src, 2), jobOptions(d));
     await runningUntil(job, () => job.status().rowsOut > 200);
     await job.triggerSavepoint('v1');
-    const err = await job.triggerSavepoint('v1').then(() => undefined, (e: unknown) => e);
+    const err = await job.triggerSavepoint('v1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isWeirError(err) && err.code).toBe('SAVEPOINT_EXISTS');
     await expect(job.triggerSavepoint('../x')).rejects.toThrow(/invalid savepoint name/);
     expect((await job.done).state).toBe('FINISHED');
@@ -110,7 +119,10 @@ describe('stop, savepoints and restore', () => {
     const src = { splits: 2, rowsPerSplit: Infinity, batchSize: 50, delayMs: 1 };
     const job = startJob(passJob('stopfail', rec, src, 2, 1), jobOptions(d));
     await runningUntil(job, () => job.status().rowsOut > 200);
-    const err = await job.stop({ savepoint: true }).then(() => undefined, (e: unknown) => e);
+    const err = await job.stop({ savepoint: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isWeirError(err) && err.code).toBe('CHECKPOINT_ABORTED');
     expect(job.status().state).toBe('RUNNING');
     expect(job.status().checkpointsFailed).toBe(1);

@@ -83,7 +83,13 @@ describe('InputGate watermarks with idle channels', () => {
   const chan = (): Channel => ({ poll: () => undefined }) as unknown as Channel;
 
   it('leaves idle channels out of the minimum until they send again', () => {
-    const gate = new InputGate([{ channel: chan(), input: 0 }, { channel: chan(), input: 0 }], true);
+    const gate = new InputGate(
+      [
+        { channel: chan(), input: 0 },
+        { channel: chan(), input: 0 },
+      ],
+      true,
+    );
     expect(gate.onWatermark(0, 100)).toBeUndefined();
     expect(gate.onIdle(1)).toBe(100);
     expect(gate.allIdle).toBe(false);

@@ -41,7 +41,15 @@ for (const intervalMs of [0, 1000]) {
   const graph = pipeline('tp', [
     { kind: 'source', uid: 'src', parallelism: 1, source: sequenceSource({ splits: 1, rowsPerSplit: rows, batchSize: 1024 }), schema: SEQUENCE_SCHEMA },
     { kind: 'operator', uid: 'pass', parallelism: 1, create: passThrough, schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' } },
-    { kind: 'operator', uid: 'sink', parallelism: 1, create: () => createSinkOperator(countingSink, []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' }, isSink: true },
+    {
+      kind: 'operator',
+      uid: 'sink',
+      parallelism: 1,
+      create: () => createSinkOperator(countingSink, []),
+      schema: SEQUENCE_SCHEMA,
+      partitioning: { kind: 'forward' },
+      isSink: true,
+    },
   ]);
   const start = performance.now();
   const job = startJob(graph, jobOptions(dir, { intervalMs }));

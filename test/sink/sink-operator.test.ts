@@ -41,7 +41,10 @@ describe('sink operator (two-phase commit driver)', () => {
     expect(s2.committables).toHaveLength(2);
     expect(deserializeState<{ checkpointId: number }[]>(s2.state!).map((p) => p.checkpointId)).toEqual([1, 2]);
     await op.notifyCheckpointComplete(1);
-    expect(rec.committed).toEqual([[RowKind.INSERT, 1], [RowKind.INSERT, 2]]);
+    expect(rec.committed).toEqual([
+      [RowKind.INSERT, 1],
+      [RowKind.INSERT, 2],
+    ]);
     await op.notifyCheckpointComplete(2);
     expect(rec.committed.map((r) => r[1])).toEqual([1, 2, 3]);
     expect(rec.begins).toEqual([1, 2, 3]);

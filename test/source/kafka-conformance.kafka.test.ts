@@ -41,10 +41,15 @@ beforeAll(async () => {
   ]);
   const messages: TestMessage[] = [];
   PER_PARTITION.forEach((n, p) => {
-    for (let i = 0; i < n; i++) messages.push({ key: `k${p}-${i}`, value: JSON.stringify({ id: p * 100_000 + i, name: i % 9 === 0 ? null : `p${p}-${i}` }), partition: p });
+    for (let i = 0; i < n; i++)
+      messages.push({ key: `k${p}-${i}`, value: JSON.stringify({ id: p * 100_000 + i, name: i % 9 === 0 ? null : `p${p}-${i}` }), partition: p });
   });
   await produce(bootstrap, appendTopic, messages);
-  await produce(bootstrap, upsertTopic, Array.from({ length: UPSERT_MESSAGES }, (_, i) => upsertMessage(i)));
+  await produce(
+    bootstrap,
+    upsertTopic,
+    Array.from({ length: UPSERT_MESSAGES }, (_, i) => upsertMessage(i)),
+  );
 });
 
 /** Inside the records of a partition: some were handed out, some not (the fetch went further). */
@@ -61,7 +66,13 @@ function verifyAppend(rows: readonly Row[]): void {
 describe.skipIf(!kafka)('kafka sources', () => {
   runSourceConformance('kafka (bounded latest-offset, 3 partitions, 2 subtasks)', {
     source: () => {
-      const t = makeTable('src', COLS, { connector: 'kafka', topic: appendTopic, 'properties.bootstrap.servers': bootstrap, format: 'json', 'scan.bounded.mode': 'latest-offset' });
+      const t = makeTable('src', COLS, {
+        connector: 'kafka',
+        topic: appendTopic,
+        'properties.bootstrap.servers': bootstrap,
+        format: 'json',
+        'scan.bounded.mode': 'latest-offset',
+      });
       return kafkaConnector.createSource!(t, t.schema);
     },
     parallelism: 2,
@@ -71,7 +82,13 @@ describe.skipIf(!kafka)('kafka sources', () => {
 
   runSourceConformance('kafka (unbounded, 3 partitions, 3 subtasks)', {
     source: () => {
-      const t = makeTable('src', COLS, { connector: 'kafka', topic: appendTopic, 'properties.bootstrap.servers': bootstrap, format: 'json', 'scan.startup.mode': 'earliest-offset' });
+      const t = makeTable('src', COLS, {
+        connector: 'kafka',
+        topic: appendTopic,
+        'properties.bootstrap.servers': bootstrap,
+        format: 'json',
+        'scan.startup.mode': 'earliest-offset',
+      });
       return kafkaConnector.createSource!(t, t.schema);
     },
     parallelism: 3,
@@ -86,7 +103,14 @@ describe.skipIf(!kafka)('kafka sources', () => {
       const t = makeTable(
         'src',
         COLS,
-        { connector: 'upsert-kafka', topic: upsertTopic, 'properties.bootstrap.servers': bootstrap, 'key.format': 'json', 'value.format': 'json', 'scan.bounded.mode': 'latest-offset' },
+        {
+          connector: 'upsert-kafka',
+          topic: upsertTopic,
+          'properties.bootstrap.servers': bootstrap,
+          'key.format': 'json',
+          'value.format': 'json',
+          'scan.bounded.mode': 'latest-offset',
+        },
         { primaryKey: ['id'] },
       );
       return upsertKafkaConnector.createSource!(t, t.schema);

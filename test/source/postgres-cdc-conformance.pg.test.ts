@@ -29,7 +29,9 @@ beforeAll(async () => {
   if (!server) return;
   await server.query('CREATE TABLE conf_t (id int PRIMARY KEY, grp int, amount numeric(12,2), note text)');
   await server.query('ALTER TABLE conf_t REPLICA IDENTITY FULL');
-  await server.query(`INSERT INTO conf_t SELECT g, g % 5, g * 1.25, CASE WHEN g % 9 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(1, ${INITIAL_ROWS}) g`);
+  await server.query(
+    `INSERT INTO conf_t SELECT g, g % 5, g * 1.25, CASE WHEN g % 9 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(1, ${INITIAL_ROWS}) g`,
+  );
 });
 
 function table(job: string, extra: Record<string, string> = {}) {
@@ -96,7 +98,9 @@ function pastEnd(positions: readonly SplitPosition[]): boolean {
 /** The table as the fold of a read must give it: [id, grp, amount (unscaled), note] by id. */
 async function tableRows(): Promise<Map<number, unknown[]>> {
   const rows = await server!.query('SELECT id, grp, (amount * 100)::bigint, note FROM conf_t');
-  return new Map(rows.map(([id, grp, amount, note]) => [Number(id), [Number(id), grp === null ? null : Number(grp), amount === null ? null : BigInt(amount), note]]));
+  return new Map(
+    rows.map(([id, grp, amount, note]) => [Number(id), [Number(id), grp === null ? null : Number(grp), amount === null ? null : BigInt(amount), note]]),
+  );
 }
 
 function foldRows(rows: readonly Row[]): Map<number, unknown[]> {

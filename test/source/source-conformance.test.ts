@@ -39,7 +39,8 @@ runSourceConformance('datagen', {
   source: () => new DatagenSource(datagenTable, datagenTable.schema, () => BASE_TIME),
   parallelism: 2,
   ordered: true,
-  verify: (rows: readonly Row[]) => expect(rows.map((r) => r[1]).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1)),
+  verify: (rows: readonly Row[]) =>
+    expect(rows.map((r) => r[1]).sort((a, b) => (a as number) - (b as number))).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1)),
 });
 
 // nexmark: the bid stream of 20,000 events (18,400 bids) over 3 subtasks.
@@ -71,7 +72,11 @@ const FILE_SIZES = [2500, 1300, 3000];
 function fileRows(file: number): { id: number; name: string | null; amount: string | null }[] {
   return Array.from({ length: FILE_SIZES[file] }, (_, i) => {
     const id = file * 10_000 + i;
-    return { id, name: i % 11 === 0 ? null : i % 5 === 0 ? `line\n"${id}", quoted` : `n${id}`, amount: i % 13 === 0 ? null : `${i % 7 === 0 ? '-' : ''}${i}.${String(i % 100).padStart(2, '0')}` };
+    return {
+      id,
+      name: i % 11 === 0 ? null : i % 5 === 0 ? `line\n"${id}", quoted` : `n${id}`,
+      amount: i % 13 === 0 ? null : `${i % 7 === 0 ? '-' : ''}${i}.${String(i % 100).padStart(2, '0')}`,
+    };
   });
 }
 
@@ -87,8 +92,11 @@ function folder(format: 'csv' | 'json'): string {
     const json = tempDir('src-conf-json');
     FILE_SIZES.forEach((_, f) => {
       const rows = fileRows(f);
-      writeFileSync(join(csv, `part-${f}.csv`), rows.map((r) => [String(r.id), csvField(r.name), csvField(r.amount)].join(',')).join('\n') + '\n');
-      writeFileSync(join(json, `part-${f}.json`), rows.map((r) => JSON.stringify({ id: r.id, name: r.name, amount: r.amount === null ? null : Number(r.amount) })).join('\n') + '\n');
+      writeFileSync(join(csv, `part-${f}.csv`), `${rows.map((r) => [String(r.id), csvField(r.name), csvField(r.amount)].join(',')).join('\n')}\n`);
+      writeFileSync(
+        join(json, `part-${f}.json`),
+        `${rows.map((r) => JSON.stringify({ id: r.id, name: r.name, amount: r.amount === null ? null : Number(r.amount) })).join('\n')}\n`,
+      );
     });
     folders = { csv, json };
   }

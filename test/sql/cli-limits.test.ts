@@ -30,12 +30,17 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 describe('weir sql and weir run at the limits', () => {
   it('window arguments that would put a row into too many windows are refused before anything runs', async () => {
     const cumulate = "SELECT * FROM TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '99999999999' SECOND));";
-    const hop = "SELECT window_start, COUNT(*) AS n FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '100000000' SECOND)) GROUP BY window_start, window_end;";
+    const hop =
+      "SELECT window_start, COUNT(*) AS n FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '100000000' SECOND)) GROUP BY window_start, window_end;";
     const r = await shell(`${rows(1)}${cumulate}\n${hop}\nSELECT COUNT(*) AS n FROM t;\n`);
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`[ERROR] 2:${cumulate.indexOf("INTERVAL '9") + 1}: INTERVAL '99999999999' SECOND is out of range: an interval has at most 10 digits before the fraction`);
-    expect(r.stderr).toContain(`[ERROR] 3:${hop.indexOf("INTERVAL '1000") + 1}: HOP with size 100000000000 ms and slide 1000 ms puts every row into 100000000 windows; weir allows at most ${MAX_WINDOWS_PER_ROW} windows per row`);
+    expect(r.stderr).toContain(
+      `[ERROR] 2:${cumulate.indexOf("INTERVAL '9") + 1}: INTERVAL '99999999999' SECOND is out of range: an interval has at most 10 digits before the fraction`,
+    );
+    expect(r.stderr).toContain(
+      `[ERROR] 3:${hop.indexOf("INTERVAL '1000") + 1}: HOP with size 100000000000 ms and slide 1000 ms puts every row into 100000000 windows; weir allows at most ${MAX_WINDOWS_PER_ROW} windows per row`,
+    );
     expect(r.stderr).not.toMatch(/internal error|FATAL|heap/);
     // The shell went on: the last query ran.
     expect(r.stdout).toMatch(/\|\s+1 \|[\s\S]*Received a total of 1 row/);
@@ -76,7 +81,10 @@ INSERT INTO out_t SELECT k, ${terms(5000, () => 'k', ' + ')} FROM t WHERE ${term
     ]);
 
     const deep = join(dir, 'deep.sql');
-    writeFileSync(deep, `${rows(1)}CREATE TABLE o (x INT) WITH ('connector' = 'print');\nINSERT INTO o SELECT ${'ABS('.repeat(300)}k${')'.repeat(300)} FROM t;\n`);
+    writeFileSync(
+      deep,
+      `${rows(1)}CREATE TABLE o (x INT) WITH ('connector' = 'print');\nINSERT INTO o SELECT ${'ABS('.repeat(300)}k${')'.repeat(300)} FROM t;\n`,
+    );
     const bad = await runWeir(['run', deep, '--checkpoint-dir', join(dir, 'chk2')], { cwd: dir });
     expect(bad.signal).toBeNull();
     expect(bad.code).toBe(1);

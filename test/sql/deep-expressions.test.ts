@@ -128,7 +128,11 @@ describe('deep nesting', () => {
     expect(e.code).toBe('SQL_TOO_DEEP');
     expect(e.toUserLine()).toBe('3:1: the statement is nested too deeply; write it flatter (long AND / OR / + chains are fine)');
     // Other errors pass through.
-    expect(() => withStackGuard(undefined, () => { throw new TypeError('x'); })).toThrow(TypeError);
+    expect(() =>
+      withStackGuard(undefined, () => {
+        throw new TypeError('x');
+      }),
+    ).toThrow(TypeError);
   });
 
   it('a syntax error deep inside a nested piece is reported at its own line and column', () => {

@@ -3,17 +3,14 @@ import { parseScript } from '../../src/sql/parse.js';
 import { errorLine, userErrorOf } from './helpers.js';
 
 /** Two good statements, then `third` starting on line 3. */
-const script = (third: string): string =>
-  `SET 'parallelism.default' = '1';\nCREATE TABLE a (x INT) WITH ('connector' = 'datagen');\n${third}\nSELECT 1;`;
+const script = (third: string): string => `SET 'parallelism.default' = '1';\nCREATE TABLE a (x INT) WITH ('connector' = 'datagen');\n${third}\nSELECT 1;`;
 
 describe('error positions in a multi-statement script', () => {
   it('a syntax error in a SELECT on line 3', () => {
     const e = userErrorOf(() => parseScript(script('SELECT x y z FROM a;')));
     expect(e.code).toBe('SQL_PARSE');
     expect(e.position).toEqual({ line: 3, column: 12 });
-    expect(e.toUserLine()).toBe(
-      "3:12: unexpected 'z', expected one of: FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, UNION, INTERSECT, EXCEPT, ',', ...",
-    );
+    expect(e.toUserLine()).toBe("3:12: unexpected 'z', expected one of: FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, UNION, INTERSECT, EXCEPT, ',', ...");
   });
 
   it('a misspelled keyword on line 3 is named', () => {
@@ -34,18 +31,14 @@ describe('error positions in a multi-statement script', () => {
     expect(errorLine(() => parseScript(script("CREATE TABLE b (y INT WITH ('connector' = 'print');")))).toBe(
       "3:23: expected ')' after column list, found 'WITH'",
     );
-    expect(errorLine(() => parseScript(script("CREATE TABLE b (y INTEGR) WITH ('connector' = 'print');")))).toBe(
-      "3:19: unknown data type 'INTEGR'",
-    );
+    expect(errorLine(() => parseScript(script("CREATE TABLE b (y INTEGR) WITH ('connector' = 'print');")))).toBe("3:19: unknown data type 'INTEGR'");
     expect(errorLine(() => parseScript(script("CREATE TABLE b (\n  y INT,\n  PRIMARY KEY (y)\n) WITH ('connector' = 'print');")))).toBe(
       "5:3: Flink requires PRIMARY KEY ... NOT ENFORCED (key uniqueness is not checked): add 'NOT ENFORCED'",
     );
   });
 
   it('an error inside a computed column and a watermark expression on line 3', () => {
-    expect(errorLine(() => parseScript(script("CREATE TABLE b (y INT, z AS y = = 2) WITH ('k' = 'v');")))).toBe(
-      "3:33: unexpected '=', expected an expression",
-    );
+    expect(errorLine(() => parseScript(script("CREATE TABLE b (y INT, z AS y = = 2) WITH ('k' = 'v');")))).toBe("3:33: unexpected '=', expected an expression");
     expect(errorLine(() => parseScript(script("CREATE TABLE b (ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' WEEK) WITH ('k' = 'v');")))).toMatch(
       /^3:59: interval unit WEEK is not supported/,
     );
@@ -58,12 +51,8 @@ describe('error positions in a multi-statement script', () => {
   });
 
   it('a bad CAST type inside a query on line 3', () => {
-    expect(errorLine(() => parseScript(script('SELECT CAST(x AS DECIMAL(40, 2)) FROM a;')))).toBe(
-      '3:18: DECIMAL precision must be between 1 and 38, got 40',
-    );
-    expect(errorLine(() => parseScript(script('SELECT CAST(x AS INT NOT) FROM a;')))).toBe(
-      "3:22: expected ')' after the CAST target type, found 'NOT'",
-    );
+    expect(errorLine(() => parseScript(script('SELECT CAST(x AS DECIMAL(40, 2)) FROM a;')))).toBe('3:18: DECIMAL precision must be between 1 and 38, got 40');
+    expect(errorLine(() => parseScript(script('SELECT CAST(x AS INT NOT) FROM a;')))).toBe("3:22: expected ')' after the CAST target type, found 'NOT'");
   });
 
   it('an unterminated string on line 3 is reported where it starts', () => {
@@ -80,7 +69,13 @@ END;`;
   });
 
   it('messages never expose parser internals', () => {
-    for (const bad of ['SELECT a, FROM t', 'SELECT (a FROM t', 'SELECT * FROM t WHERE a <=> b', 'SELECT COUNT(DISTINCT a, b) FROM t', 'SELECT a FROM t GROUP a']) {
+    for (const bad of [
+      'SELECT a, FROM t',
+      'SELECT (a FROM t',
+      'SELECT * FROM t WHERE a <=> b',
+      'SELECT COUNT(DISTINCT a, b) FROM t',
+      'SELECT a FROM t GROUP a',
+    ]) {
       const e = userErrorOf(() => parseScript(bad));
       expect(e.code).toBe('SQL_PARSE');
       expect(e.position).toBeDefined();

@@ -55,9 +55,7 @@ describe('expression conversion', () => {
     expect(show('a = 1 OR b <> 2 AND c != 3')).toBe('(OR (= a integer:1) (AND (<> b integer:2) (<> c integer:3)))');
     // AND and OR chains are rebuilt left-associative, AND binding tighter than OR (node-sql-parser
     // gets both wrong).
-    expect(show('a < 1 AND b <= 2 AND c > 3 AND d >= 4')).toBe(
-      '(AND (AND (AND (< a integer:1) (<= b integer:2)) (> c integer:3)) (>= d integer:4))',
-    );
+    expect(show('a < 1 AND b <= 2 AND c > 3 AND d >= 4')).toBe('(AND (AND (AND (< a integer:1) (<= b integer:2)) (> c integer:3)) (>= d integer:4))');
     expect(show("a || 'x' || b")).toBe('(|| (|| a string:x) b)');
   });
 
@@ -65,8 +63,11 @@ describe('expression conversion', () => {
     expect(show('a IS NULL')).toBe('(is-null a)');
     expect(show('a IS NOT NULL')).toBe('(is-not-null a)');
     expect(expr('a IS TRUE')).toEqual({
-      kind: 'is-bool', negated: false, value: true,
-      operand: { kind: 'column', name: 'a', pos: { line: 1, column: 8 } }, pos: { line: 1, column: 8 },
+      kind: 'is-bool',
+      negated: false,
+      value: true,
+      operand: { kind: 'column', name: 'a', pos: { line: 1, column: 8 } },
+      pos: { line: 1, column: 8 },
     });
     expect(show('a IS NOT FALSE')).toBe('(is-not-false a)');
   });
@@ -127,7 +128,7 @@ describe('expression conversion', () => {
   });
 
   it('fills positions of nested nodes with file line and column', () => {
-    const e = expr("CASE WHEN a > 1\n  THEN CAST(b AS INT)\n  ELSE -c END");
+    const e = expr('CASE WHEN a > 1\n  THEN CAST(b AS INT)\n  ELSE -c END');
     expect(showExpr(e, true)).toBe('(case@1:8 [(>@1:18 a@1:18 integer:1@1:22) (cast@2:8 b@2:13 INT)] else (-@3:8 c@3:9))');
   });
 
@@ -150,7 +151,7 @@ describe('expression conversion', () => {
     expect(errorLine(() => expr('SUM(x) OVER (PARTITION BY y)'))).toBe('1:15: OVER (window aggregation) is not supported yet');
     expect(errorLine(() => expr('a::INT'))).toMatch(/^1:\d+: '::' casts is not supported: use CAST\(x AS type\)$/);
     expect(errorLine(() => expr('"abc"'))).toBe(
-      "1:8: double-quoted text \"abc\" is not supported: use 'single quotes' for strings and `backticks` for identifiers",
+      '1:8: double-quoted text "abc" is not supported: use \'single quotes\' for strings and `backticks` for identifiers',
     );
     expect(errorLine(() => expr("INTERVAL '1' WEEK"))).toMatch(/^1:8: interval unit WEEK is not supported: use one of YEAR, MONTH, DAY/);
     expect(errorLine(() => expr('CAST(a AS ARRAY<INT>)'))).toBe('1:18: data type ARRAY is not supported yet');

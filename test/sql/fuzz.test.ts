@@ -125,7 +125,7 @@ const BOUNDED_QUERIES = [
   "SELECT k, SESSION_START(ts, INTERVAL '3' SECOND) AS ws, COUNT(*) AS n FROM fz GROUP BY k, SESSION(ts, INTERVAL '3' SECOND)",
   "SELECT * FROM (SELECT id, window_start, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY v DESC) AS rn FROM TABLE(TUMBLE(TABLE fz, DESCRIPTOR(ts), INTERVAL '2' SECOND))) WHERE rn <= 2",
   "SELECT id, v + 1 AS w, s || 'x' AS t, ts + INTERVAL '1' DAY AS later, ts - INTERVAL '90' MINUTE AS earlier FROM fz WHERE v > 2 OR k = 1",
-  "SELECT k, SUM(v) AS t, MAX(s) AS m, COUNT(DISTINCT v) AS d FROM fz GROUP BY k HAVING SUM(v) > 0",
+  'SELECT k, SUM(v) AS t, MAX(s) AS m, COUNT(DISTINCT v) AS d FROM fz GROUP BY k HAVING SUM(v) > 0',
   "INSERT INTO fz_out SELECT k, COUNT(*) FROM TABLE(HOP(TABLE fz, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '2' SECOND)) GROUP BY k, window_start, window_end",
 ];
 

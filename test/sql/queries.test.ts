@@ -56,18 +56,12 @@ describe('query conversion', () => {
     expect(show('SELECT s.a FROM (SELECT a FROM (SELECT a, b FROM t) AS u WHERE b > 0) AS s')).toBe(
       'SELECT s.a FROM (SELECT a FROM (SELECT a, b FROM t) u WHERE (> b integer:0)) s',
     );
-    expect(show('SELECT * FROM t LEFT JOIN (SELECT k FROM u) v ON t.k = v.k')).toBe(
-      'SELECT * FROM [t left (SELECT k FROM u) v ON (= t.k v.k)]',
-    );
+    expect(show('SELECT * FROM t LEFT JOIN (SELECT k FROM u) v ON t.k = v.k')).toBe('SELECT * FROM [t left (SELECT k FROM u) v ON (= t.k v.k)]');
   });
 
   it('UNION and UNION ALL are left-associative', () => {
-    expect(show('SELECT a FROM t UNION ALL SELECT a FROM u UNION SELECT b FROM v')).toBe(
-      '{{SELECT a FROM t UNION ALL SELECT a FROM u} UNION SELECT b FROM v}',
-    );
-    expect(show('(SELECT a FROM t) UNION ALL (SELECT a FROM u ORDER BY a LIMIT 1)')).toBe(
-      '{SELECT a FROM t UNION ALL SELECT a FROM u ORDER BY a LIMIT 1}',
-    );
+    expect(show('SELECT a FROM t UNION ALL SELECT a FROM u UNION SELECT b FROM v')).toBe('{{SELECT a FROM t UNION ALL SELECT a FROM u} UNION SELECT b FROM v}');
+    expect(show('(SELECT a FROM t) UNION ALL (SELECT a FROM u ORDER BY a LIMIT 1)')).toBe('{SELECT a FROM t UNION ALL SELECT a FROM u ORDER BY a LIMIT 1}');
     expect(show('SELECT * FROM (SELECT a FROM t UNION ALL SELECT b FROM u) x ORDER BY a')).toBe(
       'SELECT * FROM ({SELECT a FROM t UNION ALL SELECT b FROM u}) x ORDER BY a',
     );
@@ -110,9 +104,7 @@ describe('query conversion', () => {
       "1:29: a ',' table list after JOIN ... ON is not supported: write CROSS JOIN instead of ','",
     );
     expect(errorLine(() => query('WITH c (x) AS (SELECT 1) SELECT * FROM c'))).toMatch(/^1:6: a column list on a WITH query is not supported/);
-    expect(errorLine(() => query('SELECT * FROM t FOR SYSTEM_TIME AS OF t.ts'))).toBe(
-      '1:17: FOR SYSTEM_TIME AS OF (temporal join) is not supported yet',
-    );
+    expect(errorLine(() => query('SELECT * FROM t FOR SYSTEM_TIME AS OF t.ts'))).toBe('1:17: FOR SYSTEM_TIME AS OF (temporal join) is not supported yet');
     expect(errorLine(() => query('SELECT * FROM TABLE(my_tvf(TABLE t))'))).toBe(
       '1:15: TABLE(...) other than the window table-valued functions TUMBLE, HOP, CUMULATE and SESSION is not supported yet',
     );

@@ -13,17 +13,8 @@ describe('splitStatements', () => {
   });
 
   it('ignores semicolons inside quotes and comments', () => {
-    const sql = [
-      "SELECT 'a;b', `c;d`, \"e;f\" FROM t;",
-      '-- a comment; with a semicolon',
-      'SELECT /* ; */ 2;',
-      "SELECT 'it''s; ok'",
-    ].join('\n');
-    expect(texts(sql)).toEqual([
-      "SELECT 'a;b', `c;d`, \"e;f\" FROM t",
-      'SELECT /* ; */ 2',
-      "SELECT 'it''s; ok'",
-    ]);
+    const sql = ['SELECT \'a;b\', `c;d`, "e;f" FROM t;', '-- a comment; with a semicolon', 'SELECT /* ; */ 2;', "SELECT 'it''s; ok'"].join('\n');
+    expect(texts(sql)).toEqual(['SELECT \'a;b\', `c;d`, "e;f" FROM t', 'SELECT /* ; */ 2', "SELECT 'it''s; ok'"]);
   });
 
   it('reports offset, line and column of each chunk start (after leading comments)', () => {
@@ -55,7 +46,8 @@ SELECT 1`;
   });
 
   it('keeps BEGIN STATEMENT SET; ... END; together, also under EXPLAIN', () => {
-    const sql = 'BEGIN STATEMENT SET;\nINSERT INTO a SELECT 1;\nINSERT INTO b SELECT 2;\nEND;\nEXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;SELECT 3;';
+    const sql =
+      'BEGIN STATEMENT SET;\nINSERT INTO a SELECT 1;\nINSERT INTO b SELECT 2;\nEND;\nEXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1; END;SELECT 3;';
     expect(texts(sql)).toEqual([
       'BEGIN STATEMENT SET;\nINSERT INTO a SELECT 1;\nINSERT INTO b SELECT 2;\nEND',
       'EXPLAIN STATEMENT SET BEGIN INSERT INTO a SELECT 1; END',

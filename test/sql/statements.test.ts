@@ -6,7 +6,10 @@ import { showExpr, showQuery } from './show.js';
 describe('SET and RESET', () => {
   it('parses quoted, unquoted and bare forms', () => {
     expect(parseStatement("SET 'parallelism.default' = '4'")).toEqual({
-      kind: 'set', key: 'parallelism.default', value: '4', pos: { line: 1, column: 1 },
+      kind: 'set',
+      key: 'parallelism.default',
+      value: '4',
+      pos: { line: 1, column: 1 },
     });
     expect(statement('SET table.exec.mini-batch.enabled = true', 'set')).toMatchObject({ key: 'table.exec.mini-batch.enabled', value: 'true' });
     expect(statement("SET 'k' = 'it''s'", 'set')).toMatchObject({ key: 'k', value: "it's" });
@@ -46,14 +49,25 @@ describe('CREATE TABLE', () => {
     expect(s.temporary).toBe(true);
     expect(s.ifNotExists).toBe(true);
     expect(s.columns.map((c) => `${c.kind}:${c.name}`)).toEqual([
-      'physical:id', 'physical:customer', 'physical:amount', 'physical:ts', 'metadata:ingested', 'metadata:partition', 'computed:doubled',
+      'physical:id',
+      'physical:customer',
+      'physical:amount',
+      'physical:ts',
+      'metadata:ingested',
+      'metadata:partition',
+      'computed:doubled',
     ]);
     expect(s.columns[0]).toEqual({ kind: 'physical', name: 'id', type: { kind: 'BIGINT', nullable: false }, pos: { line: 2, column: 3 } });
     // Primary key columns become NOT NULL.
     expect(s.columns[1]).toMatchObject({ type: { kind: 'STRING', nullable: false } });
     expect(s.columns[2]).toMatchObject({ type: { kind: 'DECIMAL', nullable: true, precision: 10, scale: 2 } });
     expect(s.columns[4]).toEqual({
-      kind: 'metadata', name: 'ingested', type: { kind: 'TIMESTAMP_LTZ', nullable: true, precision: 3 }, key: 'timestamp', virtual: true, pos: { line: 6, column: 3 },
+      kind: 'metadata',
+      name: 'ingested',
+      type: { kind: 'TIMESTAMP_LTZ', nullable: true, precision: 3 },
+      key: 'timestamp',
+      virtual: true,
+      pos: { line: 6, column: 3 },
     });
     expect(s.columns[5]).toEqual({ kind: 'metadata', name: 'partition', type: { kind: 'INT', nullable: true }, virtual: false, pos: { line: 7, column: 3 } });
     const computed = s.columns[6]!;
@@ -122,29 +136,21 @@ describe('CREATE TABLE', () => {
     expect(errorLine(() => parseStatement('CREATE TABLE t (a INT PRIMARY KEY NOT ENFORCED, PRIMARY KEY (a) NOT ENFORCED)'))).toBe(
       '1:49: table t declares more than one PRIMARY KEY',
     );
-    expect(errorLine(() => parseStatement('CREATE TABLE t (a INT, WATERMARK FOR ts AS ts)'))).toBe(
-      "1:24: WATERMARK column 'ts' is not a column of the table",
-    );
+    expect(errorLine(() => parseStatement('CREATE TABLE t (a INT, WATERMARK FOR ts AS ts)'))).toBe("1:24: WATERMARK column 'ts' is not a column of the table");
     expect(errorLine(() => parseStatement('CREATE TABLE t (a INT, a STRING)'))).toBe("1:24: column 'a' is declared twice");
     expect(errorLine(() => parseStatement("CREATE TABLE t (a INT) WITH ('k' = 'a', 'k' = 'b')"))).toBe("1:41: option 'k' is given twice");
-    expect(errorLine(() => parseStatement('CREATE TABLE t (a INT) PARTITIONED BY (b)'))).toBe(
-      "1:24: PARTITIONED BY column 'b' is not a column of the table",
-    );
+    expect(errorLine(() => parseStatement('CREATE TABLE t (a INT) PARTITIONED BY (b)'))).toBe("1:24: PARTITIONED BY column 'b' is not a column of the table");
   });
 
   it('reports syntax errors in the column list and options', () => {
-    expect(errorLine(() => parseStatement("CREATE TABLE t (a INT WITH ('x' = 'y')"))).toBe(
-      "1:23: expected ')' after column list, found 'WITH'",
-    );
+    expect(errorLine(() => parseStatement("CREATE TABLE t (a INT WITH ('x' = 'y')"))).toBe("1:23: expected ')' after column list, found 'WITH'");
     expect(errorLine(() => parseStatement("CREATE TABLE t (a INT) WITH (connector = 'x')"))).toBe(
       "1:30: expected a quoted string as an option key (keys are quoted: 'connector' = '...'), found 'connector'",
     );
     expect(errorLine(() => parseStatement("CREATE TABLE t (a INT) WITH ('a' = 'b',)"))).toBe(
       "1:40: expected a quoted string as an option key (keys are quoted: 'connector' = '...'), found ')'",
     );
-    expect(errorLine(() => parseStatement("CREATE TABLE t (a INT) WITH ('a' 'b')"))).toBe(
-      "1:34: expected '=' after option key 'a', found string 'b'",
-    );
+    expect(errorLine(() => parseStatement("CREATE TABLE t (a INT) WITH ('a' 'b')"))).toBe("1:34: expected '=' after option key 'a', found string 'b'");
     expect(errorLine(() => parseStatement("CREATE TABLE t (a INT) WTIH ('a' = 'b')"))).toBe(
       "1:24: expected WITH (...) or end of statement after the table definition, found 'WTIH'",
     );
@@ -172,7 +178,12 @@ describe('CREATE VIEW and DROP', () => {
 
   it('parses DROP TABLE / VIEW', () => {
     expect(parseStatement('DROP TABLE cat.db.t')).toEqual({
-      kind: 'drop', object: 'table', name: ['cat', 'db', 't'], ifExists: false, temporary: false, pos: { line: 1, column: 1 },
+      kind: 'drop',
+      object: 'table',
+      name: ['cat', 'db', 't'],
+      ifExists: false,
+      temporary: false,
+      pos: { line: 1, column: 1 },
     });
     expect(statement('DROP TEMPORARY VIEW IF EXISTS v', 'drop')).toMatchObject({ object: 'view', ifExists: true, temporary: true });
     expect(errorLine(() => parseStatement('DROP DATABASE d'))).toBe('1:6: DROP DATABASE is not supported');
@@ -218,13 +229,11 @@ describe('INSERT, statement sets, EXPLAIN, queries', () => {
     expect(errorLine(() => parseStatement('EXPLAIN CHANGELOG_MODE SELECT 1'))).toBe(
       '1:9: EXPLAIN CHANGELOG_MODE is not supported: use EXPLAIN or EXPLAIN PLAN FOR',
     );
-    expect(errorLine(() => parseStatement('EXPLAIN DROP TABLE t'))).toBe(
-      "1:9: expected INSERT, a statement set or a query after EXPLAIN, found 'DROP'",
-    );
+    expect(errorLine(() => parseStatement('EXPLAIN DROP TABLE t'))).toBe("1:9: expected INSERT, a statement set or a query after EXPLAIN, found 'DROP'");
   });
 
   it('keeps the exact query text of a bare query', () => {
-    const s = statement("WITH x AS (SELECT 1 AS a)\nSELECT a FROM x -- done\n;", 'query');
+    const s = statement('WITH x AS (SELECT 1 AS a)\nSELECT a FROM x -- done\n;', 'query');
     expect(s.queryText).toBe('WITH x AS (SELECT 1 AS a)\nSELECT a FROM x');
   });
 
@@ -252,7 +261,11 @@ SELECT COUNT(*) FROM src;`;
     const stmts = parseScript(script);
     expect(stmts.map((s) => s.kind)).toEqual(['set', 'create-table', 'create-table', 'statement-set', 'query']);
     expect(stmts.map((s) => s.pos)).toEqual([
-      { line: 2, column: 1 }, { line: 4, column: 1 }, { line: 5, column: 1 }, { line: 7, column: 1 }, { line: 11, column: 1 },
+      { line: 2, column: 1 },
+      { line: 4, column: 1 },
+      { line: 5, column: 1 },
+      { line: 7, column: 1 },
+      { line: 11, column: 1 },
     ]);
     const set = stmts[3]!;
     if (set.kind !== 'statement-set') throw new Error('shape');

@@ -41,12 +41,28 @@ describe('packColumn / unpackColumn', () => {
     expect(big.packed.t).toBe('i64');
     expect(big.back).toEqual([1n, null, -(2n ** 63n)]);
 
-    const pairs = roundTrip([[1.5, 2], [0, 1], [10n, 3]]);
+    const pairs = roundTrip([
+      [1.5, 2],
+      [0, 1],
+      [10n, 3],
+    ]);
     expect(pairs.packed).toMatchObject({ t: 'tuple', d: [{ t: 'any' }, { t: 'num' }] }); // element 0 mixes number and bigint
-    expect(pairs.back).toEqual([[1.5, 2], [0, 1], [10n, 3]]);
-    const sums = roundTrip([[1.5, 2], [0, 1], [7, 3]]);
+    expect(pairs.back).toEqual([
+      [1.5, 2],
+      [0, 1],
+      [10n, 3],
+    ]);
+    const sums = roundTrip([
+      [1.5, 2],
+      [0, 1],
+      [7, 3],
+    ]);
     expect(sums.packed.t).toBe('tuple');
-    expect(sums.back).toEqual([[1.5, 2], [0, 1], [7, 3]]);
+    expect(sums.back).toEqual([
+      [1.5, 2],
+      [0, 1],
+      [7, 3],
+    ]);
   });
 
   it('falls back to a plain array for anything else', () => {

@@ -86,7 +86,13 @@ async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> 
  */
 async function ensurePostgresUser(): Promise<void> {
   if (userInfo().uid !== 0) return;
-  if (await run('id', ['-u', 'postgres']).then(() => true, () => false)) return;
+  if (
+    await run('id', ['-u', 'postgres']).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   await run('groupadd', ['-f', 'postgres']).catch(() => undefined);
   await run('useradd', ['-g', 'postgres', 'postgres']).catch(() => undefined);
   await run('id', ['-u', 'postgres']);
@@ -215,7 +221,9 @@ export async function postgresOrSkip(opts: PostgresOptions = {}): Promise<TestPo
     return await startPostgres(opts);
   } catch (e) {
     if (process.env.CI === 'true') throw e;
-    process.stderr.write(`\n*** SKIPPING POSTGRES TESTS: could not start embedded PostgreSQL: ${(e as Error).message}\n*** (in CI, CI=true, this is a failure)\n\n`);
+    process.stderr.write(
+      `\n*** SKIPPING POSTGRES TESTS: could not start embedded PostgreSQL: ${(e as Error).message}\n*** (in CI, CI=true, this is a failure)\n\n`,
+    );
     return undefined;
   }
 }

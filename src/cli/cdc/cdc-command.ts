@@ -27,11 +27,13 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 export function loadPipeline(file: string | undefined, flags: CdcFlags): Pipeline {
   if (file !== undefined) {
     const extra = (['source', 'tables', 'sink'] as const).filter((k) => flags[k] !== undefined);
-    if (extra.length > 0) throw userError('INVALID_FLAG', `give either a pipeline file or --source/--tables/--sink, not both (got ${extra.map((k) => `--${k}`).join(', ')})`);
+    if (extra.length > 0)
+      throw userError('INVALID_FLAG', `give either a pipeline file or --source/--tables/--sink, not both (got ${extra.map((k) => `--${k}`).join(', ')})`);
     return loadPipelineFile(file);
   }
   const missing = (['source', 'tables', 'sink'] as const).filter((k) => flags[k] === undefined);
-  if (missing.length > 0) throw userError('INVALID_FLAG', `weir cdc needs a pipeline file, or --source, --tables and --sink (missing ${missing.map((k) => `--${k}`).join(', ')})`);
+  if (missing.length > 0)
+    throw userError('INVALID_FLAG', `weir cdc needs a pipeline file, or --source, --tables and --sink (missing ${missing.map((k) => `--${k}`).join(', ')})`);
   return pipelineFromFlags({ ...flags, source: flags.source!, tables: flags.tables!, sink: flags.sink! });
 }
 
@@ -48,10 +50,17 @@ export async function cdcCommand(file: string | undefined, flags: CdcFlags): Pro
       // as before is a bug, and must not loop.
       const shape = (ts: readonly DiscoveredTable[]): string => JSON.stringify(ts.map((t) => [t.schema, t.name, t.columns.map((c) => [c.name, c.pgType])]));
       if (shape(previous.tables) === shape(built.tables)) throw internalError('weir cdc: a source stopped for a schema change, but no table changed');
-      await applyColumnChanges(pipeline, columnChanges(previous, built), behavior === 'evolve' || behavior === 'try_evolve' ? behavior : 'lenient', createLogger());
+      await applyColumnChanges(
+        pipeline,
+        columnChanges(previous, built),
+        behavior === 'evolve' || behavior === 'try_evolve' ? behavior : 'lenient',
+        createLogger(),
+      );
     } else if (!flags.quiet) {
       const sink = pipeline.sink.type === 'duckdb' ? `DuckDB ${pipeline.sink.path}` : 'PostgreSQL';
-      say(`weir cdc '${pipelineName(pipeline)}': ${tables.length} table${tables.length === 1 ? '' : 's'} from ${pipeline.source.hostname}/${pipeline.source['database-name']} into ${sink}`);
+      say(
+        `weir cdc '${pipelineName(pipeline)}': ${tables.length} table${tables.length === 1 ? '' : 's'} from ${pipeline.source.hostname}/${pipeline.source['database-name']} into ${sink}`,
+      );
       for (const t of built.targets) say(`  ${t.tables.map((x) => `${x.schema}.${x.name}`).join(', ')} -> ${t.sinkTable}`);
     }
     let restart: 'schema' | 'tables' | undefined;
@@ -78,7 +87,11 @@ export async function cdcCommand(file: string | undefined, flags: CdcFlags): Pro
             discoverTables(pipeline.source)
               .then((now) => {
                 const added = now.filter((t) => !known.has(`${t.schema}.${t.name}`)).map((t) => `${t.schema}.${t.name}`);
-                if (added.length > 0) stopFor('tables', `weir cdc: new table${added.length > 1 ? 's' : ''} ${added.join(', ')}; stopping to add ${added.length > 1 ? 'them' : 'it'}`);
+                if (added.length > 0)
+                  stopFor(
+                    'tables',
+                    `weir cdc: new table${added.length > 1 ? 's' : ''} ${added.join(', ')}; stopping to add ${added.length > 1 ? 'them' : 'it'}`,
+                  );
               })
               .catch((e: unknown) => {
                 // e.g. a new matching table without a primary key: say it once, keep running.

@@ -65,7 +65,14 @@ export function flinkType(pgType: string): string {
 export { tablePatterns } from './table-patterns.js';
 
 export function sourceClient(src: PipelineSource): pg.Client {
-  return new pg.Client({ host: src.hostname, port: src.port, user: src.username, password: src.password, database: src['database-name'], connectionTimeoutMillis: 10_000 });
+  return new pg.Client({
+    host: src.hostname,
+    port: src.port,
+    user: src.username,
+    password: src.password,
+    database: src['database-name'],
+    connectionTimeoutMillis: 10_000,
+  });
 }
 
 export async function discoverTables(src: PipelineSource): Promise<DiscoveredTable[]> {
@@ -77,7 +84,9 @@ export async function discoverTables(src: PipelineSource): Promise<DiscoveredTab
     await c.connect();
   } catch (e) {
     const err = e as { code?: string; message?: string };
-    throw externalError('POSTGRES', `${where}: cannot connect as '${src.username}': ${err.message ?? String(e)}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, { cause: e });
+    throw externalError('POSTGRES', `${where}: cannot connect as '${src.username}': ${err.message ?? String(e)}${err.code ? ` (SQLSTATE ${err.code})` : ''}`, {
+      cause: e,
+    });
   }
   try {
     const all = (
@@ -105,7 +114,10 @@ export async function discoverTables(src: PipelineSource): Promise<DiscoveredTab
         )
       ).rows.map((r) => r.name as string);
       if (primaryKey.length === 0) {
-        throw userError('CDC_NO_PRIMARY_KEY', `${where}: table ${t.schema}.${t.name} matches 'source.tables' but has no primary key; add one, or narrow the pattern`);
+        throw userError(
+          'CDC_NO_PRIMARY_KEY',
+          `${where}: table ${t.schema}.${t.name} matches 'source.tables' but has no primary key; add one, or narrow the pattern`,
+        );
       }
       out.push({ schema: t.schema, name: t.name, columns, primaryKey });
     }

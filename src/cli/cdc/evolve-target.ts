@@ -54,7 +54,12 @@ export function columnChanges(before: PipelineJob, after: PipelineJob): ColumnCh
  * refused one; lenient (Flink CDC's default): dropped columns stay in the target (new rows leave
  * them NULL), the rest as try_evolve.
  */
-export async function applyColumnChanges(p: Pipeline, changes: readonly ColumnChange[], behavior: 'evolve' | 'try_evolve' | 'lenient', log: Logger): Promise<void> {
+export async function applyColumnChanges(
+  p: Pipeline,
+  changes: readonly ColumnChange[],
+  behavior: 'evolve' | 'try_evolve' | 'lenient',
+  log: Logger,
+): Promise<void> {
   const tolerant = behavior !== 'evolve';
   for (const change of changes) {
     const c = behavior === 'lenient' ? { ...change, dropped: [] } : change;
@@ -66,7 +71,12 @@ export async function applyColumnChanges(p: Pipeline, changes: readonly ColumnCh
         log.info({ table: c.sinkTable, sql }, 'weir cdc: target evolved');
         process.stderr.write(`schema change applied to ${c.sinkTable}: ${sql}\n`);
       } catch (e) {
-        if (!tolerant) throw externalError('CDC_EVOLVE', `schema change of ${c.sinkTable} could not be applied (${sql}): ${(e as Error).message}; use schema.change.behavior 'try_evolve' to go on without it`, { cause: e });
+        if (!tolerant)
+          throw externalError(
+            'CDC_EVOLVE',
+            `schema change of ${c.sinkTable} could not be applied (${sql}): ${(e as Error).message}; use schema.change.behavior 'try_evolve' to go on without it`,
+            { cause: e },
+          );
         log.warn({ table: c.sinkTable, sql, error: (e as Error).message }, 'weir cdc: schema change not applied (try_evolve)');
         process.stderr.write(`warning: schema change of ${c.sinkTable} not applied (${sql}): ${(e as Error).message}\n`);
       }

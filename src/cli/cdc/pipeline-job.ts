@@ -47,9 +47,13 @@ export function planTargets(p: Pipeline, tables: readonly DiscoveredTable[]): Pi
   return [...byTarget].map(([sinkTable, list]) => {
     const first = list[0];
     for (const t of list.slice(1)) {
-      const same = t.columns.length === first.columns.length && t.columns.every((c, i) => c.name === first.columns[i].name && c.sqlType === first.columns[i].sqlType);
+      const same =
+        t.columns.length === first.columns.length && t.columns.every((c, i) => c.name === first.columns[i].name && c.sqlType === first.columns[i].sqlType);
       if (!same || t.primaryKey.join() !== first.primaryKey.join()) {
-        throw userError('PIPELINE_ROUTE_SCHEMAS', `${p.file}: route to '${sinkTable}' merges ${first.schema}.${first.name} and ${t.schema}.${t.name}, whose columns or primary keys differ; route them to different sink tables`);
+        throw userError(
+          'PIPELINE_ROUTE_SCHEMAS',
+          `${p.file}: route to '${sinkTable}' merges ${first.schema}.${first.name} and ${t.schema}.${t.name}, whose columns or primary keys differ; route them to different sink tables`,
+        );
       }
     }
     return { sinkTable, tables: list };
@@ -125,7 +129,7 @@ export function buildPipelineJob(p: Pipeline, tables: readonly DiscoveredTable[]
     const first = target.tables[0];
     const several = target.tables.length > 1;
     const cols = first.columns.map((c) => `${q(c.name)} ${c.sqlType}${c.notNull && first.primaryKey.includes(c.name) ? ' NOT NULL' : ''}`);
-    if (several) cols.unshift('`_weir_table` STRING METADATA FROM \'table_name\' VIRTUAL');
+    if (several) cols.unshift("`_weir_table` STRING METADATA FROM 'table_name' VIRTUAL");
     const key = [...(several ? ['_weir_table'] : []), ...first.primaryKey].map(q).join(', ');
     const schemas = [...new Set(target.tables.map((t) => t.schema))];
     const options: Record<string, string> = {
@@ -143,7 +147,8 @@ export function buildPipelineJob(p: Pipeline, tables: readonly DiscoveredTable[]
       'scan.startup.mode': src['scan.startup.mode'],
       'schema-change.mode': SCHEMA_CHANGE_MODE[p.pipeline['schema.change.behavior']],
     };
-    if (src['scan.incremental.snapshot.chunk.size'] !== undefined) options['scan.incremental.snapshot.chunk.size'] = String(src['scan.incremental.snapshot.chunk.size']);
+    if (src['scan.incremental.snapshot.chunk.size'] !== undefined)
+      options['scan.incremental.snapshot.chunk.size'] = String(src['scan.incremental.snapshot.chunk.size']);
     if (src['heartbeat.interval.ms'] !== undefined) options['heartbeat.interval.ms'] = `${src['heartbeat.interval.ms']} ms`;
     lines.push(`CREATE TABLE ${q(`src_${ids[i]}`)} (${cols.join(', ')}, PRIMARY KEY (${key}) NOT ENFORCED) WITH (${withClause(options)});`);
     const transforms = p.transform
@@ -164,10 +169,15 @@ export function buildPipelineJob(p: Pipeline, tables: readonly DiscoveredTable[]
     const pk = target.tables[0].primaryKey;
     const missing = pk.filter((k) => !names.includes(k));
     if (missing.length > 0) {
-      throw userError('PIPELINE_TRANSFORM_KEY', `${p.file}: the transform of ${target.tables[0].schema}.${target.tables[0].name} drops primary key column ${missing.map((k) => `'${k}'`).join(', ')}; a synced table keeps its primary key`);
+      throw userError(
+        'PIPELINE_TRANSFORM_KEY',
+        `${p.file}: the transform of ${target.tables[0].schema}.${target.tables[0].name} drops primary key column ${missing.map((k) => `'${k}'`).join(', ')}; a synced table keeps its primary key`,
+      );
     }
     const cols = schema.fields.map((f) => `${q(f.name)} ${formatType(pk.includes(f.name) ? { ...f.type, nullable: false } : { ...f.type, nullable: true })}`);
-    lines.push(`CREATE TABLE ${q(`dst_${ids[i]}`)} (${cols.join(', ')}, PRIMARY KEY (${pk.map(q).join(', ')}) NOT ENFORCED) WITH (${withClause(sinkOptions(p, target.sinkTable))});`);
+    lines.push(
+      `CREATE TABLE ${q(`dst_${ids[i]}`)} (${cols.join(', ')}, PRIMARY KEY (${pk.map(q).join(', ')}) NOT ENFORCED) WITH (${withClause(sinkOptions(p, target.sinkTable))});`,
+    );
     inserts.push(`INSERT INTO ${q(`dst_${ids[i]}`)} SELECT * FROM ${q(`v_${ids[i]}`)};`);
   });
   lines.push('EXECUTE STATEMENT SET BEGIN', ...inserts, 'END;');
@@ -181,11 +191,15 @@ function prepareAt(text: string, p: Pipeline, origins: readonly Origin[], sets: 
 
 /** The catalog of the generated CREATE statements (no INSERT yet). */
 function catalogAt(text: string, p: Pipeline, origins: readonly Origin[]): { catalog: Catalog } {
-  return named(() => {
-    const catalog = new Catalog();
-    for (const st of parseScript(text)) if (st.kind === 'create-table' || st.kind === 'create-view') catalog.apply(st);
-    return { catalog };
-  }, p, origins);
+  return named(
+    () => {
+      const catalog = new Catalog();
+      for (const st of parseScript(text)) if (st.kind === 'create-table' || st.kind === 'create-view') catalog.apply(st);
+      return { catalog };
+    },
+    p,
+    origins,
+  );
 }
 
 function named<T>(f: () => T, p: Pipeline, origins: readonly Origin[]): T {

@@ -15,14 +15,23 @@ export const SCHEMA_CHANGE_BEHAVIORS = ['evolve', 'try_evolve', 'lenient', 'igno
 export type SchemaChangeBehavior = (typeof SCHEMA_CHANGE_BEHAVIORS)[number];
 
 const port = z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]).pipe(z.number().int().min(1).max(65535));
-const duration = z.union([z.number().int().nonnegative().transform((n) => `${n} ms`), z.string()]).transform((s, ctx) => {
-  const ms = tryParseDuration(s);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as '5 s' or '500 ms', got '${s}'` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = z
+  .union([
+    z
+      .number()
+      .int()
+      .nonnegative()
+      .transform((n) => `${n} ms`),
+    z.string(),
+  ])
+  .transform((s, ctx) => {
+    const ms = tryParseDuration(s);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as '5 s' or '500 ms', got '${s}'` });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const sourceSchema = z.strictObject({
   type: z.literal('postgres'),
@@ -33,7 +42,10 @@ const sourceSchema = z.strictObject({
   'database-name': z.string().min(1),
   /** Comma-separated `schema.table` patterns, Flink CDC's selectors (src/cli/cdc/table-patterns.ts). */
   tables: z.string().min(1),
-  'slot.name': z.string().regex(/^[a-z0-9_]{1,40}$/, 'lower-case letters, digits and underscores (at most 40: weir appends a number per table)').optional(),
+  'slot.name': z
+    .string()
+    .regex(/^[a-z0-9_]{1,40}$/, 'lower-case letters, digits and underscores (at most 40: weir appends a number per table)')
+    .optional(),
   'scan.incremental.snapshot.chunk.size': z.number().int().positive().optional(),
   'scan.startup.mode': z.enum(['initial', 'latest-offset', 'snapshot']).default('initial'),
   'heartbeat.interval.ms': duration.optional(),
@@ -69,7 +81,10 @@ const transformSchema = z.strictObject({
 });
 
 const pipelineSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -').optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . -')
+    .optional(),
   parallelism: z.number().int().min(1).max(128).default(1),
   // Flink's minimum checkpoint interval; 0 would leave a sync job that never commits.
   'checkpoint.interval': duration.refine((ms) => ms >= 10, { message: 'expected a duration of at least 10 ms' }).default(5000),
@@ -109,7 +124,10 @@ function section(path: readonly PropertyKey[], data: unknown): string {
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** Expands `${NAME}` in every string value of the parsed YAML. */
@@ -140,7 +158,10 @@ export function validatePipeline(data: unknown, file: string): Pipeline {
     const key = issue.keys[0];
     const near = valid.map((k) => [k, editDistance(key, k)] as const).sort((a, b) => a[1] - b[1])[0];
     const hint = near && near[1] <= 3 ? ` (did you mean '${near[0]}'?)` : '';
-    throw userError('PIPELINE_UNKNOWN_KEY', `${file}: unknown key '${at ? `${at}.` : ''}${key}'${hint}; valid keys${at ? ` of '${at}'` : ''}: ${valid.join(', ')}`);
+    throw userError(
+      'PIPELINE_UNKNOWN_KEY',
+      `${file}: unknown key '${at ? `${at}.` : ''}${key}'${hint}; valid keys${at ? ` of '${at}'` : ''}: ${valid.join(', ')}`,
+    );
   }
   if (issue.code === 'invalid_type' && valueAt(data, issue.path) === undefined) {
     throw userError('PIPELINE_MISSING_KEY', `${file}: missing key '${at}'`);
@@ -168,7 +189,16 @@ export function loadPipelineFile(path: string): Pipeline {
  * The flags form: `--source postgres://user[:password]@host[:port]/db --tables 'public.*'
  * --sink duckdb:FILE | postgres://...`. The password may also come from PGPASSWORD.
  */
-export function pipelineFromFlags(flags: { source: string; tables: string; sink: string; name?: string; slot?: string; parallelism?: string; checkpointInterval?: string; schemaChange?: string }): Pipeline {
+export function pipelineFromFlags(flags: {
+  source: string;
+  tables: string;
+  sink: string;
+  name?: string;
+  slot?: string;
+  parallelism?: string;
+  checkpointInterval?: string;
+  schemaChange?: string;
+}): Pipeline {
   const src = parseUrl(flags.source, '--source');
   const source: Record<string, unknown> = {
     type: 'postgres',

@@ -79,7 +79,10 @@ export function tablePatterns(spec: string, opts: { database?: string; what?: st
         }
         return { text, database: re[0], schema: re[1], table: re[2] };
       default:
-        throw userError('PIPELINE_INVALID', `'${what}': '${text}' has ${re.length === 0 ? 'no name' : `${re.length} dot-separated parts`}; expected schema.table or database.schema.table (${DOT_HINT})`);
+        throw userError(
+          'PIPELINE_INVALID',
+          `'${what}': '${text}' has ${re.length === 0 ? 'no name' : `${re.length} dot-separated parts`}; expected schema.table or database.schema.table (${DOT_HINT})`,
+        );
     }
   });
   if (patterns.length === 0) throw userError('PIPELINE_INVALID', `'${what}': no table pattern in '${spec}'`);

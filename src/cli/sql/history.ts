@@ -41,7 +41,11 @@ export class History {
   }
 
   add(statement: string): void {
-    const entry = statement.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
+    const entry = statement
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .join(' ');
     if (entry === '' || this.items[0] === entry) return;
     this.items.unshift(entry);
     if (this.items.length > this.max) this.items.length = this.max;
@@ -56,7 +60,7 @@ export class History {
 
   private rewrite(): void {
     try {
-      writeFileSync(this.path!, [...this.items].reverse().join('\n') + '\n', { mode: 0o600 });
+      writeFileSync(this.path!, `${[...this.items].reverse().join('\n')}\n`, { mode: 0o600 });
     } catch {
       // as above
     }

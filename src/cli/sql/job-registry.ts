@@ -80,11 +80,17 @@ export class JobRegistry {
     const targets = [...new Set(req.inserts.map((i) => i.target[i.target.length - 1]!))];
     const name = config.pipelineName ?? `insert-into_${targets.join('_')}`;
     if (name.trim() === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-      throw userError('INVALID_JOB_NAME', `invalid job name '${name}': it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'`);
+      throw userError(
+        'INVALID_JOB_NAME',
+        `invalid job name '${name}': it names the checkpoint folder, so it cannot be empty, '.', '..' or contain '/' or '\\'`,
+      );
     }
     const clash = this.running().find((j) => j.name === name);
     if (clash) {
-      throw userError('JOB_ALREADY_RUNNING', `job '${name}' is already running in this session (id ${clash.id}); stop it first or SET 'pipeline.name' to another name`);
+      throw userError(
+        'JOB_ALREADY_RUNNING',
+        `job '${name}' is already running in this session (id ${clash.id}); stop it first or SET 'pipeline.name' to another name`,
+      );
     }
     const graph = planJob(req.inserts, req.catalog, { jobName: name, ...planOptions(config) });
     const jobDir = join(checkpointDir, name);
@@ -164,7 +170,10 @@ export class JobRegistry {
 
   async stop(job: ShellJob, savepoint: boolean): Promise<JobOutcome> {
     if (job.endedAt !== undefined) {
-      throw userError('JOB_NOT_RUNNING', `job '${job.name}' (${job.id}) is not running: it ${job.error !== undefined ? 'failed' : (job.outcome?.state.toLowerCase() ?? 'ended')}`);
+      throw userError(
+        'JOB_NOT_RUNNING',
+        `job '${job.name}' (${job.id}) is not running: it ${job.error !== undefined ? 'failed' : (job.outcome?.state.toLowerCase() ?? 'ended')}`,
+      );
     }
     job.stopping = true;
     try {
@@ -199,4 +208,3 @@ export class JobRegistry {
     await Promise.all(this.running().map((j) => j.running.done.catch(() => undefined)));
   }
 }
-

@@ -75,7 +75,12 @@ export interface QueryContext {
  * Runs a SELECT into `view`. `onRunning` receives a cancel function while the query runs (the
  * shell's SIGINT handler uses it). Rejects with the error that failed the query.
  */
-export async function runQuery(stmt: QueryStatement, ctx: QueryContext, view: ResultView, onRunning: (cancel: (() => void) | undefined) => void): Promise<void> {
+export async function runQuery(
+  stmt: QueryStatement,
+  ctx: QueryContext,
+  view: ResultView,
+  onRunning: (cancel: (() => void) | undefined) => void,
+): Promise<void> {
   let started = false;
   const planned = planQuery(stmt, ctx.catalog, ctx.config, `sql-client-select-${process.pid}-${queryCounter + 1}`, (batch) => {
     if (started) view.receive(batch);

@@ -169,7 +169,9 @@ export class Repl {
     if (running.length > 0) {
       const names = running.map((j) => `${j.name} (${j.id})`).join(', ');
       const them = running.length === 1 ? 'it' : 'them';
-      const answer = await this.ask(`${running.length} job${running.length === 1 ? ' is' : 's are'} running: ${names}.\nStop ${them} (with a final checkpoint) and quit? [y/N] `);
+      const answer = await this.ask(
+        `${running.length} job${running.length === 1 ? ' is' : 's are'} running: ${names}.\nStop ${them} (with a final checkpoint) and quit? [y/N] `,
+      );
       if (!/^y(es)?$/i.test(answer.trim())) return false;
       this.output.write(`[INFO] Stopping ${running.length} job${running.length === 1 ? '' : 's'}...\n`);
       await session.jobs.stopAll();

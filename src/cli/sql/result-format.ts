@@ -28,22 +28,49 @@ export function valueFormatters(fields: readonly Field[]): ValueFormatter[] {
 export function typeWidth(t: SqlType): number {
   let w: number;
   switch (t.kind) {
-    case 'BOOLEAN': w = 5; break;
-    case 'TINYINT': w = 4; break;
-    case 'SMALLINT': w = 6; break;
-    case 'INT': w = 11; break;
-    case 'BIGINT': w = 20; break;
-    case 'FLOAT': w = 15; break;
-    case 'DOUBLE': w = 24; break;
-    case 'DECIMAL': w = (t.precision ?? 10) + 2; break;
+    case 'BOOLEAN':
+      w = 5;
+      break;
+    case 'TINYINT':
+      w = 4;
+      break;
+    case 'SMALLINT':
+      w = 6;
+      break;
+    case 'INT':
+      w = 11;
+      break;
+    case 'BIGINT':
+      w = 20;
+      break;
+    case 'FLOAT':
+      w = 15;
+      break;
+    case 'DOUBLE':
+      w = 24;
+      break;
+    case 'DECIMAL':
+      w = (t.precision ?? 10) + 2;
+      break;
     case 'CHAR':
-    case 'VARCHAR': w = t.precision ?? MAX_COLUMN_WIDTH; break;
-    case 'DATE': w = 10; break;
-    case 'TIME': w = 12; break;
+    case 'VARCHAR':
+      w = t.precision ?? MAX_COLUMN_WIDTH;
+      break;
+    case 'DATE':
+      w = 10;
+      break;
+    case 'TIME':
+      w = 12;
+      break;
     case 'TIMESTAMP':
-    case 'TIMESTAMP_LTZ': w = 20 + (t.precision ?? 3); break;
-    case 'NULL': w = 0; break;
-    default: w = MAX_COLUMN_WIDTH;
+    case 'TIMESTAMP_LTZ':
+      w = 20 + (t.precision ?? 3);
+      break;
+    case 'NULL':
+      w = 0;
+      break;
+    default:
+      w = MAX_COLUMN_WIDTH;
   }
   if (t.nullable) w = Math.max(w, NULL_TEXT.length);
   return Math.min(w, MAX_COLUMN_WIDTH);
@@ -64,15 +91,21 @@ export class TableLayout {
     readonly widths: readonly number[],
     readonly rightAligned: readonly boolean[],
   ) {
-    this.border = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+';
+    this.border = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
   }
 
   line(cells: readonly string[]): string {
-    return '|' + cells.map((v, i) => {
-      const w = this.widths[i]!;
-      const s = fit(v, w);
-      return ` ${this.rightAligned[i] ? s.padStart(w) : s.padEnd(w)} `;
-    }).join('|') + '|';
+    return (
+      '|' +
+      cells
+        .map((v, i) => {
+          const w = this.widths[i]!;
+          const s = fit(v, w);
+          return ` ${this.rightAligned[i] ? s.padStart(w) : s.padEnd(w)} `;
+        })
+        .join('|') +
+      '|'
+    );
   }
 
   header(): string[] {
@@ -92,7 +125,11 @@ export function streamingLayout(fields: readonly Field[], withOp: boolean): Tabl
 export function contentLayout(fields: readonly Field[], cells: readonly (readonly string[])[]): TableLayout {
   const names = fields.map((f) => f.name);
   const widths = names.map((n, c) => Math.min(MAX_COLUMN_WIDTH, Math.max(n.length, ...cells.map((r) => r[c]!.length))));
-  return new TableLayout(names, widths, fields.map((f) => isNumeric(f.type)));
+  return new TableLayout(
+    names,
+    widths,
+    fields.map((f) => isNumeric(f.type)),
+  );
 }
 
 /** A whole result as a bordered table (the `table` mode's final print when there is no terminal). */

@@ -48,7 +48,7 @@ export class StreamingView implements ResultView {
     this.withOp = this.mode === 'changelog' || updating;
     this.layout = streamingLayout(fields, this.withOp);
     this.fmt = valueFormatters(fields);
-    this.io.out(this.layout.header().join('\n') + '\n');
+    this.io.out(`${this.layout.header().join('\n')}\n`);
     // On a terminal Ctrl-C or q ends the query (raw mode: Ctrl-C is a key, not a signal).
     if (this.io.terminal) {
       this.stopKeys = this.io.terminal.grabKeys((k) => {
@@ -66,14 +66,14 @@ export class StreamingView implements ResultView {
       lines.push(this.layout.line(cells));
     }
     this.rows += batch.size;
-    if (lines.length > 0) this.io.out(lines.join('\n') + '\n');
+    if (lines.length > 0) this.io.out(`${lines.join('\n')}\n`);
   }
 
   async end(how: 'finished' | 'canceled' | 'failed'): Promise<void> {
     this.stopKeys?.();
     this.stopKeys = undefined;
     if (this.layout === undefined) return;
-    this.io.out(this.layout.border + '\n');
+    this.io.out(`${this.layout.border}\n`);
     if (how === 'finished') this.io.out(`Received a total of ${plural(this.rows, 'row')}\n`);
     else if (how === 'canceled') this.io.out(`Query terminated, received a total of ${plural(this.rows, 'row')}\n`);
   }

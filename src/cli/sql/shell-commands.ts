@@ -26,11 +26,20 @@ function listing(columns: string[], rows: unknown[][]): string {
 
 export function showTables(catalog: Catalog): string {
   const names = [...catalog.listTables().map((t) => t.name), ...catalog.listViews().map((v) => v.name)].sort();
-  return listing(['table name'], names.map((n) => [n]));
+  return listing(
+    ['table name'],
+    names.map((n) => [n]),
+  );
 }
 
 export function showViews(catalog: Catalog): string {
-  return listing(['view name'], catalog.listViews().map((v) => [v.name]).sort());
+  return listing(
+    ['view name'],
+    catalog
+      .listViews()
+      .map((v) => [v.name])
+      .sort(),
+  );
 }
 
 /** Every scalar and aggregate function, sorted (operators such as '+' are left out). */
@@ -39,13 +48,19 @@ export function allFunctionNames(): string[] {
 }
 
 export function showFunctions(): string {
-  return listing(['function name'], allFunctionNames().map((n) => [n]));
+  return listing(
+    ['function name'],
+    allFunctionNames().map((n) => [n]),
+  );
 }
 
 function exprText(e: Expr, table: TableDef): string {
   try {
     const scope = new RelationScope([{ name: table.name, fields: table.schema.fields, offset: 0 }]);
-    return formatExpr(bindExpr(e, { scope }), table.schema.fields.map((f) => f.name));
+    return formatExpr(
+      bindExpr(e, { scope }),
+      table.schema.fields.map((f) => f.name),
+    );
   } catch {
     return '(expression)';
   }
@@ -57,7 +72,10 @@ export function describe(catalog: Catalog, name: readonly string[], pos: Pos): s
   const columns = ['name', 'type', 'null', 'key', 'extras', 'watermark'];
   if (def.kind === 'view') {
     const fields = bindQuery(def.query, catalog).schema.fields;
-    return formatTable(columns, fields.map((f, i) => [def.columnNames?.[i] ?? f.name, formatType(withNullable(f.type, true)), f.type.nullable ? 'TRUE' : 'FALSE', '', '', '']));
+    return formatTable(
+      columns,
+      fields.map((f, i) => [def.columnNames?.[i] ?? f.name, formatType(withNullable(f.type, true)), f.type.nullable ? 'TRUE' : 'FALSE', '', '', '']),
+    );
   }
   const pk = def.primaryKey.length > 0 ? `PRI(${def.primaryKey.join(', ')})` : '';
   const rows = def.schema.fields.map((f, i) => {

@@ -93,7 +93,9 @@ export async function sqlCommand(flags: SqlFlags): Promise<number> {
     if (result === 'quit') return await quit(session);
     const running = session.jobs.running().length;
     if (running > 0 && interrupts === 0) {
-      io.err(`[INFO] Waiting for ${running} running job${running === 1 ? '' : 's'} to finish (Ctrl-C stops ${running === 1 ? 'it' : 'them'} with a final checkpoint)\n`);
+      io.err(
+        `[INFO] Waiting for ${running} running job${running === 1 ? '' : 's'} to finish (Ctrl-C stops ${running === 1 ? 'it' : 'them'} with a final checkpoint)\n`,
+      );
     }
     await session.jobs.waitAll();
     const failed = session.jobs.list().some((j) => j.error !== undefined);

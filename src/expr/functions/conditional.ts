@@ -77,10 +77,17 @@ function coalesce(name: string, max: number): ScalarFunction {
     maxArgs: max,
     nulls: 'custom',
     infer(ctx) {
-      const c = commonArgType(ctx, ctx.types.map((_, i) => i), 'arguments');
+      const c = commonArgType(
+        ctx,
+        ctx.types.map((_, i) => i),
+        'arguments',
+      );
       return {
         args: ctx.types.map((t) => withNullable(c, t.nullable)),
-        result: withNullable(c, ctx.types.every((t) => t.nullable)),
+        result: withNullable(
+          c,
+          ctx.types.every((t) => t.nullable),
+        ),
       };
     },
     gen(g) {
@@ -124,7 +131,11 @@ function extreme(name: string, op: '>' | '<'): ScalarFunction {
     maxArgs: Infinity,
     nulls: 'strict',
     infer(ctx) {
-      const c: SqlType = comparisonType(ctx, ctx.types.map((_, i) => i), `apply ${name} to`);
+      const c: SqlType = comparisonType(
+        ctx,
+        ctx.types.map((_, i) => i),
+        `apply ${name} to`,
+      );
       return { args: ctx.types.map((t) => withNullable(c, t.nullable)), result: withNullable(c, anyNullable(ctx.types)) };
     },
     gen(g) {

@@ -8,10 +8,30 @@
 import { type SqlType, type, isString, withNullable } from '../../model/types.js';
 import { isTimestamp } from '../type-rules.js';
 import {
-  MS_PER_DAY, addMonthsToMs, civil, daysFromCivil, daysOfMs, parseDate, parseTimestamp, patternFormatter, patternParser, weekday,
+  MS_PER_DAY,
+  addMonthsToMs,
+  civil,
+  daysFromCivil,
+  daysOfMs,
+  parseDate,
+  parseTimestamp,
+  patternFormatter,
+  patternParser,
+  weekday,
 } from '../datetime-util.js';
 import {
-  type InferContext, type ScalarFunction, BIGINT, INT, STRING, anyNullable, constString, expectArg, intArg, register, alias, strArg,
+  type InferContext,
+  type ScalarFunction,
+  BIGINT,
+  INT,
+  STRING,
+  anyNullable,
+  constString,
+  expectArg,
+  intArg,
+  register,
+  alias,
+  strArg,
 } from './registry.js';
 
 const DEFAULT_TS_FORMAT = 'yyyy-MM-dd HH:mm:ss';
@@ -25,8 +45,25 @@ export function isoWeek(days: number): number {
 }
 
 export const EXTRACT_UNITS = [
-  'MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'DOW', 'DOY', 'HOUR', 'MINUTE', 'SECOND',
-  'MILLISECOND', 'MICROSECOND', 'EPOCH', 'DAYOFWEEK', 'DAYOFYEAR', 'DAYOFMONTH',
+  'MILLENNIUM',
+  'CENTURY',
+  'DECADE',
+  'YEAR',
+  'QUARTER',
+  'MONTH',
+  'WEEK',
+  'DAY',
+  'DOW',
+  'DOY',
+  'HOUR',
+  'MINUTE',
+  'SECOND',
+  'MILLISECOND',
+  'MICROSECOND',
+  'EPOCH',
+  'DAYOFWEEK',
+  'DAYOFYEAR',
+  'DAYOFMONTH',
 ] as const;
 
 /** A field of a timestamp in epoch ms (a DATE is passed as its midnight). */
@@ -34,23 +71,43 @@ export function extractField(unit: string, ms: number): number {
   const days = daysOfMs(ms);
   const tod = ms - days * MS_PER_DAY;
   switch (unit) {
-    case 'MILLENNIUM': return Math.floor((civil(days)[0] - 1) / 1000) + 1;
-    case 'CENTURY': return Math.floor((civil(days)[0] - 1) / 100) + 1;
-    case 'DECADE': return Math.floor(civil(days)[0] / 10);
-    case 'YEAR': return civil(days)[0];
-    case 'QUARTER': return Math.floor((civil(days)[1] - 1) / 3) + 1;
-    case 'MONTH': return civil(days)[1];
-    case 'WEEK': return isoWeek(days);
-    case 'DAY': case 'DAYOFMONTH': return civil(days)[2];
-    case 'DOW': case 'DAYOFWEEK': return weekday(days) + 1;
-    case 'DOY': case 'DAYOFYEAR': return days - daysFromCivil(civil(days)[0], 1, 1) + 1;
-    case 'HOUR': return Math.floor(tod / 3_600_000);
-    case 'MINUTE': return Math.floor(tod / 60_000) % 60;
-    case 'SECOND': return Math.floor(tod / 1000) % 60;
-    case 'MILLISECOND': return tod % 60_000;
-    case 'MICROSECOND': return (tod % 60_000) * 1000;
-    case 'EPOCH': return Math.floor(ms / 1000);
-    default: throw new RangeError(`unknown unit ${unit}`);
+    case 'MILLENNIUM':
+      return Math.floor((civil(days)[0] - 1) / 1000) + 1;
+    case 'CENTURY':
+      return Math.floor((civil(days)[0] - 1) / 100) + 1;
+    case 'DECADE':
+      return Math.floor(civil(days)[0] / 10);
+    case 'YEAR':
+      return civil(days)[0];
+    case 'QUARTER':
+      return Math.floor((civil(days)[1] - 1) / 3) + 1;
+    case 'MONTH':
+      return civil(days)[1];
+    case 'WEEK':
+      return isoWeek(days);
+    case 'DAY':
+    case 'DAYOFMONTH':
+      return civil(days)[2];
+    case 'DOW':
+    case 'DAYOFWEEK':
+      return weekday(days) + 1;
+    case 'DOY':
+    case 'DAYOFYEAR':
+      return days - daysFromCivil(civil(days)[0], 1, 1) + 1;
+    case 'HOUR':
+      return Math.floor(tod / 3_600_000);
+    case 'MINUTE':
+      return Math.floor(tod / 60_000) % 60;
+    case 'SECOND':
+      return Math.floor(tod / 1000) % 60;
+    case 'MILLISECOND':
+      return tod % 60_000;
+    case 'MICROSECOND':
+      return (tod % 60_000) * 1000;
+    case 'EPOCH':
+      return Math.floor(ms / 1000);
+    default:
+      throw new RangeError(`unknown unit ${unit}`);
   }
 }
 
@@ -169,7 +226,8 @@ const TO_TIMESTAMP_LTZ: ScalarFunction = {
   infer(ctx) {
     const t = expectArg(ctx, 0, 'numeric', BIGINT(true));
     const p = ctx.args[1];
-    if (p && !(p.kind === 'literal' && (p.value === 0 || p.value === 3))) ctx.fail('the precision of TO_TIMESTAMP_LTZ must be the literal 0 (seconds) or 3 (milliseconds)');
+    if (p && !(p.kind === 'literal' && (p.value === 0 || p.value === 3)))
+      ctx.fail('the precision of TO_TIMESTAMP_LTZ must be the literal 0 (seconds) or 3 (milliseconds)');
     const args: SqlType[] = t.kind === 'DECIMAL' ? [type('DOUBLE', t.nullable)] : [t];
     if (p) args.push(ctx.types[1]);
     return { args, result: type('TIMESTAMP_LTZ', anyNullable(ctx.types), 3) };
@@ -230,7 +288,8 @@ const TIMESTAMPADD: ScalarFunction = {
   gen(g) {
     const unit = constString(g, 0)!.toUpperCase();
     const t = g.call.args[2].type;
-    const x = g.a[2], n = g.a[1];
+    const x = g.a[2],
+      n = g.a[1];
     if (t.kind === 'DATE') {
       if (UNIT_MONTHS[unit]) return `Math.floor(${g.konst(addMonthsToMs)}(${x} * ${MS_PER_DAY}, ${n} * ${UNIT_MONTHS[unit]}) / ${MS_PER_DAY})`;
       if (g.call.type.kind === 'DATE') return `(${x} + ${n} * ${UNIT_MS[unit] / MS_PER_DAY})`;
@@ -244,9 +303,11 @@ const TIMESTAMPADD: ScalarFunction = {
 export function timestampDiff(unit: string, a: number, b: number): number {
   const months = UNIT_MONTHS[unit];
   if (months === undefined) return Math.trunc((b - a) / UNIT_MS[unit]) + 0;
-  const da = daysOfMs(a), db = daysOfMs(b);
-  const ca = [...civil(da)], cb = [...civil(db)];
-  let m = (cb[0] * 12 + cb[1]) - (ca[0] * 12 + ca[1]);
+  const da = daysOfMs(a),
+    db = daysOfMs(b);
+  const ca = [...civil(da)],
+    cb = [...civil(db)];
+  let m = cb[0] * 12 + cb[1] - (ca[0] * 12 + ca[1]);
   const restA = ca[2] * MS_PER_DAY + (a - da * MS_PER_DAY);
   const restB = cb[2] * MS_PER_DAY + (b - db * MS_PER_DAY);
   if (m > 0 && restB < restA) m--;
@@ -261,7 +322,8 @@ const TIMESTAMPDIFF: ScalarFunction = {
   nulls: 'strict',
   infer(ctx) {
     unitArg(ctx, ADD_UNITS);
-    const a = temporalArg(ctx, 1, false), b = temporalArg(ctx, 2, false);
+    const a = temporalArg(ctx, 1, false),
+      b = temporalArg(ctx, 2, false);
     return { args: [ctx.types[0], a, b], result: INT(anyNullable(ctx.types)) };
   },
   gen(g) {

@@ -7,7 +7,18 @@ import { type SqlType, type, withNullable } from '../../model/types.js';
 import { decimalPrecision, decimalScale } from '../type-rules.js';
 import { decRescale, decRescaleDown, decToNumber, parseDecimal, pow10 } from '../decimal.js';
 import {
-  type GenContext, type InferContext, type ScalarFunction, DOUBLE, anyNullable, constString, doubleArg, expectArg, intArg, register, alias, simple,
+  type GenContext,
+  type InferContext,
+  type ScalarFunction,
+  DOUBLE,
+  anyNullable,
+  constString,
+  doubleArg,
+  expectArg,
+  intArg,
+  register,
+  alias,
+  simple,
 } from './registry.js';
 import { FLOOR_UNITS, floorCeilTime } from './datetime.js';
 import { MS_PER_DAY } from '../datetime-util.js';
@@ -42,7 +53,8 @@ export function decCeilFloor(v: bigint, s: number, ceil: boolean): bigint {
 
 /** Flink's findRoundDecimalType. */
 function roundDecimalType(t: SqlType, d: number): SqlType {
-  const p = decimalPrecision(t), s = decimalScale(t);
+  const p = decimalPrecision(t),
+    s = decimalScale(t);
   if (d >= s) return type('DECIMAL', t.nullable, p, s);
   if (d < 0) return type('DECIMAL', t.nullable, Math.min(38, 1 + p - s), 0);
   return type('DECIMAL', t.nullable, 1 + p - s + d, d);
@@ -98,12 +110,14 @@ function ceilFloor(name: string, ceil: boolean): ScalarFunction {
       if (ctx.types.length === 2) {
         const t = expectArg(ctx, 0, 'datetime', type('TIMESTAMP', true, 3));
         const unit = constString(ctx, 1)?.toUpperCase();
-        if (unit === undefined || !FLOOR_UNITS.includes(unit)) ctx.fail(`invalid time unit ${unit ?? '(not a literal)'} for ${name}: expected one of ${FLOOR_UNITS.join(', ')}`);
+        if (unit === undefined || !FLOOR_UNITS.includes(unit))
+          ctx.fail(`invalid time unit ${unit ?? '(not a literal)'} for ${name}: expected one of ${FLOOR_UNITS.join(', ')}`);
         return { args: [t, ctx.types[1]], result: t };
       }
       const t = expectArg(ctx, 0, 'numeric', DOUBLE(true));
       if (t.kind === 'DECIMAL') {
-        const p = decimalPrecision(t), s = decimalScale(t);
+        const p = decimalPrecision(t),
+          s = decimalScale(t);
         return { args: [t], result: type('DECIMAL', t.nullable, Math.min(38, Math.max(1, p - s + (s > 0 ? 1 : 0))), 0) };
       }
       return { args: [t], result: t };

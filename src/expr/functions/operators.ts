@@ -8,18 +8,21 @@
 import { type SqlType, isNumeric, isString, withNullable } from '../../model/types.js';
 import { type ArithOp, arithmeticType, commonType, decimalPrecision, decimalScale, decimalType, isDatetime, typeName } from '../type-rules.js';
 import { decDiv, decMod, decRescale, pow10 } from '../decimal.js';
-import {
-  BOOLEAN, type GenContext, type InferContext, type ScalarFunction, anyNullable, expectArg, register, alias,
-} from './registry.js';
+import { BOOLEAN, type GenContext, type InferContext, type ScalarFunction, anyNullable, expectArg, register, alias } from './registry.js';
 
 /** Wraps an integer expression to its kind's range (Java overflow semantics) and normalizes -0. */
 export function wrapIntSource(src: string, kind: string): string {
   switch (kind) {
-    case 'TINYINT': return `(((${src}) << 24) >> 24)`;
-    case 'SMALLINT': return `(((${src}) << 16) >> 16)`;
-    case 'INT': return `((${src}) | 0)`;
-    case 'BIGINT': return `((${src}) + 0)`;
-    default: return `(${src})`;
+    case 'TINYINT':
+      return `(((${src}) << 24) >> 24)`;
+    case 'SMALLINT':
+      return `(((${src}) << 16) >> 16)`;
+    case 'INT':
+      return `((${src}) | 0)`;
+    case 'BIGINT':
+      return `((${src}) + 0)`;
+    default:
+      return `(${src})`;
   }
 }
 
@@ -53,10 +56,15 @@ function arithmetic(op: ArithOp, name: string): ScalarFunction {
       if (!isIntKind(k)) return `(${a} ${op} ${b})`;
       const zero = (sym: string): string => g.raise(`"integer division by zero in ${name}: " + ${a} + " ${sym} 0"`);
       switch (op) {
-        case '+': case '-': return wrapIntSource(`${a} ${op} ${b}`, k);
-        case '*': return k === 'BIGINT' ? wrapIntSource(`${a} * ${b}`, k) : wrapIntSource(`Math.imul(${a}, ${b})`, k);
-        case '/': return `(${b} === 0 ? ${zero('/')} : ${wrapIntSource(k === 'BIGINT' ? `Math.trunc(${a} / ${b})` : `${a} / ${b}`, k)})`;
-        case '%': return `(${b} === 0 ? ${zero('%')} : ${wrapIntSource(`${a} % ${b}`, k)})`;
+        case '+':
+        case '-':
+          return wrapIntSource(`${a} ${op} ${b}`, k);
+        case '*':
+          return k === 'BIGINT' ? wrapIntSource(`${a} * ${b}`, k) : wrapIntSource(`Math.imul(${a}, ${b})`, k);
+        case '/':
+          return `(${b} === 0 ? ${zero('/')} : ${wrapIntSource(k === 'BIGINT' ? `Math.trunc(${a} / ${b})` : `${a} / ${b}`, k)})`;
+        case '%':
+          return `(${b} === 0 ? ${zero('%')} : ${wrapIntSource(`${a} % ${b}`, k)})`;
       }
     },
   };
@@ -65,7 +73,8 @@ function arithmetic(op: ArithOp, name: string): ScalarFunction {
 function genDecimal(op: ArithOp, g: GenContext): string {
   const [a, b] = g.a;
   const [ta, tb] = g.call.args.map((x) => x.type);
-  const s1 = decimalScale(ta), s2 = decimalScale(tb);
+  const s1 = decimalScale(ta),
+    s2 = decimalScale(tb);
   const s = decimalScale(g.call.type);
   const lim = `${pow10(decimalPrecision(g.call.type))}n`;
   const up = (x: string, k: number): string => (k === 0 ? x : `${x} * ${pow10(k)}n`);
@@ -219,7 +228,11 @@ const IN: ScalarFunction = {
   maxArgs: Infinity,
   nulls: 'custom',
   infer(ctx) {
-    const c = comparisonType(ctx, ctx.types.map((_, i) => i), 'apply IN to');
+    const c = comparisonType(
+      ctx,
+      ctx.types.map((_, i) => i),
+      'apply IN to',
+    );
     return { args: ctx.types.map((t) => withNullable(c, t.nullable)), result: BOOLEAN(anyNullable(ctx.types)) };
   },
   gen(g) {
@@ -266,8 +279,11 @@ const BETWEEN: ScalarFunction = {
   },
   gen(g) {
     const t = g.call.args[0].type;
-    const x = g.arg(0), lo = g.arg(1), hi = g.arg(2);
-    const a = g.temp(), b = g.temp();
+    const x = g.arg(0),
+      lo = g.arg(1),
+      hi = g.arg(2);
+    const a = g.temp(),
+      b = g.temp();
     g.emit(`${a} = ${x} === null || ${lo} === null ? null : ${compareSource(g, '>=', x, lo, t)};`);
     g.emit(`${b} = ${x} === null || ${hi} === null ? null : ${compareSource(g, '<=', x, hi, t)};`);
     return `(${a} === false || ${b} === false ? false : ${a} === null || ${b} === null ? null : true)`;

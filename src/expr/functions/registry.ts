@@ -134,11 +134,16 @@ const CLASS_TEXT: Record<ArgClass, string> = {
 function fits(t: SqlType, c: ArgClass): boolean {
   if (t.kind === 'NULL' || c === 'any') return true;
   switch (c) {
-    case 'string': return isString(t);
-    case 'numeric': return isNumeric(t);
-    case 'integer': return t.kind === 'TINYINT' || t.kind === 'SMALLINT' || t.kind === 'INT' || t.kind === 'BIGINT';
-    case 'boolean': return t.kind === 'BOOLEAN';
-    case 'datetime': return t.kind === 'DATE' || t.kind === 'TIMESTAMP' || t.kind === 'TIMESTAMP_LTZ';
+    case 'string':
+      return isString(t);
+    case 'numeric':
+      return isNumeric(t);
+    case 'integer':
+      return t.kind === 'TINYINT' || t.kind === 'SMALLINT' || t.kind === 'INT' || t.kind === 'BIGINT';
+    case 'boolean':
+      return t.kind === 'BOOLEAN';
+    case 'datetime':
+      return t.kind === 'DATE' || t.kind === 'TIMESTAMP' || t.kind === 'TIMESTAMP_LTZ';
   }
 }
 

@@ -8,8 +8,20 @@ import { MAX_LENGTH, stringLength, varcharType } from '../type-rules.js';
 import { userError } from '../../errors.js';
 import { LikePatternError, likeDynamic, likeMatcher } from '../like.js';
 import {
-  type ScalarFunction, type InferContext, BOOLEAN, INT, STRING, anyNullable, callImpl, constString, intArg, js,
-  register, alias, simple, strArg,
+  type ScalarFunction,
+  type InferContext,
+  BOOLEAN,
+  INT,
+  STRING,
+  anyNullable,
+  callImpl,
+  constString,
+  intArg,
+  js,
+  register,
+  alias,
+  simple,
+  strArg,
 } from './registry.js';
 
 const SURROGATE = /[\uD800-\uDFFF]/;
@@ -250,7 +262,8 @@ const TRIM: ScalarFunction = {
     if (ctx.types.length === 2) ctx.fail('TRIM takes TRIM(s) or TRIM([BOTH|LEADING|TRAILING] chars FROM s)');
     if (ctx.types.length === 3) {
       const mode = constString(ctx, 0)?.toUpperCase();
-      if (mode !== 'BOTH' && mode !== 'LEADING' && mode !== 'TRAILING') ctx.fail(`invalid TRIM mode ${mode ?? '(not a literal)'}: expected BOTH, LEADING or TRAILING`);
+      if (mode !== 'BOTH' && mode !== 'LEADING' && mode !== 'TRAILING')
+        ctx.fail(`invalid TRIM mode ${mode ?? '(not a literal)'}: expected BOTH, LEADING or TRAILING`);
     }
     const args = ctx.types.map((_, i) => strArg(ctx, i));
     return { args, result: strRes(anyNullable(ctx.types)) };

@@ -10,7 +10,11 @@ import { calcNode, joinNode, type LogicalNode } from '../logical.js';
 
 function project(node: LogicalNode, kept: readonly number[]): LogicalNode {
   if (kept.length === node.schema.fields.length) return node;
-  return calcNode(node, kept.map((i) => inputRef(i, node.schema.fields[i]!.type)), kept.map((i) => node.schema.fields[i]!.name));
+  return calcNode(
+    node,
+    kept.map((i) => inputRef(i, node.schema.fields[i]!.type)),
+    kept.map((i) => node.schema.fields[i]!.name),
+  );
 }
 
 export function pushProjectionThroughJoin(node: LogicalNode): LogicalNode {

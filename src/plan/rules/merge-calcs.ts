@@ -11,5 +11,10 @@ export function mergeCalcs(node: LogicalNode): LogicalNode {
   const inner = node.input;
   const projections = node.projections.map((p) => substituteInputs(p, inner.projections));
   const outerFilter = node.filter ? substituteInputs(node.filter, inner.projections) : undefined;
-  return calcNode(inner.input, projections, node.schema.fields.map((f) => f.name), andExpr(inner.filter, outerFilter));
+  return calcNode(
+    inner.input,
+    projections,
+    node.schema.fields.map((f) => f.name),
+    andExpr(inner.filter, outerFilter),
+  );
 }

@@ -28,7 +28,15 @@ function prune(scan: ScanNode, used: Set<number>): { scan: ScanNode; mapping: nu
   const kept = [...used].sort((a, b) => a - b);
   const mapping: number[] = new Array(scan.columns.length).fill(-1);
   kept.forEach((old, i) => (mapping[old] = i));
-  return { scan: scanNode(scan.table, kept.map((i) => scan.columns[i]), scan.changelogMode, scan.pos), mapping };
+  return {
+    scan: scanNode(
+      scan.table,
+      kept.map((i) => scan.columns[i]),
+      scan.changelogMode,
+      scan.pos,
+    ),
+    mapping,
+  };
 }
 
 function usedBy(exprs: readonly (BoundExpr | undefined)[]): Set<number> {
@@ -60,7 +68,13 @@ export function pushProjectionIntoScan(node: LogicalNode): LogicalNode {
       args: a.args.map((e) => remapInputs(e, mapping)),
       ...(a.filter ? { filter: remapInputs(a.filter, mapping) } : {}),
     }));
-    return aggregateNode(scan, node.groupKeys.map((k) => mapping[k]), aggs, node.schema.fields.map((f) => f.name), node.origin);
+    return aggregateNode(
+      scan,
+      node.groupKeys.map((k) => mapping[k]),
+      aggs,
+      node.schema.fields.map((f) => f.name),
+      node.origin,
+    );
   }
   return node;
 }

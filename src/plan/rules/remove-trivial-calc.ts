@@ -23,7 +23,13 @@ export function removeTrivialCalc(node: LogicalNode): LogicalNode {
   if (node.kind === 'aggregate' && node.groupKeys.length === 0 && node.aggs.every((a) => a.args.length === 0 && !a.filter)) {
     const input = node.input;
     if (input.kind === 'calc' && !input.filter && input.projections.length === 0) {
-      return aggregateNode(input.input, [], node.aggs, node.schema.fields.map((f) => f.name), node.origin);
+      return aggregateNode(
+        input.input,
+        [],
+        node.aggs,
+        node.schema.fields.map((f) => f.name),
+        node.origin,
+      );
     }
     return node;
   }

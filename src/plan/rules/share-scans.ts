@@ -36,7 +36,11 @@ export function shareScans(roots: readonly LogicalNode[]): LogicalNode[] {
       if (!s) return n;
       if (s.columns.length === n.columns.length) return s;
       const projections = n.columns.map((c, i) => inputRef(s.columns.indexOf(c), n.schema.fields[i].type));
-      return calcNode(s, projections, n.schema.fields.map((f) => f.name));
+      return calcNode(
+        s,
+        projections,
+        n.schema.fields.map((f) => f.name),
+      );
     }),
   );
 }

@@ -9,9 +9,24 @@ export function withInputs(node: LogicalNode, inputs: readonly LogicalNode[]): L
     case 'values':
       return node;
     case 'calc':
-      return inputs[0] === node.input ? node : calcNode(inputs[0], node.projections, node.schema.fields.map((f) => f.name), node.filter);
+      return inputs[0] === node.input
+        ? node
+        : calcNode(
+            inputs[0],
+            node.projections,
+            node.schema.fields.map((f) => f.name),
+            node.filter,
+          );
     case 'aggregate':
-      return inputs[0] === node.input ? node : aggregateNode(inputs[0], node.groupKeys, node.aggs, node.schema.fields.map((f) => f.name), node.origin);
+      return inputs[0] === node.input
+        ? node
+        : aggregateNode(
+            inputs[0],
+            node.groupKeys,
+            node.aggs,
+            node.schema.fields.map((f) => f.name),
+            node.origin,
+          );
     case 'union':
       return inputs.every((x, i) => x === node.inputs[i]) ? node : unionNode(inputs);
     case 'window-tvf':
@@ -19,7 +34,15 @@ export function withInputs(node: LogicalNode, inputs: readonly LogicalNode[]): L
     case 'window-aggregate':
       return inputs[0] === node.input
         ? node
-        : windowAggregateNode(inputs[0], node.timeCol, node.window, node.groups, node.aggs, node.schema.fields.map((f) => f.name), node.origin);
+        : windowAggregateNode(
+            inputs[0],
+            node.timeCol,
+            node.window,
+            node.groups,
+            node.aggs,
+            node.schema.fields.map((f) => f.name),
+            node.origin,
+          );
     case 'join':
       return inputs[0] === node.left && inputs[1] === node.right
         ? node
@@ -27,7 +50,15 @@ export function withInputs(node: LogicalNode, inputs: readonly LogicalNode[]): L
     case 'rank':
       return inputs[0] === node.input
         ? node
-        : rankNode(inputs[0], node.partitionKeys, node.orderKeys, node.limit, node.outputRank, node.schema.fields[node.schema.fields.length - 1]!.name, node.pos);
+        : rankNode(
+            inputs[0],
+            node.partitionKeys,
+            node.orderKeys,
+            node.limit,
+            node.outputRank,
+            node.schema.fields[node.schema.fields.length - 1]!.name,
+            node.pos,
+          );
     default:
       return unreachable(node);
   }

@@ -83,7 +83,6 @@ const EMITTED = 1;
 /** flags bit: the group is in `touched` (changed by the current batch). */
 const TOUCHED = 2;
 
-
 export class KeyedAggregateOperator implements Operator {
   private readonly groupKeys: readonly number[];
   private readonly fns: AggregateFunction<unknown>[];
@@ -403,12 +402,23 @@ export class KeyedAggregateOperator implements Operator {
     if (s.v === 1) {
       const keys: ArrayLike<unknown>[] = this.groupKeys.map((_, k) => s.keys.map((kv) => kv[k]));
       const accs: ArrayLike<unknown>[] = this.fns.map((_, j) => s.accs.map((a) => a[j]));
-      this.restoreGroups(s.hashes.length, s.hashes, s.counts, keys, accs, this.fns.map(() => true), subtask, parallelism);
+      this.restoreGroups(
+        s.hashes.length,
+        s.hashes,
+        s.counts,
+        keys,
+        accs,
+        this.fns.map(() => true),
+        subtask,
+        parallelism,
+      );
       return;
     }
     if (s.v !== 2) throw internalError(`keyed aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
     if (s.keys.length !== this.groupKeys.length || s.accs.length !== this.fns.length) {
-      throw internalError(`keyed aggregate state has ${s.keys.length} key and ${s.accs.length} aggregate columns, the operator ${this.groupKeys.length} and ${this.fns.length}`);
+      throw internalError(
+        `keyed aggregate state has ${s.keys.length} key and ${s.accs.length} aggregate columns, the operator ${this.groupKeys.length} and ${this.fns.length}`,
+      );
     }
     const n = s.n;
     this.restoreGroups(

@@ -114,7 +114,10 @@ export class SessionWindowAggregateOperator implements Operator {
       }
       const t = times[row];
       if (t === null || t === undefined) {
-        throw userError('NULL_ROWTIME', 'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column');
+        throw userError(
+          'NULL_ROWTIME',
+          'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column',
+        );
       }
       for (let k = 0; k < g; k++) rowKeys[k] = cols[keyCols[k]!]![row];
       const mapKey = valuesMapKey(rowKeys);

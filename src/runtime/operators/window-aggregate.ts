@@ -155,7 +155,10 @@ export class WindowAggregateOperator implements Operator {
       }
       const t = times[row];
       if (t === null || t === undefined) {
-        throw userError('NULL_ROWTIME', 'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column');
+        throw userError(
+          'NULL_ROWTIME',
+          'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column',
+        );
       }
       // The first (smallest) window end of the row, as the end of its slice.
       if (t - mod(t, slide) + slide - 1 <= this.watermark) {
@@ -266,7 +269,9 @@ export class WindowAggregateOperator implements Operator {
     for (const [end, groups] of s.windows) {
       for (const group of groups) {
         if (group.keys.length !== g || group.accs.length !== this.fns.length) {
-          throw internalError(`window aggregate state has ${group.keys.length} keys and ${group.accs.length} aggregates, the operator ${g} and ${this.fns.length}`);
+          throw internalError(
+            `window aggregate state has ${group.keys.length} keys and ${group.accs.length} aggregates, the operator ${g} and ${this.fns.length}`,
+          );
         }
         if (subtaskOfHash(group.hash, parallelism) !== subtask) continue;
         let mapKey: unknown;

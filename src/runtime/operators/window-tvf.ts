@@ -113,7 +113,10 @@ export class WindowTvfOperator implements Operator {
       }
       const t = times[row];
       if (t === null || t === undefined) {
-        throw userError('NULL_ROWTIME', 'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column');
+        throw userError(
+          'NULL_ROWTIME',
+          'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column',
+        );
       }
       this.assign(t);
       for (let w = 0; w < ends.length; w++) {

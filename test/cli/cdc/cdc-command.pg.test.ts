@@ -34,7 +34,9 @@ describe.skipIf(!server)('weir cdc', () => {
 
   it('syncs tables into DuckDB: shards routed into one table, a transform applied, changes streamed, restartable', async () => {
     await pg.query('CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, total numeric(12,2) NOT NULL, placed date)');
-    await pg.query("INSERT INTO orders SELECT g, CASE WHEN g % 10 = 0 THEN 'test' ELSE 'new' END, g * 1.5, DATE '2026-01-01' + g FROM generate_series(1, 500) g");
+    await pg.query(
+      "INSERT INTO orders SELECT g, CASE WHEN g % 10 = 0 THEN 'test' ELSE 'new' END, g * 1.5, DATE '2026-01-01' + g FROM generate_series(1, 500) g",
+    );
     for (const s of [1, 2]) {
       await pg.query(`CREATE TABLE customer_${s} (id int PRIMARY KEY, name text, vip boolean)`);
       await pg.query(`INSERT INTO customer_${s} SELECT g, 'c${s}-' || g, g % 5 = 0 FROM generate_series(${s * 1000}, ${s * 1000 + 199}) g`);
@@ -73,9 +75,25 @@ pipeline:
     const ck = join(dir, 'ck');
     const env = { CDC_TEST_PASSWORD: pg.password };
     const expectedOrders = async () =>
-      (await pg.query("SELECT id, (total * 100)::text, status, placed::text FROM orders WHERE status <> 'test' ORDER BY id")).map(([id, c, s, d]) => [Number(id), c, s, d]);
-    const expectedCustomers = async () => (await pg.query('SELECT id, name, vip FROM customer_1 UNION ALL SELECT id, name, vip FROM customer_2 ORDER BY id')).map(([id, n, v]) => [Number(id), n, v === 't']);
-    const actualOrders = async () => (await queryDuckDb(db, 'SELECT id, cents::VARCHAR, status, placed::VARCHAR FROM orders ORDER BY id')).map(([id, c, s, d]) => [Number(id), String(c), s, d === null ? null : String(d)]);
+      (await pg.query("SELECT id, (total * 100)::text, status, placed::text FROM orders WHERE status <> 'test' ORDER BY id")).map(([id, c, s, d]) => [
+        Number(id),
+        c,
+        s,
+        d,
+      ]);
+    const expectedCustomers = async () =>
+      (await pg.query('SELECT id, name, vip FROM customer_1 UNION ALL SELECT id, name, vip FROM customer_2 ORDER BY id')).map(([id, n, v]) => [
+        Number(id),
+        n,
+        v === 't',
+      ]);
+    const actualOrders = async () =>
+      (await queryDuckDb(db, 'SELECT id, cents::VARCHAR, status, placed::VARCHAR FROM orders ORDER BY id')).map(([id, c, s, d]) => [
+        Number(id),
+        String(c),
+        s,
+        d === null ? null : String(d),
+      ]);
     const actualCustomers = async () => (await queryDuckDb(db, 'SELECT id, name, vip FROM customers ORDER BY id')).map(([id, n, v]) => [Number(id), n, v]);
 
     /**
@@ -127,18 +145,43 @@ pipeline:
     await pg.createDatabase('shop');
     await pg.createDatabase('mirror');
     await pg.query('CREATE TABLE items (sku text PRIMARY KEY, price numeric(10,2), tags text[], meta jsonb, added timestamptz)', [], 'shop');
-    await pg.query("INSERT INTO items SELECT 'sku-' || g, g / 4.0, ARRAY['a', 'b'], '{\"k\": 1}', TIMESTAMPTZ '2026-01-01 00:00:00+00' + g * INTERVAL '1 hour' FROM generate_series(1, 300) g", [], 'shop');
+    await pg.query(
+      "INSERT INTO items SELECT 'sku-' || g, g / 4.0, ARRAY['a', 'b'], '{\"k\": 1}', TIMESTAMPTZ '2026-01-01 00:00:00+00' + g * INTERVAL '1 hour' FROM generate_series(1, 300) g",
+      [],
+      'shop',
+    );
     const dir = tempDir('cdc-flags');
     const source = `postgres://${pg.user}@${pg.host}:${pg.port}/shop`;
     const sink = `postgres://${pg.user}:${pg.password}@${pg.host}:${pg.port}/mirror`;
-    const run = spawnWeir(['cdc', '--source', source, '--tables', 'public.items', '--sink', sink, '--name', 'mirror_job', '--checkpoint-interval', '300ms', '--checkpoint-dir', join(dir, 'ck'), '-q'], {
-      cwd: dir,
-      env: { PGPASSWORD: pg.password },
-    });
+    const run = spawnWeir(
+      [
+        'cdc',
+        '--source',
+        source,
+        '--tables',
+        'public.items',
+        '--sink',
+        sink,
+        '--name',
+        'mirror_job',
+        '--checkpoint-interval',
+        '300ms',
+        '--checkpoint-dir',
+        join(dir, 'ck'),
+        '-q',
+      ],
+      {
+        cwd: dir,
+        env: { PGPASSWORD: pg.password },
+      },
+    );
     const cols = 'sku, price::text, tags::text, meta::text, added::text';
     const same = async () => {
       try {
-        return JSON.stringify(await pg.query(`SELECT ${cols} FROM items ORDER BY sku`, [], 'shop')) === JSON.stringify(await pg.query(`SELECT ${cols} FROM public.items ORDER BY sku`, [], 'mirror'));
+        return (
+          JSON.stringify(await pg.query(`SELECT ${cols} FROM items ORDER BY sku`, [], 'shop')) ===
+          JSON.stringify(await pg.query(`SELECT ${cols} FROM public.items ORDER BY sku`, [], 'mirror'))
+        );
       } catch {
         return false; // the target table is not created yet
       }
@@ -148,7 +191,11 @@ pipeline:
     await pg.query("DELETE FROM items WHERE sku = 'sku-7'", [], 'shop');
     await until(same, run, 'the changes in the mirror');
     await stop(run);
-    const [[pk]] = await pg.query("SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'public.items'::regclass AND i.indisprimary", [], 'mirror');
+    const [[pk]] = await pg.query(
+      "SELECT string_agg(a.attname, ',') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'public.items'::regclass AND i.indisprimary",
+      [],
+      'mirror',
+    );
     expect(pk).toBe('sku');
   });
 
@@ -160,15 +207,41 @@ pipeline:
     const dir = tempDir('cdc-evolve');
     const source = `postgres://${pg.user}:${pg.password}@${pg.host}:${pg.port}/evo_src`;
     const sink = `postgres://${pg.user}:${pg.password}@${pg.host}:${pg.port}/evo_dst`;
-    const run = spawnWeir(['cdc', '--source', source, '--tables', 'public.evo', '--sink', sink, '--name', 'evo', '--schema-change', 'evolve', '--checkpoint-interval', '300ms', '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
+    const run = spawnWeir(
+      [
+        'cdc',
+        '--source',
+        source,
+        '--tables',
+        'public.evo',
+        '--sink',
+        sink,
+        '--name',
+        'evo',
+        '--schema-change',
+        'evolve',
+        '--checkpoint-interval',
+        '300ms',
+        '--checkpoint-dir',
+        join(dir, 'ck'),
+        '-q',
+      ],
+      { cwd: dir },
+    );
     const same = (cols: string) => async () => {
       try {
-        return JSON.stringify(await pg.query(`SELECT ${cols} FROM evo ORDER BY id`, [], 'evo_src')) === JSON.stringify(await pg.query(`SELECT ${cols} FROM evo ORDER BY id`, [], 'evo_dst'));
+        return (
+          JSON.stringify(await pg.query(`SELECT ${cols} FROM evo ORDER BY id`, [], 'evo_src')) ===
+          JSON.stringify(await pg.query(`SELECT ${cols} FROM evo ORDER BY id`, [], 'evo_dst'))
+        );
       } catch {
         return false;
       }
     };
-    const targetColumns = async () => (await pg.query("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'evo'", [], 'evo_dst'))[0][0];
+    const targetColumns = async () =>
+      (
+        await pg.query("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'evo'", [], 'evo_dst')
+      )[0][0];
     try {
       await until(same('id, v, w'), run, 'the snapshot');
       await pg.query('ALTER TABLE evo ADD COLUMN note text', [], 'evo_src');
@@ -180,7 +253,9 @@ pipeline:
       await pg.query('ALTER TABLE evo ALTER COLUMN v TYPE bigint', [], 'evo_src');
       await pg.query('UPDATE evo SET v = 5000000000 + id WHERE id IN (1, 2)', [], 'evo_src');
       await until(same('id, v, w, note'), run, 'the widened column in the target', 40_000);
-      expect(await pg.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'evo' AND column_name = 'v'", [], 'evo_dst')).toEqual([['bigint']]);
+      expect(await pg.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'evo' AND column_name = 'v'", [], 'evo_dst')).toEqual([
+        ['bigint'],
+      ]);
       await pg.query('ALTER TABLE evo DROP COLUMN w', [], 'evo_src');
       await pg.query('UPDATE evo SET v = -v WHERE id <= 5', [], 'evo_src');
       await until(async () => (await targetColumns()) === 'id,v,note' && (await same('id, v, note')()), run, 'the dropped column gone from the target', 40_000);
@@ -192,7 +267,25 @@ pipeline:
     // lenient (the default): columns are added, dropped ones stay in the target with NULL in new rows.
     await pg.query('CREATE TABLE len (id int PRIMARY KEY, v int)', [], 'evo_src');
     await pg.query('INSERT INTO len SELECT g, g FROM generate_series(1, 20) g', [], 'evo_src');
-    const len = spawnWeir(['cdc', '--source', source, '--tables', 'public.len', '--sink', sink, '--name', 'len', '--checkpoint-interval', '300ms', '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
+    const len = spawnWeir(
+      [
+        'cdc',
+        '--source',
+        source,
+        '--tables',
+        'public.len',
+        '--sink',
+        sink,
+        '--name',
+        'len',
+        '--checkpoint-interval',
+        '300ms',
+        '--checkpoint-dir',
+        join(dir, 'ck'),
+        '-q',
+      ],
+      { cwd: dir },
+    );
     const lenRows = () => pg.query('SELECT * FROM len ORDER BY id', [], 'evo_dst').catch(() => []);
     try {
       await until(async () => (await lenRows()).length === 20, len, 'the len snapshot');
@@ -200,21 +293,56 @@ pipeline:
       await pg.query("UPDATE len SET extra = 'e' WHERE id = 1", [], 'evo_src');
       await pg.query('ALTER TABLE len DROP COLUMN v', [], 'evo_src');
       await pg.query("INSERT INTO len VALUES (21, 'new')", [], 'evo_src');
-      await until(async () => JSON.stringify((await lenRows()).filter((r) => ['1', '2', '21'].includes(r[0]!))) === JSON.stringify([['1', '1', 'e'], ['2', '2', null], ['21', null, 'new']]), len, 'lenient evolution', 40_000);
+      await until(
+        async () =>
+          JSON.stringify((await lenRows()).filter((r) => ['1', '2', '21'].includes(r[0]!))) ===
+          JSON.stringify([
+            ['1', '1', 'e'],
+            ['2', '2', null],
+            ['21', null, 'new'],
+          ]),
+        len,
+        'lenient evolution',
+        40_000,
+      );
     } finally {
       await stop(len);
     }
 
     await pg.query('CREATE TABLE strict (id int PRIMARY KEY, v int)', [], 'evo_src');
     await pg.query('INSERT INTO strict VALUES (1, 1)', [], 'evo_src');
-    const strict = spawnWeir(['cdc', '--source', source, '--tables', 'public.strict', '--sink', sink, '--name', 'strict', '--schema-change', 'exception', '--checkpoint-interval', '300ms', '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
-    await until(async () => {
-      try {
-        return (await pg.query('SELECT count(*)::int FROM strict', [], 'evo_dst'))[0][0] === '1';
-      } catch {
-        return false;
-      }
-    }, strict, 'the strict snapshot');
+    const strict = spawnWeir(
+      [
+        'cdc',
+        '--source',
+        source,
+        '--tables',
+        'public.strict',
+        '--sink',
+        sink,
+        '--name',
+        'strict',
+        '--schema-change',
+        'exception',
+        '--checkpoint-interval',
+        '300ms',
+        '--checkpoint-dir',
+        join(dir, 'ck'),
+        '-q',
+      ],
+      { cwd: dir },
+    );
+    await until(
+      async () => {
+        try {
+          return (await pg.query('SELECT count(*)::int FROM strict', [], 'evo_dst'))[0][0] === '1';
+        } catch {
+          return false;
+        }
+      },
+      strict,
+      'the strict snapshot',
+    );
     await pg.query('ALTER TABLE strict ADD COLUMN extra int', [], 'evo_src');
     await pg.query('UPDATE strict SET extra = 1', [], 'evo_src');
     const { code } = await strict.exit;
@@ -240,7 +368,10 @@ pipeline: { name: late, checkpoint.interval: 300ms }
     const run = spawnWeir(['cdc', yaml, '--checkpoint-dir', join(dir, 'ck')], { cwd: dir, env: { LATE_PW: pg.password } });
     const same = (t: string) => async () => {
       try {
-        return JSON.stringify(await pg.query(`SELECT * FROM ${t} ORDER BY id`, [], 'late_src')) === JSON.stringify(await pg.query(`SELECT * FROM ${t} ORDER BY id`, [], 'late_dst'));
+        return (
+          JSON.stringify(await pg.query(`SELECT * FROM ${t} ORDER BY id`, [], 'late_src')) ===
+          JSON.stringify(await pg.query(`SELECT * FROM ${t} ORDER BY id`, [], 'late_dst'))
+        );
       } catch {
         return false;
       }
@@ -270,19 +401,34 @@ pipeline: { name: late, checkpoint.interval: 300ms }
     };
     const src = `source: { type: postgres, hostname: ${pg.host}, port: ${pg.port}, username: ${pg.user}, password: ${pg.password}, database-name: ${pg.database}, tables: "public.nothing_here" }`;
     const cases: [string, RegExp][] = [
-      [write('unknown.yaml', `${src}\nsink: { type: duckdb, path: x.duckdb }\npipeline: { name: p, paralelism: 2 }\n`), /unknown key 'pipeline\.paralelism' \(did you mean 'parallelism'\?\); valid keys of 'pipeline': name, parallelism, checkpoint\.interval, schema\.change\.behavior/],
+      [
+        write('unknown.yaml', `${src}\nsink: { type: duckdb, path: x.duckdb }\npipeline: { name: p, paralelism: 2 }\n`),
+        /unknown key 'pipeline\.paralelism' \(did you mean 'parallelism'\?\); valid keys of 'pipeline': name, parallelism, checkpoint\.interval, schema\.change\.behavior/,
+      ],
       [write('type.yaml', `${src}\nsink: { type: duckdb, path: x.duckdb }\npipeline: { parallelism: two }\n`), /'pipeline\.parallelism': .*number/i],
-      [write('behavior.yaml', `${src}\nsink: { type: duckdb, path: x.duckdb }\npipeline: { schema.change.behavior: sometimes }\n`), /'pipeline\.schema\.change\.behavior'.*evolve.*exception/],
+      [
+        write('behavior.yaml', `${src}\nsink: { type: duckdb, path: x.duckdb }\npipeline: { schema.change.behavior: sometimes }\n`),
+        /'pipeline\.schema\.change\.behavior'.*evolve.*exception/,
+      ],
       [write('nosink.yaml', `${src}\n`), /missing key 'sink'/],
       [write('nomatch.yaml', `${src}\nsink: { type: duckdb, path: x.duckdb }\n`), /no table matches 'source\.tables' = 'public\.nothing_here'/],
-      [write('down.yaml', `source: { type: postgres, hostname: 127.0.0.1, port: 1, username: u, password: secret-pw, database-name: d, tables: "public.t" }\nsink: { type: duckdb, path: x.duckdb }\n`), /PostgreSQL 127\.0\.0\.1:1\/d: cannot connect as 'u'/],
+      [
+        write(
+          'down.yaml',
+          `source: { type: postgres, hostname: 127.0.0.1, port: 1, username: u, password: secret-pw, database-name: d, tables: "public.t" }\nsink: { type: duckdb, path: x.duckdb }\n`,
+        ),
+        /PostgreSQL 127\.0\.0\.1:1\/d: cannot connect as 'u'/,
+      ],
       [write('broken.yaml', 'source: [unclosed\n'), /broken\.yaml:\d+:\d+: /],
     ];
     await pg.query("CREATE ROLE no_repl LOGIN PASSWORD 'norepl-pw'");
     await pg.query('CREATE TABLE guarded (id int PRIMARY KEY)');
     await pg.query('GRANT SELECT ON guarded TO no_repl');
     cases.push([
-      write('norepl.yaml', `source: { type: postgres, hostname: ${pg.host}, port: ${pg.port}, username: no_repl, password: norepl-pw, database-name: ${pg.database}, tables: "public.guarded" }\nsink: { type: duckdb, path: x.duckdb }\n`),
+      write(
+        'norepl.yaml',
+        `source: { type: postgres, hostname: ${pg.host}, port: ${pg.port}, username: no_repl, password: norepl-pw, database-name: ${pg.database}, tables: "public.guarded" }\nsink: { type: duckdb, path: x.duckdb }\n`,
+      ),
       /permission denied for replication: user 'no_repl' lacks the REPLICATION attribute; run ALTER ROLE "no_repl" WITH REPLICATION/,
     ]);
     for (const [file, message] of cases) {

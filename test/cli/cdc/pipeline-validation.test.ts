@@ -10,7 +10,9 @@ describe('pipeline validation', () => {
     expect(() => validatePipeline({ source, sink, pipeline: { 'checkpoint.interval': '5ms' } }, 'p.yaml')).toThrow(
       "p.yaml: 'pipeline.checkpoint.interval': expected a duration of at least 10 ms",
     );
-    expect(() => pipelineFromFlags({ source: 'postgres://u@h/d', tables: 'public.*', sink: 'duckdb:w.duckdb', checkpointInterval: '0' })).toThrow(/at least 10 ms/);
+    expect(() => pipelineFromFlags({ source: 'postgres://u@h/d', tables: 'public.*', sink: 'duckdb:w.duckdb', checkpointInterval: '0' })).toThrow(
+      /at least 10 ms/,
+    );
     expect(() => validatePipeline({ source, sink, pipeline: { parallelism: 129 } }, 'p.yaml')).toThrow(/'pipeline.parallelism'/);
   });
 });

@@ -61,18 +61,23 @@ pipeline:
       expect(r.code, r.stderr).toBe(0);
       const tables = await queryDuckDb(db, "SELECT table_name FROM information_schema.tables WHERE table_name NOT LIKE '\\_weir%' ESCAPE '\\' ORDER BY 1");
       expect(tables).toEqual([['Events'], ['items'], ['orders']]);
-      expect(await queryDuckDb(db, 'SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM "Events"), (SELECT count(*) FROM orders)')).toEqual([[30, 4, 12]]);
+      expect(await queryDuckDb(db, 'SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM "Events"), (SELECT count(*) FROM orders)')).toEqual([
+        [30, 4, 12],
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('a pattern that splits into a database other than the pipeline\'s fails before connecting, naming the parts', async () => {
+  it("a pattern that splits into a database other than the pipeline's fails before connecting, naming the parts", async () => {
     const dir = tempDir('cdc-patterns-err');
-    const r = await runWeir(['cdc', '--source', `postgres://${pg.user}@${pg.host}:${pg.port}/shop`, '--tables', 'public.customer_.1', '--sink', 'duckdb:x.duckdb'], {
-      cwd: dir,
-      env: { PGPASSWORD: pg.password },
-    }).finally(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await runWeir(
+      ['cdc', '--source', `postgres://${pg.user}@${pg.host}:${pg.port}/shop`, '--tables', 'public.customer_.1', '--sink', 'duckdb:x.duckdb'],
+      {
+        cwd: dir,
+        env: { PGPASSWORD: pg.password },
+      },
+    ).finally(() => rmSync(dir, { recursive: true, force: true }));
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
       "error: 'source.tables': 'public.customer_.1' reads as database 'public', schema 'customer_', table '1', but the pipeline reads database 'shop' (every unescaped '.' separates schema from table (or database.schema.table); write '\\.' for a dot that matches any character)",

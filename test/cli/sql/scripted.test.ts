@@ -103,7 +103,7 @@ Received a total of 1 row
     let row: RegExpExecArray | null = null;
     for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
       sh.send('SHOW JOBS;');
-      const [table] = await sh.waitOut(/\+-+\+[^]*?\n\+-+[^\n]*\+\n(?!\|)/);
+      const [table] = await sh.waitOut(/\+-+\+[\s\S]*?\n\+-+[^\n]*\+\n(?!\|)/);
       row = new RegExp(`\\| ${id} \\| insert-into_out_rows \\| RUNNING \\| \\d\\d:\\d\\d:\\d\\d \\| chk (\\d+)\\s+\\| (\\d+) ms`).exec(table);
       if (row) break;
     }
@@ -124,7 +124,9 @@ Received a total of 1 row
     sh.end();
     expect((await sh.exit).code, sh.stderr()).toBe(0);
     expect(sh.stderr()).toBe('');
-    expect(await queryDuckDb(db, 'SELECT count(*), count(DISTINCT id), min(id), max(id), sum(id) FROM out_rows')).toEqual([[end, end, 1, end, (end * (end + 1)) / 2]]);
+    expect(await queryDuckDb(db, 'SELECT count(*), count(DISTINCT id), min(id), max(id), sum(id) FROM out_rows')).toEqual([
+      [end, end, 1, end, (end * (end + 1)) / 2],
+    ]);
   });
   it('SIGINT ends the running SELECT, not the shell; a statement set runs as one job', async () => {
     const dir = tempDir('sql-sigint');
@@ -147,7 +149,9 @@ END;`);
     await sh.waitOut(new RegExp(`\\[INFO\\] Job 'both' \\(${id}\\) finished\\.\\n`));
     sh.end();
     expect((await sh.exit).code, sh.stderr()).toBe(0);
-    expect(await queryDuckDb(db, 'SELECT (SELECT count(*) FROM out_rows), (SELECT count(*) FROM evens), (SELECT sum(id) FROM evens)')).toEqual([[100, 50, 2550]]);
+    expect(await queryDuckDb(db, 'SELECT (SELECT count(*) FROM out_rows), (SELECT count(*) FROM evens), (SELECT sum(id) FROM evens)')).toEqual([
+      [100, 50, 2550],
+    ]);
   });
 });
 
@@ -157,11 +161,15 @@ describe('weir sql -f', () => {
     const db = join(dir, 'out.duckdb');
     const chk = join(dir, 'chk');
     const end = 2000;
-    const first = writeFile(dir, 'first.sql', `SET 'execution.checkpointing.interval' = '100ms';
+    const first = writeFile(
+      dir,
+      'first.sql',
+      `SET 'execution.checkpointing.interval' = '100ms';
 ${sequenceDdl(db, end, 2000)}
 INSERT INTO out_rows SELECT id, v FROM src;
 STOP JOB 'insert-into_out_rows' WITH SAVEPOINT;
-`);
+`,
+    );
     const r1 = await runWeir(['sql', '-f', first, '--checkpoint-dir', chk]);
     expect(r1.code, r1.stderr).toBe(0);
     const m = /\[INFO\] Job 'insert-into_out_rows' \([0-9a-f]{32}\) stopped\.\nSavepoint path: (.*)\n/.exec(r1.stdout);
@@ -169,11 +177,15 @@ STOP JOB 'insert-into_out_rows' WITH SAVEPOINT;
     const [[before]] = await queryDuckDb(db, 'SELECT count(*) FROM out_rows');
     expect(before).toBeLessThan(end);
 
-    const second = writeFile(dir, 'second.sql', `SET 'execution.checkpointing.interval' = '100ms';
+    const second = writeFile(
+      dir,
+      'second.sql',
+      `SET 'execution.checkpointing.interval' = '100ms';
 ${sequenceDdl(db, end, 2000)}
 SET 'execution.savepoint.path' = '${m![1]}';
 INSERT INTO out_rows SELECT id, v FROM src;
-`);
+`,
+    );
     const r2 = await runWeir(['sql', '-f', second, '--checkpoint-dir', chk]);
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.stdout).toContain(`[INFO] Restoring job 'insert-into_out_rows' from ${m![1]}\n`);
@@ -183,13 +195,19 @@ INSERT INTO out_rows SELECT id, v FROM src;
 
   it('stops at the first error with exit code 1 and the file position', async () => {
     const dir = tempDir('sql-file-error');
-    const script = writeFile(dir, 'bad.sql', `${ordersDdl(dir)}
+    const script = writeFile(
+      dir,
+      'bad.sql',
+      `${ordersDdl(dir)}
 SELECT COUNT(*) FROM orders GROUP BY;
 SHOW TABLES;
-`);
+`,
+    );
     const r = await runWeir(['sql', '-f', script]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('[INFO] Table has been created.\n');
-    expect(r.stderr).toMatch(new RegExp(`^\\[ERROR\\] ${script.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:37: .*\\nSELECT COUNT\\(\\*\\) FROM orders GROUP BY;\\n {36}\\^\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^\\[ERROR\\] ${script.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5:37: .*\\nSELECT COUNT\\(\\*\\) FROM orders GROUP BY;\\n {36}\\^\\n$`),
+    );
   });
 });

@@ -63,7 +63,13 @@ function startShell(session: string, home: string, cwd: string): void {
   tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', cmd);
 }
 
-const lastLine = (s: string): string => (s.split('\n').filter((l) => l.trim() !== '').pop() ?? '').trim();
+const lastLine = (s: string): string =>
+  (
+    s
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? ''
+  ).trim();
 
 afterAll(() => {
   if (!TMUX) return;
@@ -149,7 +155,9 @@ describe.skipIf(!TMUX)('weir sql in a terminal', () => {
     key('two', 'Enter');
     await waitScreen('two', 'the job id', (s) => /Job ID: [0-9a-f]{32}\n/.test(s) && lastLine(s) === 'weir>');
     key('two', 'C-d');
-    await waitScreen('two', 'the question', (s) => /1 job is running: insert-into_sink \([0-9a-f]{32}\)\.\s*Stop it \(with a final checkpoint\) and quit\? \[y\/N\]$/.test(s.trimEnd()));
+    await waitScreen('two', 'the question', (s) =>
+      /1 job is running: insert-into_sink \([0-9a-f]{32}\)\.\s*Stop it \(with a final checkpoint\) and quit\? \[y\/N\]$/.test(s.trimEnd()),
+    );
     type('two', 'n');
     key('two', 'Enter');
     await waitScreen('two', 'the prompt again', (s) => lastLine(s) === 'weir>');

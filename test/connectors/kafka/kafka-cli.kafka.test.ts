@@ -86,7 +86,11 @@ describe.skipIf(!kafka)('kafka jobs through the CLI', () => {
     try {
       const topic = uniqueTopic('down');
       await createTopics(second, [{ topic, partitions: 2 }]);
-      await produce(second, topic, Array.from({ length: 500 }, (_, i) => ({ value: JSON.stringify({ id: i, name: `n${i}` }) })));
+      await produce(
+        second,
+        topic,
+        Array.from({ length: 500 }, (_, i) => ({ value: JSON.stringify({ id: i, name: `n${i}` }) })),
+      );
       await kafkaScript('stop', env);
       const db = join(dir, 'out.duckdb');
       const file = join(dir, 'job.sql');

@@ -19,7 +19,10 @@ describe('Kafka errors and restarts', () => {
     }
     const sasl = kafkaError(new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)('SASL PLAIN authentication failed'), 'connecting');
     expect(classifyFailure(sasl)).toBe('fatal');
-    const away = kafkaError(new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { retryCount: 5, retryTime: 100 }), 'fetching');
+    const away = kafkaError(
+      new KafkaJSNumberOfRetriesExceeded(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { retryCount: 5, retryTime: 100 }),
+      'fetching',
+    );
     expect(away.code).toBe('KAFKA');
     expect(classifyFailure(away)).toBe('retriable');
   });

@@ -38,8 +38,20 @@ describe('formats', () => {
   });
 
   it('json writes Flink SQL text for time types and plain numbers for DECIMAL', () => {
-    const bytes = rowEncoder('json', FIELDS, DEFAULT_FORMAT_OPTIONS).encode(ROW.map((v) => [v]), 0, RowKind.INSERT)!;
-    expect(JSON.parse(bytes.toString())).toEqual({ id: 42, name: 'a,"b"\nc', amount: -12.34, ts: '2024-01-02 03:04:05.678', day: '2024-01-03', ok: true, raw: 'AP8H' });
+    const bytes = rowEncoder('json', FIELDS, DEFAULT_FORMAT_OPTIONS).encode(
+      ROW.map((v) => [v]),
+      0,
+      RowKind.INSERT,
+    )!;
+    expect(JSON.parse(bytes.toString())).toEqual({
+      id: 42,
+      name: 'a,"b"\nc',
+      amount: -12.34,
+      ts: '2024-01-02 03:04:05.678',
+      day: '2024-01-03',
+      ok: true,
+      raw: 'AP8H',
+    });
   });
 
   it('json reports a bad field by name; csv a wrong field count', () => {
@@ -88,18 +100,36 @@ describe('formats', () => {
   });
 
   it('upsert-kafka writes -D as a tombstone and drops -U', () => {
-    const t = makeTable('t', [['id', type('BIGINT', false)], ['name', type('STRING')]], {
-      connector: 'upsert-kafka',
-      topic: 'x',
-      'properties.bootstrap.servers': 'h:1',
-      'key.format': 'json',
-      'value.format': 'json',
-      'value.fields-include': 'EXCEPT_KEY',
-    }, { primaryKey: ['id'] });
+    const t = makeTable(
+      't',
+      [
+        ['id', type('BIGINT', false)],
+        ['name', type('STRING')],
+      ],
+      {
+        connector: 'upsert-kafka',
+        topic: 'x',
+        'properties.bootstrap.servers': 'h:1',
+        'key.format': 'json',
+        'value.format': 'json',
+        'value.fields-include': 'EXCEPT_KEY',
+      },
+      { primaryKey: ['id'] },
+    );
     const enc = new MessageEncoder(resolveKafkaConfig(t, 'upsert-kafka'), t.schema);
     const messages: { key?: unknown; value: unknown }[] = [];
     const { INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE } = RowKind;
-    enc.encode({ size: 4, kinds: Uint8Array.from([INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE]), columns: [[1, 1, 1, 1], ['a', 'a', 'b', 'b']] }, messages as never[]);
+    enc.encode(
+      {
+        size: 4,
+        kinds: Uint8Array.from([INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE]),
+        columns: [
+          [1, 1, 1, 1],
+          ['a', 'a', 'b', 'b'],
+        ],
+      },
+      messages as never[],
+    );
     expect(messages.map((m) => [String(m.key), m.value === null ? null : String(m.value)])).toEqual([
       ['{"id":1}', '{"name":"a"}'],
       ['{"id":1}', '{"name":"b"}'],
@@ -111,10 +141,13 @@ describe('formats', () => {
 describe('kafka options', () => {
   const base = { connector: 'kafka', topic: 't', 'properties.bootstrap.servers': '127.0.0.1:9092', format: 'json' };
   const cols = [['id', type('BIGINT')]] as const;
-  const err = (options: Record<string, string>, connector = kafkaConnector) => errorOf(() => connector.createSource!(makeTable('t', cols, options), makeTable('t', cols, options).schema));
+  const err = (options: Record<string, string>, connector = kafkaConnector) =>
+    errorOf(() => connector.createSource!(makeTable('t', cols, options), makeTable('t', cols, options).schema));
 
   it('names unknown and invalid options with the valid values', () => {
-    expect(err({ ...base, 'scan.startup.mode': 'beginning' }).message).toMatch(/'scan.startup.mode' must be one of 'earliest-offset', 'latest-offset', 'group-offsets', 'timestamp', 'specific-offsets'/);
+    expect(err({ ...base, 'scan.startup.mode': 'beginning' }).message).toMatch(
+      /'scan.startup.mode' must be one of 'earliest-offset', 'latest-offset', 'group-offsets', 'timestamp', 'specific-offsets'/,
+    );
     expect(err({ ...base, 'properties.auto.commit': 'true' }).message).toMatch(/unknown option 'properties.auto.commit'/);
     expect(err({ ...base, 'csv.field-delimiter': ';' }).message).toMatch(/'csv.field-delimiter' applies to format 'csv', but the value format is 'json'/);
     expect(err({ ...base, 'scan.startup.mode': 'timestamp' }).message).toMatch(/needs 'scan.startup.timestamp-millis'/);
@@ -133,7 +166,16 @@ describe('kafka options', () => {
     expect(c.readCommitted).toBe(true);
     expect(c.sink.guarantee).toBe('at-least-once');
     expect(resolveKafkaConfig(makeTable('t', cols, { ...base, 'properties.group.id': 'g' }), 'kafka').startup.mode).toBe('group-offsets');
-    expect(resolveKafkaConfig(makeTable('t', cols, { ...base, 'scan.startup.mode': 'specific-offsets', 'scan.startup.specific-offsets': 'partition:0,offset:42;partition:3,offset:7' }), 'kafka').startup.specificOffsets).toEqual(
+    expect(
+      resolveKafkaConfig(
+        makeTable('t', cols, {
+          ...base,
+          'scan.startup.mode': 'specific-offsets',
+          'scan.startup.specific-offsets': 'partition:0,offset:42;partition:3,offset:7',
+        }),
+        'kafka',
+      ).startup.specificOffsets,
+    ).toEqual(
       new Map([
         [0, 42],
         [3, 7],
@@ -146,7 +188,12 @@ describe('kafka options', () => {
     expect(kafkaConnector.createSink!(t, t.schema).acceptsUpdates).toBe(false);
     const d = makeTable('t', cols, { ...base, format: 'debezium-json' });
     expect(kafkaConnector.createSink!(d, d.schema).acceptsUpdates).toBe(true);
-    const u = makeTable('t', cols, { connector: 'upsert-kafka', topic: 't', 'properties.bootstrap.servers': 'h:1', 'key.format': 'json', 'value.format': 'json' }, { primaryKey: ['id'] });
+    const u = makeTable(
+      't',
+      cols,
+      { connector: 'upsert-kafka', topic: 't', 'properties.bootstrap.servers': 'h:1', 'key.format': 'json', 'value.format': 'json' },
+      { primaryKey: ['id'] },
+    );
     expect(upsertKafkaConnector.createSink!(u, u.schema).acceptsUpdates).toBe(true);
     const withPk = makeTable('t', cols, base, { primaryKey: ['id'] });
     expect(errorOf(() => kafkaConnector.createSink!(withPk, withPk.schema)).message).toMatch(/use connector 'upsert-kafka' or format 'debezium-json'/);

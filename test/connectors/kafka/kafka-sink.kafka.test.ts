@@ -68,20 +68,31 @@ describe.skipIf(!kafka)('kafka sinks', () => {
   it.each(['at-least-once', 'none'])('%s writes every row once in a run without failures', async (guarantee) => {
     const topic = uniqueTopic('plain');
     await createTopics(bootstrap, [{ topic, partitions: 2 }]);
-    const table = makeTable('out', [['id', CONFORMANCE_SCHEMA.fields[0].type], ['name', CONFORMANCE_SCHEMA.fields[1].type]], {
-      connector: 'kafka',
-      topic,
-      'properties.bootstrap.servers': bootstrap,
-      format: 'csv',
-      'sink.delivery-guarantee': guarantee,
-    });
+    const table = makeTable(
+      'out',
+      [
+        ['id', CONFORMANCE_SCHEMA.fields[0].type],
+        ['name', CONFORMANCE_SCHEMA.fields[1].type],
+      ],
+      {
+        connector: 'kafka',
+        topic,
+        'properties.bootstrap.servers': bootstrap,
+        format: 'csv',
+        'sink.delivery-guarantee': guarantee,
+      },
+    );
     const schema = { fields: table.schema.fields };
     const writer = kafkaConnector.createSink!(table, schema).createWriter(sinkContext(schema));
     await writer.open();
     await writer.recover([], 0);
     const txn = await writer.begin(1);
     const n = 20_000;
-    await writer.write(txn, { size: n, kinds: new Uint8Array(n), columns: [Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, (_, i) => `n,${i}`)] });
+    await writer.write(txn, {
+      size: n,
+      kinds: new Uint8Array(n),
+      columns: [Array.from({ length: n }, (_, i) => i), Array.from({ length: n }, (_, i) => `n,${i}`)],
+    });
     const c = await writer.preCommit(txn);
     await writer.commit(c);
     await writer.close();
@@ -122,12 +133,19 @@ describe.skipIf(!kafka)('kafka sinks', () => {
   it('debezium-json sink writes the changelog as change events', async () => {
     const topic = uniqueTopic('dbz');
     await createTopics(bootstrap, [{ topic, partitions: 1 }]);
-    const table = makeTable('out', [['id', CONFORMANCE_SCHEMA.fields[0].type], ['name', CONFORMANCE_SCHEMA.fields[1].type]], {
-      connector: 'kafka',
-      topic,
-      'properties.bootstrap.servers': bootstrap,
-      format: 'debezium-json',
-    });
+    const table = makeTable(
+      'out',
+      [
+        ['id', CONFORMANCE_SCHEMA.fields[0].type],
+        ['name', CONFORMANCE_SCHEMA.fields[1].type],
+      ],
+      {
+        connector: 'kafka',
+        topic,
+        'properties.bootstrap.servers': bootstrap,
+        format: 'debezium-json',
+      },
+    );
     const schema = { fields: table.schema.fields };
     const sink = kafkaConnector.createSink!(table, schema);
     expect(sink.acceptsUpdates).toBe(true);
@@ -135,7 +153,14 @@ describe.skipIf(!kafka)('kafka sinks', () => {
     await writer.open();
     const txn = await writer.begin(1);
     const { INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE } = RowKind;
-    await writer.write(txn, { size: 4, kinds: Uint8Array.from([INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE]), columns: [[1, 1, 1, 1], ['a', 'a', 'b', 'b']] });
+    await writer.write(txn, {
+      size: 4,
+      kinds: Uint8Array.from([INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE]),
+      columns: [
+        [1, 1, 1, 1],
+        ['a', 'a', 'b', 'b'],
+      ],
+    });
     await writer.commit(await writer.preCommit(txn));
     await writer.close();
     const values = (await readTopic(bootstrap, topic)).map((m) => JSON.parse(m.value!.toString()));

@@ -19,7 +19,12 @@ interface Readers {
   counters: Record<string, number>;
 }
 
-function table(topic: string, columns: readonly (readonly [string, SqlType])[], options: Record<string, string>, extra: Parameters<typeof makeTable>[3] = {}): TableDef {
+function table(
+  topic: string,
+  columns: readonly (readonly [string, SqlType])[],
+  options: Record<string, string>,
+  extra: Parameters<typeof makeTable>[3] = {},
+): TableDef {
   const connector = options.connector ?? 'kafka';
   return makeTable('src', columns, { connector, topic, 'properties.bootstrap.servers': bootstrap, ...options }, extra);
 }
@@ -39,7 +44,10 @@ async function start(source: Source, parallelism = 1, restored: SplitPosition[] 
     const mine = splits.filter((_, j) => j % parallelism === i);
     const ids = new Set(mine.map((s) => s.id));
     const r = source.createReader(sourceContext({ fields: [] }, counters, i, parallelism));
-    await r.assign(mine, restored.filter((p) => ids.has(p.split.id)));
+    await r.assign(
+      mine,
+      restored.filter((p) => ids.has(p.split.id)),
+    );
     readers.push(r);
   }
   return { readers, counters };
@@ -82,7 +90,11 @@ const COLS = [
 async function topicWith(partitions: number, messages: (i: number) => TestMessage, n: number, prefix = 'src'): Promise<string> {
   const topic = uniqueTopic(prefix);
   await createTopics(bootstrap, [{ topic, partitions }]);
-  await produce(bootstrap, topic, Array.from({ length: n }, (_, i) => messages(i)));
+  await produce(
+    bootstrap,
+    topic,
+    Array.from({ length: n }, (_, i) => messages(i)),
+  );
   return topic;
 }
 
@@ -119,11 +131,15 @@ describe.skipIf(!kafka)('kafka source', () => {
     expect(await read(latest, 1)).toEqual([['+I', 10, 'late']]);
     await closeAll(latest);
 
-    const byTs = await start(sourceOf(table(topic, COLS, { format: 'json', 'scan.startup.mode': 'timestamp', 'scan.startup.timestamp-millis': String(base + 7500) })));
+    const byTs = await start(
+      sourceOf(table(topic, COLS, { format: 'json', 'scan.startup.mode': 'timestamp', 'scan.startup.timestamp-millis': String(base + 7500) })),
+    );
     expect((await read(byTs, 3)).map((r) => r[1])).toEqual([8, 9, 10]);
     await closeAll(byTs);
 
-    const specific = await start(sourceOf(table(topic, COLS, { format: 'json', 'scan.startup.mode': 'specific-offsets', 'scan.startup.specific-offsets': 'partition:0,offset:9' })));
+    const specific = await start(
+      sourceOf(table(topic, COLS, { format: 'json', 'scan.startup.mode': 'specific-offsets', 'scan.startup.specific-offsets': 'partition:0,offset:9' })),
+    );
     expect((await read(specific, 2)).map((r) => r[1])).toEqual([9, 10]);
     await closeAll(specific);
   });
@@ -167,7 +183,12 @@ describe.skipIf(!kafka)('kafka source', () => {
   });
 
   it('a malformed message fails the job naming topic, partition and offset, or is skipped and counted', async () => {
-    const msgs: TestMessage[] = [{ value: json({ id: 1, name: 'a' }) }, { value: '{"id": 2, "name": ' }, { value: json({ id: 'x', name: 'c' }) }, { value: json({ id: 4, name: 'd' }) }];
+    const msgs: TestMessage[] = [
+      { value: json({ id: 1, name: 'a' }) },
+      { value: '{"id": 2, "name": ' },
+      { value: json({ id: 'x', name: 'c' }) },
+      { value: json({ id: 4, name: 'd' }) },
+    ];
     const topic = uniqueTopic('bad');
     await createTopics(bootstrap, [{ topic, partitions: 1 }]);
     await produce(bootstrap, topic, msgs);
@@ -294,7 +315,9 @@ describe.skipIf(!kafka)('kafka source', () => {
       ['+I', 10, 'p1'],
       ['+I', 11, 'p2'],
     ]);
-    const ids = positions(rs).map((p) => p.split.id).sort();
+    const ids = positions(rs)
+      .map((p) => p.split.id)
+      .sort();
     expect(ids).toEqual([`${topic}-0`, `${topic}-1`, `${topic}-2`]);
     await closeAll(rs);
   });
@@ -329,7 +352,11 @@ describe.skipIf(!kafka)('kafka source', () => {
 
   it('bounded reads end at the offsets fixed at the first start, also after a restore', async () => {
     const topic = await topicWith(2, (i) => ({ value: json({ id: i, name: 'b' }), partition: i % 2 }), 40);
-    const t = table(topic, COLS, { format: 'json', 'scan.bounded.mode': 'specific-offsets', 'scan.bounded.specific-offsets': 'partition:0,offset:10;partition:1,offset:15' });
+    const t = table(topic, COLS, {
+      format: 'json',
+      'scan.bounded.mode': 'specific-offsets',
+      'scan.bounded.specific-offsets': 'partition:0,offset:10;partition:1,offset:15',
+    });
     const src = sourceOf(t);
     expect(src.bounded).toBe(true);
     const rs = await start(src);

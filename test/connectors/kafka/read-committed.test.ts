@@ -27,7 +27,11 @@ interface KafkaJsEncoder {
 }
 const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => KafkaJsEncoder;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
-const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: { offsetDelta: number; key: Buffer | null; value: Buffer | null }) => KafkaJsEncoder;
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: {
+  offsetDelta: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}) => KafkaJsEncoder;
 const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (d: unknown) => Promise<FetchedMessage[]>;
 
 const TRANSACTIONAL = 0x10;
@@ -217,7 +221,25 @@ describe('read_committed filtering of a fetched partition', () => {
 
   it('read_uncommitted hands out aborted records too, but never control records', async () => {
     const data = await response(LOG, []);
-    expect(values(data, 0, false).values).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r8', 'r10', 'r12', 'r14', 'r15', 'r20', 'r21', 'r22', 'r23', 'r26']);
+    expect(values(data, 0, false).values).toEqual([
+      'r0',
+      'r1',
+      'r2',
+      'r3',
+      'r4',
+      'r5',
+      'r6',
+      'r8',
+      'r10',
+      'r12',
+      'r14',
+      'r15',
+      'r20',
+      'r21',
+      'r22',
+      'r23',
+      'r26',
+    ]);
   });
 
   it('a response of markers and aborted records only still moves the next offset past them', async () => {
@@ -234,7 +256,13 @@ describe('read_committed filtering of a fetched partition', () => {
   });
 
   it('returns the fetched array itself when nothing is dropped (no copy per fetch)', async () => {
-    const data = await response([{ at: 0, span: 3 }, { at: 3, span: 2, producerId: P3 }], []);
+    const data = await response(
+      [
+        { at: 0, span: 3 },
+        { at: 3, span: 2, producerId: P3 },
+      ],
+      [],
+    );
     expect(decodeFetchedPartition('t', 0, data, true).messages).toBe(data.messages);
   });
 

@@ -174,11 +174,15 @@ function project(rows: string[], query: string): string[] {
 }
 
 describe(`nexmark queries equal DuckDB batch results (${EVENTS.toLocaleString('en-US')} events)`, () => {
-  it.each(QUERIES.map((q, i) => [q, 1 + (i % 2)] as const))('%s (parallelism %i)', async (q, parallelism) => {
-    const expected = project(await runDuckDb(q), q);
-    const actual = project(await runWeir(q, parallelism), q);
-    expect(expected.length, `DuckDB's ${q} is empty: the test would prove nothing`).toBeGreaterThan(0);
-    expect(actual.length).toBe(expected.length);
-    expect(actual).toEqual(expected);
-  }, 60_000);
+  it.each(QUERIES.map((q, i) => [q, 1 + (i % 2)] as const))(
+    '%s (parallelism %i)',
+    async (q, parallelism) => {
+      const expected = project(await runDuckDb(q), q);
+      const actual = project(await runWeir(q, parallelism), q);
+      expect(expected.length, `DuckDB's ${q} is empty: the test would prove nothing`).toBeGreaterThan(0);
+      expect(actual.length).toBe(expected.length);
+      expect(actual).toEqual(expected);
+    },
+    60_000,
+  );
 });

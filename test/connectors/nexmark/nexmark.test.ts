@@ -79,15 +79,25 @@ describe('nexmark generator', () => {
 });
 
 describe('nexmark queries on 10,000 events', () => {
-  it.each(RUNNABLE)('%s plans and runs (parallelism 2)', async (q) => {
-    await run(script(q), 2);
-  }, 60_000);
+  it.each(RUNNABLE)(
+    '%s plans and runs (parallelism 2)',
+    async (q) => {
+      await run(script(q), 2);
+    },
+    60_000,
+  );
 
   it('q2, q3 and q17 into DuckDB equal results computed from the generator', async () => {
-    const duck = (name: string, pk = '') => (sql: string) =>
-      sql.replace(/\) WITH \('connector' = 'blackhole'\)/, `${pk}) WITH ('connector' = 'duckdb', 'path' = '\${DIR}/out.duckdb', 'table-name' = '${name}')`);
+    const duck =
+      (name: string, pk = '') =>
+      (sql: string) =>
+        sql.replace(/\) WITH \('connector' = 'blackhole'\)/, `${pk}) WITH ('connector' = 'duckdb', 'path' = '\${DIR}/out.duckdb', 'table-name' = '${name}')`);
     const dir = { q2: '', q3: '', q17: '' };
-    for (const [q, pk] of [['q2', ''], ['q3', ''], ['q17', ', PRIMARY KEY (auction, `day`) NOT ENFORCED']] as const) {
+    for (const [q, pk] of [
+      ['q2', ''],
+      ['q3', ''],
+      ['q17', ', PRIMARY KEY (auction, `day`) NOT ENFORCED'],
+    ] as const) {
       const sql = script(q, duck(q, pk));
       const d = await mkdtemp(join(tmpdir(), 'weir-nexmark-exact-'));
       dirs.push(d);
@@ -131,6 +141,13 @@ describe('nexmark queries on 10,000 events', () => {
       groups.set(k, g);
     }
     const exp17 = [...groups.entries()].map(([k, g]) => [g[0], k.split('|')[1], g[1], g[2], g[3], g[4], g[5], g[6], Math.trunc(g[7]! / g[1]!), g[7]]);
-    expect(sort(await queryDuckDb(dir.q17, 'SELECT auction, "day", total_bids, rank1_bids, rank2_bids, rank3_bids, min_price, max_price, avg_price, sum_price FROM q17'))).toEqual(sort(exp17));
+    expect(
+      sort(
+        await queryDuckDb(
+          dir.q17,
+          'SELECT auction, "day", total_bids, rank1_bids, rank2_bids, rank3_bids, min_price, max_price, avg_price, sum_price FROM q17',
+        ),
+      ),
+    ).toEqual(sort(exp17));
   }, 120_000);
 });

@@ -14,7 +14,14 @@ const lsnNum = (s: string): bigint => {
 };
 
 function jobFile(dir: string, pg: TestPostgres, db: string): string {
-  const conn = Object.entries({ ...pg.options(), 'table-name': 'orders', 'slot.name': 'cli_slot', 'publication.name': 'cli_pub', 'scan.incremental.snapshot.chunk.size': '500', 'heartbeat.interval.ms': '500' })
+  const conn = Object.entries({
+    ...pg.options(),
+    'table-name': 'orders',
+    'slot.name': 'cli_slot',
+    'publication.name': 'cli_pub',
+    'scan.incremental.snapshot.chunk.size': '500',
+    'heartbeat.interval.ms': '500',
+  })
     .map(([k, v]) => `'${k}' = '${v}'`)
     .join(', ');
   const path = join(dir, 'cdc_agg.sql');
@@ -48,7 +55,13 @@ async function workload(pg: TestPostgres, seed: number, n: number): Promise<void
     for (let i = 0; i < n; i++) {
       const r = (seed * 7919 + i * 104729) % 1000;
       const id = 1 + ((seed * 31 + i * 17) % 3000);
-      if (r < 400) await c.query('INSERT INTO orders VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET amount = orders.amount + 1', [id + 3000, id % 7, (r / 10).toFixed(2), `w${seed}`]);
+      if (r < 400)
+        await c.query('INSERT INTO orders VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET amount = orders.amount + 1', [
+          id + 3000,
+          id % 7,
+          (r / 10).toFixed(2),
+          `w${seed}`,
+        ]);
       else if (r < 700) await c.query('UPDATE orders SET amount = amount + 0.5, grp = (grp + 1) % 7 WHERE id = $1', [id]);
       else if (r < 800) await c.query('UPDATE orders SET id = id + 10000 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM orders WHERE id = $1 + 10000)', [id]);
       else await c.query('DELETE FROM orders WHERE id = $1', [id]);
@@ -68,7 +81,9 @@ async function stop(run: WeirRun): Promise<void> {
 
 function latestLsn(ckDir: string): string {
   const job = join(ckDir, 'cdc_agg');
-  const chks = readdirSync(job).filter((d) => d.startsWith('chk-')).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+  const chks = readdirSync(job)
+    .filter((d) => d.startsWith('chk-'))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
   const meta = readFileSync(join(job, chks[chks.length - 1], '_metadata'), 'utf8');
   return /"lsn":\s*"([0-9A-F]+\/[0-9A-F]+)"/.exec(meta)![1];
 }
@@ -99,11 +114,15 @@ describe.skipIf(!server)('postgres-cdc through weir run into DuckDB', () => {
     /** Waits (a condition, not a time) until a checkpoint covers everything written so far. */
     const caughtUp = async (run: WeirRun, what: string): Promise<void> => {
       const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
-      await waitFor(() => {
-        if (run.child.exitCode !== null) throw new Error(`weir exited: ${run.stderr()}`);
-        const l = newestLsn();
-        return l !== undefined && lsnNum(l) >= lsnNum(target!);
-      }, 60_000, what);
+      await waitFor(
+        () => {
+          if (run.child.exitCode !== null) throw new Error(`weir exited: ${run.stderr()}`);
+          const l = newestLsn();
+          return l !== undefined && lsnNum(l) >= lsnNum(target!);
+        },
+        60_000,
+        what,
+      );
     };
 
     const run1 = spawnWeir(['run', job, '--checkpoint-dir', ck, '-q'], { cwd: dir });

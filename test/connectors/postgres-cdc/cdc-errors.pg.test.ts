@@ -32,11 +32,19 @@ async function assignError(r: SourceReader, slot: string): Promise<Error & { cod
 
 describe.skipIf(!server)('postgres-cdc errors', () => {
   const pg = server!;
-  const opts = (table: string, slot: string, extra: Record<string, string> = {}) => ({ ...pg.options(), 'table-name': table, 'slot.name': slot, 'publication.name': `pub_${slot}`, ...extra });
+  const opts = (table: string, slot: string, extra: Record<string, string> = {}) => ({
+    ...pg.options(),
+    'table-name': table,
+    'slot.name': slot,
+    'publication.name': `pub_${slot}`,
+    ...extra,
+  });
 
   it('rejects options at plan time: slot.name missing, bad enum, no PRIMARY KEY', () => {
     const t = (o: Record<string, string>, pk = ['id']) => makeTable('src', COLS, { connector: 'postgres-cdc', ...o }, { primaryKey: pk });
-    expect(errorOf(() => postgresCdcConnector.createSource!(t({ ...pg.options(), 'table-name': 'x' }), t({}).schema)).message).toMatch(/missing required option 'slot.name'/);
+    expect(errorOf(() => postgresCdcConnector.createSource!(t({ ...pg.options(), 'table-name': 'x' }), t({}).schema)).message).toMatch(
+      /missing required option 'slot.name'/,
+    );
     expect(errorOf(() => postgresCdcConnector.createSource!(t(opts('x', 's', { 'scan.startup.mode': 'earliest' })), t({}).schema)).message).toMatch(
       /option 'scan.startup.mode' must be one of 'initial', 'latest-offset', 'snapshot', got 'earliest'/,
     );
@@ -45,15 +53,25 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
 
   it('names the fix: no primary key, replica identity, publication lacking the table, no replication privilege, slot in use', async () => {
     await pg.query('CREATE TABLE nopk (id int, v text)');
-    expect((await assignError(reader(opts('nopk', 'e1')), 'e1')).message).toMatch(/table public\.nopk has no primary key; add one \(ALTER TABLE "public"\."nopk" ADD PRIMARY KEY/);
+    expect((await assignError(reader(opts('nopk', 'e1')), 'e1')).message).toMatch(
+      /table public\.nopk has no primary key; add one \(ALTER TABLE "public"\."nopk" ADD PRIMARY KEY/,
+    );
 
     await pg.query('CREATE TABLE ident (id int PRIMARY KEY, v text)');
-    expect((await assignError(reader(opts('ident', 'e2')), 'e2')).message).toMatch(/REPLICA IDENTITY DEFAULT.*ALTER TABLE "public"\."ident" REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'/);
+    expect((await assignError(reader(opts('ident', 'e2')), 'e2')).message).toMatch(
+      /REPLICA IDENTITY DEFAULT.*ALTER TABLE "public"\."ident" REPLICA IDENTITY FULL, or set 'changelog-mode' = 'upsert'/,
+    );
 
     await pg.query('CREATE PUBLICATION other_pub FOR TABLE nopk');
-    const e3 = await assignError(reader(opts('ident', 'e3', { 'publication.name': 'other_pub', 'publication.autocreate.mode': 'disabled', 'changelog-mode': 'upsert' })), 'e3');
+    const e3 = await assignError(
+      reader(opts('ident', 'e3', { 'publication.name': 'other_pub', 'publication.autocreate.mode': 'disabled', 'changelog-mode': 'upsert' })),
+      'e3',
+    );
     expect(e3.message).toMatch(/publication 'other_pub' does not include table public\.ident: run ALTER PUBLICATION "other_pub" ADD TABLE "public"\."ident"/);
-    const e3b = await assignError(reader(opts('ident', 'e3', { 'publication.name': 'missing_pub', 'publication.autocreate.mode': 'disabled', 'changelog-mode': 'upsert' })), 'e3');
+    const e3b = await assignError(
+      reader(opts('ident', 'e3', { 'publication.name': 'missing_pub', 'publication.autocreate.mode': 'disabled', 'changelog-mode': 'upsert' })),
+      'e3',
+    );
     expect(e3b.message).toMatch(/publication 'missing_pub' does not exist.*CREATE PUBLICATION "missing_pub" FOR TABLE "public"\."ident"/);
 
     await pg.query("CREATE ROLE plain LOGIN PASSWORD 'plainpw'");
@@ -103,7 +121,9 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
       }
       expect(status).toBe('lost');
       const e = await assignError(reader(opts('inval', 'e6', { 'changelog-mode': 'upsert' })), 'e6');
-      expect(e.message).toMatch(/replication slot 'e6' was invalidated \(the WAL it needed was removed.*drop the slot \(SELECT pg_drop_replication_slot\('e6'\)\) and start the job without --from-checkpoint to snapshot the table again/);
+      expect(e.message).toMatch(
+        /replication slot 'e6' was invalidated \(the WAL it needed was removed.*drop the slot \(SELECT pg_drop_replication_slot\('e6'\)\) and start the job without --from-checkpoint to snapshot the table again/,
+      );
     } finally {
       await pg.query('ALTER SYSTEM RESET max_slot_wal_keep_size');
       await pg.query('SELECT pg_reload_conf()');
@@ -118,13 +138,20 @@ describe.skipIf(!server)('postgres-cdc errors', () => {
     await c.end();
     const warnings: string[] = [];
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
-    const t = makeTable('src', COLS, { connector: 'postgres-cdc', 'heartbeat.interval.ms': '0', ...opts('held', 'e7', { 'changelog-mode': 'upsert', 'scan.startup.mode': 'latest-offset' }) }, { primaryKey: ['id'] });
+    const t = makeTable(
+      'src',
+      COLS,
+      { connector: 'postgres-cdc', 'heartbeat.interval.ms': '0', ...opts('held', 'e7', { 'changelog-mode': 'upsert', 'scan.startup.mode': 'latest-offset' }) },
+      { primaryKey: ['id'] },
+    );
     const r = postgresCdcConnector.createSource!(t, t.schema).createReader({ ...sourceContext(t.schema), log });
     process.env.WEIR_CDC_SLOT_WAIT_WARN_MS = '500';
     const assigned = r.assign([{ id: 'postgres-cdc:e7' }], []);
     try {
       for (let i = 0; i < 600 && warnings.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
-      expect(warnings[0]).toContain("creating replication slot 'e7' waits for transactions to end: prepared transactions 'weir:other-job:sink-1:0:7' (database postgres) (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>'");
+      expect(warnings[0]).toContain(
+        "creating replication slot 'e7' waits for transactions to end: prepared transactions 'weir:other-job:sink-1:0:7' (database postgres) (restart the job that prepared them so it resolves them, or run ROLLBACK PREPARED '<gid>'",
+      );
     } finally {
       delete process.env.WEIR_CDC_SLOT_WAIT_WARN_MS;
       await pg.query("ROLLBACK PREPARED 'weir:other-job:sink-1:0:7'");

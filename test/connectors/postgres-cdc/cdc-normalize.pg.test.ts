@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';
+import { postgresOrSkip } from '../../support/postgres.js';
 import { runWeir, spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
 const server = await postgresOrSkip();
@@ -43,13 +43,22 @@ const BIG = "(SELECT string_agg(md5(random()::text || g::text), '') FROM generat
 describe.skipIf(!server)('postgres-cdc changelog normalization', () => {
   const pg = server!;
 
-  it("upsert mode (REPLICA IDENTITY DEFAULT): key-only deletes, unchanged TOASTed values, key changes and TRUNCATE keep the aggregate exact", async () => {
+  it('upsert mode (REPLICA IDENTITY DEFAULT): key-only deletes, unchanged TOASTed values, key changes and TRUNCATE keep the aggregate exact', async () => {
     await pg.query('CREATE TABLE docs (id int PRIMARY KEY, grp int NOT NULL, amount numeric(12,2) NOT NULL, body text)');
     await pg.query(`INSERT INTO docs SELECT s, s % 5, s * 0.25, CASE WHEN s % 3 = 0 THEN ${BIG} ELSE 'short' || s END FROM generate_series(1, 400) s`);
     await pg.query('CREATE TABLE docs_agg (grp int PRIMARY KEY, n bigint, total numeric(38,2), chars bigint)');
     const dir = tempDir('cdc-upsert');
     const job = join(dir, 'upsert.sql');
-    const src = withOptions({ connector: 'postgres-cdc', ...pg.options(), 'table-name': 'docs', 'slot.name': 'norm_slot', 'publication.name': 'norm_pub', 'changelog-mode': 'upsert', 'scan.incremental.snapshot.chunk.size': '64', 'heartbeat.interval.ms': '0' });
+    const src = withOptions({
+      connector: 'postgres-cdc',
+      ...pg.options(),
+      'table-name': 'docs',
+      'slot.name': 'norm_slot',
+      'publication.name': 'norm_pub',
+      'changelog-mode': 'upsert',
+      'scan.incremental.snapshot.chunk.size': '64',
+      'heartbeat.interval.ms': '0',
+    });
     const sink = withOptions({ connector: 'postgres', ...pg.options(), 'table-name': 'docs_agg' });
     writeFileSync(
       job,
@@ -99,7 +108,15 @@ INSERT INTO docs_agg SELECT grp, COUNT(*), SUM(amount), SUM(CAST(CHAR_LENGTH(bod
     await pg.query('CREATE TABLE shards_copy (tbl text, id int, name text, score int, PRIMARY KEY (tbl, id))');
     const dir = tempDir('cdc-multi');
     const job = join(dir, 'multi.sql');
-    const src = withOptions({ connector: 'postgres-cdc', ...pg.options(), 'table-name': 'shard_\\d+', 'slot.name': 'multi_slot', 'publication.name': 'multi_pub', 'scan.incremental.snapshot.chunk.size': '40', 'heartbeat.interval.ms': '0' });
+    const src = withOptions({
+      connector: 'postgres-cdc',
+      ...pg.options(),
+      'table-name': 'shard_\\d+',
+      'slot.name': 'multi_slot',
+      'publication.name': 'multi_pub',
+      'scan.incremental.snapshot.chunk.size': '40',
+      'heartbeat.interval.ms': '0',
+    });
     const sink = withOptions({ connector: 'postgres', ...pg.options(), 'table-name': 'shards_copy' });
     writeFileSync(
       job,
@@ -110,9 +127,7 @@ INSERT INTO shards_copy SELECT tbl, id, name, score FROM shards;
 `,
     );
     const expected = () =>
-      pg.query(
-        "SELECT 'shard_1', * FROM shard_1 UNION ALL SELECT 'shard_2', * FROM shard_2 UNION ALL SELECT 'shard_3', * FROM shard_3 ORDER BY 1, 2",
-      );
+      pg.query("SELECT 'shard_1', * FROM shard_1 UNION ALL SELECT 'shard_2', * FROM shard_2 UNION ALL SELECT 'shard_3', * FROM shard_3 ORDER BY 1, 2");
     const actual = () => pg.query('SELECT tbl, id, name, score FROM shards_copy ORDER BY 1, 2');
     const run = spawnWeir(['run', job, '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
     try {
@@ -138,7 +153,15 @@ INSERT INTO shards_copy SELECT tbl, id, name, score FROM shards;
     await pg.query("INSERT INTO once SELECT g, 'v' || g FROM generate_series(1, 1000) g");
     const dir = tempDir('cdc-once');
     const job = join(dir, 'once.sql');
-    const src = withOptions({ connector: 'postgres-cdc', ...pg.options(), 'table-name': 'once', 'slot.name': 'once_slot', 'publication.name': 'once_pub', 'scan.startup.mode': 'snapshot', 'scan.incremental.snapshot.chunk.size': '300' });
+    const src = withOptions({
+      connector: 'postgres-cdc',
+      ...pg.options(),
+      'table-name': 'once',
+      'slot.name': 'once_slot',
+      'publication.name': 'once_pub',
+      'scan.startup.mode': 'snapshot',
+      'scan.incremental.snapshot.chunk.size': '300',
+    });
     writeFileSync(
       job,
       `CREATE TABLE once (id INT, v STRING, PRIMARY KEY (id) NOT ENFORCED) WITH (${src});
@@ -150,7 +173,9 @@ INSERT INTO once_copy SELECT * FROM once;
     expect(explain.stdout).not.toContain('ChangelogNormalize');
     const r = await runWeir(['run', job, '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(await pg.query('SELECT count(*)::int, sum(length(v))::int FROM once_copy')).toEqual(await pg.query('SELECT count(*)::int, sum(length(v))::int FROM once'));
+    expect(await pg.query('SELECT count(*)::int, sum(length(v))::int FROM once_copy')).toEqual(
+      await pg.query('SELECT count(*)::int, sum(length(v))::int FROM once'),
+    );
     // Bounded: no slot is left behind.
     expect(await pg.query("SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = 'once_slot'")).toEqual([['0']]);
   });
@@ -171,7 +196,9 @@ INSERT INTO out_t SELECT id, v FROM parts;
     );
     const r = await runWeir(['run', job, '--checkpoint-dir', join(dir, 'ck'), '-q'], { cwd: dir });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/table-name matches 2 tables \(public\.part_a, public\.part_b\), whose primary keys may collide: declare `table_name` STRING METADATA FROM 'table_name' VIRTUAL and add it to the PRIMARY KEY/);
+    expect(r.stderr).toMatch(
+      /table-name matches 2 tables \(public\.part_a, public\.part_b\), whose primary keys may collide: declare `table_name` STRING METADATA FROM 'table_name' VIRTUAL and add it to the PRIMARY KEY/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr).not.toContain(pg.password);
   });

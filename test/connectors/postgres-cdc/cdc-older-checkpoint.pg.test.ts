@@ -106,7 +106,12 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     const job = jobFile(dir, pg, 3);
     const db = join(dir, 'out.duckdb');
     const expected = async () =>
-      (await pg.query('SELECT grp, count(*), sum(amount)::text, sum(id)::text FROM orders GROUP BY grp ORDER BY grp')).map(([g, n, s, i]) => [Number(g), Number(n), s, Number(i)]);
+      (await pg.query('SELECT grp, count(*), sum(amount)::text, sum(id)::text FROM orders GROUP BY grp ORDER BY grp')).map(([g, n, s, i]) => [
+        Number(g),
+        Number(n),
+        s,
+        Number(i),
+      ]);
     const actual = async () => (await queryDuckDb(db, 'SELECT grp, n, total::VARCHAR, ids FROM agg ORDER BY grp')).map(([g, n, s, i]) => [g, n, String(s), i]);
     const slot = async () => (await pg.query("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'old_slot'"))[0][0]!;
     const caughtUp = async (run: WeirRun) => {
@@ -131,7 +136,10 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     const retained = checkpoints(ck);
     expect(retained.length).toBe(3);
     const [oldest, newest] = [lsnNum(retained[0].lsn), lsnNum(retained[2].lsn)];
-    expect(commits.some((c) => c > oldest && c <= newest), JSON.stringify(retained)).toBe(true);
+    expect(
+      commits.some((c) => c > oldest && c <= newest),
+      JSON.stringify(retained),
+    ).toBe(true);
     // The slot keeps everything after the oldest retained checkpoint.
     expect(lsnNum(await slot())).toBe(lsnNum(retained[0].lsn));
 

@@ -17,7 +17,20 @@ const COLS = [
 ] as const;
 
 function cdcTable(pg: TestPostgres, table: string, slot: string, extra: Record<string, string> = {}) {
-  return makeTable('src', COLS, { connector: 'postgres-cdc', ...pg.options(), 'table-name': table, 'slot.name': slot, 'publication.name': `pub_${slot}`, 'heartbeat.interval.ms': '0', ...extra }, { primaryKey: ['id'] });
+  return makeTable(
+    'src',
+    COLS,
+    {
+      connector: 'postgres-cdc',
+      ...pg.options(),
+      'table-name': table,
+      'slot.name': slot,
+      'publication.name': `pub_${slot}`,
+      'heartbeat.interval.ms': '0',
+      ...extra,
+    },
+    { primaryKey: ['id'] },
+  );
 }
 
 function reader(pg: TestPostgres, table: string, slot: string, extra: Record<string, string> = {}): SourceReader {
@@ -39,7 +52,12 @@ async function rows(r: SourceReader, n: number, timeoutMs = 60_000): Promise<str
       await new Promise((res) => setTimeout(res, 10));
       continue;
     }
-    for (let i = 0; i < b.size; i++) out.push(`${ROW_KIND_SHORT[b.kinds[i]]} ${rowAt(b, i).map((v) => (v === null ? 'null' : String(v))).join(' ')}`);
+    for (let i = 0; i < b.size; i++)
+      out.push(
+        `${ROW_KIND_SHORT[b.kinds[i]]} ${rowAt(b, i)
+          .map((v) => (v === null ? 'null' : String(v)))
+          .join(' ')}`,
+      );
   }
   return out;
 }
@@ -55,7 +73,13 @@ async function rowsUntil(r: SourceReader, lsn: bigint, guardMs = 60_000): Promis
     const b = await r.poll();
     if (b === 'end') return out;
     if (!b) await new Promise((res) => setTimeout(res, 10));
-    else for (let i = 0; i < b.size; i++) out.push(`${ROW_KIND_SHORT[b.kinds[i]]} ${rowAt(b, i).map((v) => (v === null ? 'null' : String(v))).join(' ')}`);
+    else
+      for (let i = 0; i < b.size; i++)
+        out.push(
+          `${ROW_KIND_SHORT[b.kinds[i]]} ${rowAt(b, i)
+            .map((v) => (v === null ? 'null' : String(v)))
+            .join(' ')}`,
+        );
   }
 }
 
@@ -87,7 +111,7 @@ describe.skipIf(!server)('postgres-cdc reader', () => {
     await pg.query("UPDATE t1 SET amount = 1.25, note = 'x' WHERE id = 2");
     await pg.query('UPDATE t1 SET id = 100 WHERE id = 3');
     await pg.query('DELETE FROM t1 WHERE id = 4');
-    await pg.query("INSERT INTO t1 VALUES (26, 2, 0.01, NULL)");
+    await pg.query('INSERT INTO t1 VALUES (26, 2, 0.01, NULL)');
     const changes = await rows(r, 6);
     expect(changes).toEqual(['-U 2 2 300 n2', '+U 2 2 125 x', '-D 3 0 450 n3', '+I 100 0 450 n3', '-D 4 1 600 n4', '+I 26 2 1 null']);
     // Not acknowledged before a checkpoint completes.

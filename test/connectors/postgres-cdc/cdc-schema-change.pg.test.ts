@@ -13,7 +13,15 @@ const server = await postgresOrSkip();
 afterAll(() => server?.stop());
 
 function job(dir: string, name: string, pg: TestPostgres, table: string, slot: string, mode: string, columns: string, insert: string): string {
-  const opts = { connector: 'postgres-cdc', ...pg.options(), 'table-name': table, 'slot.name': slot, 'publication.name': `${slot}_pub`, 'heartbeat.interval.ms': '0', 'schema-change.mode': mode };
+  const opts = {
+    connector: 'postgres-cdc',
+    ...pg.options(),
+    'table-name': table,
+    'slot.name': slot,
+    'publication.name': `${slot}_pub`,
+    'heartbeat.interval.ms': '0',
+    'schema-change.mode': mode,
+  };
   const sink = { connector: 'postgres', ...pg.options(), 'table-name': `${table}_copy` };
   const w = (o: Record<string, string>) =>
     Object.entries(o)
@@ -46,7 +54,8 @@ async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, m
 describe.skipIf(!server)('postgres-cdc schema changes', () => {
   const pg = server!;
   const same = (table: string, cols: string) => async () =>
-    JSON.stringify(await pg.query(`SELECT ${cols} FROM ${table} ORDER BY id`)) === JSON.stringify(await pg.query(`SELECT ${cols} FROM ${table}_copy ORDER BY id`));
+    JSON.stringify(await pg.query(`SELECT ${cols} FROM ${table} ORDER BY id`)) ===
+    JSON.stringify(await pg.query(`SELECT ${cols} FROM ${table}_copy ORDER BY id`));
 
   it('a column added in PostgreSQL fails the job, naming the table and the column', async () => {
     await pg.query('CREATE TABLE strict_t (id int PRIMARY KEY, v int)');
@@ -61,7 +70,9 @@ describe.skipIf(!server)('postgres-cdc schema changes', () => {
     await pg.query("UPDATE strict_t SET note = 'x' WHERE id = 1");
     const { code } = await run.exit;
     expect(code).toBe(1);
-    expect(run.stderr()).toContain("PostgreSQL table public.strict_t changed: column 'note' was added; update CREATE TABLE and restart without --from-checkpoint, or set 'schema-change.mode' = 'allow'");
+    expect(run.stderr()).toContain(
+      "PostgreSQL table public.strict_t changed: column 'note' was added; update CREATE TABLE and restart without --from-checkpoint, or set 'schema-change.mode' = 'allow'",
+    );
     expect(run.stderr()).not.toMatch(/\n\s+at /);
   });
 
@@ -88,7 +99,17 @@ describe.skipIf(!server)('postgres-cdc schema changes', () => {
     const run2 = spawnWeir(['run', after, '--checkpoint-dir', ck, '--from-checkpoint', 'latest', '--allow-non-restored-state', '-q'], { cwd: dir });
     await pg.query('UPDATE ev SET extra = 7 WHERE id IN (5, 50)');
     await pg.query('UPDATE ev SET v = -v WHERE id = 101');
-    await until(async () => JSON.stringify(await pg.query('SELECT id, v, extra FROM ev_copy WHERE id IN (5, 50, 101) ORDER BY id')) === JSON.stringify([['5', '6', '7'], ['50', '50', '7'], ['101', '-101', '1010']]), run2, 'the new column in the copy');
+    await until(
+      async () =>
+        JSON.stringify(await pg.query('SELECT id, v, extra FROM ev_copy WHERE id IN (5, 50, 101) ORDER BY id')) ===
+        JSON.stringify([
+          ['5', '6', '7'],
+          ['50', '50', '7'],
+          ['101', '-101', '1010'],
+        ]),
+      run2,
+      'the new column in the copy',
+    );
     // Rows not changed since keep what was read before the column was declared.
     expect(await pg.query('SELECT id, v, extra FROM ev_copy WHERE id IN (6, 60) ORDER BY id')).toEqual([
       ['6', '7', null],

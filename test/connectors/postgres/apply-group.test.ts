@@ -63,7 +63,7 @@ describe('postgres sink apply group', () => {
     expect(joinApplyGroup(k, 3)).not.toBe(a);
   });
 
-  it("tracks the sink operators of a job that have writers in this process", () => {
+  it('tracks the sink operators of a job that have writers in this process', () => {
     const offA = registerLiveSink('job-live', 'a');
     const offA2 = registerLiveSink('job-live', 'a');
     const offB = registerLiveSink('job-live', 'b');

@@ -11,7 +11,10 @@ afterAll(() => server?.stop());
 describe.skipIf(!server)('postgres sink errors', () => {
   const pg = server!;
   const opts = (table: string, extra: Record<string, string> = {}) => ({ ...pg.options(), 'table-name': table, ...extra });
-  const ID_AMOUNT = [['id', type('BIGINT', false)], ['amount', type('DECIMAL', true, 10, 2)]] as const;
+  const ID_AMOUNT = [
+    ['id', type('BIGINT', false)],
+    ['amount', type('DECIMAL', true, 10, 2)],
+  ] as const;
 
   beforeAll(async () => {
     await pg.query('CREATE SCHEMA e');
@@ -30,10 +33,12 @@ describe.skipIf(!server)('postgres sink errors', () => {
   async function failure(spec: Parameters<typeof pgWriter>[0], rows: unknown[][], kinds?: number[]) {
     const w = pgWriter(spec);
     try {
-      return await rejection((async () => {
-        const sink = await started(w);
-        await sink.commit(await checkpoint(sink, 1, batch(rows, kinds)));
-      })());
+      return await rejection(
+        (async () => {
+          const sink = await started(w);
+          await sink.commit(await checkpoint(sink, 1, batch(rows, kinds)));
+        })(),
+      );
     } finally {
       await w.writer.close();
     }
@@ -48,34 +53,75 @@ describe.skipIf(!server)('postgres sink errors', () => {
   }
 
   it('a value the column cannot take (COPY) names the table, the column and the value', async () => {
-    const e = await failure({ name: 'small', columns: ID_AMOUNT, options: opts('e.small') }, [[1, 100n], [2, 1234567n]]);
+    const e = await failure({ name: 'small', columns: ID_AMOUNT, options: opts('e.small') }, [
+      [1, 100n],
+      [2, 1234567n],
+    ]);
     expectUserError(e, "table 'small'", '"e"."small"', 'column amount', "value '12345.67'", 'numeric field overflow', 'SQLSTATE 22003');
     expect(await pg.query('SELECT count(*) FROM e.small')).toEqual([['0']]);
   });
 
   it('a value the column cannot take (upsert) is located by a diagnostic COPY', async () => {
-    const e = await failure({ name: 'strict', columns: [['id', type('BIGINT', false)], ['name', type('STRING')], ['amount', type('DECIMAL', true, 10, 2)]], primaryKey: ['id'], options: opts('e.strict') }, [
-      [1, 'a', 100n],
-      [2, 'b', -9999999n],
-    ]);
+    const e = await failure(
+      {
+        name: 'strict',
+        columns: [
+          ['id', type('BIGINT', false)],
+          ['name', type('STRING')],
+          ['amount', type('DECIMAL', true, 10, 2)],
+        ],
+        primaryKey: ['id'],
+        options: opts('e.strict'),
+      },
+      [
+        [1, 'a', 100n],
+        [2, 'b', -9999999n],
+      ],
+    );
     expectUserError(e, "table 'strict'", 'column amount', "value '-99999.99'", 'SQLSTATE 22003');
   });
 
   it('a NOT NULL violation names the column and NULL', async () => {
-    const e = await failure({ name: 'strict', columns: [['id', type('BIGINT', false)], ['name', type('STRING')], ['amount', type('DECIMAL', true, 10, 2)]], primaryKey: ['id'], options: opts('e.strict') }, [
-      [1, null, 100n],
-    ]);
+    const e = await failure(
+      {
+        name: 'strict',
+        columns: [
+          ['id', type('BIGINT', false)],
+          ['name', type('STRING')],
+          ['amount', type('DECIMAL', true, 10, 2)],
+        ],
+        primaryKey: ['id'],
+        options: opts('e.strict'),
+      },
+      [[1, null, 100n]],
+    );
     expectUserError(e, 'column name, value NULL', 'SQLSTATE 23502');
   });
 
   it('a unique violation names the key and its value', async () => {
     await pg.query('INSERT INTO e.unique_ids VALUES (7, 1)');
-    const e = await failure({ name: 'unique_ids', columns: ID_AMOUNT, options: opts('e.unique_ids') }, [[6, 1n], [7, 2n]]);
+    const e = await failure({ name: 'unique_ids', columns: ID_AMOUNT, options: opts('e.unique_ids') }, [
+      [6, 1n],
+      [7, 2n],
+    ]);
     expectUserError(e, 'column id, value 7', 'SQLSTATE 23505', 'unique_ids_pkey');
   });
 
   it('a type mismatch with an existing column names the column and the value', async () => {
-    const e = await failure({ name: 'ints', columns: [['id', type('BIGINT', false)], ['n', type('STRING')]], options: opts('e.ints') }, [[1, '12'], [2, 'twelve']]);
+    const e = await failure(
+      {
+        name: 'ints',
+        columns: [
+          ['id', type('BIGINT', false)],
+          ['n', type('STRING')],
+        ],
+        options: opts('e.ints'),
+      },
+      [
+        [1, '12'],
+        [2, 'twelve'],
+      ],
+    );
     expectUserError(e, 'column n', "value 'twelve'", 'invalid input syntax for type integer');
   });
 
@@ -118,29 +164,59 @@ describe.skipIf(!server)('postgres sink errors', () => {
     expectUserError(key, 'no PRIMARY KEY or UNIQUE constraint on exactly (id)');
   });
 
-  it("exactly-once fails at start on a server with max_prepared_transactions = 0; at-least-once works there", async () => {
+  it('exactly-once fails at start on a server with max_prepared_transactions = 0; at-least-once works there', async () => {
     let off: TestPostgres | undefined;
     try {
       off = await startPostgres({ maxPreparedTransactions: 0 });
       const options = { ...off.options(), 'table-name': 'rows', 'sink.create-table': 'true' };
-      const cols = [['id', type('BIGINT', false)], ['v', type('INT')]] as const;
+      const cols = [
+        ['id', type('BIGINT', false)],
+        ['v', type('INT')],
+      ] as const;
       const e = await failure({ columns: cols, primaryKey: ['id'], options }, [[1, 1]]);
       expectUserError(e, 'max_prepared_transactions = 0', 'set max_prepared_transactions', "'sink.delivery-guarantee' = 'at-least-once'");
       expect(e.code).toBe('PG_2PC_DISABLED');
 
       // At-least-once: rows are committed as they are flushed; replaying upserts is idempotent.
-      const w = pgWriter({ columns: cols, primaryKey: ['id'], options: { ...options, 'sink.delivery-guarantee': 'at-least-once', 'sink.buffer-flush.max-rows': '2' } });
+      const w = pgWriter({
+        columns: cols,
+        primaryKey: ['id'],
+        options: { ...options, 'sink.delivery-guarantee': 'at-least-once', 'sink.buffer-flush.max-rows': '2' },
+      });
       const sink = await started(w);
       const txn = await sink.begin(1);
-      await sink.write(txn, batch([[1, 1], [2, 2]]));
-      expect(await off.query('SELECT id, v FROM rows ORDER BY id')).toEqual([['1', '1'], ['2', '2']]);
+      await sink.write(
+        txn,
+        batch([
+          [1, 1],
+          [2, 2],
+        ]),
+      );
+      expect(await off.query('SELECT id, v FROM rows ORDER BY id')).toEqual([
+        ['1', '1'],
+        ['2', '2'],
+      ]);
       const c = (await sink.preCommit(txn)) as { gid: string | null; rows: number };
       expect(c).toMatchObject({ gid: null, rows: 2 });
       await sink.close();
       const again = await started(pgWriter({ columns: cols, primaryKey: ['id'], options: { ...options, 'sink.delivery-guarantee': 'at-least-once' } }), [c], 1);
-      await again.commit(await checkpoint(again, 2, batch([[1, 1], [2, 2], [3, 3]])));
+      await again.commit(
+        await checkpoint(
+          again,
+          2,
+          batch([
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ]),
+        ),
+      );
       await again.close();
-      expect(await off.query('SELECT id, v FROM rows ORDER BY id')).toEqual([['1', '1'], ['2', '2'], ['3', '3']]);
+      expect(await off.query('SELECT id, v FROM rows ORDER BY id')).toEqual([
+        ['1', '1'],
+        ['2', '2'],
+        ['3', '3'],
+      ]);
     } finally {
       await off?.stop();
     }

@@ -16,31 +16,59 @@ const SECRET = 'Sup3r:S3cret@pw';
 
 describe('postgres options', () => {
   it('takes url, hostname/port/database-name, username/password and jdbc urls', () => {
-    const a = resolvePostgresConfig(table({ connector: 'postgres', url: `postgresql://bob:${encodeURIComponent(SECRET)}@db.local:6543/shop?sslmode=require` }), 'postgres');
+    const a = resolvePostgresConfig(
+      table({ connector: 'postgres', url: `postgresql://bob:${encodeURIComponent(SECRET)}@db.local:6543/shop?sslmode=require` }),
+      'postgres',
+    );
     expect(a.connection).toEqual({ host: 'db.local', port: 6543, database: 'shop', user: 'bob', password: SECRET, ssl: { rejectUnauthorized: false } });
-    expect(a).toMatchObject({ schemaName: undefined, tableName: 'orders', delivery: 'exactly-once', flushMaxRows: 10000, flushIntervalMs: 1000, createTable: false });
+    expect(a).toMatchObject({
+      schemaName: undefined,
+      tableName: 'orders',
+      delivery: 'exactly-once',
+      flushMaxRows: 10000,
+      flushIntervalMs: 1000,
+      createTable: false,
+    });
 
     const b = resolvePostgresConfig(
-      table({ connector: 'jdbc', url: 'jdbc:postgresql://[::1]/shop?user=amy&password=pw', 'table-name': 'sales."Big Orders"', 'sink.delivery-guarantee': 'AT-LEAST-ONCE', 'sink.buffer-flush.interval': '0', driver: 'org.postgresql.Driver' }),
+      table({
+        connector: 'jdbc',
+        url: 'jdbc:postgresql://[::1]/shop?user=amy&password=pw',
+        'table-name': 'sales."Big Orders"',
+        'sink.delivery-guarantee': 'AT-LEAST-ONCE',
+        'sink.buffer-flush.interval': '0',
+        driver: 'org.postgresql.Driver',
+      }),
       'jdbc',
     );
     expect(b.connection).toMatchObject({ host: '::1', port: 5432, database: 'shop', user: 'amy', password: 'pw', ssl: undefined });
     expect(b).toMatchObject({ schemaName: 'sales', tableName: 'Big Orders', delivery: 'at-least-once', flushIntervalMs: 0 });
 
     const c = resolvePostgresConfig(
-      table({ connector: 'postgres', hostname: 'h', 'database-name': 'd', username: 'u', password: 'p', 'sink.create-table': 'true', 'sink.buffer-flush.max-rows': '0' }),
+      table({
+        connector: 'postgres',
+        hostname: 'h',
+        'database-name': 'd',
+        username: 'u',
+        password: 'p',
+        'sink.create-table': 'true',
+        'sink.buffer-flush.max-rows': '0',
+      }),
       'postgres',
     );
     expect(c.connection).toMatchObject({ host: 'h', port: 5432, database: 'd', user: 'u', password: 'p' });
     expect(c).toMatchObject({ createTable: true, flushMaxRows: 0 });
     // username/password options win over the url's.
-    expect(resolvePostgresConfig(table({ connector: 'postgres', url: 'postgres://x:y@h/d', username: 'u', password: 'p' }), 'postgres').connection).toMatchObject({ user: 'u', password: 'p' });
+    expect(
+      resolvePostgresConfig(table({ connector: 'postgres', url: 'postgres://x:y@h/d', username: 'u', password: 'p' }), 'postgres').connection,
+    ).toMatchObject({ user: 'u', password: 'p' });
     expect(parsePostgresUrl('mysql://h/d')).toBeUndefined();
     expect(parsePostgresUrl('jdbc:postgresql://h1,h2/d')).toBeUndefined();
   });
 
   it('rejects invalid options with the option name, never echoing secrets', () => {
-    const err = (o: Record<string, string>, connector: 'postgres' | 'jdbc' = 'postgres') => errorOf(() => (connector === 'jdbc' ? jdbcConnector : postgresConnector).createSink!(table(o), { fields: [] }));
+    const err = (o: Record<string, string>, connector: 'postgres' | 'jdbc' = 'postgres') =>
+      errorOf(() => (connector === 'jdbc' ? jdbcConnector : postgresConnector).createSink!(table(o), { fields: [] }));
     expect(err({ connector: 'postgres' }).message).toContain("connector 'postgres' needs 'url', or 'hostname' and 'database-name'");
     expect(err({ connector: 'postgres', hostname: 'h' }).message).toContain("'database-name'");
     expect(err({ connector: 'jdbc', 'table-name': 't' }, 'jdbc').message).toContain("missing required option 'url'");
@@ -49,10 +77,16 @@ describe('postgres options', () => {
     expect(bad.message).toContain("option 'url' must be a PostgreSQL url");
     expect(bad.message).not.toContain(SECRET);
     expect(err({ connector: 'postgres', url: 'postgresql://h:5432' }).message).toContain('(with the database)');
-    expect(err({ connector: 'jdbc', url: 'jdbc:postgresql://h/d', driver: 'com.mysql.Driver' }, 'jdbc').message).toContain("option 'driver' must be 'org.postgresql.Driver'");
+    expect(err({ connector: 'jdbc', url: 'jdbc:postgresql://h/d', driver: 'com.mysql.Driver' }, 'jdbc').message).toContain(
+      "option 'driver' must be 'org.postgresql.Driver'",
+    );
     expect(err({ connector: 'postgres', url: 'postgresql://h/d', 'sink.delivery-guarantee': 'none' }).message).toContain("'exactly-once', 'at-least-once'");
-    expect(err({ connector: 'postgres', url: 'postgresql://h/d', 'sink.buffer-flush.max-row': '5' }).message).toContain("did you mean 'sink.buffer-flush.max-rows'?");
-    expect(err({ connector: 'postgres', url: 'postgresql://h/d', 'table-name': 'a.b.c' }).message).toContain("option 'table-name' must be a table name or 'schema.table'");
+    expect(err({ connector: 'postgres', url: 'postgresql://h/d', 'sink.buffer-flush.max-row': '5' }).message).toContain(
+      "did you mean 'sink.buffer-flush.max-rows'?",
+    );
+    expect(err({ connector: 'postgres', url: 'postgresql://h/d', 'table-name': 'a.b.c' }).message).toContain(
+      "option 'table-name' must be a table name or 'schema.table'",
+    );
     expect(err({ connector: 'postgres', url: 'postgresql://h/d', password: SECRET, port: 'x' }).message).not.toContain(SECRET);
   });
 
@@ -67,7 +101,7 @@ INSERT INTO per_k SELECT k, COUNT(*) FROM src GROUP BY k;`;
     };
     const e = errorOf(() => plan(sql('')));
     expect(e.code).toBe('UPDATING_INTO_APPEND_ONLY');
-    expect(e.message).toContain("declare PRIMARY KEY (k) NOT ENFORCED");
+    expect(e.message).toContain('declare PRIMARY KEY (k) NOT ENFORCED');
     expect(e.message).not.toContain(SECRET);
     expect(plan(sql(', PRIMARY KEY (k) NOT ENFORCED')).vertices.length).toBeGreaterThan(0);
   });

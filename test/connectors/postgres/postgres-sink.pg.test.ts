@@ -8,7 +8,7 @@ import { batch, checkpoint, pgWriter, preparedGids, readAs, rejection, started }
 const server = await postgresOrSkip();
 afterAll(() => server?.stop());
 
-const { INSERT: I, UPDATE_BEFORE: UB, UPDATE_AFTER: UA, DELETE: D } = RowKind;
+const { UPDATE_BEFORE: UB, UPDATE_AFTER: UA, DELETE: D } = RowKind;
 
 describe.skipIf(!server)('postgres sink', () => {
   const pg = server!;
@@ -36,14 +36,49 @@ describe.skipIf(!server)('postgres sink', () => {
     ['bin', type('BYTES')],
   ] as const;
   const ALL_ROWS = [
-    [1, 7, -300, 2 ** 40, 1.5, 0.1, -1n, 'tab\there', 'back\\slash "quoted" {braces},comma', true, 19800, 3_600_123, Date.UTC(2024, 4, 6, 7, 8, 9, 10), Date.UTC(2024, 0, 1, 0, 0, 0, 1), new Uint8Array([0, 255, 92, 34, 44])],
+    [
+      1,
+      7,
+      -300,
+      2 ** 40,
+      1.5,
+      0.1,
+      -1n,
+      'tab\there',
+      'back\\slash "quoted" {braces},comma',
+      true,
+      19800,
+      3_600_123,
+      Date.UTC(2024, 4, 6, 7, 8, 9, 10),
+      Date.UTC(2024, 0, 1, 0, 0, 0, 1),
+      new Uint8Array([0, 255, 92, 34, 44]),
+    ],
     [2, null, null, null, null, null, null, null, null, null, null, null, null, null, null],
-    [3, -128, 32767, -(2 ** 53 - 1), -0.25, -1e300, 123456789012n, 'NULL', 'new\nline\r\n ünïcödé \\N', false, -1, 0, -1, -62_135_596_800_001, new Uint8Array([])],
+    [
+      3,
+      -128,
+      32767,
+      -(2 ** 53 - 1),
+      -0.25,
+      -1e300,
+      123456789012n,
+      'NULL',
+      'new\nline\r\n ünïcödé \\N',
+      false,
+      -1,
+      0,
+      -1,
+      -62_135_596_800_001,
+      new Uint8Array([]),
+    ],
     [4, 0, 0, 0, 0, Infinity, 0n, '', '\\x41', false, -719_529, 86_399_999, 253_402_300_799_999, 0, new Uint8Array([1])],
   ];
 
   it('creates the table with mapped types and round-trips every type through COPY and through upserts', async () => {
-    for (const [table, pk] of [['s.types_append', []], ['s.types_upsert', ['k']]] as const) {
+    for (const [table, pk] of [
+      ['s.types_append', []],
+      ['s.types_upsert', ['k']],
+    ] as const) {
       const w = pgWriter({ name: 'types', columns: ALL_TYPES, primaryKey: [...pk], options: opts(table), job: `types-${pk.length}` });
       const sink = await started(w);
       await sink.commit(await checkpoint(sink, 1, batch(ALL_ROWS.slice(0, 2)), batch(ALL_ROWS.slice(2))));
@@ -73,22 +108,53 @@ describe.skipIf(!server)('postgres sink', () => {
       ['tz', 'timestamp(3) with time zone', 'false'],
       ['bin', 'bytea', 'false'],
     ]);
-    expect(await pg.query(`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 's.types_upsert'::regclass AND contype = 'p'`)).toEqual([['PRIMARY KEY (k)']]);
+    expect(await pg.query(`SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 's.types_upsert'::regclass AND contype = 'p'`)).toEqual([
+      ['PRIMARY KEY (k)'],
+    ]);
   });
 
   it('writes into an existing table, matching columns case-insensitively when unambiguous', async () => {
     await pg.query('CREATE TABLE s.existing (ID bigint PRIMARY KEY, "Name" text, code char(4), extra int DEFAULT 5)');
-    const cols = [['id', type('BIGINT', false)], ['Name', type('STRING')], ['code', type('STRING')]] as const;
+    const cols = [
+      ['id', type('BIGINT', false)],
+      ['Name', type('STRING')],
+      ['code', type('STRING')],
+    ] as const;
     const w = pgWriter({ columns: cols, primaryKey: ['id'], options: { ...pg.options(), 'table-name': 's.existing' } });
     const sink = await started(w);
-    await sink.commit(await checkpoint(sink, 1, batch([[1, 'a', 'abc'], [2, 'b', 'x']])));
-    await sink.commit(await checkpoint(sink, 2, batch([[1, 'a', 'abc'], [1, 'A', 'abcd'], [2, 'b', 'x']], [UB, UA, D])));
+    await sink.commit(
+      await checkpoint(
+        sink,
+        1,
+        batch([
+          [1, 'a', 'abc'],
+          [2, 'b', 'x'],
+        ]),
+      ),
+    );
+    await sink.commit(
+      await checkpoint(
+        sink,
+        2,
+        batch(
+          [
+            [1, 'a', 'abc'],
+            [1, 'A', 'abcd'],
+            [2, 'b', 'x'],
+          ],
+          [UB, UA, D],
+        ),
+      ),
+    );
     await sink.close();
     expect(await pg.query('SELECT id, "Name", code, extra FROM s.existing ORDER BY id')).toEqual([['1', 'A', 'abcd', '5']]);
   });
 
   it('an upsert batch deletes and updates by key; updates arriving while the previous checkpoint is still prepared wait in memory, not on its row locks', async () => {
-    const cols = [['id', type('BIGINT', false)], ['v', type('INT')]] as const;
+    const cols = [
+      ['id', type('BIGINT', false)],
+      ['v', type('INT')],
+    ] as const;
     const w = pgWriter({ columns: cols, primaryKey: ['id'], options: opts('s.locks', { 'sink.buffer-flush.max-rows': '10' }) });
     const sink = await started(w);
     const keys = Array.from({ length: 100 }, (_, i) => i);
@@ -97,7 +163,16 @@ describe.skipIf(!server)('postgres sink', () => {
     const txn2 = await sink.begin(2);
     const writes = (async () => {
       for (let v = 2; v <= 5; v++) await sink.write(txn2, batch(keys.map((k) => [k, v])));
-      await sink.write(txn2, batch([[7, 5], [8, 5]], [D, D]));
+      await sink.write(
+        txn2,
+        batch(
+          [
+            [7, 5],
+            [8, 5],
+          ],
+          [D, D],
+        ),
+      );
     })();
     // Blocked on checkpoint 1's row locks, the writes would fail once the sink's lock_timeout
     // (10 s) runs out: no timer of the test's own decides.
@@ -114,16 +189,27 @@ describe.skipIf(!server)('postgres sink', () => {
   });
 
   it('a reader never sees part of a checkpoint, though rows reach the server before the barrier', async () => {
-    const cols = [['id', type('BIGINT', false)], ['version', type('INT')]] as const;
+    const cols = [
+      ['id', type('BIGINT', false)],
+      ['version', type('INT')],
+    ] as const;
     const append = pgWriter({ columns: cols, options: opts('s.visible_append', { 'sink.buffer-flush.max-rows': '150' }), job: 'visible-a' });
-    const upsert = pgWriter({ columns: cols, primaryKey: ['id'], options: opts('s.visible_upsert', { 'sink.buffer-flush.max-rows': '150' }), job: 'visible-u' });
+    const upsert = pgWriter({
+      columns: cols,
+      primaryKey: ['id'],
+      options: opts('s.visible_upsert', { 'sink.buffer-flush.max-rows': '150' }),
+      job: 'visible-u',
+    });
     const a = await started(append);
     const u = await started(upsert);
     const PER = 2000;
     let stop = false;
     const seen = { append: new Set<string>(), upsert: new Set<string>() };
     const look = async (c: Awaited<ReturnType<typeof pg.client>>) => {
-      const r = await c.query({ text: 'SELECT (SELECT count(*) FROM s.visible_append), (SELECT min(version) || \'-\' || max(version) || \'-\' || count(*) FROM s.visible_upsert)', rowMode: 'array' });
+      const r = await c.query({
+        text: "SELECT (SELECT count(*) FROM s.visible_append), (SELECT min(version) || '-' || max(version) || '-' || count(*) FROM s.visible_upsert)",
+        rowMode: 'array',
+      });
       seen.append.add(r.rows[0][0]);
       if (r.rows[0][1] !== null) seen.upsert.add(r.rows[0][1]);
     };
@@ -188,7 +274,10 @@ describe.skipIf(!server)('postgres sink', () => {
   });
 
   it('recover() commits restored transactions and rolls back newer ones of its own sink after a rescale, never those of other jobs', async () => {
-    const cols = [['id', type('BIGINT', false)], ['sub', type('INT')]] as const;
+    const cols = [
+      ['id', type('BIGINT', false)],
+      ['sub', type('INT')],
+    ] as const;
     const make = (job: string, subtask: number, parallelism: number) =>
       pgWriter({ columns: cols, options: opts('s.rescale'), job, uid: 'sink-abc', subtask, parallelism });
     const old = await Promise.all([0, 1, 2].map((s) => started(make('rescale', s, 3))));
@@ -235,10 +324,12 @@ describe.skipIf(!server)('postgres sink', () => {
     const txn = await sink.begin(1);
     await sink.write(txn, batch([[1]]));
     await pg.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'weir dropped 0'");
-    const e = await rejection((async () => {
-      await sink.write(txn, batch([[2]]));
-      await sink.preCommit(txn);
-    })());
+    const e = await rejection(
+      (async () => {
+        await sink.write(txn, batch([[2]]));
+        await sink.preCommit(txn);
+      })(),
+    );
     expect(e.code).toBe('POSTGRES');
     expect(e.domain).toBe('external');
     expect(e.retriable).toBe(true);

@@ -23,7 +23,10 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
   const pg = server!;
   const opts = (table: string, extra: Record<string, string> = {}) => ({ ...pg.options(), 'table-name': table, 'sink.create-table': 'true', ...extra });
-  const COLS = [['id', type('BIGINT', false)], ['v', type('INT')]] as const;
+  const COLS = [
+    ['id', type('BIGINT', false)],
+    ['v', type('INT')],
+  ] as const;
 
   beforeAll(async () => {
     await pg.query('CREATE SCHEMA st');
@@ -33,7 +36,12 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
   });
 
   /** The subtasks of one sink operator, opened and recovered together as the runtime does. */
-  async function sinkOperator(spec: Omit<WriterSpec, 'subtask' | 'parallelism'>, p: number, restored: JsonValue[][] = [], restoredId = 0): Promise<TwoPhaseCommitSink[]> {
+  async function sinkOperator(
+    spec: Omit<WriterSpec, 'subtask' | 'parallelism'>,
+    p: number,
+    restored: JsonValue[][] = [],
+    restoredId = 0,
+  ): Promise<TwoPhaseCommitSink[]> {
     const writers = range(p).map((s) => pgWriter({ ...spec, subtask: s, parallelism: p }));
     return Promise.all(writers.map((w, s) => started(w, restored[s] ?? [], restoredId)));
   }
@@ -104,7 +112,13 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
           const ids = range(PER).map((i) => ((n - 1) * P + s) * PER + i);
           for (let off = 0; off < PER; off += 100) await append[s].write(ta[s], batch(ids.slice(off, off + 100).map((id) => [id, n])));
           const keys = range(KEYS).filter((k) => k % P === s);
-          await upsert[s].write(tu[s], batch(keys.map((k) => [k, n]), keys.map((k) => (deletedIn(k, n) ? D : I))));
+          await upsert[s].write(
+            tu[s],
+            batch(
+              keys.map((k) => [k, n]),
+              keys.map((k) => (deletedIn(k, n) ? D : I)),
+            ),
+          );
         }
         const ca = await Promise.all(append.map((w, s) => w.preCommit(ta[s])));
         const cu = await Promise.all(upsert.map((w, s) => w.preCommit(tu[s])));
@@ -165,7 +179,13 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
             const keys = range(60).filter((k) => k % sinks.length === s);
             await w.write(txn, batch(keys.map((k) => [k, -n])));
             const kinds = keys.map((k) => ((k + n) % 5 === 0 ? D : I));
-            await w.write(txn, batch(keys.map((k) => [k, n]), kinds));
+            await w.write(
+              txn,
+              batch(
+                keys.map((k) => [k, n]),
+                kinds,
+              ),
+            );
             if (apply) keys.forEach((k, i) => (kinds[i] === D ? model.delete(k) : model.set(k, n)));
           } else {
             const rows = range(20).map((i) => [n * 1000 + s * 100 + i, n] as [number, number]);
@@ -186,29 +206,33 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
     return { spec, c3, write, expected };
   }
 
-  it.each([1, 2])('restoring a parallelism-3 checkpoint at parallelism %i gives the exact result (append and upsert)', async (p) => {
-    for (const upsert of [false, true]) {
-      const table = `restore_${p}_${upsert ? 'u' : 'a'}`;
-      const job = `restore-${p}-${upsert}`;
-      const { spec, c3, write, expected } = await crashAtParallelism3(table, job, upsert);
-      expect(await jobGids(job)).toHaveLength(4);
-      // Old subtask j's committables go to new subtask j % p (as the runtime's restore plan does).
-      const restored = range(p).map((s) => c3.filter((_, j) => j % p === s));
-      const again = await sinkOperator(spec, p, restored, 3);
-      const read = () => pg.query(`SELECT id, v FROM st.${table} ORDER BY id`);
-      expect(await read()).toEqual(expected());
-      expect(await jobGids(job)).toEqual([]);
-      expect(await stagingTables()).toBe(0);
-      // The run goes on at its parallelism.
-      await complete(again, await write(again, 5, true), 5);
-      expect(await read()).toEqual(expected());
-      await Promise.all(again.map((w) => w.close()));
-      // Recovering once more from checkpoint 3 changes nothing that checkpoint 3 covered.
-      const twice = await sinkOperator(spec, p, restored, 5);
-      await Promise.all(twice.map((w) => w.close()));
-      expect(await read()).toEqual(expected());
-    }
-  }, 60_000);
+  it.each([1, 2])(
+    'restoring a parallelism-3 checkpoint at parallelism %i gives the exact result (append and upsert)',
+    async (p) => {
+      for (const upsert of [false, true]) {
+        const table = `restore_${p}_${upsert ? 'u' : 'a'}`;
+        const job = `restore-${p}-${upsert}`;
+        const { spec, c3, write, expected } = await crashAtParallelism3(table, job, upsert);
+        expect(await jobGids(job)).toHaveLength(4);
+        // Old subtask j's committables go to new subtask j % p (as the runtime's restore plan does).
+        const restored = range(p).map((s) => c3.filter((_, j) => j % p === s));
+        const again = await sinkOperator(spec, p, restored, 3);
+        const read = () => pg.query(`SELECT id, v FROM st.${table} ORDER BY id`);
+        expect(await read()).toEqual(expected());
+        expect(await jobGids(job)).toEqual([]);
+        expect(await stagingTables()).toBe(0);
+        // The run goes on at its parallelism.
+        await complete(again, await write(again, 5, true), 5);
+        expect(await read()).toEqual(expected());
+        await Promise.all(again.map((w) => w.close()));
+        // Recovering once more from checkpoint 3 changes nothing that checkpoint 3 covered.
+        const twice = await sinkOperator(spec, p, restored, 5);
+        await Promise.all(twice.map((w) => w.close()));
+        expect(await read()).toEqual(expected());
+      }
+    },
+    60_000,
+  );
 
   it('a fresh start discards what an earlier parallel run staged but did not apply, so no checkpoint shows in part', async () => {
     const { spec } = await crashAtParallelism3('fresh_u', 'fresh-u', true);
@@ -225,7 +249,15 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
 
   it("prepared transactions of a sink operator no longer in the job are rolled back at start, with an info log; other jobs' and live sinks' are kept", async () => {
     const lines: string[] = [];
-    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _, done) => (lines.push(String(chunk)), done()) }));
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write: (chunk, _, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
     const spec = (job: string, uid: string) => ({ columns: COLS, options: opts('st.removed'), job, uid });
     /** One run of `job` with these sinks, each leaving a prepared transaction behind (a crash). */
     const crashedRun = async (job: string, uids: string[]) => {

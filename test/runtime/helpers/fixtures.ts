@@ -24,7 +24,15 @@ export function keyedJob(name: string, rec: SinkRecorder, src: SequenceSourceOpt
   return pipeline(name, [
     { kind: 'source', uid: 'src', parallelism: p.source, source: sequenceSource(src), schema: SEQUENCE_SCHEMA },
     { kind: 'operator', uid: sumUid, parallelism: p.sum, create: () => keyedSum(), schema: SUM_SCHEMA, partitioning: { kind: 'hash', keys: [1] } },
-    { kind: 'operator', uid: 'sink', parallelism: p.sink, create: () => createSinkOperator(testSink(rec), [0]), schema: SUM_SCHEMA, partitioning: { kind: 'hash', keys: [0] }, isSink: true },
+    {
+      kind: 'operator',
+      uid: 'sink',
+      parallelism: p.sink,
+      create: () => createSinkOperator(testSink(rec), [0]),
+      schema: SUM_SCHEMA,
+      partitioning: { kind: 'hash', keys: [0] },
+      isSink: true,
+    },
   ]);
 }
 
@@ -33,7 +41,15 @@ export function passJob(name: string, rec: SinkRecorder, src: SequenceSourceOpti
   return pipeline(name, [
     { kind: 'source', uid: 'src', parallelism: p, source: sequenceSource(src), schema: SEQUENCE_SCHEMA },
     { kind: 'operator', uid: 'pass', parallelism: p, create: passThrough, schema: SEQUENCE_SCHEMA, partitioning: { kind: 'forward' } },
-    { kind: 'operator', uid: 'sink', parallelism: sinkP, create: () => createSinkOperator(testSink(rec), []), schema: SEQUENCE_SCHEMA, partitioning: { kind: 'rebalance' }, isSink: true },
+    {
+      kind: 'operator',
+      uid: 'sink',
+      parallelism: sinkP,
+      create: () => createSinkOperator(testSink(rec), []),
+      schema: SEQUENCE_SCHEMA,
+      partitioning: { kind: 'rebalance' },
+      isSink: true,
+    },
   ]);
 }
 

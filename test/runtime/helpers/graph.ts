@@ -27,7 +27,17 @@ export type Stage =
 export function pipeline(jobName: string, stages: Stage[]): JobGraph {
   const vertices: JobVertex[] = stages.map((s, id) =>
     s.kind === 'source'
-      ? { kind: 'source', id, uid: s.uid, name: s.uid, description: '', parallelism: s.parallelism, outputSchema: s.schema, changelogMode: 'insert-only', source: s.source }
+      ? {
+          kind: 'source',
+          id,
+          uid: s.uid,
+          name: s.uid,
+          description: '',
+          parallelism: s.parallelism,
+          outputSchema: s.schema,
+          changelogMode: 'insert-only',
+          source: s.source,
+        }
       : {
           kind: 'operator',
           id,

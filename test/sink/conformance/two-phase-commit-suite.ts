@@ -233,12 +233,7 @@ export function runTwoPhaseCommitConformance(name: string, makeSink: MakeSink, o
       const t = await start(newDir());
       const { INSERT: I, UPDATE_BEFORE: UB, UPDATE_AFTER: UA, DELETE: D } = RowKind;
       try {
-        const c1 = await checkpoint(
-          t.sink,
-          1,
-          batchOf([row(1), row(2), row(3), row(1), row(1, 1)], [I, I, I, UB, UA]),
-          batchOf([row(2), row(4)], [D, I]),
-        );
+        const c1 = await checkpoint(t.sink, 1, batchOf([row(1), row(2), row(3), row(1), row(1, 1)], [I, I, I, UB, UA]), batchOf([row(2), row(4)], [D, I]));
         await complete(t.sink, 1, c1);
         expect(sorted(await t.readCommitted())).toEqual([row(1, 1), row(3), row(4)]);
         const c2 = await checkpoint(

@@ -84,7 +84,10 @@ async function start(fixture: SourceFixture, job: string, restored: SplitPositio
     const mine = splits.filter((_, j) => j % p === i);
     const ids = new Set(mine.map((s) => s.id));
     const r = source.createReader({ ...sourceContext({ fields: [] }, {}, i, p), jobName: job });
-    await r.assign(mine, restored.filter((x) => ids.has(x.split.id)));
+    await r.assign(
+      mine,
+      restored.filter((x) => ids.has(x.split.id)),
+    );
     readers.push(r);
   }
   return { source, readers, ended: readers.map(() => false) };
@@ -120,7 +123,14 @@ async function readRounds(
   const deadline = Date.now() + HANG_GUARD_MS;
   for (;;) {
     if (rs.ended.every(Boolean)) return;
-    if (!rs.source.bounded && fixture.complete?.([...before, ...out], rs.readers.flatMap((r) => r.positions()))) return;
+    if (
+      !rs.source.bounded &&
+      fixture.complete?.(
+        [...before, ...out],
+        rs.readers.flatMap((r) => r.positions()),
+      )
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`source read did not finish within the hang guard (${out.length} rows read)`);
     let read = 0;
     for (let i = 0; i < rs.readers.length; i++) {
@@ -166,7 +176,10 @@ function expectSameRead(fixture: SourceFixture, actual: readonly Row[], expected
     const got = fold(actual, fixture.changelogKey);
     const want = fold(expected, fixture.changelogKey);
     const diff = [...new Set([...got.keys(), ...want.keys()])].filter((k) => got.get(k) !== want.get(k));
-    expect(diff.map((k) => `key ${k}: ${got.get(k) ?? 'absent'} instead of ${want.get(k) ?? 'absent'}`), what).toEqual([]);
+    expect(
+      diff.map((k) => `key ${k}: ${got.get(k) ?? 'absent'} instead of ${want.get(k) ?? 'absent'}`),
+      what,
+    ).toEqual([]);
     return;
   }
   const a = actual.map(canonical);
@@ -224,7 +237,12 @@ export function runSourceConformance(name: string, fixture: SourceFixture): void
   }
 
   /** Restores `job` from `c` and reads the rest; returns the restored reader's rows. */
-  async function restoreAndRead(job: string, c: Capture, before: readonly Row[], onRound?: (rs: Readers, rows: number) => void): Promise<{ rows: Row[]; readers: Readers }> {
+  async function restoreAndRead(
+    job: string,
+    c: Capture,
+    before: readonly Row[],
+    onRound?: (rs: Readers, rows: number) => void,
+  ): Promise<{ rows: Row[]; readers: Readers }> {
     const rs = await start(fixture, job, c.positions);
     const rows: Row[] = [];
     try {
@@ -292,7 +310,10 @@ export function runSourceConformance(name: string, fixture: SourceFixture): void
         const last = captures.at(-1)!;
         if (bounded) {
           expect(last.positions.length).toBeGreaterThan(0);
-          expect(last.positions.every((p) => p.finished === true), 'every split is finished at the end').toBe(true);
+          expect(
+            last.positions.every((p) => p.finished === true),
+            'every split is finished at the end',
+          ).toBe(true);
           // Restored at the end: 'end' at once, nothing replayed, and 'end' again on later polls.
           const rs = await start(fixture, job, last.positions);
           try {
