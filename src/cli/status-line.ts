@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { JobStatus } from '../job/job.js';
+import type { JobStatus } from '../job/job-status.js';
 
 /**
  * The live status line of a running job: state (while restarting, which attempt, when and why),

@@ -3,76 +3,22 @@ import { type CompletedCheckpoint, CheckpointCoordinator } from '../checkpoint/c
 import type { CheckpointMetadata } from '../checkpoint/metadata.js';
 import { loadRestorePlan } from '../checkpoint/restore.js';
 import { jobDir, maxUsedCheckpointId, readMetadata, resolveRestore, validateSavepointName } from '../checkpoint/storage.js';
-import { externalError, internalError, isWeirError, unreachable, userError } from '../errors.js';
+import { externalError, internalError, isWeirError, userError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Execution, validateGraph } from './execution.js';
 import type { JobGraph } from '../runtime/job-graph.js';
-import type { RestartStrategy } from '../config/restart-config.js';
 import { RestartPolicy } from './restart-strategy.js';
 import { JobCounters } from '../runtime/task-common.js';
+import { type Deferred, deferred } from './deferred.js';
+import { type JobOptions, validateJobOptions } from './job-options.js';
+import { type JobState, isAllowedTransition, isTerminalState } from './job-state.js';
+import { type JobStatus, type RestartInfo, jobStatus, oneLine } from './job-status.js';
 
 export type { CompletedCheckpoint } from '../checkpoint/coordinator.js';
-
-export interface JobOptions {
-  /** The job's folder is <checkpointDir>/<graph.jobName>. */
-  checkpointDir: string;
-  checkpointing: {
-    /** 0 = no periodic checkpoints (the final checkpoint of a bounded job or a stop still happens). */
-    intervalMs: number;
-    mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
-    timeoutMs: number;
-    /** Pause between the end of one checkpoint and the start of the next periodic one. */
-    minPauseMs: number;
-    /** Completed checkpoints kept (savepoints are never deleted). */
-    numRetained: number;
-  };
-  restartStrategy: RestartStrategy;
-  /** `path`: a chk-<n> folder, its _metadata, a savepoint folder, or 'latest'. */
-  restore?: { path: string; allowNonRestoredState: boolean };
-  log: Logger;
-}
-
-export type JobState = 'INITIALIZING' | 'RUNNING' | 'RESTARTING' | 'FINISHING' | 'FINISHED' | 'STOPPED' | 'CANCELED' | 'FAILED';
-
-/** Declared transitions of the job lifecycle; anything else is a bug. */
-const TRANSITIONS: Record<JobState, readonly JobState[]> = {
-  INITIALIZING: ['RUNNING', 'FINISHING', 'RESTARTING', 'FAILED', 'CANCELED'],
-  RUNNING: ['FINISHING', 'RESTARTING', 'FAILED', 'CANCELED'],
-  // STOPPED: a stop while restarting ends the job at its latest checkpoint
-  RESTARTING: ['RUNNING', 'FINISHING', 'STOPPED', 'FAILED', 'CANCELED'],
-  // back to RUNNING when the final checkpoint of a stop is aborted
-  FINISHING: ['RUNNING', 'FINISHED', 'STOPPED', 'RESTARTING', 'FAILED', 'CANCELED'],
-  FINISHED: [],
-  STOPPED: [],
-  CANCELED: [],
-  FAILED: [],
-};
 
 export interface JobOutcome {
   state: 'FINISHED' | 'STOPPED' | 'CANCELED';
   lastCheckpoint?: CompletedCheckpoint;
-}
-
-export interface JobStatus {
-  state: JobState;
-  /** Epoch millis. */
-  startedAt: number;
-  rowsIn: number;
-  rowsOut: number;
-  restarts: number;
-  /**
-   * While RESTARTING: the restart under way (1 = the first), when it starts (epoch millis; absent
-   * once it has started) and the failure that caused it, as one line.
-   */
-  restart?: { attempt: number; at?: number; cause: string };
-  lastCheckpoint?: { id: number; kind: 'checkpoint' | 'savepoint'; durationMs: number; sizeBytes: number; completedAt: number; path: string };
-  checkpointsCompleted: number;
-  checkpointsFailed: number;
-  counters: Record<string, number>;
-  /** Gauges by name, the largest across subtasks (e.g. 'lag-bytes', 'lag-ms'). */
-  gauges: Record<string, number>;
-  /** Long tasks such as table snapshots: rows done and the expected total (when known). */
-  progress: Record<string, { done: number; total: number | undefined }>;
 }
 
 export interface RunningJob {
@@ -91,29 +37,6 @@ export function startJob(graph: JobGraph, options: JobOptions): RunningJob {
   return new Job(graph, options);
 }
 
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(v: T): void;
-  reject(e: unknown): void;
-  settled: boolean;
-}
-
-function deferred<T>(): Deferred<T> {
-  const d = { settled: false } as Deferred<T>;
-  (d as { promise: Promise<T> }).promise = new Promise<T>((resolve, reject) => {
-    d.resolve = (v) => {
-      d.settled = true;
-      resolve(v);
-    };
-    d.reject = (e) => {
-      d.settled = true;
-      reject(e);
-    };
-  });
-  d.promise.catch(() => undefined);
-  return d;
-}
-
 interface RestorePoint {
   readonly path: string;
   readonly metadata: CheckpointMetadata;
@@ -121,64 +44,13 @@ interface RestorePoint {
 
 type Finishing = { readonly kind: 'bounded' } | { readonly kind: 'stop' };
 
-function validateOptions(o: JobOptions): void {
-  const c = o.checkpointing;
-  const bad = (name: string, valid: string): never => {
-    throw userError('INVALID_OPTION', `invalid value for '${name}': expected ${valid}`, { details: { option: name } });
-  };
-  if (!(c.intervalMs >= 0)) bad('execution.checkpointing.interval', 'a duration >= 0');
-  if (!(c.timeoutMs > 0)) bad('execution.checkpointing.timeout', 'a duration > 0');
-  if (!(c.minPauseMs >= 0)) bad('execution.checkpointing.min-pause', 'a duration >= 0');
-  if (!(Number.isInteger(c.numRetained) && c.numRetained >= 1)) bad('state.checkpoints.num-retained', 'an integer >= 1');
-  if (c.mode !== 'EXACTLY_ONCE' && c.mode !== 'AT_LEAST_ONCE') bad('execution.checkpointing.mode', 'EXACTLY_ONCE or AT_LEAST_ONCE');
-  const r = o.restartStrategy;
-  const count = (n: number, min: number): boolean => n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= min);
-  switch (r.type) {
-    case 'none':
-      break;
-    case 'fixed-delay':
-      if (!(count(r.attempts, 0) && r.delayMs >= 0)) bad('restart-strategy.fixed-delay.attempts', 'an integer >= 0 and a delay >= 0');
-      break;
-    case 'failure-rate':
-      if (!(count(r.maxFailuresPerInterval, 1) && r.intervalMs > 0 && r.delayMs >= 0)) {
-        bad('restart-strategy.failure-rate.max-failures-per-interval', 'an integer >= 1, an interval > 0 and a delay >= 0');
-      }
-      break;
-    case 'exponential-delay':
-      if (
-        !(
-          r.initialBackoffMs >= 1 &&
-          r.maxBackoffMs >= 1 &&
-          r.multiplier > 1 &&
-          r.jitterFactor >= 0 &&
-          r.jitterFactor <= 1 &&
-          r.resetThresholdMs >= 1 &&
-          count(r.attemptsBeforeReset, 1)
-        )
-      ) {
-        bad('restart-strategy.exponential-delay.*', 'backoffs >= 1 ms, a multiplier > 1, a jitter factor from 0 to 1, a threshold >= 1 ms and attempts >= 1');
-      }
-      // Checked here and not at SET: the two keys may be set in either order.
-      if (r.initialBackoffMs > r.maxBackoffMs) {
-        throw userError(
-          'INVALID_CONFIG',
-          `'restart-strategy.exponential-delay.initial-backoff' (${r.initialBackoffMs} ms) must not be longer than 'restart-strategy.exponential-delay.max-backoff' (${r.maxBackoffMs} ms)`,
-          { details: { key: 'restart-strategy.exponential-delay.initial-backoff' } },
-        );
-      }
-      break;
-    default:
-      unreachable(r);
-  }
-}
-
 class Job implements RunningJob {
   readonly done: Promise<JobOutcome>;
   private state: JobState = 'INITIALIZING';
   private readonly startedAt = Date.now();
   private readonly counters = new JobCounters();
   private restarts = 0;
-  private restartInfo: { attempt: number; at?: number; cause: string } | undefined;
+  private restartInfo: RestartInfo | undefined;
   private attempt = 0;
   private coordinator: CheckpointCoordinator | undefined;
   private execution: Execution | undefined;
@@ -207,23 +79,14 @@ class Job implements RunningJob {
   }
 
   status(): JobStatus {
-    const cp = this.coordinator?.latest;
-    return {
+    return jobStatus({
       state: this.state,
       startedAt: this.startedAt,
-      rowsIn: this.counters.rowsIn,
-      rowsOut: this.counters.rowsOut,
+      counters: this.counters,
       restarts: this.restarts,
-      ...(this.state === 'RESTARTING' && this.restartInfo ? { restart: { ...this.restartInfo } } : {}),
-      ...(cp
-        ? { lastCheckpoint: { id: cp.id, kind: cp.kind, durationMs: cp.durationMs, sizeBytes: cp.sizeBytes, completedAt: cp.completedAt, path: cp.path } }
-        : {}),
-      checkpointsCompleted: this.coordinator?.completedCount ?? 0,
-      checkpointsFailed: this.coordinator?.failedCount ?? 0,
-      counters: this.counters.snapshot(),
-      gauges: this.counters.gaugeSnapshot(),
-      progress: Object.fromEntries(this.counters.progress),
-    };
+      restartInfo: this.restartInfo,
+      coordinator: this.coordinator,
+    });
   }
 
   async triggerSavepoint(name?: string): Promise<CompletedCheckpoint> {
@@ -262,12 +125,12 @@ class Job implements RunningJob {
   }
 
   private isTerminal(): boolean {
-    return TRANSITIONS[this.state].length === 0;
+    return isTerminalState(this.state);
   }
 
   private transition(to: JobState): void {
     if (this.state === to) return;
-    if (!TRANSITIONS[this.state].includes(to)) throw internalError(`job state ${this.state} -> ${to} is not allowed`);
+    if (!isAllowedTransition(this.state, to)) throw internalError(`job state ${this.state} -> ${to} is not allowed`);
     this.log.debug({ from: this.state, to }, 'job state');
     this.state = to;
     // the attempt came up: a pending stop takes its final checkpoint as usual
@@ -305,7 +168,7 @@ class Job implements RunningJob {
 
   private async run(): Promise<JobOutcome> {
     validateGraph(this.graph);
-    validateOptions(this.options);
+    validateJobOptions(this.options);
     const { checkpointDir, checkpointing } = this.options;
     const jobName = this.graph.jobName;
     let restorePoint: RestorePoint | undefined;
@@ -507,12 +370,4 @@ class Job implements RunningJob {
       }
     }
   }
-}
-
-/** The failure as one short line for the status line (no control characters, at most 200 characters). */
-function oneLine(e: unknown): string {
-  const text = isWeirError(e) ? e.toUserLine() : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
 }

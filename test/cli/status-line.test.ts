@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { JobStatus } from '../../src/job/job.js';
+import type { JobStatus } from '../../src/job/job-status.js';
 import { StatusLine, stateText } from '../../src/cli/status-line.js';
 
 class Capture extends Writable {

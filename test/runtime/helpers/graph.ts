@@ -5,7 +5,7 @@ import type { Schema } from '../../../src/model/types.js';
 import { registerTempDir } from '../../support/temp-dirs.js';
 import { silentLogger } from '../../../src/log.js';
 import type { JobGraph, JobVertex, Partitioning } from '../../../src/runtime/job-graph.js';
-import type { JobOptions } from '../../../src/job/job.js';
+import type { JobOptions } from '../../../src/job/job-options.js';
 import type { Operator } from '../../../src/runtime/operator.js';
 import type { Source } from '../../../src/runtime/source.js';
 import { RowKind } from '../../../src/model/changelog.js';
