@@ -13,8 +13,7 @@ import type { Source, SourceContext, SourceReader, SplitPosition } from '../../s
 import { externalError, userError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';
 import { physicalFields, resolveColumns, type ColumnOrigin } from '../common/columns.js';
-import { ConvertError, jsonConverter, textConverter } from './value-convert.js';
-import { csvRecordEnd, parseCsvRecord } from './csv.js';
+import { ConvertError, csvRecordEnd, isParseError, textRowDecoder, type FormatField, type TextRowDecoder } from '../formats/index.js';
 import { RecordReader } from './record-reader.js';
 import type { FilesystemConfig } from './filesystem-options.js';
 
@@ -103,7 +102,8 @@ interface FileSplitState {
 class FileReader implements SourceReader {
   private splits: FileSplitState[] = [];
   private current: { state: FileSplitState; reader: RecordReader; meta: unknown[] } | undefined;
-  private readonly csvFields: (string | null)[] = [];
+  /** The format's decoder (connectors/formats), filling the physical columns of a row. */
+  private readonly decoder: TextRowDecoder;
   /** Column arrays of the batch being built; row `n` is the next to fill. */
   private cols: unknown[][] = [];
   private n = 0;
@@ -113,8 +113,21 @@ class FileReader implements SourceReader {
     private readonly columns: readonly ColumnOrigin[],
     private readonly ctx: SourceContext,
     /** Fields per CSV record: all physical columns of the table, whatever the projection. */
-    private readonly physicalCount: number,
-  ) {}
+    physicalCount: number,
+  ) {
+    const fields: FormatField[] = [];
+    columns.forEach((c, column) => {
+      if (c.kind === 'physical') fields.push({ field: c.field, position: c.index, column });
+    });
+    const format = config.format === 'csv' ? 'csv' : 'json';
+    this.decoder = textRowDecoder(format, fields, physicalCount, {
+      ignoreParseErrors: config.ignoreParseErrors,
+      failOnMissingField: config.failOnMissingField,
+      csvDelimiter: config.csv.delimiter,
+      csvQuote: config.csv.quote,
+      csvNullLiteral: config.csv.nullLiteral,
+    });
+  }
 
   async assign(splits: readonly Split[], restored: readonly SplitPosition[]): Promise<void> {
     const byId = new Map(restored.map((r) => [r.split.id, r]));
@@ -196,10 +209,10 @@ class FileReader implements SourceReader {
     try {
       // Decoding would have turned the bytes into U+FFFD silently: the record is malformed.
       if (reader.badByte >= 0) throw new ConvertError(`invalid UTF-8 at byte offset ${reader.badByte}`);
-      const isRow = this.config.format === 'json' ? this.addJson(reader.text) : this.addCsv(reader.text);
-      if (!isRow) return;
+      if (this.config.format === 'csv' && this.config.csv.allowComments && reader.text.startsWith('#')) return;
+      this.decoder.decodeText(reader.text, this.cols, this.n);
     } catch (e) {
-      if (!(e instanceof ConvertError) && !(e instanceof SyntaxError)) throw e;
+      if (!isParseError(e)) throw e;
       if (this.config.ignoreParseErrors) {
         this.ctx.inc('parse-errors-skipped');
         return;
@@ -212,57 +225,6 @@ class FileReader implements SourceReader {
     let m = 0;
     for (let c = 0; c < this.columns.length; c++) if (this.columns[c].kind === 'metadata') this.cols[c][this.n] = meta[m++];
     this.n++;
-  }
-
-  private jsonConverters: ((v: unknown) => unknown)[] | undefined;
-  private textConverters: ((s: string) => unknown)[] | undefined;
-
-  private addJson(text: string): boolean {
-    const obj = JSON.parse(text) as unknown;
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new ConvertError('expected a JSON object');
-    const convs = (this.jsonConverters ??= this.columns.map((c) => jsonConverter(c.field.type)));
-    const rec = obj as Record<string, unknown>;
-    for (let c = 0; c < this.columns.length; c++) {
-      const col = this.columns[c];
-      if (col.kind !== 'physical') continue;
-      const name = col.field.name;
-      const v = rec[name];
-      if (v === undefined && this.config.failOnMissingField && !Object.hasOwn(rec, name)) throw new ConvertError(`field '${name}' is missing`);
-      try {
-        this.cols[c][this.n] = convs[c](v);
-      } catch (e) {
-        if (e instanceof ConvertError) throw new ConvertError(`field '${name}': ${e.message}`);
-        throw e;
-      }
-    }
-    return true;
-  }
-
-  /** False for a comment line. */
-  private addCsv(text: string): boolean {
-    const csv = this.config.csv;
-    if (csv.allowComments && text.startsWith('#')) return false;
-    const fields = parseCsvRecord(text, csv.delimiter, csv.quote, this.csvFields);
-    if (fields.length !== this.physicalCount) throw new ConvertError(`expected ${this.physicalCount} fields, got ${fields.length}`);
-    const convs = (this.textConverters ??= this.columns.map((c) => textConverter(c.field.type)));
-    for (let c = 0; c < this.columns.length; c++) {
-      const col = this.columns[c];
-      if (col.kind !== 'physical') continue;
-      const s = fields[col.index];
-      const k = col.field.type.kind;
-      const isStr = k === 'STRING' || k === 'VARCHAR' || k === 'CHAR';
-      if (s === null || s === csv.nullLiteral || (s === '' && !isStr)) {
-        this.cols[c][this.n] = null;
-        continue;
-      }
-      try {
-        this.cols[c][this.n] = convs[c](s);
-      } catch (e) {
-        if (e instanceof ConvertError) throw new ConvertError(`field '${col.field.name}' (column ${col.index + 1}): ${e.message}`);
-        throw e;
-      }
-    }
-    return true;
   }
 
   positions(): SplitPosition[] {

@@ -1,46 +1,50 @@
 /**
- * Flink's `csv` format for messages: one record per message (a trailing line end is ignored),
- * fields in declaration order. An empty unquoted field is NULL and "" the empty string, as the
+ * Flink's `csv` format: one record per message (a trailing line end is ignored) or per file
+ * record, fields in declaration order. An empty unquoted field is NULL and "" the empty string, as the
  * filesystem connector reads and writes them.
  */
 import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { decToString } from '../../src/expr/decimal.js';
 import { formatDate, formatTime, formatTimestamp } from '../../src/expr/datetime-util.js';
-import { parseCsvRecord } from '../filesystem/csv.js';
-import { ConvertError, textConverter, type TextConverter } from '../filesystem/value-convert.js';
-import { payloadText, type FormatField, type FormatOptions, type RowDecoder, type RowEncoder } from './format.js';
+import { parseCsvRecord } from './csv-record.js';
+import { ConvertError, textConverter, type TextConverter } from './value-convert.js';
+import { payloadText, type FormatField, type FormatOptions, type RowDecoder, type RowEncoder, type TextRowDecoder } from './format.js';
 
 const isStringType = (t: SqlType): boolean => t.kind === 'STRING' || t.kind === 'VARCHAR' || t.kind === 'CHAR';
 
 /** `fieldCount`: fields per record (every field the format covers, whatever the projection). */
-export function csvDecoder(fields: readonly FormatField[], fieldCount: number, opts: FormatOptions): RowDecoder {
+export function csvDecoder(fields: readonly FormatField[], fieldCount: number, opts: FormatOptions): RowDecoder & TextRowDecoder {
   const convs: TextConverter[] = fields.map((f) => textConverter(f.field.type));
   const isStr = fields.map((f) => isStringType(f.field.type));
   const parts: (string | null)[] = [];
   const { csvDelimiter: delimiter, csvQuote: quote, csvNullLiteral: nullLiteral } = opts;
+  const decodeText = (text: string, cols: unknown[][], row: number): void => {
+    const values = parseCsvRecord(text, delimiter, quote, parts);
+    if (values.length !== fieldCount) throw new ConvertError(`expected ${fieldCount} fields, got ${values.length}`);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i];
+      const s = values[f.position];
+      if (s === null || s === nullLiteral || (s === '' && !isStr[i])) {
+        cols[f.column][row] = null;
+        continue;
+      }
+      try {
+        cols[f.column][row] = convs[i](s);
+      } catch (e) {
+        if (e instanceof ConvertError) throw new ConvertError(`field '${f.field.name}' (column ${f.position + 1}): ${e.message}`);
+        throw e;
+      }
+    }
+  };
   return {
     decode(payload, cols, row) {
       let end = payload.length;
       if (end > 0 && payload[end - 1] === 0x0a) end--;
       if (end > 0 && payload[end - 1] === 0x0d) end--;
-      const values = parseCsvRecord(payloadText(payload, end), delimiter, quote, parts);
-      if (values.length !== fieldCount) throw new ConvertError(`expected ${fieldCount} fields, got ${values.length}`);
-      for (let i = 0; i < fields.length; i++) {
-        const f = fields[i];
-        const s = values[f.position];
-        if (s === null || s === nullLiteral || (s === '' && !isStr[i])) {
-          cols[f.column][row] = null;
-          continue;
-        }
-        try {
-          cols[f.column][row] = convs[i](s);
-        } catch (e) {
-          if (e instanceof ConvertError) throw new ConvertError(`field '${f.field.name}' (column ${f.position + 1}): ${e.message}`);
-          throw e;
-        }
-      }
+      decodeText(payloadText(payload, end), cols, row);
     },
+    decodeText,
   };
 }
 

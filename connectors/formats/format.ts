@@ -1,12 +1,12 @@
 /**
- * Message formats shared by message-queue connectors (Kafka, upsert-Kafka): Flink's `json`,
- * `csv`, `raw` and the `debezium-json` changelog. A decoder is compiled once per job for the
+ * Formats shared by connectors: Flink's `json`, `csv`, `raw` and the `debezium-json` changelog,
+ * for message-queue payloads (Kafka, upsert-Kafka) and, json and csv, for file records. A decoder is compiled once per job for the
  * fields it must produce and then turns one message payload into row values; an encoder turns
  * one row of a batch into a payload. Both follow weir's value representation (src/expr/types.ts).
  */
 import type { Field } from '../../src/model/types.js';
 import { strictUtf8 } from '../common/utf8.js';
-import { ConvertError } from '../filesystem/value-convert.js';
+import { ConvertError } from './value-convert.js';
 
 export { ConvertError };
 
@@ -45,6 +45,16 @@ export const DEFAULT_FORMAT_OPTIONS: FormatOptions = {
  */
 export interface RowDecoder {
   decode(payload: Buffer, cols: unknown[][], row: number): void;
+}
+
+/**
+ * Decodes one record that is already text (the filesystem source's records, whose UTF-8 its
+ * reader has checked and whose line ends it has cut): sets the target columns of row `row`.
+ * The same decoding as RowDecoder.decode of the format; throws ConvertError or SyntaxError on
+ * malformed input (the caller names file and line).
+ */
+export interface TextRowDecoder {
+  decodeText(text: string, cols: unknown[][], row: number): void;
 }
 
 /** Where decoded changelog rows go: a kind per row and the row's column values. */

@@ -3,7 +3,7 @@
  * covers in a message (CSV needs it to check records; raw needs exactly one).
  */
 import { unreachable } from '../../src/errors.js';
-import type { ChangelogDecoder, FormatField, FormatName, FormatOptions, RowDecoder, RowEncoder } from './format.js';
+import type { ChangelogDecoder, FormatField, FormatName, FormatOptions, RowDecoder, RowEncoder, TextRowDecoder } from './format.js';
 import { jsonDecoder, jsonEncoder } from './json-format.js';
 import { csvDecoder, csvEncoder } from './csv-format.js';
 import { rawDecoder, rawEncoder } from './raw-format.js';
@@ -11,6 +11,7 @@ import { debeziumJsonDecoder, debeziumJsonEncoder } from './debezium-json-format
 
 export * from './format.js';
 export { checkRawFields } from './raw-format.js';
+export { csvRecordEnd } from './csv-record.js';
 
 /** A decoder for a row format (not debezium-json: see changelogDecoder). */
 export function rowDecoder(format: Exclude<FormatName, 'debezium-json'>, fields: readonly FormatField[], fieldCount: number, opts: FormatOptions): RowDecoder {
@@ -21,6 +22,18 @@ export function rowDecoder(format: Exclude<FormatName, 'debezium-json'>, fields:
       return csvDecoder(fields, fieldCount, opts);
     case 'raw':
       return rawDecoder(fields);
+    default:
+      return unreachable(format);
+  }
+}
+
+/** The decoder of a text record format (file records: JSON lines, CSV), the same as rowDecoder's. */
+export function textRowDecoder(format: 'json' | 'csv', fields: readonly FormatField[], fieldCount: number, opts: FormatOptions): TextRowDecoder {
+  switch (format) {
+    case 'json':
+      return jsonDecoder(fields, opts);
+    case 'csv':
+      return csvDecoder(fields, fieldCount, opts);
     default:
       return unreachable(format);
   }

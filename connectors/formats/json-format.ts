@@ -8,8 +8,8 @@ import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';
 import { decToString } from '../../src/expr/decimal.js';
 import { formatDate, formatTime, formatTimestamp } from '../../src/expr/datetime-util.js';
-import { ConvertError, jsonConverter, type JsonConverter } from '../filesystem/value-convert.js';
-import { payloadText, type FormatField, type FormatOptions, type RowDecoder, type RowEncoder } from './format.js';
+import { ConvertError, jsonConverter, type JsonConverter } from './value-convert.js';
+import { payloadText, type FormatField, type FormatOptions, type RowDecoder, type RowEncoder, type TextRowDecoder } from './format.js';
 
 /** Fills the target columns of row `row` from a parsed JSON object. */
 export type ObjectDecoder = (obj: unknown, cols: unknown[][], row: number) => void;
@@ -36,11 +36,14 @@ export function jsonObjectDecoder(fields: readonly FormatField[], opts: Pick<For
   };
 }
 
-export function jsonDecoder(fields: readonly FormatField[], opts: FormatOptions): RowDecoder {
+export function jsonDecoder(fields: readonly FormatField[], opts: FormatOptions): RowDecoder & TextRowDecoder {
   const fill = jsonObjectDecoder(fields, opts);
   return {
     decode(payload, cols, row) {
       fill(JSON.parse(payloadText(payload)), cols, row);
+    },
+    decodeText(text, cols, row) {
+      fill(JSON.parse(text), cols, row);
     },
   };
 }

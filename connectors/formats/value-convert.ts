@@ -1,7 +1,8 @@
 /**
- * Converting values read from JSON and CSV files into weir's representation (src/expr/types.ts).
- * A converter is built once per column and throws a ConvertError (a short reason, caught by the
- * reader and turned into a MALFORMED_RECORD error or a skipped record) on bad input.
+ * Converting values read as JSON or CSV (file records and messages alike) into weir's
+ * representation (src/expr/types.ts). A converter is built once per column and throws a
+ * ConvertError (a short reason, caught by the reader and turned into a MALFORMED_RECORD error or
+ * a skipped record) on bad input.
  */
 import type { SqlType } from '../../src/model/types.js';
 import { formatType } from '../../src/model/types.js';
