@@ -3,7 +3,7 @@ import { unreachable } from '../errors.js';
 import type { Signal } from './channel.js';
 import type { InputGate } from './input-gate.js';
 import type { OperatorVertex } from './job-graph.js';
-import type { Operator, OperatorContext } from './operator.js';
+import { forwardedWatermark, type Operator, type OperatorContext } from './operator.js';
 import type { Barrier } from './stream-element.js';
 import { Mailbox } from './task-common.js';
 import type { TaskOutput } from './task-output.js';
@@ -143,7 +143,8 @@ export class OperatorTask {
 
   private advanceWatermark(op: Operator, wm: number): void {
     op.onWatermark(wm);
-    this.output.emitWatermark(wm);
+    const forward = forwardedWatermark(op, wm);
+    if (forward !== undefined) this.output.emitWatermark(forward);
   }
 
   private async checkpoint(op: Operator, barrier: Barrier): Promise<void> {

@@ -5,6 +5,10 @@ import type { Logger } from '../log.js';
 /** What an operator sends downstream. Emitting is synchronous; the task handles backpressure. */
 export interface Output {
   emit(batch: ChangeBatch): void;
+  /**
+   * Generates a watermark (an operator that assigns event time). Not for forwarding the input's
+   * watermark: the task does that, see Operator.outputWatermark.
+   */
   emitWatermark(timestamp: number): void;
 }
 
@@ -68,8 +72,20 @@ export interface Operator {
    * element, which is how backpressure reaches the sources.
    */
   process(batch: ChangeBatch, input: number): void | Promise<void>;
-  /** The combined (minimum) watermark of all inputs advanced. */
+  /**
+   * The combined (minimum) watermark of all inputs advanced to `timestamp`: emit what it completes
+   * (windows, timers). The operator does not forward the watermark: the task does, once this
+   * returns, with what `outputWatermark` says.
+   */
   onWatermark(timestamp: number): void;
+  /**
+   * The watermark the task forwards downstream after onWatermark(timestamp), or undefined to
+   * forward none yet. Declared only by an operator that must hold watermarks back because it can
+   * still emit rows older than its input watermark (as an interval join may); without it the task
+   * forwards `timestamp` itself. Called only with increasing timestamps; what it returns downstream
+   * never goes backwards (see TaskOutput).
+   */
+  outputWatermark?(timestamp: number): number | undefined;
   /**
    * Called once barrier n has arrived on every input (aligned). Must capture state synchronously
    * (serialize or copy) so that later process() calls cannot change the snapshot; the runtime
@@ -83,4 +99,9 @@ export interface Operator {
   notifyCheckpointAborted?(checkpointId: number): Promise<void>;
   /** All inputs ended (bounded job) and the final checkpoint completed. */
   close(): Promise<void>;
+}
+
+/** What the task forwards downstream once `op` has seen the combined input watermark `timestamp`. */
+export function forwardedWatermark(op: Operator, timestamp: number): number | undefined {
+  return op.outputWatermark === undefined ? timestamp : op.outputWatermark(timestamp);
 }

@@ -63,6 +63,11 @@ export class TaskOutput implements Output {
     this.roundRobin++;
   }
 
+  /**
+   * The task forwards each advance of its combined input watermark once, and a watermark-assigning
+   * operator may emit its own from process(), so two sources of watermarks can interleave here: the
+   * output carries only the ones that advance it.
+   */
   emitWatermark(timestamp: number): void {
     if (!(timestamp > this.lastWatermark)) return;
     this.lastWatermark = timestamp;

@@ -31,7 +31,7 @@ describe('CalcOperator', () => {
     const op = await opened(new CalcOperator([col(1)], call('>', [col(1), lit(100)], BOOL)), h);
     op.process(batch(['+I', 'a', 5]), 0);
     expect(h.batches).toHaveLength(0);
-    op.onWatermark(1234);
+    h.advanceWatermark(op, 1234);
     expect(h.watermarks).toEqual([1234]);
     expect(op.snapshotState()).toEqual({});
   });

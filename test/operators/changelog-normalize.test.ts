@@ -228,7 +228,7 @@ describe('changelog normalize', () => {
 
   it('forwards watermarks', async () => {
     const { h, op } = await normalize();
-    op.onWatermark(1234);
+    h.advanceWatermark(op, 1234);
     expect(h.watermarks).toEqual([1234]);
   });
 });

@@ -2,13 +2,15 @@
 import type { Schema } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
 import { ROW_KIND_SHORT, rowAt, type ChangeBatch, type RowKind } from '../../src/model/changelog.js';
-import type { Operator, OperatorContext } from '../../src/runtime/operator.js';
+import { forwardedWatermark, type Operator, type OperatorContext } from '../../src/runtime/operator.js';
 
 export interface Harness {
   readonly ctx: OperatorContext;
   readonly batches: ChangeBatch[];
   readonly watermarks: number[];
   readonly counters: Map<string, number>;
+  /** As the task does: `op.onWatermark(timestamp)`, then records what the task would forward. */
+  advanceWatermark(op: Operator, timestamp: number): void;
   /** Every emitted row as `+I[a, 1]`, in order; then forgets them. */
   take(): string[];
 }
@@ -41,6 +43,11 @@ export function harness(
     batches,
     watermarks,
     counters,
+    advanceWatermark(op, timestamp) {
+      op.onWatermark(timestamp);
+      const forward = forwardedWatermark(op, timestamp);
+      if (forward !== undefined) watermarks.push(forward);
+    },
     take() {
       const out: string[] = [];
       for (const b of batches) for (let i = 0; i < b.size; i++) out.push(`${ROW_KIND_SHORT[b.kinds[i]]}[${rowAt(b, i).map(show).join(', ')}]`);

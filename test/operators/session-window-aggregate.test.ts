@@ -55,11 +55,11 @@ describe('SessionWindowAggregateOperator', () => {
     expect(op.openSessions).toBe(3);
     op.process(batch(['+I', 'a', 16, 22]), 0); // [22, 32) joins [0, 22) with [25, 35)
     expect(op.openSessions).toBe(2);
-    op.onWatermark(13);
+    h.advanceWatermark(op, 13);
     expect(h.take()).toEqual([]);
-    op.onWatermark(14);
+    h.advanceWatermark(op, 14);
     expect(h.take()).toEqual(['+I[b, 5, 15, 14, 1, 5]']);
-    op.onWatermark(34);
+    h.advanceWatermark(op, 34);
     expect(h.take()).toEqual(['+I[a, 0, 35, 34, 5, 31]']);
     expect(op.openSessions).toBe(0);
     expect(h.watermarks).toEqual([13, 14, 34]);

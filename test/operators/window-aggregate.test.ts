@@ -48,9 +48,9 @@ describe('WindowAggregateOperator', () => {
     const { h, op } = await tumble();
     op.process(batch(['+I', 'a', 1, 0], ['+I', 'a', 2, 9], ['+I', 'b', 5, 3], ['+I', 'a', 7, 10]), 0);
     expect(h.take()).toEqual([]);
-    op.onWatermark(8);
+    h.advanceWatermark(op, 8);
     expect(h.take()).toEqual([]);
-    op.onWatermark(9);
+    h.advanceWatermark(op, 9);
     expect(h.take()).toEqual(['+I[a, 0, 10, 9, 2, 3]', '+I[b, 0, 10, 9, 1, 5]']);
     expect(h.watermarks).toEqual([8, 9]);
     op.onWatermark(100);

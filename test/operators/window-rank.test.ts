@@ -22,13 +22,13 @@ describe('WindowRankOperator', () => {
   it("emits each window's top N once, as +I with the row number, when the watermark reaches its end - 1", async () => {
     const { h, op } = await rank();
     op.process(batch(['+I', 10, 'a', 5], ['+I', 10, 'a', 9], ['+I', 20, 'a', 1], ['+I', 10, 'a', 7], ['+I', 10, 'b', 3]), 0);
-    op.onWatermark(8);
+    h.advanceWatermark(op, 8);
     expect(h.take()).toEqual([]);
-    op.onWatermark(9);
+    h.advanceWatermark(op, 9);
     expect(h.take()).toEqual(['+I[10, a, 9, 1]', '+I[10, a, 7, 2]', '+I[10, b, 3, 1]']);
     // Ties are ordered by the row's content, so arrival order does not matter.
     op.process(batch(['+I', 20, 'a', 4], ['+I', 20, 'a', 4], ['+I', 20, 'a', 8]), 0);
-    op.onWatermark(19);
+    h.advanceWatermark(op, 19);
     expect(h.take()).toEqual(['+I[20, a, 8, 1]', '+I[20, a, 4, 2]']);
     expect(h.watermarks).toEqual([8, 9, 19]);
   });

@@ -22,7 +22,7 @@ describe('WindowTvfOperator', () => {
     const { h, op } = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 });
     op.process(batch(['+I', 'a', 0], ['+I', 'b', 19], ['+I', 'c', -1]), 0);
     expect(h.take()).toEqual(['+I[a, 0, 0, 10, 9]', '+I[b, 19, 10, 20, 19]', '+I[c, -1, -10, 0, -1]']);
-    op.onWatermark(5);
+    h.advanceWatermark(op, 5);
     expect(h.watermarks).toEqual([5]);
   });
 

@@ -150,9 +150,7 @@ export class ChangelogNormalizeOperator implements Operator {
     );
   }
 
-  onWatermark(timestamp: number): void {
-    this.output.emitWatermark(timestamp);
-  }
+  onWatermark(): void {}
 
   snapshotState(): SnapshotResult {
     const n = this.rows.size;

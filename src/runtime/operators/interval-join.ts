@@ -160,7 +160,6 @@ export class IntervalJoinOperator implements Operator {
       this.clean(this.state[0], (t) => t - lower <= wm);
       this.clean(this.state[1], (t) => t + upper <= wm);
     }
-    this.output.emitWatermark(timestamp);
   }
 
   private clean(map: Map<unknown, KeyRows>, expired: (t: number) => boolean): void {

@@ -236,9 +236,7 @@ export class JoinOperator implements Operator {
     if (dropped > 0) this.metrics.inc('state-keys-expired', dropped);
   }
 
-  onWatermark(timestamp: number): void {
-    this.output.emitWatermark(timestamp);
-  }
+  onWatermark(): void {}
 
   snapshotState(_checkpointId = 0): SnapshotResult {
     const sides = this.state.map((map) => {

@@ -364,9 +364,7 @@ export class KeyedAggregateOperator implements Operator {
     if (out !== null) this.output.emit(out);
   }
 
-  onWatermark(timestamp: number): void {
-    this.output.emitWatermark(timestamp);
-  }
+  onWatermark(): void {}
 
   snapshotState(_checkpointId = 0): SnapshotResult {
     const n = this.groupCount;

@@ -236,9 +236,7 @@ export class RankOperator implements Operator {
     if (out !== null) this.output.emit(out);
   }
 
-  onWatermark(timestamp: number): void {
-    this.output.emitWatermark(timestamp);
-  }
+  onWatermark(): void {}
 
   snapshotState(_checkpointId = 0): SnapshotResult {
     const partitions: StateV1['partitions'] = [];

@@ -204,7 +204,6 @@ export class SessionWindowAggregateOperator implements Operator {
       const out = this.builder.take();
       if (out !== null) this.output.emit(out);
     }
-    this.output.emitWatermark(timestamp);
   }
 
   private fire(state: KeyState, s: Session): void {

@@ -13,9 +13,7 @@ export class UnionOperator implements Operator {
     if (batch.size > 0) this.output!.emit(batch);
   }
 
-  onWatermark(timestamp: number): void {
-    this.output!.emitWatermark(timestamp);
-  }
+  onWatermark(): void {}
 
   snapshotState(_checkpointId = 0): SnapshotResult {
     return {};

@@ -219,7 +219,6 @@ export class WindowAggregateOperator implements Operator {
       const out = this.builder.take();
       if (out !== null) this.output.emit(out);
     }
-    this.output.emitWatermark(timestamp);
   }
 
   private fire(end: number, groups: Map<unknown, Group>): void {

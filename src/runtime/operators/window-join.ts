@@ -140,7 +140,6 @@ export class WindowJoinOperator implements Operator {
       const out = this.builder.take();
       if (out !== null) this.output.emit(out);
     }
-    this.output.emitWatermark(timestamp);
   }
 
   private joinEntry(e: Entry): void {

@@ -145,7 +145,6 @@ export class WindowRankOperator implements Operator {
       const out = b.take();
       if (out !== null) this.output.emit(out);
     }
-    this.output.emitWatermark(timestamp);
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {

@@ -139,7 +139,6 @@ export class WindowTvfOperator implements Operator {
 
   onWatermark(timestamp: number): void {
     if (timestamp > this.watermark) this.watermark = timestamp;
-    this.output.emitWatermark(timestamp);
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
