@@ -6,19 +6,11 @@ import type { SplitPosition } from '../runtime/source.js';
 import type { CheckpointAck } from '../runtime/checkpoint-ack.js';
 import type { Barrier } from '../runtime/stream-element.js';
 import { type CheckpointMetadata, METADATA_FORMAT_VERSION, type SubtaskStateEntry } from './metadata.js';
-import {
-  applyRetention,
-  checkpointFolder,
-  createFolderDurable,
-  defaultSavepointName,
-  removeFolder,
-  savepointFolder,
-  sha256Hex,
-  stateFileName,
-  validateSavepointName,
-  writeFileDurable,
-  writeMetadataAtomic,
-} from './storage.js';
+import { applyRetention } from './retention.js';
+import { checkpointFolder, defaultSavepointName, savepointFolder, stateFileName, validateSavepointName } from './layout.js';
+import { createFolderDurable, removeFolder, writeFileDurable } from './durable-files.js';
+import { sha256Hex } from './state-files.js';
+import { writeMetadataAtomic } from './metadata-files.js';
 
 export interface ParticipantVertex {
   readonly uid: string;

@@ -4,7 +4,7 @@ import type { JobGraph } from '../runtime/job-graph.js';
 import type { JsonValue } from '../runtime/operator.js';
 import type { SplitPosition } from '../runtime/source.js';
 import { type CheckpointMetadata, sourcePositionsOf } from './metadata.js';
-import { loadStateFile } from './storage.js';
+import { loadStateFile } from './state-files.js';
 
 /** What one subtask gets back from the restored checkpoint. */
 export interface SubtaskRestore {

@@ -1,6 +1,7 @@
 import { planOptions } from '../config/job-config.js';
 import { join } from 'node:path';
-import { listCheckpoints, validateSavepointName } from '../checkpoint/storage.js';
+import { listCheckpoints } from '../checkpoint/checkpoint-list.js';
+import { validateSavepointName } from '../checkpoint/layout.js';
 import { explainGraph } from '../plan/explain.js';
 import { planJob } from '../plan/physical.js';
 import { sendControl } from './control-socket.js';

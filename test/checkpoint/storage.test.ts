@@ -2,7 +2,11 @@ import { mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../../src/checkpoint/metadata.js';
-import { applyRetention, listCheckpoints, maxUsedCheckpointId, readMetadata, resolveRestore, stateFileName } from '../../src/checkpoint/storage.js';
+import { applyRetention } from '../../src/checkpoint/retention.js';
+import { listCheckpoints, maxUsedCheckpointId } from '../../src/checkpoint/checkpoint-list.js';
+import { readMetadata } from '../../src/checkpoint/metadata-files.js';
+import { resolveRestore } from '../../src/checkpoint/resolve-restore.js';
+import { stateFileName } from '../../src/checkpoint/layout.js';
 import { isWeirError } from '../../src/errors.js';
 import { startJob } from '../../src/job/job.js';
 import { jobOptions } from '../runtime/helpers/graph.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listCheckpoints } from '../../src/checkpoint/storage.js';
+import { listCheckpoints } from '../../src/checkpoint/checkpoint-list.js';
 import { insertBatch } from '../../src/model/changelog.js';
 import { Channel, Signal } from '../../src/runtime/channel.js';
 import { InputGate } from '../../src/runtime/input-gate.js';

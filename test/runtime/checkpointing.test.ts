@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readMetadata } from '../../src/checkpoint/storage.js';
+import { readMetadata } from '../../src/checkpoint/metadata-files.js';
 import { isWeirError } from '../../src/errors.js';
 import { startJob } from '../../src/job/job.js';
 import { expectedSums, jobOptions, materialize, sortedIds } from './helpers/graph.js';

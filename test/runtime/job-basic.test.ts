@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readMetadata } from '../../src/checkpoint/storage.js';
+import { readMetadata } from '../../src/checkpoint/metadata-files.js';
 import { startJob } from '../../src/job/job.js';
 import { createSinkOperator } from '../../src/sink/sink-operator.js';
 import { expectedSums, jobOptions, materialize, pipeline, sortedIds, tempDir } from './helpers/graph.js';

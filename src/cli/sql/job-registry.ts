@@ -7,7 +7,7 @@
 import { planOptions } from '../../config/job-config.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { resolveRestore } from '../../checkpoint/storage.js';
+import { resolveRestore } from '../../checkpoint/resolve-restore.js';
 import type { JobConfig } from '../../config/job-config.js';
 import { isWeirError, userError, type SqlPosition } from '../../errors.js';
 import type { Logger } from '../../log.js';

@@ -3,7 +3,7 @@
  * SHOW CREATE TABLE | VIEW, SHOW CHECKPOINTS, DESCRIBE and HELP. Each returns the text to print.
  */
 import type { TableDef, ViewDef } from '../../catalog/table.js';
-import { listCheckpoints } from '../../checkpoint/storage.js';
+import { listCheckpoints } from '../../checkpoint/checkpoint-list.js';
 import { userError } from '../../errors.js';
 import { AGGREGATE_NAMES } from '../../expr/aggregates.js';
 import { bindExpr } from '../../expr/bind.js';

@@ -1,0 +1,61 @@
+import { basename, dirname, join, resolve } from 'node:path';
+import { userError } from '../errors.js';
+import { hashString } from '../model/partition.js';
+
+/**
+ * Checkpoint storage on a local directory. Layout (easy to move to object storage: files are
+ * written once and never modified; the metadata is the commit point):
+ *   <checkpointDir>/<jobName>/chk-<n>/_metadata        (with its own checksum)
+ *   <checkpointDir>/<jobName>/chk-<n>/_metadata.copy   (the same bytes, read when _metadata fails)
+ *   <checkpointDir>/<jobName>/chk-<n>/<uid>-<subtask>.state
+ *   <checkpointDir>/<jobName>/savepoints/<name>/(same files)
+ */
+export const METADATA_FILE = '_metadata';
+/**
+ * A second copy of `_metadata`. Sinks commit a checkpoint once its metadata is durable, so a
+ * checkpoint whose only metadata file is damaged could not be restored without replaying what
+ * those sinks already committed (duplicates in append sinks); with two copies one damaged file
+ * costs nothing.
+ */
+export const METADATA_COPY = '_metadata.copy';
+export const METADATA_NAMES = [METADATA_FILE, METADATA_COPY] as const;
+export const SAVEPOINTS = 'savepoints';
+export const CHK_RE = /^chk-(\d+)$/;
+export const SAVEPOINT_DEFAULT_RE = /^savepoint-(\d+)-/;
+
+export function jobDir(checkpointDir: string, jobName: string): string {
+  return join(checkpointDir, jobName);
+}
+
+export function checkpointFolder(checkpointDir: string, jobName: string, id: number): string {
+  return join(checkpointDir, jobName, `chk-${id}`);
+}
+
+export function savepointFolder(checkpointDir: string, jobName: string, name: string): string {
+  return join(checkpointDir, jobName, SAVEPOINTS, name);
+}
+
+export function defaultSavepointName(id: number, now: number = Date.now()): string {
+  return `savepoint-${id}-${now}`;
+}
+
+/** Savepoint names become folder names: keep them to a safe character set. */
+export function validateSavepointName(name: string): void {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(name) || name === '.' || name === '..') {
+    throw userError('INVALID_SAVEPOINT_NAME', `invalid savepoint name '${name}': use letters, digits, '.', '_' and '-' (at most 200 characters)`);
+  }
+}
+
+/** `<uid>-<subtask>.state`, with the uid made file-name safe (and a hash suffix when it had to be changed). */
+export function stateFileName(uid: string, subtask: number): string {
+  let safe = uid;
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(uid)) {
+    safe = `${uid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}_${hashString(uid).toString(16)}`;
+  }
+  return `${safe}-${subtask}.state`;
+}
+
+export function folderOf(path: string): string {
+  const abs = resolve(path);
+  return (METADATA_NAMES as readonly string[]).includes(basename(abs)) ? dirname(abs) : abs;
+}
