@@ -22,7 +22,9 @@ import { userError } from '../errors.js';
 import type { Expr, JoinRef, Pos } from '../sql/ir.js';
 import { rejectAggregate, requireBoolean } from './bind-aggregate.js';
 import { andExpr, collectInputs, inputRef } from './bound-util.js';
-import { calcNode, joinNode, type IntervalBounds, type JoinType, type LogicalNode } from './logical.js';
+import { calcNode } from './logical-nodes.js';
+import { joinNode } from './logical-join.js';
+import type { IntervalBounds, JoinType, LogicalNode } from './logical.js';
 import { RelationScope, type Relation } from './scope.js';
 
 /** A FROM clause before its joins are built. */

@@ -14,7 +14,10 @@ import type { CallExpr, Expr, Pos } from '../sql/ir.js';
 import { conjuncts } from './bind-join.js';
 import { andExpr, collectInputs, inputRef } from './bound-util.js';
 import { findInExpr } from './ir-util.js';
-import { BIGINT_NOT_NULL, calcNode, rankNode, type LogicalNode } from './logical.js';
+import { BIGINT_NOT_NULL } from './logical-schema.js';
+import { calcNode } from './logical-nodes.js';
+import { rankNode } from './logical-rank.js';
+import type { LogicalNode } from './logical.js';
 import type { RelationScope } from './scope.js';
 
 /** The first call with an OVER clause in `e`, if any. */

@@ -17,16 +17,9 @@ import type { CallExpr, ColumnExpr, Expr, Pos, WindowTvfRef } from '../sql/ir.js
 import { windowSpec } from './window-spec.js';
 import { andExpr, collectInputs, inputRef, remapInputs, substituteInputs } from './bound-util.js';
 import { rewriteExpr } from './ir-util.js';
-import {
-  calcNode,
-  windowAggregateNode,
-  windowTvfNode,
-  type AggCall,
-  type CalcNode,
-  type LogicalNode,
-  type WindowGroup,
-  type WindowTvfNode,
-} from './logical.js';
+import { calcNode } from './logical-nodes.js';
+import { windowAggregateNode, windowTvfNode } from './logical-window.js';
+import type { AggCall, CalcNode, LogicalNode, WindowGroup, WindowTvfNode } from './logical.js';
 import { RelationScope } from './scope.js';
 
 const WINDOW_COLUMNS = ['window_start', 'window_end', 'window_time'] as const;

@@ -8,7 +8,8 @@ import { bindExpr } from '../../expr/bind.js';
 import type { BoundExpr } from '../../expr/bound.js';
 import type { Pos } from '../../sql/ir.js';
 import { inputRef } from '../bound-util.js';
-import { calcNode, scanNode, type ChangelogMode, type LogicalNode } from '../logical.js';
+import { calcNode, scanNode } from '../logical-nodes.js';
+import type { ChangelogMode, LogicalNode } from '../logical.js';
 import { RelationScope } from '../scope.js';
 
 /** Indexes (into table.schema) of the columns the connector produces: all but computed ones. */

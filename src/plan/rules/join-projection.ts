@@ -6,7 +6,9 @@
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { collectInputs, inputRef, remapInputs } from '../bound-util.js';
-import { calcNode, joinNode, type LogicalNode } from '../logical.js';
+import { calcNode } from '../logical-nodes.js';
+import { joinNode } from '../logical-join.js';
+import type { LogicalNode } from '../logical.js';
 
 function project(node: LogicalNode, kept: readonly number[]): LogicalNode {
   if (kept.length === node.schema.fields.length) return node;

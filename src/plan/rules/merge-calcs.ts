@@ -4,7 +4,8 @@
  * batch instead of two, and lets projection pushdown see through subqueries and views.
  */
 import { andExpr, substituteInputs } from '../bound-util.js';
-import { calcNode, type LogicalNode } from '../logical.js';
+import { calcNode } from '../logical-nodes.js';
+import type { LogicalNode } from '../logical.js';
 
 export function mergeCalcs(node: LogicalNode): LogicalNode {
   if (node.kind !== 'calc' || node.input.kind !== 'calc') return node;

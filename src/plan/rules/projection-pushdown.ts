@@ -5,7 +5,8 @@
 import type { BoundExpr } from '../../expr/bound.js';
 import { collectInputs, remapInputs } from '../bound-util.js';
 import { watermarkColumns } from '../source-watermark.js';
-import { aggregateNode, calcNode, scanNode, type LogicalNode, type ScanNode } from '../logical.js';
+import { aggregateNode, calcNode, scanNode } from '../logical-nodes.js';
+import type { LogicalNode, ScanNode } from '../logical.js';
 
 /** The scan restricted to `used` (indexes of its output) and the old-to-new index mapping. */
 function prune(scan: ScanNode, used: Set<number>): { scan: ScanNode; mapping: number[] } | undefined {

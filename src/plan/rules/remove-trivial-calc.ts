@@ -6,7 +6,8 @@
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import type { Schema } from '../../model/types.js';
-import { aggregateNode, renameNode, type LogicalNode } from '../logical.js';
+import { aggregateNode, renameNode } from '../logical-nodes.js';
+import type { LogicalNode } from '../logical.js';
 
 /** `$0..$n-1` of an n-column input, with the input's exact types. */
 export function isIdentityOver(projections: readonly BoundExpr[], input: Schema): boolean {

@@ -6,7 +6,8 @@
  * a node object once, so the job reads the table once and checkpoints one set of positions.
  */
 import { inputRef } from '../bound-util.js';
-import { calcNode, nodeInputs, scanNode, type LogicalNode, type ScanNode } from '../logical.js';
+import { calcNode, scanNode } from '../logical-nodes.js';
+import { nodeInputs, type LogicalNode, type ScanNode } from '../logical.js';
 import { transformUp } from './transform.js';
 
 function collectScans(node: LogicalNode, into: Map<string, ScanNode[]>): void {

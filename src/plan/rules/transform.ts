@@ -1,6 +1,10 @@
 /** Bottom-up rewriting of logical plans. */
 import { unreachable } from '../../errors.js';
-import { aggregateNode, calcNode, joinNode, rankNode, unionNode, windowAggregateNode, windowTvfNode, type LogicalNode } from '../logical.js';
+import { aggregateNode, calcNode, unionNode } from '../logical-nodes.js';
+import { joinNode } from '../logical-join.js';
+import { rankNode } from '../logical-rank.js';
+import { windowAggregateNode, windowTvfNode } from '../logical-window.js';
+import type { LogicalNode } from '../logical.js';
 
 /** The same node over new inputs (schema, changelog mode and unique key are derived again). */
 export function withInputs(node: LogicalNode, inputs: readonly LogicalNode[]): LogicalNode {
