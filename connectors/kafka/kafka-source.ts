@@ -5,10 +5,8 @@
  * each reader's periodic discovery and owned by the subtask Flink's KafkaSourceEnumerator would
  * give them; on a restore they are enumerated with the restored ones.
  */
-import type { Admin } from 'kafkajs';
 import type { Schema } from '../../src/model/types.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
-import { userError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';
 import { silentLogger } from '../../src/log.js';
 import { resolveColumns, type ColumnOrigin } from '../common/columns.js';
@@ -17,53 +15,7 @@ import type { KafkaConfig } from './kafka-options.js';
 import { tpKey, type TopicPartition } from './kafka-offsets.js';
 import { KAFKA_METADATA_KEYS, MessageDecoder } from './message-decoder.js';
 import { KafkaReader } from './kafka-reader.js';
-
-export type KafkaSplit = SplitPosition['split'] & { readonly topic: string; readonly partition: number; readonly discovered?: boolean };
-
-export function splitOf(tp: TopicPartition, discovered = false): KafkaSplit {
-  return { id: tpKey(tp.topic, tp.partition), topic: tp.topic, partition: tp.partition, ...(discovered ? { discovered: true } : {}) };
-}
-
-/** Java's String.hashCode, for Flink's partition-owner rule. */
-function javaHash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
-
-/** The subtask that owns a discovered partition (Flink's KafkaSourceEnumerator.getSplitOwner). */
-export function splitOwner(topic: string, partition: number, parallelism: number): number {
-  const start = (Math.imul(javaHash(topic), 31) & 0x7fffffff) % parallelism;
-  return (start + partition) % parallelism;
-}
-
-/**
- * The partitions the table reads now: its topics (each must exist) or the topics matching its
- * pattern. Sorted by topic, then partition.
- */
-export async function listPartitions(admin: Admin, config: KafkaConfig): Promise<TopicPartition[]> {
-  const existing = await admin.listTopics();
-  let topics: string[];
-  if (config.topics) {
-    const missing = config.topics.filter((t) => !existing.includes(t));
-    if (missing.length > 0) {
-      const table = config.table;
-      throw userError(
-        'TOPIC_NOT_FOUND',
-        `table '${table.name}': topic${missing.length > 1 ? 's' : ''} ${missing.map((t) => `'${t}'`).join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on ${config.client.brokers.join(',')}`,
-        { position: table.optionPositions.topic ?? table.pos, details: { table: table.name, topics: missing } },
-      );
-    }
-    topics = [...config.topics];
-  } else {
-    topics = existing.filter((t) => !t.startsWith('__') && config.topicPattern!.test(t));
-  }
-  if (topics.length === 0) return [];
-  const meta = await admin.fetchTopicMetadata({ topics });
-  const out: TopicPartition[] = [];
-  for (const t of meta.topics) for (const p of t.partitions) out.push({ topic: t.name, partition: p.partitionId });
-  return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
-}
+import { type KafkaSplit, listPartitions, splitOf, topicsText } from './kafka-splits.js';
 
 export class KafkaSource implements Source {
   readonly bounded: boolean;
@@ -113,7 +65,7 @@ export class KafkaSource implements Source {
   }
 
   topicsText(): string {
-    return this.config.topics ? this.config.topics.map((t) => `topic '${t}'`).join(', ') : `topics matching '${this.config.topicPattern!.source}'`;
+    return topicsText(this.config);
   }
 
   describe(): string {

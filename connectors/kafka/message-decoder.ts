@@ -3,7 +3,7 @@
  * key and value formats, metadata columns from the message. For upsert-kafka it also normalizes
  * the upsert stream into a changelog, per partition: the first value of a key is +I, a later one
  * -U(previous row) +U(new row), a tombstone -D(previous row); this needs the last row per key,
- * which is rebuilt on restore by re-reading the partition (see kafka-reader.ts).
+ * which is rebuilt on restore by re-reading the partition (see kafka-split-state.ts).
  */
 import type { Field } from '../../src/model/types.js';
 import { RowKind, type ChangeBatch } from '../../src/model/changelog.js';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaConnector, upsertKafkaConnector } from '../../../connectors/kafka/index.js';
 import { resolveKafkaConfig } from '../../../connectors/kafka/kafka-options.js';
-import { splitOwner } from '../../../connectors/kafka/kafka-source.js';
+import { splitOwner } from '../../../connectors/kafka/kafka-splits.js';
 import { MessageEncoder } from '../../../connectors/kafka/message-encoder.js';
 import { changelogDecoder, ConvertError, rowDecoder, rowEncoder, DEFAULT_FORMAT_OPTIONS, type FormatField } from '../../../connectors/formats/index.js';
 import { type } from '../../../src/model/types.js';
