@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { TableDef } from '../../src/catalog/table.js';
 import { defineOptions, invalidOption, opt, validateOptions } from '../../src/connector/options.js';
+import { splitQualifiedName } from '../common/qualified-name.js';
 
 export const DUCKDB_OPTIONS = defineOptions('duckdb', {
   path: opt.nonEmptyString('the DuckDB database file (created if missing, with its folders)').required(),
@@ -15,40 +16,6 @@ export interface DuckDBSinkConfig {
   readonly schemaName: string | undefined;
   readonly tableName: string;
   readonly flushMaxRows: number | undefined;
-}
-
-/** Splits `a.b` / `"a.b".c` into unquoted parts; undefined when malformed. */
-export function splitQualifiedName(text: string): string[] | undefined {
-  const parts: string[] = [];
-  let i = 0;
-  while (i <= text.length) {
-    let part = '';
-    if (text[i] === '"') {
-      let j = i + 1;
-      for (;;) {
-        const q = text.indexOf('"', j);
-        if (q < 0) return undefined;
-        part += text.slice(j, q);
-        if (text[q + 1] === '"') {
-          part += '"';
-          j = q + 2;
-          continue;
-        }
-        i = q + 1;
-        break;
-      }
-    } else {
-      const dot = text.indexOf('.', i);
-      part = (dot < 0 ? text.slice(i) : text.slice(i, dot)).trim();
-      i = dot < 0 ? text.length : dot;
-    }
-    if (part === '') return undefined;
-    parts.push(part);
-    if (i >= text.length) break;
-    if (text[i] !== '.') return undefined;
-    i++;
-  }
-  return parts;
 }
 
 export function resolveDuckDBConfig(table: TableDef): DuckDBSinkConfig {

@@ -21,9 +21,9 @@ import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { externalError, internalError, isWeirError, userError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';
-import { acquireDuckDB, releaseDuckDB, type SharedDuckDB } from './instance-cache.js';
-import { ChunkAppender } from './chunk-appender.js';
-import { duckdbType, quoteIdent } from './duckdb-values.js';
+import { acquireDuckDB, releaseDuckDB, type SharedDuckDB } from '../common/duckdb-instance-cache.js';
+import { ChunkAppender } from '../common/duckdb-chunk-appender.js';
+import { duckdbType, quoteIdent } from '../common/duckdb-values.js';
 import type { DuckDBSinkConfig } from './duckdb-options.js';
 
 /** What preCommit returns and commit/abort take; recorded in the checkpoint. */

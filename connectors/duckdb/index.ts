@@ -19,5 +19,3 @@ export const duckdbConnector: ConnectorFactory = {
 registerConnector(duckdbConnector);
 
 export { DuckDBSink, DuckDBSinkWriter, type DuckDBCommittable } from './duckdb-sink.js';
-export { acquireDuckDB, releaseDuckDB, type SharedDuckDB } from './instance-cache.js';
-export { fromDuckDB, duckdbType, quoteIdent } from './duckdb-values.js';

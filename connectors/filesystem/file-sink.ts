@@ -17,8 +17,8 @@ import type { JsonValue } from '../../src/runtime/operator.js';
 import type { Sink, SinkContext, TwoPhaseCommitSink } from '../../src/sink/two-phase-commit.js';
 import { externalError, internalError, isWeirError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';
-import { ChunkAppender } from '../duckdb/chunk-appender.js';
-import { duckdbType, quoteIdent, quoteLiteral } from '../duckdb/duckdb-values.js';
+import { ChunkAppender } from '../common/duckdb-chunk-appender.js';
+import { duckdbType, quoteIdent, quoteLiteral } from '../common/duckdb-values.js';
 import type { FilesystemConfig } from './filesystem-options.js';
 
 export interface FileCommittable {

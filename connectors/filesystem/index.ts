@@ -4,7 +4,7 @@ import { optionKeys } from '../../src/connector/options.js';
 import { FILESYSTEM_OPTIONS, resolveFilesystemConfig } from './filesystem-options.js';
 import { FileSource } from './file-source.js';
 import { FileSink } from './file-sink.js';
-import { previewPartFiles } from '../duckdb/preview.js';
+import { previewPartFiles } from './preview.js';
 import { physicalFields } from '../common/columns.js';
 
 /** 'connector' = 'filesystem': read JSON lines / CSV files; write parquet, csv or json parts exactly once. */

@@ -6,7 +6,7 @@
  */
 import type { TableDef } from '../../src/catalog/table.js';
 import { defineOptions, invalidOption, opt, optionError, validateOptions } from '../../src/connector/options.js';
-import { splitQualifiedName } from '../duckdb/duckdb-options.js';
+import { splitQualifiedName } from '../common/qualified-name.js';
 
 const COMMON = {
   url: opt.nonEmptyString("the server: 'postgresql://host:port/database' or 'jdbc:postgresql://host:port/database' (user and password may be given here too)"),

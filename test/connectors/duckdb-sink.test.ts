@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { duckdbConnector } from '../../connectors/duckdb/index.js';
-import { acquireDuckDB, releaseDuckDB } from '../../connectors/duckdb/instance-cache.js';
-import { fromDuckDB, quoteIdent } from '../../connectors/duckdb/duckdb-values.js';
-import { splitQualifiedName } from '../../connectors/duckdb/duckdb-options.js';
+import { acquireDuckDB, releaseDuckDB } from '../../connectors/common/duckdb-instance-cache.js';
+import { fromDuckDB, quoteIdent } from '../../connectors/common/duckdb-values.js';
+import { splitQualifiedName } from '../../connectors/common/qualified-name.js';
 import type { Schema } from '../../src/model/types.js';
 import { type } from '../../src/model/types.js';
 import { RowKind } from '../../src/model/changelog.js';

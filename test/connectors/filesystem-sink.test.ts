@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { filesystemConnector } from '../../connectors/filesystem/index.js';
-import { fromDuckDB, quoteLiteral } from '../../connectors/duckdb/duckdb-values.js';
+import { fromDuckDB, quoteLiteral } from '../../connectors/common/duckdb-values.js';
 import { CONFORMANCE_SCHEMA, row, runTwoPhaseCommitConformance, type ConformanceTarget } from '../sink/conformance/two-phase-commit-suite.js';
 import { tempDir } from '../support/temp-dirs.js';
 import { drain, errorOf, makeTable, sinkContext, sourceContext } from './table-helper.js';
