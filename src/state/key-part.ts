@@ -22,7 +22,8 @@ export function keyPart(v: unknown): string {
 
 /**
  * The Map key of a row's key columns in keyed state: a single number or string key is itself,
- * anything else (several columns, bigint, bytes, NULL) the concatenation of `keyPart`s.
+ * anything else (several columns, bigint, bytes, NULL) the concatenation of `keyPart`s (no key
+ * columns: the empty string, one group).
  */
 export function rowMapKey(cols: readonly unknown[][], row: number, keys: readonly number[]): unknown {
   if (keys.length === 1) {
@@ -34,14 +35,17 @@ export function rowMapKey(cols: readonly unknown[][], row: number, keys: readonl
   return s;
 }
 
-/** `rowMapKey` of key values already taken out of their row (no key columns: one group, 0). */
-export function valuesMapKey(values: readonly unknown[]): unknown {
-  if (values.length === 0) return 0;
-  if (values.length === 1) {
-    const v = values[0];
+/**
+ * `rowMapKey` of `count` key values already taken out of their row, at `values[from ...]` (a key
+ * row, or a slot of a row-major table): the same Map key the row gave, so restored state and new
+ * rows meet.
+ */
+export function valuesMapKey(values: ArrayLike<unknown>, from = 0, count = values.length - from): unknown {
+  if (count === 1) {
+    const v = values[from];
     return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
   }
   let s = '';
-  for (let k = 0; k < values.length; k++) s += keyPart(values[k]);
+  for (let k = from; k < from + count; k++) s += keyPart(values[k]);
   return s;
 }

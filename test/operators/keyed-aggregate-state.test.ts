@@ -184,4 +184,19 @@ describe('KeyedAggregateOperator snapshots', () => {
     r.process(batch(['+I', 123_457, 5]), 0);
     expect(h2.take()).toEqual(['-U[123457, 1, 6]', '+U[123457, 2, 11]']);
   });
+
+  it('a global aggregate (no group keys) continues its one group after a restore', async () => {
+    const global = () => new KeyedAggregateOperator({ groupKeys: [], aggs: [agg('COUNT', undefined, true), agg('SUM', col(1), true)] });
+    const h = harness([schema]);
+    const op = await opened(global(), h);
+    op.process(batch(['+I', 1, 5], ['+I', 2, 6]), 0);
+    const h2 = harness([schema], { restoredState: [op.snapshotState(1).state!] });
+    const r = await opened(global(), h2);
+    r.process(batch(['+I', 3, 7]), 0);
+    expect(h2.take()).toEqual(['-U[2, 11]', '+U[3, 18]']);
+    expect(r.groupCount).toBe(1);
+    r.process(batch(['-D', 1, 5], ['-D', 2, 6], ['-D', 3, 7]), 0);
+    expect(h2.take()).toEqual(['-D[3, 18]']);
+    expect(r.groupCount).toBe(0);
+  });
 });

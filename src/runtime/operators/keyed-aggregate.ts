@@ -22,11 +22,11 @@
  * restore with another parallelism keeps exactly the groups routed to this subtask.
  */
 import type { AggregateFunction } from '../../expr/aggregates.js';
-import type { BoundExpr, RowFn } from '../../expr/bound.js';
-import { compilePredicate, compileRowFn } from '../../expr/compile.js';
+import type { BoundExpr } from '../../expr/bound.js';
+import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
 import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
 import { Int32SlotIndex } from '../../state/int-slot-index.js';
-import { keyPart } from '../../state/key-part.js';
+import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
@@ -92,11 +92,7 @@ export class KeyedAggregateOperator implements Operator {
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
   private readonly tmp: unknown[];
-  /** Per aggregate: the input column of its argument (fast path), or a compiled function. */
-  private readonly argCol: number[] = [];
-  private readonly argFn: (RowFn | null)[] = [];
-  private readonly filterCol: number[] = [];
-  private readonly filterFn: (((cols: readonly unknown[][], row: number) => boolean) | null)[] = [];
+  private inputs!: AggregateInputs;
   /** The single key column when the key value itself can be the map key, else -1. */
   private singleKey = -1;
 
@@ -136,23 +132,13 @@ export class KeyedAggregateOperator implements Operator {
     this.builder = new BatchBuilder(this.width);
     const keyTypes = this.groupKeys.map((k) => ctx.inputSchemas[0]?.fields[k]?.type.kind);
     if (this.groupKeys.length === 1 && keyTypes[0] !== 'BYTES') this.singleKey = this.groupKeys[0];
-    for (const a of this.config.aggs) {
-      const arg = a.args[0];
-      this.argCol.push(arg?.kind === 'input' ? arg.index : -1);
-      this.argFn.push(arg && arg.kind !== 'input' ? compileRowFn(arg) : null);
-      const f = a.filter;
-      this.filterCol.push(f?.kind === 'input' ? f.index : -1);
-      this.filterFn.push(f && f.kind !== 'input' ? compilePredicate(f) : null);
-    }
+    this.inputs = compileAggregateInputs(this.config.aggs);
     for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
-  /** The index key of a group from its key values at data[base ...]. */
+  /** The index key of a group from its key values at data[base ...]: what `process` computes from its row. */
   private mapKeyAt(data: ArrayLike<unknown>, base: number): unknown {
-    if (this.singleKey >= 0) return data[base];
-    let s = '';
-    for (let k = 0; k < this.groupKeys.length; k++) s += keyPart(data[base + k]);
-    return s;
+    return this.singleKey >= 0 ? data[base] : valuesMapKey(data, base, this.groupKeys.length);
   }
 
   private grow(): void {
@@ -225,22 +211,14 @@ export class KeyedAggregateOperator implements Operator {
     const data = this.data;
     const insertOnly = this.insertOnly;
     const singleCol = this.singleKey >= 0 ? cols[this.singleKey] : null;
-    const argCols: (unknown[] | null)[] = this.argCol.map((c) => (c >= 0 ? cols[c] : null));
-    const filterCols: (unknown[] | null)[] = this.filterCol.map((c) => (c >= 0 ? cols[c] : null));
-    const argFn = this.argFn;
-    const filterFn = this.filterFn;
+    const { argCol, argFn, filterCol, filterFn } = this.inputs;
+    const argCols: (unknown[] | null)[] = argCol.map((c) => (c >= 0 ? cols[c] : null));
+    const filterCols: (unknown[] | null)[] = filterCol.map((c) => (c >= 0 ? cols[c] : null));
     // Reloaded after allocSlot, which may replace it with a larger array.
     let meta = this.meta;
 
     for (let row = 0; row < n; row++) {
-      let mapKey: unknown;
-      if (singleCol !== null) mapKey = singleCol[row];
-      else if (g === 0) mapKey = 0;
-      else {
-        let s = '';
-        for (let k = 0; k < g; k++) s += keyPart(cols[groupKeys[k]][row]);
-        mapKey = s;
-      }
+      const mapKey = singleCol !== null ? singleCol[row] : rowMapKey(cols, row, groupKeys);
       const kind = kinds[row];
       const accumulate = kind === RowKind.INSERT || kind === RowKind.UPDATE_AFTER;
       if (!accumulate && insertOnly) {
@@ -271,38 +249,24 @@ export class KeyedAggregateOperator implements Operator {
         if ((f & EMITTED) !== 0) for (let j = 0; j < m; j++) before.push(fns[j].getValue(data[accBase + j]));
         else for (let j = 0; j < m; j++) before.push(null);
       }
-      if (accumulate) {
-        meta[2 * slot]++;
-        for (let j = 0; j < m; j++) {
-          const fc = filterCols[j];
-          if (fc !== null) {
-            if (fc[row] !== true) continue;
-          } else {
-            const ff = filterFn[j];
-            if (ff !== null && !ff(cols, row)) continue;
-          }
-          const ac = argCols[j];
-          const af = argFn[j];
-          data[accBase + j] = fns[j].accumulate(data[accBase + j], ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE);
+      if (accumulate) meta[2 * slot]++;
+      else if (--meta[2 * slot] === 0) {
+        // Every row of the group is retracted: start from fresh accumulators.
+        for (let j = 0; j < m; j++) data[accBase + j] = fns[j].create();
+        continue;
+      }
+      for (let j = 0; j < m; j++) {
+        const fc = filterCols[j];
+        if (fc !== null) {
+          if (fc[row] !== true) continue;
+        } else {
+          const ff = filterFn[j];
+          if (ff !== null && !ff(cols, row)) continue;
         }
-      } else {
-        if (--meta[2 * slot] === 0) {
-          // Every row of the group is retracted: start from fresh accumulators.
-          for (let j = 0; j < m; j++) data[accBase + j] = fns[j].create();
-          continue;
-        }
-        for (let j = 0; j < m; j++) {
-          const fc = filterCols[j];
-          if (fc !== null) {
-            if (fc[row] !== true) continue;
-          } else {
-            const ff = filterFn[j];
-            if (ff !== null && !ff(cols, row)) continue;
-          }
-          const ac = argCols[j];
-          const af = argFn[j];
-          data[accBase + j] = fns[j].retract(data[accBase + j], ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE);
-        }
+        const ac = argCols[j];
+        const af = argFn[j];
+        const v = ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE;
+        data[accBase + j] = accumulate ? fns[j].accumulate(data[accBase + j], v) : fns[j].retract(data[accBase + j], v);
       }
     }
     this.flush();
