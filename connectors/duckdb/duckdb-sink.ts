@@ -26,6 +26,11 @@ import { ChunkAppender } from '../common/duckdb-chunk-appender.js';
 import { duckdbType, quoteIdent } from '../common/duckdb-values.js';
 import type { DuckDBSinkConfig } from './duckdb-options.js';
 
+/** The staging table of a target, in the target's schema. */
+export function stagingTableName(tableName: string): string {
+  return `_weir_staging_${tableName}`;
+}
+
 /** What preCommit returns and commit/abort take; recorded in the checkpoint. */
 export interface DuckDBCommittable {
   readonly job: string;
@@ -88,7 +93,7 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
     const { schemaName, tableName } = config;
     const q = (name: string): string => (schemaName === undefined ? quoteIdent(name) : `${quoteIdent(schemaName)}.${quoteIdent(name)}`);
     this.target = q(tableName);
-    this.staging = q(`_weir_staging_${tableName}`);
+    this.staging = q(stagingTableName(tableName));
     this.markers = q('_weir_commits');
     this.writers = q('_weir_writers');
     this.cols = schema.fields.map((f) => quoteIdent(f.name)).join(', ');
@@ -118,7 +123,7 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
         }
       });
       const { appendCon } = this;
-      const app = await appendCon.createAppender(`_weir_staging_${this.config.tableName}`, this.config.schemaName ?? null);
+      const app = await appendCon.createAppender(stagingTableName(this.config.tableName), this.config.schemaName ?? null);
       this.appender = new ChunkAppender(app, [...STAGING_PREFIX_TYPES, ...this.schema.fields.map((f) => f.type)], `staging table of ${this.what}`);
     } catch (e) {
       throw this.wrap(e, 'open');
@@ -156,7 +161,7 @@ export class DuckDBSinkWriter implements TwoPhaseCommitSink<Txn, DuckDBCommittab
     const stagingCols = (
       await con.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, [
         schemaName ?? 'main',
-        `_weir_staging_${tableName}`,
+        stagingTableName(tableName),
       ])
     )
       .getRowsJS()

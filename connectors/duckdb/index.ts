@@ -4,6 +4,7 @@ import { optionKeys } from '../../src/connector/options.js';
 import { DUCKDB_OPTIONS, resolveDuckDBConfig } from './duckdb-options.js';
 import { DuckDBSink } from './duckdb-sink.js';
 import { previewDuckDBTable } from './preview.js';
+import { duckdbSchemaEvolution } from './schema-evolution.js';
 
 /** 'connector' = 'duckdb': an exactly-once sink into a DuckDB file (append, or upsert by primary key). */
 export const duckdbConnector: ConnectorFactory = {
@@ -14,6 +15,7 @@ export const duckdbConnector: ConnectorFactory = {
     const c = resolveDuckDBConfig(table);
     return previewDuckDBTable(c.path, c.schemaName, c.tableName, limit);
   },
+  evolveSchema: duckdbSchemaEvolution,
 };
 
 registerConnector(duckdbConnector);

@@ -4,6 +4,7 @@ import { optionKeys } from '../../src/connector/options.js';
 import { JDBC_OPTIONS, POSTGRES_OPTIONS, resolvePostgresConfig } from './postgres-options.js';
 import { PostgresSink } from './postgres-sink.js';
 import { previewPostgresTable } from './preview.js';
+import { postgresSchemaEvolution } from './schema-evolution.js';
 
 function factory(name: 'postgres' | 'jdbc'): ConnectorFactory {
   return {
@@ -11,6 +12,7 @@ function factory(name: 'postgres' | 'jdbc'): ConnectorFactory {
     optionKeys: optionKeys(name === 'jdbc' ? JDBC_OPTIONS : POSTGRES_OPTIONS),
     createSink: (table, schema) => new PostgresSink(table, schema, resolvePostgresConfig(table, name)),
     preview: (table, limit) => previewPostgresTable(table, resolvePostgresConfig(table, name), limit),
+    evolveSchema: (table, change) => postgresSchemaEvolution(table, change, name),
   };
 }
 

@@ -50,12 +50,7 @@ export async function cdcCommand(file: string | undefined, flags: CdcFlags): Pro
       // as before is a bug, and must not loop.
       const shape = (ts: readonly DiscoveredTable[]): string => JSON.stringify(ts.map((t) => [t.schema, t.name, t.columns.map((c) => [c.name, c.pgType])]));
       if (shape(previous.tables) === shape(built.tables)) throw internalError('weir cdc: a source stopped for a schema change, but no table changed');
-      await applyColumnChanges(
-        pipeline,
-        columnChanges(previous, built),
-        behavior === 'evolve' || behavior === 'try_evolve' ? behavior : 'lenient',
-        createLogger(),
-      );
+      await applyColumnChanges(columnChanges(previous, built), behavior === 'evolve' || behavior === 'try_evolve' ? behavior : 'lenient', createLogger());
     } else if (!flags.quiet) {
       const sink = pipeline.sink.type === 'duckdb' ? `DuckDB ${pipeline.sink.path}` : 'PostgreSQL';
       say(
