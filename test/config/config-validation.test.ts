@@ -10,7 +10,7 @@ import { RESTART_KEYS } from '../../src/config/restart-config.js';
 import { prepareJob } from '../../src/cli/job-file.js';
 import { RESULT_MODE_KEY } from '../../src/cli/sql/session.js';
 import { isWeirError } from '../../src/errors.js';
-import { STATE_TTL_KEY } from '../../src/plan/physical.js';
+import { STATE_TTL_KEY } from '../../src/plan/physical-config.js';
 import { IDLE_TIMEOUT_CONFIG } from '../../src/plan/source-watermark.js';
 import { KEY_GROUPS } from '../../src/model/partition.js';
 import { runShell } from '../cli/sql/sql-helpers.js';

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { formatType } from '../../src/model/types.js';
 import { explainLogical } from '../../src/plan/explain.js';
-import { bindInsert } from '../../src/plan/physical.js';
+import { bindInsert } from '../../src/plan/bind-insert.js';
 import { createdSources, errorOf, load, ORDERS_DDL, plan } from './helpers.js';
 
 const DDL = `${ORDERS_DDL}
