@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type, type Schema } from '../../src/model/types.js';
 import { RankOperator } from '../../src/runtime/operators/rank.js';
+import { serializeState } from '../../src/state/serde.js';
 import { batch, harness, opened } from './harness.js';
 
 const S: Schema = {
@@ -48,5 +49,18 @@ describe('rank operator (Top-N)', () => {
     const r = await rank(1, false, true, [snap]);
     r.op.process(batch(['+I', 1, 120], ['+I', 1, 110]));
     expect(r.h.take()).toEqual(['-D[1, 100, 1]', '+I[1, 120, 1]']);
+  });
+
+  it('restores a snapshot that keyed "no partition keys" 0: its rows and new rows share one partition', async () => {
+    const old = serializeState({ v: 1, partitions: [[0, 0, [[[1, 5], 1]]]] });
+    const h = harness([S], { restoredState: [old] });
+    const op = await opened(
+      new RankOperator({ partitionKeys: [], orderKeys: [{ index: 1, descending: true }], limit: 1, outputRank: true, insertOnlyInput: true }),
+      h,
+    );
+    expect(op.partitionCount).toBe(1);
+    op.process(batch(['+I', 2, 7]));
+    expect(h.take()).toEqual(['-U[1, 5, 1]', '+U[2, 7, 1]']);
+    expect(op.partitionCount).toBe(1);
   });
 });

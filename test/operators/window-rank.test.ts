@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type, type Schema } from '../../src/model/types.js';
 import { WindowRankOperator } from '../../src/runtime/operators/window-rank.js';
+import { serializeState } from '../../src/state/serde.js';
 import { batch, harness, opened } from './harness.js';
 
 /** Input (we TIMESTAMP, k STRING, total INT): a window aggregate's output; top 2 per (we, k) by total DESC. */
@@ -58,5 +59,14 @@ describe('WindowRankOperator', () => {
       seen.push(...r.h.take());
     }
     expect(seen.sort()).toEqual(['+I[20, a, 2, 1]', '+I[20, b, 3, 1]']);
+  });
+
+  it('restores a snapshot whose single partition key was stored concatenated: its rows and new rows share one partition', async () => {
+    const old = serializeState({ v: 1, watermark: null, windows: [[20, [['s1:a', { hash: 7, rows: [[20, 'a', 2]] }]]]] });
+    const h = harness([schema], { restoredState: [old] });
+    const op = await opened(new WindowRankOperator({ partitionKeys: [1], orderKeys: [{ index: 2, descending: true }], limit: 2, windowEnd: 0 }), h);
+    op.process(batch(['+I', 20, 'a', 5], ['+I', 20, 'a', 1]), 0);
+    op.onWatermark(19);
+    expect(h.take()).toEqual(['+I[20, a, 5, 1]', '+I[20, a, 2, 2]']);
   });
 });

@@ -17,7 +17,7 @@
  */
 import { internalError, userError } from '../../errors.js';
 import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
-import { keyPart } from '../../state/key-part.js';
+import { rowMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { BatchBuilder, RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, Output, SnapshotResult } from '../operator.js';
@@ -55,7 +55,6 @@ export class ChangelogNormalizeOperator implements Operator {
   private names: readonly string[] = [];
   private output!: Output;
   private builder!: BatchBuilder;
-  private keyOf!: (cols: readonly unknown[][], i: number) => unknown;
 
   constructor(private readonly config: ChangelogNormalizeConfig) {}
 
@@ -64,20 +63,6 @@ export class ChangelogNormalizeOperator implements Operator {
     this.arity = ctx.inputSchemas[0].fields.length;
     this.names = ctx.inputSchemas[0].fields.map((f) => f.name);
     this.builder = new BatchBuilder(this.arity);
-    const keys = this.config.keys;
-    if (keys.length === 1) {
-      const k = keys[0];
-      this.keyOf = (cols, i) => {
-        const v = cols[k][i];
-        return typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-      };
-    } else {
-      this.keyOf = (cols, i) => {
-        let s = '';
-        for (let j = 0; j < keys.length; j++) s += keyPart(cols[keys[j]][i]);
-        return s;
-      };
-    }
     for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
@@ -93,7 +78,7 @@ export class ChangelogNormalizeOperator implements Operator {
     for (let i = 0; i < size; i++) {
       const kind = kinds[i];
       if (kind === RowKind.UPDATE_BEFORE) continue;
-      const key = this.keyOf(cols, i);
+      const key = rowMapKey(cols, i, this.config.keys);
       const held = rows.get(key);
       if (kind === RowKind.DELETE) {
         if (held === undefined) continue;
@@ -181,7 +166,7 @@ export class ChangelogNormalizeOperator implements Operator {
       const row: unknown[] = new Array(this.arity + 1);
       for (let c = 0; c < this.arity; c++) row[c] = keyCols[c][0] = from[c] < 0 ? null : cols[from[c]][i];
       row[this.arity] = s.hashes[i];
-      this.rows.set(this.keyOf(keyCols, 0), row);
+      this.rows.set(rowMapKey(keyCols, 0, this.config.keys), row);
     }
   }
 

@@ -15,7 +15,7 @@
  *
  * Snapshots hold every partition with the hash of its key.
  */
-import { keyPart } from '../../state/key-part.js';
+import { keyPart, rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
@@ -131,16 +131,7 @@ export class RankOperator implements Operator {
     const limit = this.config.limit;
     const insertOnly = this.config.insertOnlyInput;
     for (let row = 0; row < n; row++) {
-      let key: unknown;
-      if (keys.length === 0) key = 0;
-      else if (keys.length === 1) {
-        const v = cols[keys[0]!]![row];
-        key = typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-      } else {
-        let s = '';
-        for (let k = 0; k < keys.length; k++) s += keyPart(cols[keys[k]!]![row]);
-        key = s;
-      }
+      const key = rowMapKey(cols, row, keys);
       const values = new Array<unknown>(arity);
       for (let c = 0; c < arity; c++) values[c] = cols[c]![row];
       const probe: Entry = { id: rowId(values), row: values, count: 1 };
@@ -247,9 +238,12 @@ export class RankOperator implements Operator {
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
     const s = deserializeState<StateV1>(bytes);
     if (s.v !== 1) throw internalError(`rank state has unknown version ${String((s as { v: unknown }).v)}`);
-    for (const [k, hash, entries] of s.partitions) {
-      if (subtaskOfHash(hash, parallelism) !== subtask) continue;
-      this.partitions.set(k, { key: k, hash, entries: entries.map(([row, count]) => ({ id: rowId(row), row, count })) });
+    const keys = this.config.partitionKeys;
+    for (const [, hash, entries] of s.partitions) {
+      if (subtaskOfHash(hash, parallelism) !== subtask || entries.length === 0) continue;
+      // Keyed by its rows, not by the snapshot's key: snapshots before the shared key function keyed "no partition keys" 0.
+      const key = valuesMapKey(keys.map((k) => entries[0]![0][k]));
+      this.partitions.set(key, { key, hash, entries: entries.map(([row, count]) => ({ id: rowId(row), row, count })) });
     }
   }
 

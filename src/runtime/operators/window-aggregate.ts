@@ -16,7 +16,7 @@
  */
 import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
 import type { RowFn } from '../../expr/bound.js';
-import { keyPart } from '../../state/key-part.js';
+import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, unreachable, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
@@ -165,16 +165,7 @@ export class WindowAggregateOperator implements Operator {
         late++;
         continue;
       }
-      let mapKey: unknown;
-      if (g === 0) mapKey = 0;
-      else if (g === 1) {
-        const v = cols[keyCols[0]!]![row];
-        mapKey = typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-      } else {
-        let s = '';
-        for (let k = 0; k < g; k++) s += keyPart(cols[keyCols[k]!]![row]);
-        mapKey = s;
-      }
+      const mapKey = rowMapKey(cols, row, keyCols);
       this.assign(t);
       for (let w = 0; w < ends.length; w++) {
         const end = ends[w]!;
@@ -273,12 +264,7 @@ export class WindowAggregateOperator implements Operator {
           );
         }
         if (subtaskOfHash(group.hash, parallelism) !== subtask) continue;
-        let mapKey: unknown;
-        if (g === 0) mapKey = 0;
-        else if (g === 1) {
-          const v = group.keys[0];
-          mapKey = typeof v === 'number' || typeof v === 'string' ? v : keyPart(v);
-        } else mapKey = group.keys.map(keyPart).join('');
+        const mapKey = valuesMapKey(group.keys);
         let w = this.windows.get(end);
         if (w === undefined) {
           w = new Map();

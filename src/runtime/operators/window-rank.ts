@@ -14,7 +14,7 @@
  * State: pending windows with their partitions (hash, rows) and the watermark.
  */
 import { deserializeState, serializeState } from '../../state/serde.js';
-import { keyPart } from '../../state/key-part.js';
+import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
@@ -97,8 +97,7 @@ export class WindowRankOperator implements Operator {
         late++;
         continue;
       }
-      let key = '';
-      for (let k = 0; k < keys.length; k++) key += keyPart(cols[keys[k]!]![row]);
+      const key = rowMapKey(cols, row, keys);
       let parts = this.windows.get(end);
       if (parts === undefined) {
         parts = new Map();
@@ -157,9 +156,12 @@ export class WindowRankOperator implements Operator {
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
     const s = deserializeState<StateV1>(bytes);
     if (s.v !== 1) throw internalError(`window rank state has unknown version ${String((s as { v: unknown }).v)}`);
+    const keys = this.config.partitionKeys;
     for (const [end, parts] of s.windows) {
-      for (const [key, part] of parts) {
-        if (subtaskOfHash(part.hash, parallelism) !== subtask) continue;
+      for (const [, part] of parts) {
+        if (subtaskOfHash(part.hash, parallelism) !== subtask || part.rows.length === 0) continue;
+        // Keyed by its rows, not by the snapshot's key: snapshots before the shared key function concatenated every key.
+        const key = valuesMapKey(keys.map((k) => part.rows[0]![k]));
         let w = this.windows.get(end);
         if (w === undefined) {
           w = new Map();
