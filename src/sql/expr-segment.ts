@@ -3,7 +3,8 @@
  * where they end, and converting them through node-sql-parser.
  */
 import type { Expr } from './ir.js';
-import { ExprConverter, unexpectedAfter } from './expr-convert.js';
+import { ExprConverter } from './expr-convert.js';
+import { unexpectedAfter } from './expr-nodes.js';
 import { Locator } from './locator.js';
 import type { StatementContext } from './nsp-node.js';
 import { parseExprAst } from './nsp.js';

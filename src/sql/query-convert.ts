@@ -4,7 +4,8 @@
  * Flink's planner does); comma-separated FROM items become cross joins.
  */
 import type { Expr, FromItem, JoinRef, OrderItem, Pos, Query, SelectItem, SelectQuery } from './ir.js';
-import { ExprConverter, freezeNode, identName } from './expr-convert.js';
+import { ExprConverter } from './expr-convert.js';
+import { freezeNode, identName } from './expr-nodes.js';
 import { Locator } from './locator.js';
 import type { NspNode, StatementContext } from './nsp-node.js';
 import { parseQueryAst } from './nsp.js';
