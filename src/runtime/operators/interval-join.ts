@@ -17,6 +17,7 @@
 import type { BoundExpr } from '../../expr/bound.js';
 import { compilePredicate } from '../../expr/compile.js';
 import { rowMapKey } from '../../state/key-part.js';
+import { restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
@@ -70,12 +71,7 @@ export class IntervalJoinOperator implements Operator {
     this.builder = new BatchBuilder(l + r);
     this.scratch = Array.from({ length: l + r }, () => [null]);
     if (this.config.residual) this.residual = compilePredicate(this.config.residual);
-    let wm: number | undefined;
-    for (const bytes of ctx.restoredState) {
-      const w = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
-      wm = wm === undefined ? w : Math.min(wm, w);
-    }
-    if (wm !== undefined) this.watermark = wm;
+    this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
   process(batch: ChangeBatch, input: number): void {

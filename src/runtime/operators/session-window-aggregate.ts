@@ -20,8 +20,9 @@
 import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
 import type { RowFn } from '../../expr/bound.js';
 import { valuesMapKey } from '../../state/key-part.js';
+import { nullWindowTime, restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
-import { internalError, unreachable, userError } from '../../errors.js';
+import { internalError, unreachable } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
@@ -87,12 +88,7 @@ export class SessionWindowAggregateOperator implements Operator {
     this.metrics = ctx.metrics;
     this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
     ({ argCol: this.argCol, argFn: this.argFn, filterFn: this.filterFn } = compileAggregateInputs(this.config.aggs));
-    let restoredWatermark: number | undefined;
-    for (const bytes of ctx.restoredState) {
-      const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
-      restoredWatermark = restoredWatermark === undefined ? wm : Math.min(restoredWatermark, wm);
-    }
-    if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
+    this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
   process(batch: ChangeBatch, _input = 0): void {
@@ -114,10 +110,7 @@ export class SessionWindowAggregateOperator implements Operator {
       }
       const t = times[row];
       if (t === null || t === undefined) {
-        throw userError(
-          'NULL_ROWTIME',
-          'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column',
-        );
+        throw nullWindowTime();
       }
       for (let k = 0; k < g; k++) rowKeys[k] = cols[keyCols[k]!]![row];
       const mapKey = valuesMapKey(rowKeys);

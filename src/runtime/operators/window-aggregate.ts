@@ -18,19 +18,15 @@ import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggrega
 import type { RowFn } from '../../expr/bound.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
-import { internalError, unreachable, userError } from '../../errors.js';
+import { internalError, unreachable } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import type { AggregateSpec } from './keyed-aggregate.js';
+import { assignWindows, fireDueWindows, mod, nullWindowTime, restoreWatermark, type WindowShape, windowStart } from './event-time.js';
 
-/** Window shape, sizes in milliseconds (see WindowSpec in src/plan/logical.ts). */
-export interface WindowShape {
-  readonly kind: 'TUMBLE' | 'HOP' | 'CUMULATE';
-  readonly size: number;
-  /** HOP: the slide; CUMULATE: the step; TUMBLE: the size. */
-  readonly slide: number;
-}
+/** Part of this operator's config, so importable with it. */
+export type { WindowShape };
 
 /** An output group column: an input column, or a property of the window. */
 export type WindowOutputColumn =
@@ -65,12 +61,6 @@ interface StateV1 {
 
 const STAR_VALUE = 1;
 
-/** t mod m in [0, m), also for negative t (timestamps before 1970). */
-function mod(t: number, m: number): number {
-  const r = t % m;
-  return r < 0 ? r + m : r;
-}
-
 export class WindowAggregateOperator implements Operator {
   private readonly keyCols: number[];
   private readonly fns: AggregateSpec['fn'][];
@@ -100,38 +90,7 @@ export class WindowAggregateOperator implements Operator {
     this.metrics = ctx.metrics;
     this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
     ({ argCol: this.argCol, argFn: this.argFn, filterFn: this.filterFn } = compileAggregateInputs(this.config.aggs));
-    let restoredWatermark: number | undefined;
-    for (const bytes of ctx.restoredState) {
-      const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
-      // Another parallelism merges several old subtasks: the lowest watermark drops no row that
-      // any of them would have kept.
-      restoredWatermark = restoredWatermark === undefined ? wm : Math.min(restoredWatermark, wm);
-    }
-    if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
-  }
-
-  /** Fills `ends` with the ends of the windows containing t, smallest first. */
-  private assign(t: number): void {
-    const ends = this.ends;
-    ends.length = 0;
-    const { kind, size, slide } = this.config.window;
-    switch (kind) {
-      case 'TUMBLE':
-        ends.push(t - mod(t, size) + size);
-        return;
-      case 'HOP': {
-        const first = t - mod(t, slide) + slide;
-        for (let end = first; end - size <= t; end += slide) ends.push(end);
-        return;
-      }
-      case 'CUMULATE': {
-        const start = t - mod(t, size);
-        for (let end = t - mod(t, slide) + slide; end <= start + size; end += slide) ends.push(end);
-        return;
-      }
-      default:
-        unreachable(kind);
-    }
+    this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
   process(batch: ChangeBatch, _input = 0): void {
@@ -155,10 +114,7 @@ export class WindowAggregateOperator implements Operator {
       }
       const t = times[row];
       if (t === null || t === undefined) {
-        throw userError(
-          'NULL_ROWTIME',
-          'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column',
-        );
+        throw nullWindowTime();
       }
       // The first (smallest) window end of the row, as the end of its slice.
       if (t - mod(t, slide) + slide - 1 <= this.watermark) {
@@ -166,7 +122,7 @@ export class WindowAggregateOperator implements Operator {
         continue;
       }
       const mapKey = rowMapKey(cols, row, keyCols);
-      this.assign(t);
+      assignWindows(this.config.window, t, ends);
       for (let w = 0; w < ends.length; w++) {
         const end = ends[w]!;
         let groups = this.windows.get(end);
@@ -199,14 +155,7 @@ export class WindowAggregateOperator implements Operator {
   /** Fires every window whose end - 1 <= the watermark, oldest first, then forwards the watermark. */
   onWatermark(timestamp: number): void {
     if (timestamp > this.watermark) this.watermark = timestamp;
-    const due: number[] = [];
-    for (const end of this.windows.keys()) if (end - 1 <= this.watermark) due.push(end);
-    if (due.length > 0) {
-      due.sort((a, b) => a - b);
-      for (const end of due) {
-        this.fire(end, this.windows.get(end)!);
-        this.windows.delete(end);
-      }
+    if (fireDueWindows(this.windows, this.watermark, (end, groups) => this.fire(end, groups))) {
       const out = this.builder.take();
       if (out !== null) this.output.emit(out);
     }
@@ -216,8 +165,7 @@ export class WindowAggregateOperator implements Operator {
     const b = this.builder;
     const columns = this.config.groups;
     const fns = this.fns;
-    const { kind, size } = this.config.window;
-    const start = kind === 'CUMULATE' ? end - 1 - mod(end - 1, size) : end - size;
+    const start = windowStart(this.config.window, end);
     for (const group of groups.values()) {
       b.startRow(RowKind.INSERT);
       let k = 0;

@@ -17,6 +17,7 @@
 import type { BoundExpr } from '../../expr/bound.js';
 import { compilePredicate } from '../../expr/compile.js';
 import { keyPart } from '../../state/key-part.js';
+import { fireDueWindows, restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
@@ -72,12 +73,7 @@ export class WindowJoinOperator implements Operator {
     this.builder = new BatchBuilder(l + r);
     this.scratch = Array.from({ length: l + r }, () => [null]);
     if (this.config.residual) this.residual = compilePredicate(this.config.residual);
-    let wm: number | undefined;
-    for (const bytes of ctx.restoredState) {
-      const w = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
-      wm = wm === undefined ? w : Math.min(wm, w);
-    }
-    if (wm !== undefined) this.watermark = wm;
+    this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
   process(batch: ChangeBatch, input: number): void {
@@ -129,14 +125,10 @@ export class WindowJoinOperator implements Operator {
 
   onWatermark(timestamp: number): void {
     if (timestamp > this.watermark) this.watermark = timestamp;
-    const due: number[] = [];
-    for (const end of this.windows.keys()) if (end - 1 <= this.watermark) due.push(end);
-    if (due.length > 0) {
-      due.sort((a, b) => a - b);
-      for (const end of due) {
-        for (const e of this.windows.get(end)!.values()) this.joinEntry(e);
-        this.windows.delete(end);
-      }
+    const fire = (_end: number, entries: Map<string, Entry>) => {
+      for (const e of entries.values()) this.joinEntry(e);
+    };
+    if (fireDueWindows(this.windows, this.watermark, fire)) {
       const out = this.builder.take();
       if (out !== null) this.output.emit(out);
     }

@@ -15,6 +15,7 @@
  */
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
+import { fireDueWindows, restoreWatermark } from './event-time.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
@@ -61,12 +62,7 @@ export class WindowRankOperator implements Operator {
     if (a === undefined) throw internalError('window rank: no input schema');
     this.arity = a;
     this.builder = new BatchBuilder(a + 1);
-    let restoredWatermark: number | undefined;
-    for (const bytes of ctx.restoredState) {
-      const wm = this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
-      restoredWatermark = restoredWatermark === undefined ? wm : Math.min(restoredWatermark, wm);
-    }
-    if (restoredWatermark !== undefined) this.watermark = restoredWatermark;
+    this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
   private readonly compareRows = (a: unknown[], b: unknown[]): number => {
@@ -122,27 +118,24 @@ export class WindowRankOperator implements Operator {
   /** Emits the top N of every window whose end - 1 <= the watermark, oldest first. */
   onWatermark(timestamp: number): void {
     if (timestamp > this.watermark) this.watermark = timestamp;
-    const due: number[] = [];
-    for (const end of this.windows.keys()) if (end - 1 <= this.watermark) due.push(end);
-    if (due.length > 0) {
-      due.sort((a, b) => a - b);
-      const b = this.builder;
-      const limit = this.config.limit;
-      for (const end of due) {
-        for (const part of this.windows.get(end)!.values()) {
-          part.rows.sort(this.compareRows);
-          const top = Math.min(limit, part.rows.length);
-          for (let i = 0; i < top; i++) {
-            const r = part.rows[i]!;
-            b.startRow(RowKind.INSERT);
-            for (let c = 0; c < this.arity; c++) b.set(c, r[c]);
-            b.set(this.arity, i + 1);
-          }
-        }
-        this.windows.delete(end);
-      }
-      const out = b.take();
+    if (fireDueWindows(this.windows, this.watermark, (_end, parts) => this.fire(parts))) {
+      const out = this.builder.take();
       if (out !== null) this.output.emit(out);
+    }
+  }
+
+  private fire(parts: Map<unknown, Part>): void {
+    const b = this.builder;
+    const limit = this.config.limit;
+    for (const part of parts.values()) {
+      part.rows.sort(this.compareRows);
+      const top = Math.min(limit, part.rows.length);
+      for (let i = 0; i < top; i++) {
+        const r = part.rows[i]!;
+        b.startRow(RowKind.INSERT);
+        for (let c = 0; c < this.arity; c++) b.set(c, r[c]);
+        b.set(this.arity, i + 1);
+      }
     }
   }
 

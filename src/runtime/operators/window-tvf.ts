@@ -12,10 +12,10 @@
  * State: only the watermark, so a restored job does not let a replayed late row through.
  */
 import { deserializeState, serializeState } from '../../state/serde.js';
-import { internalError, unreachable, userError } from '../../errors.js';
+import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
-import type { WindowShape } from './window-aggregate.js';
+import { assignWindows, nullWindowTime, restoreWatermark, type WindowShape, windowStart } from './event-time.js';
 
 export interface WindowTvfConfig {
   /** The input column holding the rowtime. */
@@ -28,19 +28,13 @@ interface StateV1 {
   readonly watermark: number | null;
 }
 
-function mod(t: number, m: number): number {
-  const r = t % m;
-  return r < 0 ? r + m : r;
-}
-
 export class WindowTvfOperator implements Operator {
   private output!: Output;
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
   private arity = 0;
   private watermark = -Infinity;
-  /** Scratch: window starts and ends of the current row (reused, no per-row allocation). */
-  private readonly starts: number[] = [];
+  /** Scratch: window ends of the current row (reused, no per-row allocation). */
   private readonly ends: number[] = [];
 
   constructor(readonly config: WindowTvfConfig) {
@@ -55,47 +49,11 @@ export class WindowTvfOperator implements Operator {
     if (a === undefined) throw internalError('window TVF: no input schema');
     this.arity = a;
     this.builder = new BatchBuilder(a + 3);
-    let wm: number | undefined;
-    for (const bytes of ctx.restoredState) {
+    this.watermark = restoreWatermark(ctx.restoredState, (bytes) => {
       const s = deserializeState<StateV1>(bytes);
       if (s.v !== 1) throw internalError(`window TVF state has unknown version ${String((s as { v: unknown }).v)}`);
-      const w = s.watermark ?? -Infinity;
-      // Several old subtasks merged: the lowest watermark drops no row that one of them kept.
-      wm = wm === undefined ? w : Math.min(wm, w);
-    }
-    if (wm !== undefined) this.watermark = wm;
-  }
-
-  /** Fills starts/ends with the windows of time t, in end order. */
-  private assign(t: number): void {
-    const { starts, ends } = this;
-    starts.length = 0;
-    ends.length = 0;
-    const { kind, size, slide } = this.config.window;
-    switch (kind) {
-      case 'TUMBLE': {
-        const start = t - mod(t, size);
-        starts.push(start);
-        ends.push(start + size);
-        return;
-      }
-      case 'HOP':
-        for (let end = t - mod(t, slide) + slide; end - size <= t; end += slide) {
-          starts.push(end - size);
-          ends.push(end);
-        }
-        return;
-      case 'CUMULATE': {
-        const start = t - mod(t, size);
-        for (let end = t - mod(t, slide) + slide; end <= start + size; end += slide) {
-          starts.push(start);
-          ends.push(end);
-        }
-        return;
-      }
-      default:
-        unreachable(kind);
-    }
+      return s.watermark ?? -Infinity;
+    });
   }
 
   process(batch: ChangeBatch, _input = 0): void {
@@ -105,7 +63,8 @@ export class WindowTvfOperator implements Operator {
     const times = cols[this.config.timeCol] as (number | null)[];
     const arity = this.arity;
     const b = this.builder;
-    const { starts, ends } = this;
+    const { window } = this.config;
+    const ends = this.ends;
     let late = 0;
     for (let row = 0; row < n; row++) {
       if (kinds[row] !== RowKind.INSERT && kinds[row] !== RowKind.UPDATE_AFTER) {
@@ -113,12 +72,9 @@ export class WindowTvfOperator implements Operator {
       }
       const t = times[row];
       if (t === null || t === undefined) {
-        throw userError(
-          'NULL_ROWTIME',
-          'a row has NULL in the time column of a window: event-time windows need a non-NULL time attribute; filter out NULLs or use COALESCE in a computed column',
-        );
+        throw nullWindowTime();
       }
-      this.assign(t);
+      assignWindows(window, t, ends);
       for (let w = 0; w < ends.length; w++) {
         const end = ends[w]!;
         if (end - 1 <= this.watermark) {
@@ -127,7 +83,7 @@ export class WindowTvfOperator implements Operator {
         }
         b.startRow(RowKind.INSERT);
         for (let c = 0; c < arity; c++) b.set(c, cols[c]![row]);
-        b.set(arity, starts[w]!);
+        b.set(arity, windowStart(window, end));
         b.set(arity + 1, end);
         b.set(arity + 2, end - 1);
       }
