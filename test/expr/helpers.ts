@@ -47,7 +47,7 @@ export function scope(columns: Record<string, SqlType>): Scope {
   return {
     resolveColumn(ref) {
       const i = names.indexOf(ref.name);
-      if (i < 0) throw userError('SQL_UNKNOWN_COLUMN', `unknown column '${ref.name}'`, { position: ref.pos });
+      if (i < 0) throw userError('UNKNOWN_COLUMN', `unknown column '${ref.name}'`, { position: ref.pos });
       return { index: i, type: columns[ref.name] };
     },
   };

@@ -64,7 +64,7 @@ async function until(cond: () => boolean): Promise<void> {
 describe('the restart loop', () => {
   it('while a restart waits, status() says which attempt, when and why; a stop ends the job at once', async () => {
     // An hour's backoff: only the stop can end this wait.
-    const job = await failingJob('waits', externalError('DOWN', 'PostgreSQL at h:5432/db: connect ECONNREFUSED'), exponential(3_600_000));
+    const job = await failingJob('waits', externalError('POSTGRES', 'PostgreSQL at h:5432/db: connect ECONNREFUSED'), exponential(3_600_000));
     await until(() => job.status().state === 'RESTARTING');
     const s = job.status();
     expect(s.restarts).toBe(1);
@@ -77,7 +77,7 @@ describe('the restart loop', () => {
   });
 
   it('retriable external errors restart without limit; the attempt count grows', async () => {
-    const job = await failingJob('retries', externalError('DOWN', 'Kafka: connection refused'), exponential(1));
+    const job = await failingJob('retries', externalError('KAFKA', 'Kafka: connection refused'), exponential(1));
     await until(() => job.status().restarts >= INTERNAL_RESTART_LIMIT + 3);
     await job.cancel();
     expect((await job.done).state).toBe('CANCELED');

@@ -93,7 +93,7 @@ describe('fixed-delay and failure-rate', () => {
 
 describe('which failures are restarted', () => {
   it('classifies user, non-retriable external, retriable external, raw socket and internal errors', () => {
-    expect(classifyFailure(userError('SQL', 'bad'))).toBe('user');
+    expect(classifyFailure(userError('SQL_INVALID', 'bad'))).toBe('user');
     expect(classifyFailure(externalError('PG_COMMIT_LOST', 'lost', { retriable: false }))).toBe('fatal');
     expect(classifyFailure(outage)).toBe('retriable');
     expect(classifyFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9092'), { code: 'ECONNREFUSED' }))).toBe('retriable');
@@ -103,7 +103,10 @@ describe('which failures are restarted', () => {
 
   it('user errors and non-retriable external errors fail at once, whatever the strategy', () => {
     const p = new RestartPolicy(exponential());
-    expect(p.onFailure(userError('TYPE', "invalid value 'x' for INT"), 0, false)).toEqual({ restart: false, reason: 'a user error: restarting cannot help' });
+    expect(p.onFailure(userError('EXPR_EVAL', "invalid value 'x' for INT"), 0, false)).toEqual({
+      restart: false,
+      reason: 'a user error: restarting cannot help',
+    });
     expect(p.onFailure(externalError('PG_COMMIT_LOST', 'lost', { retriable: false }), 0, false).restart).toBe(false);
   });
 

@@ -58,7 +58,7 @@ describe('exactly-once across failures', () => {
 
   it('an operator error is retried; when attempts run out done rejects with the original error', async () => {
     const rec = new SinkRecorder();
-    const error = externalError('BOOM', 'operator exploded');
+    const error = externalError('POSTGRES', 'operator exploded');
     const state = { batches: 0, failAt: 5, error };
     const graph = pipeline('fail-op', [
       { kind: 'source', uid: 'src', parallelism: 1, source: sequenceSource({ splits: 1, rowsPerSplit: 1000, batchSize: 10 }), schema: SEQUENCE_SCHEMA },
@@ -93,7 +93,7 @@ describe('exactly-once across failures', () => {
 
   it('a user error fails the job at once, without restarts', async () => {
     const rec = new SinkRecorder();
-    const error = userError('BAD', 'you did something wrong');
+    const error = userError('SQL_INVALID', 'you did something wrong');
     const graph = pipeline('fail-user', [
       { kind: 'source', uid: 'src', parallelism: 1, source: sequenceSource({ splits: 1, rowsPerSplit: 1000, batchSize: 10 }), schema: SEQUENCE_SCHEMA },
       {

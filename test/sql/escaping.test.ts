@@ -19,8 +19,8 @@ describe('escaping what a terminal would act on', () => {
   });
 
   it('every WeirError message is escaped where it is made; an internal error keeps its line breaks', () => {
-    expect(userError('X', "column 'a\u001b[2Jb' not found").message).toBe("column 'a\\x1b[2Jb' not found");
-    expect(externalError('X', 'server said:\nno\u0007').message).toBe('server said:\\nno\\x07');
+    expect(userError('UNKNOWN_COLUMN', "column 'a\u001b[2Jb' not found").message).toBe("column 'a\\x1b[2Jb' not found");
+    expect(externalError('POSTGRES', 'server said:\nno\u0007').message).toBe('server said:\\nno\\x07');
     expect(internalError('generated code:\nline 2\u0000').message).toBe('generated code:\nline 2\\x00');
   });
 

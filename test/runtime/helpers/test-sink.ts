@@ -100,7 +100,7 @@ class TestWriter implements TwoPhaseCommitSink<Txn, Committable> {
   async write(txn: Txn, batch: ChangeBatch): Promise<void> {
     this.rec.writes++;
     if (this.rec.writeDelayMs > 0) await new Promise((r) => setTimeout(r, this.rec.writeDelayMs));
-    if (this.rec.shouldFail()) throw externalError('TEST_SINK', 'injected write failure');
+    if (this.rec.shouldFail()) throw externalError('FILE_SINK', 'injected write failure');
     for (let i = 0; i < batch.size; i++) {
       const row: unknown[] = [batch.kinds[i]];
       for (const col of batch.columns) row.push(col[i]);
