@@ -47,7 +47,7 @@ beforeAll(async () => {
   expect(count).toBeLessThan(END);
   await expectContiguous(db, count);
   fixture = { dir, committed: count };
-}, 90_000);
+}, 600_000);
 
 interface Copy {
   chk: string;

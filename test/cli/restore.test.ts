@@ -97,7 +97,7 @@ beforeAll(async () => {
     stoppedRun('cli-restore-chk', 'SIGTERM', ['-q']),
     stoppedRun('cli-restore-sp', 'SIGINT', ['-q', '--savepoint-on-stop']),
   ]);
-}, 90_000);
+}, 600_000);
 
 describe('restoring with --from-checkpoint', () => {
   it("'latest' with no checkpoint starts fresh and says so", async () => {

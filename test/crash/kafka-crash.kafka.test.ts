@@ -109,5 +109,5 @@ describe.skipIf(!kafka)('kafka crash recovery', () => {
     expect(second.code).toBe(0);
     expect(await queryDuckDb(job.duckdb, AGG_QUERY)).toEqual(expected);
     expect(await latestPerKey()).toEqual(expected);
-  }, 180_000);
+  }, 600_000);
 });

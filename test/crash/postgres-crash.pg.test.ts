@@ -154,7 +154,7 @@ describe.skipIf(!server)('postgres crash recovery', () => {
       expect(await leftovers(s.jobName)).toEqual([]);
       expect(await stagedLeft(s.table)).toBe(0);
     },
-    180_000,
+    600_000,
   );
 
   it.each<PgScenario>(['projection-append', 'aggregate-upsert'])(
@@ -188,7 +188,7 @@ describe.skipIf(!server)('postgres crash recovery', () => {
       expect(await leftovers(s.jobName)).toEqual([]);
       expect(await stagedLeft(s.table)).toBe(0);
     },
-    180_000,
+    600_000,
   );
 
   it('PostgreSQL restarts (immediate) in the middle of a job: the job recovers by itself and the output is exact', async () => {
@@ -231,10 +231,12 @@ describe.skipIf(!server)('postgres crash recovery', () => {
     const metadata = files.filter((f) => f.name === '_metadata').map((f) => readFileSync(join(f.parentPath, f.name), 'utf8'));
     expect(metadata.some((m) => m.includes(`"weir:${s.jobName}:`))).toBe(true);
     for (const f of files) expect(readFileSync(join(f.parentPath, f.name)).includes(server!.password)).toBe(false);
-  }, 60_000);
+  }, 600_000);
 
   it('a reader polling the table while the job runs at parallelism 3 never sees part of a checkpoint', async () => {
-    const s = scenarioFiles('reader', { scenario: 'projection-append', parallelism: 3, rows: 300_000, rowsPerSecond: 100_000, checkpointInterval: '200ms' });
+    // Long enough never to end by itself: the test stops it (SIGTERM) once the reader has seen ten
+    // different committed states, however slowly a loaded machine gets there.
+    const s = scenarioFiles('reader', { scenario: 'projection-append', parallelism: 3, rows: 50_000_000, rowsPerSecond: 100_000, checkpointInterval: '200ms' });
     const run = spawnWeir(['run', s.jobFile, '--checkpoint-dir', s.checkpoints, '-q']);
     let finished = false;
     void run.exit.then(() => (finished = true));
@@ -247,6 +249,7 @@ describe.skipIf(!server)('postgres crash recovery', () => {
         const r = await client.query({ text: `SELECT count(*) FROM ${s.table}`, rowMode: 'array' }).catch(() => undefined);
         if (r) seen.add(Number((r.rows[0] as string[])[0]));
         else await new Promise((res) => setTimeout(res, 5));
+        if (seen.size >= 10 && run.child.exitCode === null && !run.child.killed) run.child.kill('SIGTERM');
       }
     } finally {
       await client.end();
@@ -267,8 +270,8 @@ describe.skipIf(!server)('postgres crash recovery', () => {
     ).toEqual([]);
     const [[rows]] = await server!.query(`SELECT count(*) FROM ${s.table}`);
     expect(Number(rows)).toBe(total);
-    expect(total).toBeGreaterThan(140_000);
+    expect(total).toBeGreaterThan(0);
     expect(await leftovers(s.jobName)).toEqual([]);
     expect(await stagedLeft(s.table)).toBe(0);
-  }, 60_000);
+  }, 600_000);
 });

@@ -114,6 +114,6 @@ describe('SESSION windows end to end (datagen -> session window aggregate -> Duc
       expect(await queryDuckDb(db, q('tvf'))).toEqual(exp);
       expect(await queryDuckDb(db, q('legacy'))).toEqual(exp);
     },
-    60_000,
+    600_000,
   );
 });

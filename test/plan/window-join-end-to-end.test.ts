@@ -114,6 +114,6 @@ describe('window joins end to end', () => {
       expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, na, nb FROM inner_out ORDER BY ws, k')).toEqual(exp.inner);
       expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, na, nb FROM left_out ORDER BY ws, k')).toEqual(exp.left);
     },
-    60_000,
+    600_000,
   );
 });

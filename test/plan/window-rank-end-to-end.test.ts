@@ -102,6 +102,6 @@ describe('window Top-N end to end', () => {
       expect(exp.length).toBeGreaterThan(60);
       expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, total, rn FROM top3 ORDER BY ws, rn')).toEqual(exp);
     },
-    60_000,
+    600_000,
   );
 });

@@ -169,6 +169,6 @@ describe('window Top-N and window join over window TVFs, end to end', () => {
       expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), aid, bid FROM inner_out ORDER BY ws, aid, bid')).toEqual(exp.inner);
       expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), aid, bid FROM left_out ORDER BY ws, aid, bid NULLS FIRST')).toEqual(exp.left);
     },
-    90_000,
+    600_000,
   );
 });

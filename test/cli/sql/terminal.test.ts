@@ -170,5 +170,5 @@ describe.skipIf(!TMUX)('weir sql in a terminal', () => {
     // the stop took a final checkpoint of the job in ./.weir/checkpoints
     const jobDir = join(dir, '.weir', 'checkpoints', 'insert-into_sink');
     expect(readdirSync(jobDir).some((n) => /^chk-\d+$/.test(n) && existsSync(join(jobDir, n, '_metadata')))).toBe(true);
-  }, 60_000);
+  }, 600_000);
 });

@@ -183,6 +183,6 @@ describe(`nexmark queries equal DuckDB batch results (${EVENTS.toLocaleString('e
       expect(actual.length).toBe(expected.length);
       expect(actual).toEqual(expected);
     },
-    60_000,
+    600_000,
   );
 });

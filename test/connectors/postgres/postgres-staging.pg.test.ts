@@ -154,12 +154,12 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
     expect(await jobGids('poll-a')).toEqual([]);
     // One applied marker per checkpoint replaced the subtasks' markers; its rows are what became visible.
     expect(await pg.query("SELECT count(*), sum(rows), min(subtask) FROM st._weir_commits WHERE job = 'poll-a'")).toEqual([['6', String(6 * P * PER), '-1']]);
-  }, 60_000);
+  }, 600_000);
 
   it('the same reader does see partial checkpoints when each subtask commits on its own (staging off)', async () => {
     const { partial } = await pollWhileWriting('unstaged', 'never');
     expect(partial.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 600_000);
 
   /**
    * Checkpoints 1-2 complete; 3 completes but the process dies after two of the three subtasks
@@ -231,7 +231,7 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
         expect(await read()).toEqual(expected());
       }
     },
-    60_000,
+    600_000,
   );
 
   it('a fresh start discards what an earlier parallel run staged but did not apply, so no checkpoint shows in part', async () => {
@@ -245,7 +245,7 @@ describe.skipIf(!server)('postgres sink, parallelism > 1', () => {
     expect(await stagingTables()).toBe(0);
     expect(await jobGids('fresh-u')).toEqual([]);
     await Promise.all(again.map((w) => w.close()));
-  }, 60_000);
+  }, 600_000);
 
   it("prepared transactions of a sink operator no longer in the job are rolled back at start, with an info log; other jobs' and live sinks' are kept", async () => {
     const lines: string[] = [];
