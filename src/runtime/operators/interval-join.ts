@@ -15,14 +15,14 @@
  * parallelism keeps the keys routed to this subtask and the lowest restored watermark.
  */
 import type { BoundExpr } from '../../expr/bound.js';
-import { compilePredicate } from '../../expr/compile.js';
 import { rowMapKey } from '../../state/key-part.js';
 import { restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
+import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { appendJoined, checkJoinKeys, openJoinSides } from './join-sides.js';
 
 export interface IntervalJoinConfig {
   readonly leftKeys: readonly number[];
@@ -58,19 +58,13 @@ export class IntervalJoinOperator implements Operator {
   private cleanedAt = -Infinity;
 
   constructor(readonly config: IntervalJoinConfig) {
-    if (config.leftKeys.length === 0 || config.leftKeys.length !== config.rightKeys.length) throw internalError('interval join: invalid keys');
+    checkJoinKeys(config.leftKeys, config.rightKeys, 'interval join: invalid keys');
   }
 
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
-    const l = ctx.inputSchemas[0]?.fields.length;
-    const r = ctx.inputSchemas[1]?.fields.length;
-    if (l === undefined || r === undefined) throw internalError('interval join: needs two input schemas');
-    this.arity = [l, r];
-    this.builder = new BatchBuilder(l + r);
-    this.scratch = Array.from({ length: l + r }, () => [null]);
-    if (this.config.residual) this.residual = compilePredicate(this.config.residual);
+    ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('interval join', ctx, this.config.residual));
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
@@ -126,11 +120,7 @@ export class IntervalJoinOperator implements Operator {
             for (let c = 0; c < orow.length; c++) scratch[otherBase + c]![0] = orow[c];
             if (!pred(scratch, 0)) continue;
           }
-          b.startRow(RowKind.INSERT);
-          const l = left ? cur : orow;
-          const r = left ? orow : cur;
-          for (let c = 0; c < l.length; c++) b.set(c, l[c]);
-          for (let c = 0; c < r.length; c++) b.set(la + c, r[c]);
+          appendJoined(b, this.arity, RowKind.INSERT, left ? cur : orow, left ? orow : cur);
         }
       }
       let mine = own.get(key);

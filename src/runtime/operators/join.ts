@@ -23,13 +23,13 @@
  * parallelism keeps exactly the keys routed to this subtask.
  */
 import type { BoundExpr } from '../../expr/bound.js';
-import { compilePredicate } from '../../expr/compile.js';
 import { keyPart, rowMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
+import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { appendJoined, checkJoinKeys, openJoinSides } from './join-sides.js';
 
 export interface JoinConfig {
   readonly joinType: 'inner' | 'left' | 'right' | 'full';
@@ -87,7 +87,7 @@ export class JoinOperator implements Operator {
 
   constructor(readonly config: JoinConfig) {
     this.keys = [config.leftKeys, config.rightKeys];
-    if (config.leftKeys.length === 0 || config.leftKeys.length !== config.rightKeys.length) throw internalError('join: invalid equi-join keys');
+    checkJoinKeys(config.leftKeys, config.rightKeys, 'join: invalid equi-join keys');
     const t = config.joinType;
     this.preserved = [t === 'left' || t === 'full', t === 'right' || t === 'full'];
     this.ttl = config.stateTtlMs ?? 0;
@@ -97,13 +97,7 @@ export class JoinOperator implements Operator {
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
-    const l = ctx.inputSchemas[0]?.fields.length;
-    const r = ctx.inputSchemas[1]?.fields.length;
-    if (l === undefined || r === undefined) throw internalError('join: needs two input schemas');
-    this.arity = [l, r];
-    this.builder = new BatchBuilder(l + r);
-    this.scratch = Array.from({ length: l + r }, () => [null]);
-    if (this.config.residual) this.residual = compilePredicate(this.config.residual);
+    ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('join', ctx, this.config.residual));
     for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
     this.lastSweep = this.now();
   }
@@ -118,13 +112,7 @@ export class JoinOperator implements Operator {
 
   /** Emits `times` copies of (left, right); null pads a side with NULLs. */
   private emit(kind: RowKind, left: readonly unknown[] | null, right: readonly unknown[] | null, times: number): void {
-    const b = this.builder;
-    const [l, r] = this.arity;
-    for (let t = 0; t < times; t++) {
-      b.startRow(kind);
-      for (let c = 0; c < l; c++) b.set(c, left === null ? null : left[c]);
-      for (let c = 0; c < r; c++) b.set(l + c, right === null ? null : right[c]);
-    }
+    appendJoined(this.builder, this.arity, kind, left, right, times);
   }
 
   /** Whether the residual holds for `row` (on side `side`, already in scratch) joined with `other`. */

@@ -15,14 +15,14 @@
  * plus the watermark; a restore with another parallelism keeps the keys routed to this subtask.
  */
 import type { BoundExpr } from '../../expr/bound.js';
-import { compilePredicate } from '../../expr/compile.js';
 import { keyPart } from '../../state/key-part.js';
 import { fireDueWindows, restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
+import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { appendJoined, checkJoinKeys, openJoinSides } from './join-sides.js';
 
 export interface WindowJoinConfig {
   readonly joinType: 'inner' | 'left' | 'right' | 'full';
@@ -60,19 +60,13 @@ export class WindowJoinOperator implements Operator {
   private nullKeys = 0;
 
   constructor(readonly config: WindowJoinConfig) {
-    if (config.leftKeys.length === 0 || config.leftKeys.length !== config.rightKeys.length) throw internalError('window join: invalid keys');
+    checkJoinKeys(config.leftKeys, config.rightKeys, 'window join: invalid keys');
   }
 
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
-    const l = ctx.inputSchemas[0]?.fields.length;
-    const r = ctx.inputSchemas[1]?.fields.length;
-    if (l === undefined || r === undefined) throw internalError('window join: needs two input schemas');
-    this.arity = [l, r];
-    this.builder = new BatchBuilder(l + r);
-    this.scratch = Array.from({ length: l + r }, () => [null]);
-    if (this.config.residual) this.residual = compilePredicate(this.config.residual);
+    ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('window join', ctx, this.config.residual));
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
   }
 
@@ -160,11 +154,7 @@ export class WindowJoinOperator implements Operator {
   }
 
   private emit(l: unknown[] | null, r: unknown[] | null): void {
-    const b = this.builder;
-    const [la, ra] = this.arity;
-    b.startRow(RowKind.INSERT);
-    for (let c = 0; c < la; c++) b.set(c, l === null ? null : l[c]);
-    for (let c = 0; c < ra; c++) b.set(la + c, r === null ? null : r[c]);
+    appendJoined(this.builder, this.arity, RowKind.INSERT, l, r);
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
