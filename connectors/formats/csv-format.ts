@@ -1,7 +1,7 @@
 /**
  * Flink's `csv` format: one record per message (a trailing line end is ignored) or per file
- * record, fields in declaration order. An empty unquoted field is NULL and "" the empty string, as the
- * filesystem connector reads and writes them.
+ * record, fields in declaration order. An empty unquoted field is NULL and "" the empty string,
+ * as the filesystem connector reads and writes them.
  */
 import type { SqlType } from '../../src/model/types.js';
 import { unreachable } from '../../src/errors.js';

@@ -1,9 +1,9 @@
 /**
- * Schema evolution of `weir cdc` targets (schema.change.behavior = evolve | try_evolve | lenient): after the
- * job stopped right before a column change, the columns each target gains, loses or retypes are
- * applied to the target table by its sink connector (ConnectorFactory.evolveSchema: ALTER TABLE ...
- * ADD / DROP COLUMN, ALTER COLUMN ... TYPE) before the job resumes with the new columns.
- * try_evolve logs a change the target refuses and goes on; evolve fails on it.
+ * Schema evolution of `weir cdc` targets (schema.change.behavior = evolve | try_evolve | lenient):
+ * after the job stopped right before a column change, the columns each target gains, loses or
+ * retypes are applied to the target table by its sink connector (ConnectorFactory.evolveSchema:
+ * ALTER TABLE ... ADD / DROP COLUMN, ALTER COLUMN ... TYPE) before the job resumes with the new
+ * columns. try_evolve logs a change the target refuses and goes on; evolve fails on it.
  */
 import type { TableDef } from '../../catalog/table.js';
 import type { SchemaChange } from '../../connector/connector.js';
@@ -11,8 +11,7 @@ import { lookupConnector } from '../../connector/registry.js';
 import { externalError, userError } from '../../errors.js';
 import { formatType, type Field } from '../../model/types.js';
 import type { Logger } from '../../log.js';
-import type { PipelineJob } from './pipeline-job.js';
-import { targetId } from './pipeline-job.js';
+import { targetId, type PipelineJob } from './pipeline-job.js';
 
 export interface ColumnChange extends SchemaChange {
   readonly sinkTable: string;
