@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { runWeir, spawnWeir, type WeirRun } from '../support/weir-process.js';
 
 /**
@@ -64,7 +65,7 @@ export async function expectContiguous(db: string, n: number, table = 'out_rows'
   expect(await idStats(db, table)).toEqual({ count: n, distinct: n, min: n === 0 ? null : 1, max: n === 0 ? null : n });
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 120_000, run?: WeirRun): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = HANG_GUARD_MS, run?: WeirRun): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
@@ -108,8 +109,8 @@ export function readMetadata(folder: string): Metadata {
 /** Starts `weir run`, then waits until its control socket is up and `checkpoints` checkpoints completed. */
 export async function startRunning(args: readonly string[], jobDir: string, checkpoints = 1, opts: { cwd?: string } = {}): Promise<WeirRun> {
   const run = spawnWeir(['run', ...args], opts);
-  await waitFor('the control socket', () => existsSync(join(jobDir, 'control.json')), 120_000, run);
-  await waitFor(`${checkpoints} completed checkpoint(s)`, () => completedCheckpoints(jobDir).length >= checkpoints, 120_000, run);
+  await waitFor('the control socket', () => existsSync(join(jobDir, 'control.json')), HANG_GUARD_MS, run);
+  await waitFor(`${checkpoints} completed checkpoint(s)`, () => completedCheckpoints(jobDir).length >= checkpoints, HANG_GUARD_MS, run);
   return run;
 }
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { WEIR_BIN } from '../support/weir-process.js';
 import { expectUserError, lines, runOk, runWeir, tempDir, waitFor, writeFile, type WeirRun } from './cli-helpers.js';
 import { createLocalUser, isRoot, runAs, spawnAs, type LocalUser } from './second-user.js';
@@ -102,7 +103,7 @@ async function startJob(s: Setup, umask: string, env: Record<string, string | un
         return undefined;
       }
     },
-    60_000,
+    HANG_GUARD_MS,
     run,
   );
   return { run, socket: controlInfo(s.jobDir).socket };
@@ -321,7 +322,7 @@ require('node:net').createServer((c) => { fs.appendFileSync(process.argv[3], 'hi
         { cwd: tmp, env: envOf(tmp) },
       );
       try {
-        await waitFor('the other user listening', () => listener.stdout().includes('listening'), 60_000);
+        await waitFor('the other user listening', () => listener.stdout().includes('listening'));
         const plant = await runAs(
           other!,
           [

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import {
   completedCheckpoints,
   escapeRe,
@@ -53,7 +54,7 @@ describe('a running job', { timeout: 600_000 }, () => {
     expect(Object.values(meta.sources)[0].positions[0].position).toBe(after1.count);
 
     const second = await startRunning([j.file, '--checkpoint-dir', j.chk, '--from-checkpoint', 'latest', '-q'], j.jobDir, 1);
-    await waitFor('new checkpoints', () => Math.max(...completedCheckpoints(j.jobDir)) > last + 1, 120_000, second);
+    await waitFor('new checkpoints', () => Math.max(...completedCheckpoints(j.jobDir)) > last + 1, HANG_GUARD_MS, second);
     // this time stopped with `weir stop` (no savepoint): a final checkpoint
     const stop = await runOk(['stop', 'ticker', '--checkpoint-dir', j.chk]);
     const m = /^job 'ticker' stopped; checkpoint (\d+) at (.*)\n$/.exec(stop.stdout);
@@ -120,7 +121,7 @@ describe('a running job', { timeout: 600_000 }, () => {
 
     // latest is now the stop's savepoint (newer than any checkpoint): a restart continues from it
     const again = await startRunning([j.file, '--checkpoint-dir', j.chk, '-q', '--from-checkpoint', 'latest'], j.jobDir, 1);
-    await waitFor('a checkpoint after the savepoint', () => Math.max(...completedCheckpoints(j.jobDir)) > Number(s![1]), 120_000, again);
+    await waitFor('a checkpoint after the savepoint', () => Math.max(...completedCheckpoints(j.jobDir)) > Number(s![1]), HANG_GUARD_MS, again);
     again.child.kill('SIGTERM');
     expect((await again.exit).code, again.stderr()).toBe(0);
     expect(lines(again.stderr())).toEqual([`restoring job 'served' from ${s![2]}`]);

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { postgresOrSkip, type TestPostgres } from '../support/postgres.js';
 import { seededRandom, spawnWeir, tempDir, type WeirRun } from '../support/weir-process.js';
 
@@ -54,7 +55,7 @@ function latestCheckpoint(jobDir: string): { id: number; lsn: bigint; snapshotDo
   };
 }
 
-async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+async function until(pred: () => boolean | Promise<boolean>, what: string, ms = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -171,7 +172,6 @@ pipeline:
         const r = run;
         await until(
           () => r.child.exitCode !== null || (latestCheckpoint(jobDir)?.id ?? 0) > restored,
-          60_000,
           `a checkpoint (run ${attempt}, seed ${seed}): ${r.stderr().slice(-2000)}`,
         );
         expect(run.child.exitCode, `run ${attempt} exited early (seed ${seed}): ${run.stderr().slice(-2000)}`).toBeNull();
@@ -190,15 +190,11 @@ pipeline:
 
       const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
       const final = run!;
-      await until(
-        () => {
-          expect(final.child.exitCode, final.stderr().slice(-2000)).toBeNull();
-          const c = latestCheckpoint(jobDir);
-          return c !== undefined && c.id > restored && c.snapshotDone && c.lsn >= lsnNum(target!);
-        },
-        90_000,
-        `a checkpoint at ${target} (seed ${seed})`,
-      );
+      await until(() => {
+        expect(final.child.exitCode, final.stderr().slice(-2000)).toBeNull();
+        const c = latestCheckpoint(jobDir);
+        return c !== undefined && c.id > restored && c.snapshotDone && c.lsn >= lsnNum(target!);
+      }, `a checkpoint at ${target} (seed ${seed})`);
       final.child.kill('SIGTERM');
       const { code, signal } = await final.exit;
       expect({ code, signal }, final.stderr().slice(-2000)).toEqual({ code: 0, signal: null });
@@ -226,6 +222,6 @@ pipeline:
       }
       expect(total).toBeGreaterThan(TABLES * ROWS_PER_TABLE * 0.9);
     },
-    300_000,
+    600_000,
   );
 });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { consumeCommittedWithJava, createTopics, kafkaClient, kafkaOrSkip, produce, uniqueTopic } from '../support/kafka.js';
 import { seededRandom, tempDir } from '../support/weir-process.js';
 import {
@@ -55,7 +56,7 @@ async function groupCaughtUp(groupId: string, topic: string): Promise<boolean> {
   }
 }
 
-async function until(what: string, cond: () => Promise<boolean>, hangGuardMs = 180_000): Promise<void> {
+async function until(what: string, cond: () => Promise<boolean>, hangGuardMs = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + hangGuardMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);

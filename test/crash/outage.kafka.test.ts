@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { consumeCommittedWithJava, createTopics, kafkaScript, parseBootstrap, produce } from '../support/kafka.js';
 import { spawnWeir, tempDir, type WeirRun } from '../support/weir-process.js';
 import { completedCheckpoints } from '../cli/cli-helpers.js';
@@ -49,7 +50,7 @@ try {
 afterAll(() => kafkaScript('stop', env).catch(() => undefined));
 
 /** Polls `cond` until it holds; fails at once (with the job's stderr) when the job exits first. */
-async function waitFor(what: string, job: WeirRun, cond: () => Promise<boolean> | boolean, hangGuardMs = 300_000): Promise<void> {
+async function waitFor(what: string, job: WeirRun, cond: () => Promise<boolean> | boolean, hangGuardMs = HANG_GUARD_MS): Promise<void> {
   const until = Date.now() + hangGuardMs;
   for (;;) {
     if (await cond()) return;

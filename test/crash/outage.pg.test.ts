@@ -11,6 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { postgresOrSkip } from '../support/postgres.js';
 import { spawnWeir, tempDir, type WeirRun } from '../support/weir-process.js';
 
@@ -22,7 +23,7 @@ const OUTAGE_MS = 30_000;
 const BUCKETS = 7;
 
 /** Polls `cond` until it holds; fails at once (with the job's stderr) when the job exits first. */
-async function waitFor(what: string, job: WeirRun, cond: () => Promise<boolean> | boolean, hangGuardMs = 300_000): Promise<void> {
+async function waitFor(what: string, job: WeirRun, cond: () => Promise<boolean> | boolean, hangGuardMs = HANG_GUARD_MS): Promise<void> {
   const until = Date.now() + hangGuardMs;
   for (;;) {
     if (await cond()) return;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { postgresOrSkip, type TestPostgres } from '../support/postgres.js';
 import { seededRandom, spawnWeir, tempDir, type WeirRun } from '../support/weir-process.js';
 
@@ -130,7 +131,7 @@ function latestCheckpoint(ckDir: string): Checkpoint | undefined {
   return { id: Number(last.slice(4)), lsn, snapshotDone: !/"done":\s*false/.test(meta) };
 }
 
-async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+async function until(pred: () => boolean | Promise<boolean>, what: string, ms = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
@@ -177,7 +178,6 @@ describe.skipIf(!server)('postgres-cdc crash recovery', () => {
         const r = run;
         await until(
           () => r.child.exitCode !== null || (latestCheckpoint(ck)?.id ?? 0) > restored,
-          30_000,
           `a checkpoint (run ${attempt}, seed ${seed}): ${r.stderr().slice(-2000)}`,
         );
         expect(run.child.exitCode, `run ${attempt} exited early (seed ${seed}): ${run.stderr().slice(-2000)}`).toBeNull();
@@ -199,15 +199,11 @@ describe.skipIf(!server)('postgres-cdc crash recovery', () => {
       // last commit (the restored one may already be past it, but the run must have started).
       const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
       const final = run!;
-      await until(
-        () => {
-          expect(final.child.exitCode, final.stderr().slice(-2000)).toBeNull();
-          const c = latestCheckpoint(ck);
-          return c !== undefined && c.id > restored && lsnNum(c.lsn) >= lsnNum(target!);
-        },
-        40_000,
-        `a checkpoint at ${target} (seed ${seed})`,
-      );
+      await until(() => {
+        expect(final.child.exitCode, final.stderr().slice(-2000)).toBeNull();
+        const c = latestCheckpoint(ck);
+        return c !== undefined && c.id > restored && lsnNum(c.lsn) >= lsnNum(target!);
+      }, `a checkpoint at ${target} (seed ${seed})`);
       final.child.kill('SIGTERM');
       const { code, signal } = await final.exit;
       expect({ code, signal }, final.stderr().slice(-2000)).toEqual({ code: 0, signal: null });
@@ -227,6 +223,6 @@ describe.skipIf(!server)('postgres-cdc crash recovery', () => {
       const [[confirmed]] = await pg.query('SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1', [slot]);
       expect(lsnNum(confirmed!)).toBe(lsnNum(latestCheckpoint(ck)!.lsn));
     },
-    150_000,
+    600_000,
   );
 });

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { postgresOrSkip } from '../support/postgres.js';
 import { runWeir, seededRandom, spawnWeir, tempDir } from '../support/weir-process.js';
 import { PG_ROWS, writePgScenario, type PgScenario, type PgScenarioOptions } from './postgres-scenarios.js';
@@ -72,7 +73,7 @@ async function killWhilePrepared(child: ChildProcess, jobName: string, random: (
 }
 
 /** Waits until the job has committed at least `n` checkpoints (commit markers); fails at once, with its stderr, when `run` exits. */
-async function waitForCommits(jobName: string, n: number, run?: { child: ChildProcess; stderr(): string }, timeoutMs = 30_000): Promise<void> {
+async function waitForCommits(jobName: string, n: number, run?: { child: ChildProcess; stderr(): string }, timeoutMs = HANG_GUARD_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const r = await server!.query('SELECT count(*) FROM crash._weir_commits WHERE job = $1', [jobName]).catch(() => [['0']]);
@@ -209,7 +210,7 @@ describe.skipIf(!server)('postgres crash recovery', () => {
     expect(await fingerprint(s.table, 'projection-append')).toEqual(expected);
     expect(await leftovers(s.jobName)).toEqual([]);
     expect(await stagedLeft(s.table)).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it('a clean stop (SIGTERM) commits its final checkpoint and leaves no prepared transaction or open connection', async () => {
     const s = scenarioFiles('clean_stop', { scenario: 'projection-append', parallelism: 2, rows: 5_000_000, rowsPerSecond: 100_000 });

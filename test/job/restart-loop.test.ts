@@ -14,6 +14,7 @@ import { useTempDirs } from '../runtime/helpers/fixtures.js';
 import { SEQUENCE_SCHEMA, sequenceSource } from '../runtime/helpers/sequence-source.js';
 import { failingOperator } from '../runtime/helpers/test-operators.js';
 import { SinkRecorder, testSink } from '../runtime/helpers/test-sink.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 
 const dir = useTempDirs();
 
@@ -54,7 +55,7 @@ async function failingJob(name: string, error: Error, strategy: RestartStrategy)
 }
 
 async function until(cond: () => boolean): Promise<void> {
-  const guard = Date.now() + 60_000;
+  const guard = Date.now() + HANG_GUARD_MS;
   while (!cond()) {
     if (Date.now() > guard) throw new Error('condition never held');
     await new Promise((r) => setTimeout(r, 5));

@@ -9,6 +9,7 @@ import { postgresCdcConnector } from '../../connectors/postgres-cdc/index.js';
 import { type } from '../../src/model/types.js';
 import type { SplitPosition } from '../../src/runtime/source.js';
 import { makeTable } from '../connectors/table-helper.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { postgresOrSkip } from '../support/postgres.js';
 import { runSourceConformance, type Row } from './conformance/source-suite.js';
 
@@ -114,7 +115,7 @@ function foldRows(rows: readonly Row[]): Map<number, unknown[]> {
 
 async function dropSlot(job: string): Promise<void> {
   // The reader's replication connection ends asynchronously after close(): wait until the slot is free.
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + HANG_GUARD_MS;
   for (;;) {
     const r = await server!.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [job]);
     if (r.length === 0) return;

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
+import { HANG_GUARD_MS } from './hang-guard.js';
 
 const { Kafka, logLevel } = kafkajs;
 const run = promisify(execFile);
@@ -97,7 +98,7 @@ export function uniqueTopic(prefix: string): string {
 }
 
 /** Retries a call while Kafka answers with a retriable error (leaders still being elected). */
-export async function retryTransient<T>(fn: () => Promise<T>, budgetMs = 10_000): Promise<T> {
+export async function retryTransient<T>(fn: () => Promise<T>, budgetMs = HANG_GUARD_MS): Promise<T> {
   const started = Date.now();
   for (;;) {
     try {
@@ -185,7 +186,7 @@ export async function readTopic(bootstrap: string, topic: string, opts: { readUn
     const done = new Promise<void>((resolveDone, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`readTopic(${topic}): timed out (an open transaction?); partitions not read to the end: ${[...pending].join(',')}`)),
-        opts.timeoutMs ?? 30_000,
+        opts.timeoutMs ?? HANG_GUARD_MS,
       );
       // Batches that hold only transaction markers or aborted records reach no eachBatch call but
       // do end a batch: that is where the progress towards the end offset shows.
@@ -255,7 +256,7 @@ export async function consumeCommittedWithJava(
     await new Promise<void>((resolveDone, reject) => {
       const guard = setTimeout(
         () => reject(new Error(`the Java consumer of '${topic}' never reached its last line (${lines.length} lines read); stderr: ${stderr.trim()}`)),
-        opts.hangGuardMs ?? 300_000,
+        opts.hangGuardMs ?? HANG_GUARD_MS,
       );
       const rl = createInterface({ input: child.stdout });
       rl.on('line', (line) => {

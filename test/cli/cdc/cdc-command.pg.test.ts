@@ -7,13 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip } from '../../support/postgres.js';
 import { runWeir, spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
 const server = await postgresOrSkip({ extraFlags: ['-c max_replication_slots=40', '-c max_wal_senders=40'] });
 afterAll(() => server?.stop());
 
-async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, ms = 120_000): Promise<void> {
+async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, ms = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (run.child.exitCode !== null) throw new Error(`weir cdc exited while waiting for ${what}: ${run.stderr()}`);
@@ -113,7 +114,6 @@ pipeline:
         },
         run,
         `a checkpoint covering LSN ${target} on both slots`,
-        120_000,
       );
     };
     const run1 = spawnWeir(['cdc', yaml, '--checkpoint-dir', ck], { cwd: dir, env });
@@ -247,18 +247,18 @@ pipeline:
       await pg.query('ALTER TABLE evo ADD COLUMN note text', [], 'evo_src');
       await pg.query("UPDATE evo SET note = 'n' || id, v = v + 1 WHERE id % 10 = 0", [], 'evo_src');
       await pg.query("INSERT INTO evo VALUES (500, 5, 'w500', 'fresh')", [], 'evo_src');
-      await until(same('id, v, w, note'), run, 'the new column in the target', 40_000);
+      await until(same('id, v, w, note'), run, 'the new column in the target');
       expect(await targetColumns()).toBe('id,v,w,note');
       // A widening type change: integer to bigint, with a value only bigint holds.
       await pg.query('ALTER TABLE evo ALTER COLUMN v TYPE bigint', [], 'evo_src');
       await pg.query('UPDATE evo SET v = 5000000000 + id WHERE id IN (1, 2)', [], 'evo_src');
-      await until(same('id, v, w, note'), run, 'the widened column in the target', 40_000);
+      await until(same('id, v, w, note'), run, 'the widened column in the target');
       expect(await pg.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'evo' AND column_name = 'v'", [], 'evo_dst')).toEqual([
         ['bigint'],
       ]);
       await pg.query('ALTER TABLE evo DROP COLUMN w', [], 'evo_src');
       await pg.query('UPDATE evo SET v = -v WHERE id <= 5', [], 'evo_src');
-      await until(async () => (await targetColumns()) === 'id,v,note' && (await same('id, v, note')()), run, 'the dropped column gone from the target', 40_000);
+      await until(async () => (await targetColumns()) === 'id,v,note' && (await same('id, v, note')()), run, 'the dropped column gone from the target');
     } finally {
       await stop(run);
     }
@@ -303,7 +303,6 @@ pipeline:
           ]),
         len,
         'lenient evolution',
-        40_000,
       );
     } finally {
       await stop(len);
@@ -381,7 +380,7 @@ pipeline: { name: late, checkpoint.interval: 300ms }
       await pg.query('CREATE TABLE late_b (id int PRIMARY KEY, w int)', [], 'late_src');
       await pg.query('INSERT INTO late_b SELECT g, g * g FROM generate_series(1, 50) g', [], 'late_src');
       await pg.query("UPDATE late_a SET v = v || '!' WHERE id % 7 = 0", [], 'late_src');
-      await until(same('late_b'), run, 'the new table late_b in the target', 40_000);
+      await until(same('late_b'), run, 'the new table late_b in the target');
       await pg.query('UPDATE late_b SET w = -w WHERE id < 10', [], 'late_src');
       await pg.query('DELETE FROM late_a WHERE id > 290', [], 'late_src');
       await until(async () => (await same('late_a')()) && (await same('late_b')()), run, 'both tables after the restart');

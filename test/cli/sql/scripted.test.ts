@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { runWeir, tempDir } from '../../support/weir-process.js';
 import { writeFile } from '../cli-helpers.js';
 import { runShell, sequenceDdl, startShell } from './sql-helpers.js';
@@ -101,7 +102,7 @@ Received a total of 1 row
     const [, id] = await sh.waitOut(/\[INFO\] Job 'insert-into_out_rows' has been submitted\.\nJob ID: ([0-9a-f]{32})\n/);
     // SHOW JOBS until the job has completed a checkpoint
     let row: RegExpExecArray | null = null;
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + HANG_GUARD_MS; Date.now() < deadline; ) {
       sh.send('SHOW JOBS;');
       const [table] = await sh.waitOut(/\+-+\+[\s\S]*?\n\+-+[^\n]*\+\n(?!\|)/);
       row = new RegExp(`\\| ${id} \\| insert-into_out_rows \\| RUNNING \\| \\d\\d:\\d\\d:\\d\\d \\| chk (\\d+)\\s+\\| (\\d+) ms`).exec(table);
@@ -120,7 +121,7 @@ Received a total of 1 row
     await sh.waitOut(new RegExp(`\\[INFO\\] Restoring job 'insert-into_out_rows' from ${savepoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
     const [, id2] = await sh.waitOut(/Job ID: ([0-9a-f]{32})\n/);
     expect(id2).not.toBe(id);
-    await sh.waitOut(new RegExp(`\\[INFO\\] Job 'insert-into_out_rows' \\(${id2}\\) finished\\.`), 25_000);
+    await sh.waitOut(new RegExp(`\\[INFO\\] Job 'insert-into_out_rows' \\(${id2}\\) finished\\.`));
     sh.end();
     expect((await sh.exit).code, sh.stderr()).toBe(0);
     expect(sh.stderr()).toBe('');

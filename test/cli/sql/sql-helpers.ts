@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { WEIR_BIN, tempDir } from '../../support/weir-process.js';
 
 /**
@@ -37,7 +38,7 @@ export function startShell(args: readonly string[] = [], opts: { cwd?: string; e
     stdout: () => out,
     stderr: () => err,
     exit,
-    async waitOut(re, timeoutMs = 20_000) {
+    async waitOut(re, timeoutMs = HANG_GUARD_MS) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const rest = out.slice(consumed);

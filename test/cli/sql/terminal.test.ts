@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { WEIR_BIN, tempDir } from '../../support/weir-process.js';
 
 /**
@@ -33,7 +34,7 @@ function alive(session: string): boolean {
 }
 
 /** Polls the screen until `probe` returns something; fails with the last screen at the deadline. */
-async function waitScreen<T>(session: string, what: string, probe: (s: string) => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
+async function waitScreen<T>(session: string, what: string, probe: (s: string) => T | undefined | null | false, timeoutMs = HANG_GUARD_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { createTopics, kafkaOrSkip, kafkaScript, parseBootstrap, produce, PROJECT_DIR, uniqueTopic } from '../../support/kafka.js';
 import { runWeir, spawnWeir, tempDir } from '../../support/weir-process.js';
 
@@ -105,7 +106,7 @@ describe.skipIf(!kafka)('kafka jobs through the CLI', () => {
       );
       const job = spawnWeir(['run', file, '--checkpoint-dir', join(dir, 'chk'), '-q']);
       // The broker comes back only after the first attempt failed and the job is restarting.
-      const hangGuard = Date.now() + 300_000;
+      const hangGuard = Date.now() + HANG_GUARD_MS;
       while (!/restarting from the latest checkpoint/.test(job.stderr())) {
         if (job.child.exitCode !== null || Date.now() > hangGuard) throw new Error(`the job never restarted while the broker was down:\n${job.stderr()}`);
         await new Promise((r) => setTimeout(r, 100));

@@ -8,6 +8,7 @@ import type { TableDef } from '../../../src/catalog/table.js';
 import { type SqlType, type } from '../../../src/model/types.js';
 import { ROW_KIND_SHORT, rowAt } from '../../../src/model/changelog.js';
 import type { Source, SourceReader, SplitPosition } from '../../../src/runtime/source.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { createTopics, kafkaClient, kafkaOrSkip, produce, retryTransient, uniqueTopic, type TestMessage } from '../../support/kafka.js';
 import { makeTable, sourceContext } from '../table-helper.js';
 
@@ -54,7 +55,7 @@ async function start(source: Source, parallelism = 1, restored: SplitPosition[] 
 }
 
 /** Polls every reader until `n` rows (or every reader ended); rows as '+I[...]' strings or arrays. */
-async function read(rs: Readers, n: number, timeoutMs = 15_000): Promise<unknown[][]> {
+async function read(rs: Readers, n: number, timeoutMs = HANG_GUARD_MS): Promise<unknown[][]> {
   const rows: unknown[][] = [];
   const ended = new Set<number>();
   const deadline = Date.now() + timeoutMs;

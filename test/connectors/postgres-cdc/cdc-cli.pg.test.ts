@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';
 import { spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
@@ -37,9 +38,9 @@ INSERT INTO agg SELECT grp, COUNT(*), SUM(amount) FROM orders GROUP BY grp;
   return path;
 }
 
-/** Polls `pred`; `ms` is only a hang guard. */
-async function waitFor(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + Math.max(ms, 60_000);
+/** Polls `pred`; gives up after the hang guard. */
+async function waitFor(pred: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + HANG_GUARD_MS;
   while (Date.now() < deadline) {
     if (await pred()) return;
     await new Promise((r) => setTimeout(r, 100));
@@ -114,19 +115,15 @@ describe.skipIf(!server)('postgres-cdc through weir run into DuckDB', () => {
     /** Waits (a condition, not a time) until a checkpoint covers everything written so far. */
     const caughtUp = async (run: WeirRun, what: string): Promise<void> => {
       const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
-      await waitFor(
-        () => {
-          if (run.child.exitCode !== null) throw new Error(`weir exited: ${run.stderr()}`);
-          const l = newestLsn();
-          return l !== undefined && lsnNum(l) >= lsnNum(target!);
-        },
-        60_000,
-        what,
-      );
+      await waitFor(() => {
+        if (run.child.exitCode !== null) throw new Error(`weir exited: ${run.stderr()}`);
+        const l = newestLsn();
+        return l !== undefined && lsnNum(l) >= lsnNum(target!);
+      }, what);
     };
 
     const run1 = spawnWeir(['run', job, '--checkpoint-dir', ck, '-q'], { cwd: dir });
-    await waitFor(() => run1.child.exitCode !== null || readdirSync(dir).includes('ck'), 20_000, 'first checkpoint');
+    await waitFor(() => run1.child.exitCode !== null || readdirSync(dir).includes('ck'), 'first checkpoint');
     await workload(pg, 1, 600);
     await caughtUp(run1, 'a checkpoint after the first changes');
     await stop(run1);
@@ -139,7 +136,7 @@ describe.skipIf(!server)('postgres-cdc through weir run into DuckDB', () => {
     // More changes once the restored run is up (its first checkpoint), then stop once it caught up.
     // A SIGTERM before the restored run is up (slow starts on a loaded machine) would kill it unhandled.
     const restoredLsn = latestLsn(ck);
-    await waitFor(() => run2.child.exitCode !== null || (newestLsn() ?? restoredLsn) !== restoredLsn, 20_000, 'a checkpoint of the restored run');
+    await waitFor(() => run2.child.exitCode !== null || (newestLsn() ?? restoredLsn) !== restoredLsn, 'a checkpoint of the restored run');
     await workload(pg, 3, 300);
     await caughtUp(run2, 'a checkpoint after the changes during the restored run');
     await stop(run2);

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip } from '../../support/postgres.js';
 import { runWeir, spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
@@ -18,7 +19,7 @@ function withOptions(opts: Record<string, string>): string {
     .join(', ');
 }
 
-async function waitEqual(actual: () => Promise<unknown>, expected: () => Promise<unknown>, run: WeirRun, ms = 30_000): Promise<void> {
+async function waitEqual(actual: () => Promise<unknown>, expected: () => Promise<unknown>, run: WeirRun, ms = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   let a: unknown;
   let e: unknown;

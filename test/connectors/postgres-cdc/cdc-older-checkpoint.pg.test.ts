@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';
 import { spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
@@ -55,8 +56,8 @@ function checkpoints(ck: string): { id: number; path: string; lsn: string }[] {
     .map((c) => ({ ...c, lsn: /"lsn":\s*"([0-9A-F]+\/[0-9A-F]+)"/.exec(readFileSync(join(c.path, '_metadata'), 'utf8'))![1] }));
 }
 
-async function until(pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
+async function until(pred: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + HANG_GUARD_MS;
   while (!(await pred())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -116,19 +117,15 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     const slot = async () => (await pg.query("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'old_slot'"))[0][0]!;
     const caughtUp = async (run: WeirRun) => {
       const [[target]] = await pg.query('SELECT pg_current_wal_lsn()::text');
-      await until(
-        () => {
-          expect(run.child.exitCode, run.stderr()).toBeNull();
-          const all = checkpoints(ck);
-          return all.length > 0 && lsnNum(all[all.length - 1].lsn) >= lsnNum(target!);
-        },
-        20_000,
-        `a checkpoint at ${target}`,
-      );
+      await until(() => {
+        expect(run.child.exitCode, run.stderr()).toBeNull();
+        const all = checkpoints(ck);
+        return all.length > 0 && lsnNum(all[all.length - 1].lsn) >= lsnNum(target!);
+      }, `a checkpoint at ${target}`);
     };
 
     const run1 = spawnWeir(['run', job, '--checkpoint-dir', ck, '-q'], { cwd: dir });
-    await until(() => checkpoints(ck).length > 0, 20_000, 'the first checkpoint');
+    await until(() => checkpoints(ck).length > 0, 'the first checkpoint');
     // Changes spread over several checkpoints; the job stops right after them, so the retained
     // checkpoints differ by some of them (a restore of the oldest must replay those).
     const commits = await workload(pg, 10_000, 12, 150);
@@ -149,7 +146,7 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     await workload(pg, 30_000, 6, 150);
     await caughtUp(run2);
     // Once the retained checkpoints are all this run's, the slot sits at the oldest of them.
-    await until(() => checkpoints(ck).filter((c) => c.id > retained[2].id).length >= 3, 20_000, 'three checkpoints of the restored run');
+    await until(() => checkpoints(ck).filter((c) => c.id > retained[2].id).length >= 3, 'three checkpoints of the restored run');
     await stop(run2);
     expect(await actual()).toEqual(await expected());
     const after = checkpoints(ck);
@@ -164,7 +161,7 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     const ck = join(dir, 'ck');
     const job = jobFile(dir, pg, 5, 1, 'orders1', 'old1_slot');
     const run1 = spawnWeir(['run', job, '--checkpoint-dir', ck, '-q'], { cwd: dir });
-    await until(() => checkpoints(ck).length > 0, 20_000, 'the first checkpoint');
+    await until(() => checkpoints(ck).length > 0, 'the first checkpoint');
     await workload(pg, 10_000, 6, 150, 'orders1');
     await stop(run1);
     const retained = checkpoints(ck);

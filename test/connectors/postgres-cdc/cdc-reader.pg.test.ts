@@ -3,6 +3,7 @@ import { type } from '../../../src/model/types.js';
 import { ROW_KIND_SHORT, rowAt } from '../../../src/model/changelog.js';
 import type { SourceReader, SplitPosition } from '../../../src/runtime/source.js';
 import { postgresCdcConnector } from '../../../connectors/postgres-cdc/index.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';
 import { makeTable, sourceContext } from '../table-helper.js';
 
@@ -42,7 +43,7 @@ function reader(pg: TestPostgres, table: string, slot: string, extra: Record<str
 const SPLIT = (slot: string) => ({ id: `postgres-cdc:${slot}` });
 
 /** Polls until `n` rows arrived (or 'end'), as '+I 1 ...' strings; `timeoutMs` is a hang guard. */
-async function rows(r: SourceReader, n: number, timeoutMs = 60_000): Promise<string[]> {
+async function rows(r: SourceReader, n: number, timeoutMs = HANG_GUARD_MS): Promise<string[]> {
   const out: string[] = [];
   const deadline = Date.now() + timeoutMs;
   while (out.length < n && Date.now() < deadline) {
@@ -63,7 +64,7 @@ async function rows(r: SourceReader, n: number, timeoutMs = 60_000): Promise<str
 }
 
 /** Polls until the reader's position passed `lsn` (snapshot done); the rows read, as rows() gives them. */
-async function rowsUntil(r: SourceReader, lsn: bigint, guardMs = 60_000): Promise<string[]> {
+async function rowsUntil(r: SourceReader, lsn: bigint, guardMs = HANG_GUARD_MS): Promise<string[]> {
   const out: string[] = [];
   const deadline = Date.now() + guardMs;
   for (;;) {
@@ -121,7 +122,7 @@ describe.skipIf(!server)('postgres-cdc reader', () => {
     await r.notifyCheckpointComplete(1);
     await pg.query("INSERT INTO t1 VALUES (27, 2, 2, 'after')");
     expect(await rows(r, 1)).toEqual(['+I 27 2 200 after']);
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + HANG_GUARD_MS;
     while (Date.now() < deadline && (await confirmedFlush(pg, 's1')) === before) await new Promise((res) => setTimeout(res, 50));
     const acked = await confirmedFlush(pg, 's1');
     expect(lsnNum(acked!)).toBe(lsnNum(lsn));

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip, type TestPostgres } from '../../support/postgres.js';
 import { spawnWeir, tempDir, type WeirRun } from '../../support/weir-process.js';
 
@@ -41,7 +42,7 @@ ${insert};
   return path;
 }
 
-async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, ms = 20_000): Promise<void> {
+async function until(pred: () => Promise<boolean>, run: WeirRun, what: string, ms = HANG_GUARD_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (run.child.exitCode !== null) throw new Error(`weir exited while waiting for ${what}: ${run.stderr()}`);

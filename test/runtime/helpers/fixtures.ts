@@ -1,6 +1,7 @@
 import { afterEach } from 'vitest';
 import type { RunningJob } from '../../../src/job/job.js';
 import { createSinkOperator } from '../../../src/sink/sink-operator.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { pipeline, tempDir } from './graph.js';
 import { SEQUENCE_SCHEMA, type SequenceSourceOptions, sequenceSource } from './sequence-source.js';
 import { SUM_SCHEMA, keyedSum, passThrough } from './test-operators.js';
@@ -59,7 +60,7 @@ export function sumRows(rec: SinkRecorder): unknown[][] {
 }
 
 /** Polls `cond`; `timeoutMs` is only a hang guard (generous: a loaded machine is slow, not wrong). */
-export async function waitFor(cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(cond: () => boolean, timeoutMs = HANG_GUARD_MS): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > timeoutMs) throw new Error('waitFor: the condition did not hold within the hang guard');

@@ -22,6 +22,7 @@ import { describe, expect, it } from 'vitest';
 import { ROW_KIND_SHORT, rowAt } from '../../../src/model/changelog.js';
 import type { Source, SourceReader, SplitPosition } from '../../../src/runtime/source.js';
 import { sourceContext } from '../../connectors/table-helper.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 
 /** A row as `[kind, ...values]` (kind '+I', '-U', '+U', '-D', or 'TRUNCATE' for a truncate marker). */
 export type Row = unknown[];
@@ -57,9 +58,6 @@ export interface SourceFixture {
   /** Restores tried per case (default 6): each reads the rest of the data again. */
   readonly restores?: number;
 }
-
-/** The most a single read may take before the suite calls it a hang (a guard, not a timing test). */
-const HANG_GUARD_MS = 180_000;
 
 let jobSeq = 0;
 
