@@ -3,11 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
-import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { load } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -19,7 +16,8 @@ describe('SQL -> plan -> run (datagen into DuckDB)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'weir-plan-e2e-'));
     dirs.push(dir);
     const db = join(dir, 'out.duckdb');
-    const { catalog, inserts } = load(`
+    await runBoundedJob(
+      `
       CREATE TABLE src (
         id INT,
         v INT,
@@ -38,15 +36,9 @@ describe('SQL -> plan -> run (datagen into DuckDB)', () => {
         INSERT INTO overall SELECT 1, COUNT(*) FROM src;
         INSERT INTO picked SELECT id, 'low' FROM src WHERE id <= 3 UNION ALL SELECT id, 'high' FROM src WHERE id > 998;
         INSERT INTO picked SELECT 0, 'constant';
-      END;`);
-    const graph = planJob(inserts, catalog, { jobName: 'e2e', parallelism: 2 });
-    const job = startJob(graph, {
-      checkpointDir: join(dir, 'chk'),
-      checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-      restartStrategy: { type: 'none' },
-      log: silentLogger,
-    });
-    expect((await job.done).state).toBe('FINISHED');
+      END;`,
+      { jobName: 'e2e', parallelism: 2, checkpointDir: join(dir, 'chk') },
+    );
 
     const expected: unknown[][] = [];
     for (let k = 0; k < 10; k++) {

@@ -3,11 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
-import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { load } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 /**
  * Joins and Top-N end to end: datagen sequences with derived columns (deterministic), joined
@@ -25,7 +22,8 @@ async function runJob(sql: (db: string) => string, parallelism: number): Promise
   const dir = await mkdtemp(join(tmpdir(), 'weir-join-e2e-'));
   dirs.push(dir);
   const db = join(dir, 'out.duckdb');
-  const { catalog, inserts } = load(`
+  const { status } = await runBoundedJob(
+    `
     CREATE TABLE orders (
       id BIGINT,
       uid AS id % 50,
@@ -45,17 +43,10 @@ async function runJob(sql: (db: string) => string, parallelism: number): Promise
       WATERMARK FOR pts AS pts - INTERVAL '20' SECOND
     ) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000',
       'fields.oid.kind' = 'sequence', 'fields.oid.start' = '1', 'fields.oid.end' = '${N}');
-    ${sql(db)}`);
-  const graph = planJob(inserts, catalog, { jobName: 'join-e2e', parallelism });
-  const job = startJob(graph, {
-    checkpointDir: join(dir, 'chk'),
-    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-    restartStrategy: { type: 'none' },
-    log: silentLogger,
-  });
-  const outcome = await job.done;
-  expect(outcome.state).toBe('FINISHED');
-  return { db, counters: job.status().counters ?? {} };
+    ${sql(db)}`,
+    { jobName: 'join-e2e', parallelism, checkpointDir: join(dir, 'chk') },
+  );
+  return { db, counters: status.counters ?? {} };
 }
 
 describe('joins end to end (datagen -> join -> DuckDB)', () => {

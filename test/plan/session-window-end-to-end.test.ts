@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
 import { explainGraph } from '../../src/plan/explain.js';
 import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { load, maskUids } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 /**
  * Golden end-to-end SESSION window tests: datagen rows with an event time derived from the id,
@@ -51,16 +50,8 @@ async function run(parallelism: number): Promise<{ db: string; counters: Record<
   const dir = await mkdtemp(join(tmpdir(), 'weir-session-e2e-'));
   dirs.push(dir);
   const db = join(dir, 'out.duckdb');
-  const { catalog, inserts } = load(SRC + QUERY(db));
-  const job = startJob(planJob(inserts, catalog, { jobName: 'session-e2e', parallelism }), {
-    checkpointDir: join(dir, 'chk'),
-    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-    restartStrategy: { type: 'none' },
-    log: silentLogger,
-  });
-  const outcome = await job.done;
-  expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
-  return { db, counters: job.status().counters ?? {} };
+  const { status } = await runBoundedJob(SRC + QUERY(db), { jobName: 'session-e2e', parallelism, checkpointDir: join(dir, 'chk') });
+  return { db, counters: status.counters ?? {} };
 }
 
 /** [k, start, end, count, sum] of every session, by key and start. */

@@ -3,11 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
-import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { load } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 /**
  * Golden end-to-end window tests: datagen rows with an event time derived from a sequence
@@ -26,7 +23,8 @@ async function run(query: (db: string) => string, parallelism: number): Promise<
   const dir = await mkdtemp(join(tmpdir(), 'weir-window-e2e-'));
   dirs.push(dir);
   const db = join(dir, 'out.duckdb');
-  const { catalog, inserts } = load(`
+  const { status } = await runBoundedJob(
+    `
     CREATE TABLE src (
       id BIGINT,
       k INT,
@@ -37,17 +35,10 @@ async function run(query: (db: string) => string, parallelism: number): Promise<
       'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '${N}',
       'fields.k.min' = '0', 'fields.k.max' = '0'
     );
-    ${query(db)}`);
-  const graph = planJob(inserts, catalog, { jobName: 'window-e2e', parallelism });
-  const job = startJob(graph, {
-    checkpointDir: join(dir, 'chk'),
-    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-    restartStrategy: { type: 'none' },
-    log: silentLogger,
-  });
-  const outcome = await job.done;
-  expect(outcome.state).toBe('FINISHED');
-  return { db, counters: job.status().counters ?? {} };
+    ${query(db)}`,
+    { jobName: 'window-e2e', parallelism, checkpointDir: join(dir, 'chk') },
+  );
+  return { db, counters: status.counters ?? {} };
 }
 
 /** Expected [start, end, count, sum] of every window that has rows. */

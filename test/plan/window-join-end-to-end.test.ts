@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
 import { explainGraph } from '../../src/plan/explain.js';
 import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { load, maskUids } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 /**
  * Golden end-to-end window joins: two datagen streams (event time from the id, out of order by up
@@ -99,15 +98,7 @@ describe('window joins end to end', () => {
       const dir = await mkdtemp(join(tmpdir(), 'weir-wjoin-e2e-'));
       dirs.push(dir);
       const db = join(dir, 'out.duckdb');
-      const { catalog, inserts } = load(SQL(db));
-      const job = startJob(planJob(inserts, catalog, { jobName: 'wjoin', parallelism: p }), {
-        checkpointDir: join(dir, 'chk'),
-        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-        restartStrategy: { type: 'none' },
-        log: silentLogger,
-      });
-      const outcome = await job.done;
-      expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
+      await runBoundedJob(SQL(db), { jobName: 'wjoin', parallelism: p, checkpointDir: join(dir, 'chk') });
       const exp = expected();
       expect(exp.inner.length).toBeGreaterThan(100);
       expect(exp.left.some((r) => r[3] === null)).toBe(true);

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
 import { explainGraph } from '../../src/plan/explain.js';
 import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { load, maskUids } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 /**
  * Golden end-to-end window Top-N: datagen rows (event time from the id, out of order by up to 3 s
@@ -89,15 +88,7 @@ describe('window Top-N end to end', () => {
       const dir = await mkdtemp(join(tmpdir(), 'weir-wrank-e2e-'));
       dirs.push(dir);
       const db = join(dir, 'out.duckdb');
-      const { catalog, inserts } = load(SQL(db));
-      const job = startJob(planJob(inserts, catalog, { jobName: 'wrank', parallelism: p }), {
-        checkpointDir: join(dir, 'chk'),
-        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-        restartStrategy: { type: 'none' },
-        log: silentLogger,
-      });
-      const outcome = await job.done;
-      expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
+      await runBoundedJob(SQL(db), { jobName: 'wrank', parallelism: p, checkpointDir: join(dir, 'chk') });
       const exp = expected();
       expect(exp.length).toBeGreaterThan(60);
       expect(await queryDuckDb(db, 'SELECT epoch_ms(ws), k, total, rn FROM top3 ORDER BY ws, rn')).toEqual(exp);

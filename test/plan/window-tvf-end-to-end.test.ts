@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../connectors/index.js';
-import { silentLogger } from '../../src/log.js';
 import { explainGraph } from '../../src/plan/explain.js';
 import { planJob } from '../../src/plan/physical.js';
-import { startJob } from '../../src/job/job.js';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { load, maskUids } from './helpers.js';
+import { runBoundedJob } from '../support/bounded-job.js';
 
 /**
  * Golden end-to-end window Top-N and window joins read directly over window TVFs (no window
@@ -146,16 +145,8 @@ describe('window Top-N and window join over window TVFs, end to end', () => {
       const dir = await mkdtemp(join(tmpdir(), 'weir-wtvf-e2e-'));
       dirs.push(dir);
       const db = join(dir, 'out.duckdb');
-      const { catalog, inserts } = load(SQL(db));
-      const job = startJob(planJob(inserts, catalog, { jobName: 'wtvf', parallelism: p }), {
-        checkpointDir: join(dir, 'chk'),
-        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-        restartStrategy: { type: 'none' },
-        log: silentLogger,
-      });
-      const outcome = await job.done;
-      expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
-      const counters = job.status().counters ?? {};
+      const { status } = await runBoundedJob(SQL(db), { jobName: 'wtvf', parallelism: p, checkpointDir: join(dir, 'chk') });
+      const counters = status.counters ?? {};
       expect(
         Object.entries(counters)
           .filter(([name]) => name.includes('late'))

@@ -8,12 +8,9 @@ import '../../../connectors/index.js';
 import { eventNumber, eventsOfTable, NEXMARK_COLUMNS, NexmarkGenerator, type NexmarkTable } from '../../../connectors/nexmark/nexmark-generator.js';
 import { registerConnector } from '../../../src/connector/registry.js';
 import type { Schema } from '../../../src/model/types.js';
-import { silentLogger } from '../../../src/log.js';
-import { planJob } from '../../../src/plan/physical.js';
 import { rowAt, type ChangeBatch } from '../../../src/model/changelog.js';
-import { startJob } from '../../../src/job/job.js';
 import type { TwoPhaseCommitSink } from '../../../src/sink/two-phase-commit.js';
-import { load } from '../../plan/helpers.js';
+import { runBoundedJob } from '../../support/bounded-job.js';
 
 /**
  * Every runnable Nexmark query of sql/nexmark, run by weir on a small fixed-seed event set,
@@ -144,15 +141,7 @@ async function runWeir(query: string, parallelism: number): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'weir-nexmark-duck-'));
   dirs.push(dir);
   collected.delete(`nexmark_${query}`);
-  const { catalog, inserts } = load(script(query));
-  const job = startJob(planJob(inserts, catalog, { jobName: `nexmark-${query}`, parallelism }), {
-    checkpointDir: join(dir, 'chk'),
-    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-    restartStrategy: { type: 'none' },
-    log: silentLogger,
-  });
-  const outcome = await job.done;
-  expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
+  await runBoundedJob(script(query), { jobName: `nexmark-${query}`, parallelism, checkpointDir: join(dir, 'chk') });
   const out: string[] = [];
   for (const [row, n] of collected.get(`nexmark_${query}`) ?? []) {
     expect(n, `weir's ${query} output retracts a row it never emitted: ${row}`).toBeGreaterThan(0);

@@ -5,11 +5,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../../connectors/index.js';
 import { eventNumber, eventsOfTable, NexmarkGenerator } from '../../../connectors/nexmark/nexmark-generator.js';
-import { silentLogger } from '../../../src/log.js';
-import { planJob } from '../../../src/plan/physical.js';
-import { startJob } from '../../../src/job/job.js';
-import { load } from '../../plan/helpers.js';
 import { queryDuckDb } from '../../support/duckdb-read.js';
+import { runBoundedJob } from '../../support/bounded-job.js';
 
 const SQL_DIR = resolve(import.meta.dirname, '../../../sql/nexmark');
 const EVENTS = 10_000;
@@ -30,17 +27,8 @@ function script(query: string, sink?: (sql: string) => string): string {
 async function run(sql: string, parallelism: number): Promise<Record<string, number>> {
   const dir = await mkdtemp(join(tmpdir(), 'weir-nexmark-'));
   dirs.push(dir);
-  const { catalog, inserts } = load(sql.replaceAll('${DIR}', dir));
-  const graph = planJob(inserts, catalog, { jobName: 'nexmark', parallelism });
-  const job = startJob(graph, {
-    checkpointDir: join(dir, 'chk'),
-    checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-    restartStrategy: { type: 'none' },
-    log: silentLogger,
-  });
-  const outcome = await job.done;
-  expect(outcome.state, JSON.stringify(outcome)).toBe('FINISHED');
-  return job.status().counters ?? {};
+  const { status } = await runBoundedJob(sql.replaceAll('${DIR}', dir), { jobName: 'nexmark', parallelism, checkpointDir: join(dir, 'chk') });
+  return status.counters ?? {};
 }
 
 const gen = new NexmarkGenerator(0, 1_436_918_400_000, TPS);
@@ -101,14 +89,7 @@ describe('nexmark queries on 10,000 events', () => {
       const sql = script(q, duck(q, pk));
       const d = await mkdtemp(join(tmpdir(), 'weir-nexmark-exact-'));
       dirs.push(d);
-      const { catalog, inserts } = load(sql.replaceAll('${DIR}', d));
-      const job = startJob(planJob(inserts, catalog, { jobName: q, parallelism: 2 }), {
-        checkpointDir: join(d, 'chk'),
-        checkpointing: { intervalMs: 0, mode: 'EXACTLY_ONCE', timeoutMs: 60_000, minPauseMs: 0, numRetained: 1 },
-        restartStrategy: { type: 'none' },
-        log: silentLogger,
-      });
-      expect((await job.done).state).toBe('FINISHED');
+      await runBoundedJob(sql.replaceAll('${DIR}', d), { jobName: q, parallelism: 2, checkpointDir: join(d, 'chk') });
       dir[q] = join(d, 'out.duckdb');
     }
     const sort = (r: unknown[][]) => r.map((x) => JSON.stringify(x)).sort();
