@@ -64,7 +64,7 @@ const SETTERS: Record<string, Setter> = {
 
 /**
  * Keys read outside this module, checked here so a bad value fails at SET and not when (or
- * whether) the planner reads it. The names are those of src/plan/physical.ts (STATE_TTL_KEY),
+ * whether) the planner reads it. The names are those of src/plan/physical-config.ts (STATE_TTL_KEY),
  * src/plan/source-watermark.ts (IDLE_TIMEOUT_CONFIG) and src/cli/sql/session.ts (RESULT_MODE_KEY);
  * test/config/config-validation.test.ts keeps them in step.
  */

@@ -12,7 +12,7 @@ import { Execution, validateGraph } from './execution.js';
 import type { JobGraph } from '../runtime/job-graph.js';
 import { RestartPolicy } from './restart-strategy.js';
 import { JobCounters } from '../runtime/task-common.js';
-import { type Deferred, deferred } from './deferred.js';
+import { type Deferred, deferred } from '../util/deferred.js';
 import { type JobOptions, validateJobOptions } from './job-options.js';
 import { type JobState, isAllowedTransition, isTerminalState } from './job-state.js';
 import { type JobStatus, type RestartInfo, jobStatus, oneLine } from './job-status.js';
