@@ -12,20 +12,15 @@ import type { Source, SourceContext, SourceReader, SplitPosition } from '../../s
 import { internalError } from '../../src/errors.js';
 import { describeOptions } from '../../src/connector/options.js';
 import { resolveColumns } from '../common/columns.js';
+import { type GeneratedSplit, GeneratedSplits, RowThrottle, splitRows } from '../common/generated-splits.js';
 import { columnGenerator, makeStringPool, type ColumnGen, type GenEnv } from './generators.js';
 import { resolveDatagenConfig, type DatagenConfig } from './datagen-options.js';
 
 export const DATAGEN_BATCH_SIZE = 1024;
-/** The longest poll() sleeps waiting for the throttle, so barriers are never held up long. */
-const MAX_THROTTLE_WAIT_MS = 50;
 
 type Split = SplitPosition['split'];
 
-interface DatagenSplit {
-  readonly id: string;
-  /** k: this split covers global rows k, k + of, k + 2*of, ... */
-  readonly index: number;
-  readonly of: number;
+interface DatagenSplit extends GeneratedSplit {
   /** Wall clock of the first start (virtual time of row 0 for temporal random values). */
   readonly baseTime: number;
 }
@@ -36,11 +31,6 @@ function asDatagenSplit(s: Split): DatagenSplit {
     throw internalError(`not a datagen split: ${JSON.stringify(s)}`);
   }
   return { id, index, of, baseTime };
-}
-
-/** Rows in split k of n when the source has `total` rows. */
-function splitRows(total: number, k: number, n: number): number {
-  return total === Infinity ? Infinity : Math.max(0, Math.ceil((total - k) / n));
 }
 
 let sharedPool: { seed: number; pool: string } | undefined;
@@ -82,20 +72,10 @@ export class DatagenSource implements Source {
   }
 }
 
-interface SplitState {
-  readonly split: DatagenSplit;
-  readonly rows: number;
-  emitted: number;
-}
-
 class DatagenReader implements SourceReader {
-  private splits: SplitState[] = [];
+  private readonly splits = new GeneratedSplits<DatagenSplit>();
   private gens: ColumnGen[] = [];
-  private next = 0;
-  /** Throttle: rows this reader may emit per ms, and what it emitted since `startedAt`. */
-  private ratePerMs = Infinity;
-  private startedAt = 0;
-  private emittedSinceStart = 0;
+  private throttle = new RowThrottle(Infinity, DATAGEN_BATCH_SIZE);
 
   constructor(
     private readonly table: TableDef,
@@ -107,14 +87,13 @@ class DatagenReader implements SourceReader {
     const pos = new Map(restored.map((r) => [r.split.id, r]));
     for (const s of splits) {
       const split = asDatagenSplit(s);
-      const r = pos.get(split.id);
-      const emitted = typeof r?.position === 'number' ? r.position : 0;
-      this.splits.push({ split, rows: splitRows(this.config.totalRows, split.index, split.of), emitted });
+      this.splits.add(split, splitRows(this.config.totalRows, split.index, split.of), pos.get(split.id));
     }
-    if (this.splits.length === 0) return;
+    const states = this.splits.states;
+    if (states.length === 0) return;
     const env: GenEnv = {
       seed: this.config.seed,
-      baseTime: this.splits[0].split.baseTime,
+      baseTime: states[0]!.split.baseTime,
       rowsPerSecond: this.config.rowsPerSecond,
       stringPool: this.schema.fields.some((f) => f.type.kind === 'CHAR' || f.type.kind === 'VARCHAR' || f.type.kind === 'STRING')
         ? stringPool(this.config.seed)
@@ -125,16 +104,16 @@ class DatagenReader implements SourceReader {
       if (!spec) throw internalError(`datagen: no generator for column '${f.name}' of '${this.table.name}'`);
       return columnGenerator(f.name, f.type, spec, env);
     });
-    const of = this.splits[0].split.of;
-    this.ratePerMs = (this.config.rowsPerSecond * this.splits.length) / of / 1000;
+    const of = states[0]!.split.of;
+    this.throttle = new RowThrottle((this.config.rowsPerSecond * states.length) / of / 1000, DATAGEN_BATCH_SIZE);
   }
 
   async poll(): Promise<ChangeBatch | 'end' | undefined> {
-    const state = this.nextUnfinished();
+    const state = this.splits.nextUnfinished();
     if (!state) return 'end';
     let want = Math.min(DATAGEN_BATCH_SIZE, state.rows - state.emitted);
-    if (this.ratePerMs !== Infinity) {
-      const allowed = await this.throttle();
+    if (!this.throttle.unlimited) {
+      const allowed = await this.throttle.allowed();
       if (allowed === 0) return undefined;
       want = Math.min(want, allowed);
     }
@@ -147,60 +126,17 @@ class DatagenReader implements SourceReader {
       columns[c] = col;
     }
     state.emitted += want;
-    this.emittedSinceStart += want;
+    this.throttle.emitted(want);
     return insertBatch(columns, want);
   }
 
-  /** Round-robin over unfinished splits, so a reader with several splits interleaves them. */
-  private nextUnfinished(): SplitState | undefined {
-    for (let i = 0; i < this.splits.length; i++) {
-      const s = this.splits[(this.next + i) % this.splits.length];
-      if (s.emitted < s.rows) {
-        this.next = (this.next + i + 1) % this.splits.length;
-        return s;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * Rows that may be emitted now. Below ~50k rows/s this waits until a batch worth ~20 ms of rows
-   * is due (at most MAX_THROTTLE_WAIT_MS), so slow sources emit few small batches, not many tiny ones.
-   */
-  private async throttle(): Promise<number> {
-    const rate = this.ratePerMs;
-    const minBatch = Math.max(1, Math.min(DATAGEN_BATCH_SIZE, Math.floor(rate * 20)));
-    let now = performance.now();
-    if (this.startedAt === 0) {
-      // Start with one batch due, so the first poll emits at once.
-      this.startedAt = now - minBatch / rate;
-      this.emittedSinceStart = 0;
-    }
-    // After a stall (backpressure, a slow checkpoint) do not burst more than one second's worth.
-    const maxBacklog = Math.max(DATAGEN_BATCH_SIZE, rate * 1000);
-    if ((now - this.startedAt) * rate - this.emittedSinceStart > maxBacklog) {
-      this.startedAt = now - (this.emittedSinceStart + maxBacklog) / rate;
-    }
-    let allowed = Math.floor((now - this.startedAt) * rate) - this.emittedSinceStart;
-    if (allowed >= minBatch) return allowed;
-    const waitMs = Math.min(MAX_THROTTLE_WAIT_MS, (minBatch - allowed) / rate);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(waitMs))));
-    now = performance.now();
-    allowed = Math.floor((now - this.startedAt) * rate) - this.emittedSinceStart;
-    return Math.max(0, allowed);
-  }
-
   positions(): SplitPosition[] {
-    return this.splits.map((s) => ({
-      split: s.split as unknown as Split,
-      position: s.emitted,
-      ...(s.emitted >= s.rows ? { finished: true } : {}),
-    }));
+    return this.splits.positions();
   }
 
   async notifyCheckpointComplete(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.splits = [];
+    this.splits.clear();
   }
 }

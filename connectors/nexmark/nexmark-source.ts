@@ -14,6 +14,7 @@ import { internalError } from '../../src/errors.js';
 import { insertBatch, type ChangeBatch } from '../../src/model/changelog.js';
 import type { Source, SourceContext, SourceReader, SplitPosition } from '../../src/runtime/source.js';
 import { physicalFields, resolveColumns } from '../common/columns.js';
+import { type GeneratedSplit, GeneratedSplits, RowThrottle, splitRows } from '../common/generated-splits.js';
 import { eventNumber, eventsOfTable, NEXMARK_COLUMNS, NexmarkGenerator, type NexmarkTable } from './nexmark-generator.js';
 
 export const NEXMARK_OPTIONS = defineOptions('nexmark', {
@@ -29,14 +30,8 @@ export const NEXMARK_BATCH_SIZE = 1024;
 
 type Split = SplitPosition['split'];
 
-interface NexmarkSplit {
-  readonly id: string;
-  readonly index: number;
-  readonly of: number;
-}
-
-function asSplit(s: Split): NexmarkSplit {
-  const { id, index, of } = s as unknown as NexmarkSplit;
+function asSplit(s: Split): GeneratedSplit {
+  const { id, index, of } = s as unknown as GeneratedSplit;
   if (typeof index !== 'number' || typeof of !== 'number') throw internalError(`not a nexmark split: ${JSON.stringify(s)}`);
   return { id, index, of };
 }
@@ -110,20 +105,10 @@ export class NexmarkSource implements Source {
   }
 }
 
-interface SplitState {
-  readonly split: NexmarkSplit;
-  /** Events of the table in this split. */
-  readonly rows: number;
-  emitted: number;
-}
-
 class NexmarkReader implements SourceReader {
-  private splits: SplitState[] = [];
-  private next = 0;
+  private readonly splits = new GeneratedSplits<GeneratedSplit>();
   private readonly columns: ((e: number) => unknown)[];
-  private ratePerMs = Infinity;
-  private startedAt = 0;
-  private emittedSinceStart = 0;
+  private throttle = new RowThrottle(Infinity, NEXMARK_BATCH_SIZE);
 
   constructor(
     private readonly config: Config,
@@ -138,37 +123,23 @@ class NexmarkReader implements SourceReader {
     const total = eventsOfTable(this.config.table, this.config.events);
     for (const s of splits) {
       const split = asSplit(s);
-      const r = pos.get(split.id);
-      const rows = total === Infinity ? Infinity : Math.max(0, Math.ceil((total - split.index) / split.of));
-      this.splits.push({ split, rows, emitted: typeof r?.position === 'number' ? r.position : 0 });
+      this.splits.add(split, splitRows(total, split.index, split.of), pos.get(split.id));
     }
-    if (this.splits.length > 0 && this.config.rowsPerSecond !== Infinity) {
+    const states = this.splits.states;
+    if (states.length > 0 && this.config.rowsPerSecond !== Infinity) {
       // The throttle counts events of all kinds: this table gets its share of them.
       const share = eventsOfTable(this.config.table, 50) / 50;
-      this.ratePerMs = (this.config.rowsPerSecond * share * this.splits.length) / this.splits[0]!.split.of / 1000;
+      this.throttle = new RowThrottle((this.config.rowsPerSecond * share * states.length) / states[0]!.split.of / 1000, NEXMARK_BATCH_SIZE);
     }
   }
 
   async poll(): Promise<ChangeBatch | 'end' | undefined> {
-    let state: SplitState | undefined;
-    for (let i = 0; i < this.splits.length; i++) {
-      const s = this.splits[(this.next + i) % this.splits.length]!;
-      if (s.emitted < s.rows) {
-        this.next = (this.next + i + 1) % this.splits.length;
-        state = s;
-        break;
-      }
-    }
+    const state = this.splits.nextUnfinished();
     if (!state) return 'end';
     let want = Math.min(NEXMARK_BATCH_SIZE, state.rows - state.emitted);
-    if (this.ratePerMs !== Infinity) {
-      const now = performance.now();
-      if (this.startedAt === 0) this.startedAt = now - NEXMARK_BATCH_SIZE / this.ratePerMs;
-      const allowed = Math.floor((now - this.startedAt) * this.ratePerMs) - this.emittedSinceStart;
-      if (allowed <= 0) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        return undefined;
-      }
+    if (!this.throttle.unlimited) {
+      const allowed = await this.throttle.allowed();
+      if (allowed === 0) return undefined;
       want = Math.min(want, allowed);
     }
     const { index, of } = state.split;
@@ -181,21 +152,17 @@ class NexmarkReader implements SourceReader {
       return col;
     });
     state.emitted += want;
-    this.emittedSinceStart += want;
+    this.throttle.emitted(want);
     return insertBatch(columns, want);
   }
 
   positions(): SplitPosition[] {
-    return this.splits.map((s) => ({
-      split: s.split as unknown as Split,
-      position: s.emitted,
-      ...(s.emitted >= s.rows ? { finished: true } : {}),
-    }));
+    return this.splits.positions();
   }
 
   async notifyCheckpointComplete(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.splits = [];
+    this.splits.clear();
   }
 }
