@@ -3,7 +3,7 @@
  * only once, so every sink subtask (and anything else in weir) that writes the same file shares
  * the instance and opens its own connections. Reference counted; the last release closes it.
  */
-import { mkdir } from 'node:fs/promises';
+import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { externalError } from '../../src/errors.js';
@@ -26,10 +26,47 @@ interface Entry {
 
 const entries = new Map<string, Entry>();
 
+/**
+ * DuckDB creates a database file, then writes its headers: a process killed in between leaves a
+ * file DuckDB refuses to open ever after ("not a valid DuckDB database file"). So a new file is
+ * created beside its place, closed, and linked into place only once complete. An empty file holds
+ * no data (the litter of such a kill, or a `touch`): it is replaced the same way.
+ */
+async function createAtomically(path: string): Promise<void> {
+  const size = await stat(path).then(
+    (s) => s.size,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return -1;
+      throw e;
+    },
+  );
+  if (size > 0) return;
+  const fresh = `${path}.weir-creating`;
+  await rm(fresh, { force: true });
+  await rm(`${fresh}.wal`, { force: true });
+  try {
+    (await DuckDBInstance.create(fresh)).closeSync();
+    if (size === 0) {
+      await rename(fresh, path);
+      return;
+    }
+    // link, unlike rename, never replaces a file another process created meanwhile.
+    await link(fresh, path).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EEXIST') return;
+      if (e.code === 'EPERM' || e.code === 'ENOTSUP' || e.code === 'EOPNOTSUPP') return rename(fresh, path); // no hard links here
+      throw e;
+    });
+  } finally {
+    await rm(fresh, { force: true });
+    await rm(`${fresh}.wal`, { force: true });
+  }
+}
+
 async function openShared(path: string): Promise<SharedDuckDB> {
   let instance: DuckDBInstance;
   try {
     await mkdir(dirname(path), { recursive: true });
+    await createAtomically(path);
     instance = await DuckDBInstance.create(path);
   } catch (e) {
     const message = (e as Error).message;

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { duckdbConnector } from '../../connectors/duckdb/index.js';
@@ -145,6 +146,24 @@ describe('duckdb sink', () => {
     await again.sink.commit(await again.sink.preCommit(txn));
     expect((await again.readCommitted()).map((r) => r[0]).sort((a, b) => (a as number) - (b as number))).toEqual([1, 2, 20]);
     await again.sink.close();
+  });
+
+  it('opens an empty file left by a run killed while creating it, and never replaces a file that holds anything', async () => {
+    const dir = tmp();
+    // DuckDB creates the file and then writes its headers: a SIGKILL in between left 0 bytes.
+    const empty = join(dir, 'empty.duckdb');
+    writeFileSync(empty, '');
+    expect(await query(empty, 'SELECT 41 + 1')).toEqual([[42]]);
+    const fresh = join(dir, 'new.duckdb');
+    expect(await query(fresh, 'SELECT 1')).toEqual([[1]]);
+    expect(readdirSync(dir).sort()).toEqual(['empty.duckdb', 'new.duckdb']);
+    const notOurs = join(dir, 'notes.duckdb');
+    writeFileSync(notOurs, 'my notes');
+    const err = (await acquireDuckDB(notOurs).catch((e) => e)) as Error & { code?: string; retriable?: boolean };
+    expect(err.code).toBe('DUCKDB_OPEN');
+    expect(err.retriable).toBe(false);
+    expect(err.message).toContain('not a valid DuckDB database file');
+    expect(readFileSync(notOurs, 'utf8')).toBe('my notes');
   });
 
   it('validates its options', () => {
