@@ -37,6 +37,11 @@ export interface CompletedCheckpoint {
   readonly path: string;
   readonly durationMs: number;
   readonly sizeBytes: number;
+  /**
+   * The longest any operator subtask's processing was blocked taking its snapshot (ms): the part
+   * of a checkpoint that stops the data, the rest runs beside it.
+   */
+  readonly maxSyncMs: number;
   readonly completedAt: number;
   readonly final: boolean;
 }
@@ -100,6 +105,7 @@ interface Pending {
   readonly writes: Promise<void>[];
   remaining: number;
   stateSize: number;
+  maxSyncMs: number;
   writeError: unknown;
   timer: NodeJS.Timeout | undefined;
   settled: boolean;
@@ -195,6 +201,7 @@ export class CheckpointCoordinator {
       if (list === undefined) p.sources.set(uid, (list = []));
       list.push({ subtask, positions: ack.positions });
     } else {
+      if (ack.syncMs !== undefined && ack.syncMs > p.maxSyncMs) p.maxSyncMs = ack.syncMs;
       const entry: SubtaskStateEntry = {
         subtask,
         stateFile: null,
@@ -296,6 +303,7 @@ export class CheckpointCoordinator {
       writes: [],
       remaining: expected,
       stateSize: 0,
+      maxSyncMs: 0,
       writeError: undefined,
       timer: undefined,
       settled: false,
@@ -360,13 +368,14 @@ export class CheckpointCoordinator {
       path: p.folder,
       durationMs: completedAt - p.triggeredAt,
       sizeBytes: p.stateSize,
+      maxSyncMs: p.maxSyncMs,
       completedAt,
       final: p.barrier.final === true,
     };
     this.latest = checkpoint;
     this.completedCount++;
     this.options.log.info(
-      { checkpointId: p.id, kind: checkpoint.kind, durationMs: checkpoint.durationMs, sizeBytes: checkpoint.sizeBytes },
+      { checkpointId: p.id, kind: checkpoint.kind, durationMs: checkpoint.durationMs, sizeBytes: checkpoint.sizeBytes, maxSyncMs: Math.round(p.maxSyncMs) },
       'checkpoint completed',
     );
     this.options.onCompleted?.(checkpoint);

@@ -1,4 +1,5 @@
 import type { RestartStrategy } from '../config/restart-config.js';
+import type { CompletedCheckpoint } from '../checkpoint/coordinator.js';
 import type { Logger } from '../log.js';
 import { unreachable, userError } from '../errors.js';
 
@@ -19,6 +20,8 @@ export interface JobOptions {
   /** `path`: a chk-<n> folder, its _metadata, a savepoint folder, or 'latest'. */
   restore?: { path: string; allowNonRestoredState: boolean };
   log: Logger;
+  /** Called on every completed checkpoint or savepoint (benchmarks, monitoring). */
+  onCheckpointCompleted?(checkpoint: CompletedCheckpoint): void;
 }
 
 export function validateJobOptions(o: JobOptions): void {

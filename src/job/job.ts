@@ -199,6 +199,7 @@ class Job implements RunningJob {
       numRetained: checkpointing.numRetained,
       firstId,
       log: this.log,
+      onCompleted: this.options.onCheckpointCompleted,
     });
     const policy = new RestartPolicy(this.options.restartStrategy);
     let completedAtLastFailure = 0;

@@ -3,5 +3,10 @@ import type { SplitPosition } from './source.js';
 
 /** What a subtask reports for barrier n: operators their snapshot, sources their positions. */
 export type CheckpointAck =
-  | { readonly kind: 'operator'; readonly result: SnapshotResult }
+  | {
+      readonly kind: 'operator';
+      readonly result: SnapshotResult;
+      /** How long the subtask's processing was blocked by its snapshot (ms, fractional). */
+      readonly syncMs?: number;
+    }
   | { readonly kind: 'source'; readonly positions: readonly SplitPosition[] };

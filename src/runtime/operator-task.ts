@@ -148,9 +148,11 @@ export class OperatorTask {
   }
 
   private async checkpoint(op: Operator, barrier: Barrier): Promise<void> {
+    const t0 = performance.now();
     const result = await op.snapshotState(barrier.checkpointId);
+    const syncMs = performance.now() - t0;
     this.output.emitBarrier(barrier);
-    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'operator', result });
+    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'operator', result, syncMs });
     this.gate.releaseAll();
   }
 
