@@ -1,7 +1,10 @@
 /**
  * `npm run bench [-- NAME...]`: throughput of weir's engine in this process, no external services.
- * Prints rows/s for stateless and keyed pipelines with checkpointing off and every 1 s, and the
- * checkpoint duration and state size of a keyed aggregation over 1,000,000 keys; then Kafka
+ * Prints rows/s for stateless and keyed pipelines with checkpointing off and every 1 s; then the
+ * state cases of bench/state.ts in a process of their own (memory per key and per join row,
+ * checkpoint size and blocking time under updates, recovery time; `state [agg-memory join-memory
+ * incremental recovery] [--backend=hashmap|rocksdb]`, heap from WEIR_BENCH_HEAP_MB, default 8192,
+ * key counts scaled by WEIR_BENCH_STATE_SCALE); then Kafka
  * throughput and end-to-end latency (bench/kafka.ts), and PostgreSQL sink throughput against a
  * plain COPY (bench/postgres.ts), the CDC source against COPY TO / pg_recvlogical
  * (bench/postgres-cdc.ts), `weir cdc` against pg_dump | psql and a native subscription
@@ -117,19 +120,17 @@ async function main(): Promise<void> {
     console.log(`${c.name.padEnd(10)} checkpoint overhead: ${((1 - results[1000] / results[0]) * 100).toFixed(1)}%`);
   }
   if (!only.length || only.includes('state')) {
-    // 1,000,000 distinct keys, then one checkpoint: its duration and size.
-    const n = 1_000_000;
-    const sql = `
-CREATE TABLE src (k BIGINT, v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
-  'fields.k.kind' = 'sequence', 'fields.k.start' = '1', 'fields.k.end' = '${n}', 'fields.v.min' = '0', 'fields.v.max' = '9');
-CREATE TABLE sink_agg (k BIGINT, c BIGINT, s INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'blackhole');
-INSERT INTO sink_agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;`;
-    const r = await runCase(sql, 0);
-    const chk = r.outcome.lastCheckpoint;
-    console.log(
-      `state      1,000,000 keys: final checkpoint ${chk ? `${chk.durationMs} ms, ${(chk.sizeBytes / 1048576).toFixed(1)} MiB` : 'missing'} ` +
-        `(job ${r.seconds.toFixed(2)} s)`,
+    // Issue 14's numbers (bench/state.ts): memory per key and per join row, checkpoint size and
+    // blocking time under ~1% updates per interval, recovery time. Its own process: it needs
+    // --expose-gc and a large heap, and prints its own peak RSS per case.
+    const heapMb = process.env.WEIR_BENCH_HEAP_MB ?? '8192';
+    const extra = only.filter((a) => /^(agg-memory|join-memory|incremental|recovery|--backend=.+)$/.test(a));
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', `--max-old-space-size=${heapMb}`, '--import', 'tsx', join(import.meta.dirname, 'state.ts'), ...extra],
+      { stdio: 'inherit' },
     );
+    if (r.status !== 0) console.log(`state bench failed (exit ${r.status})`);
   }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   // Against real services (each script starts its own), in their own processes.
