@@ -2,7 +2,10 @@
  * `npm run bench -- nexmark [q0 q5 ...]`: each Nexmark query of sql/nexmark over NEXMARK_EVENTS
  * events (default 1,000,000) into blackhole, one child process per query, parallelism 1,
  * checkpointing off. Prints a table with the metrics Flink's nexmark harness reports: events/s,
- * events/s per core (events over the CPU time of the process) and peak memory (max RSS).
+ * events/s per core (events over the CPU time of the process) and peak memory (max RSS); and the
+ * job's final checkpoint (taken when the bounded input ended, with all state held): its duration,
+ * its blocking time (maxSyncMs, the longest any subtask's processing stopped for its snapshot) and
+ * its size.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,6 +41,8 @@ interface Result {
   cpuSeconds: number;
   maxRssMiB: number;
   state: string;
+  /** The job's final checkpoint, absent when none completed. */
+  checkpoint?: { durationMs: number; maxSyncMs: number; sizeBytes: number };
 }
 
 /** Runs one query in this process and prints its Result as JSON (the child side). */
@@ -66,7 +71,14 @@ async function child(query: string, events: number): Promise<void> {
     const outcome = await running.done;
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const result: Result = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024, state: outcome.state };
+    const last = outcome.lastCheckpoint;
+    const result: Result = {
+      seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      state: outcome.state,
+      ...(last ? { checkpoint: { durationMs: last.durationMs, maxSyncMs: last.maxSyncMs, sizeBytes: last.sizeBytes } } : {}),
+    };
     console.log(JSON.stringify(result));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -87,7 +99,10 @@ async function main(): Promise<void> {
   const wanted = args.filter((a) => /^q\d+$/.test(a));
   const queries = wanted.length > 0 ? wanted : NEXMARK_QUERIES;
   console.log(`nexmark — ${fmt(events)} events per query, parallelism 1, checkpointing off, node ${process.version}`);
-  console.log(`${'query'.padEnd(6)} ${'events/s'.padStart(12)} ${'events/s/core'.padStart(14)} ${'seconds'.padStart(8)} ${'peak MiB'.padStart(9)}`);
+  console.log(
+    `${'query'.padEnd(6)} ${'events/s'.padStart(12)} ${'events/s/core'.padStart(14)} ${'seconds'.padStart(8)} ${'peak MiB'.padStart(9)} ` +
+      `${'final chk ms'.padStart(13)} ${'sync ms'.padStart(8)} ${'chk MiB'.padStart(8)}`,
+  );
   for (const q of queries) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', q], {
       encoding: 'utf8',
@@ -104,8 +119,10 @@ async function main(): Promise<void> {
       console.log(`${q.padEnd(6)} failed: ${(r.stderr || line).trim().split('\n')[0] ?? ''}`);
       continue;
     }
+    const chk = res.checkpoint;
     console.log(
-      `${q.padEnd(6)} ${fmt(events / res.seconds).padStart(12)} ${fmt(events / res.cpuSeconds).padStart(14)} ${res.seconds.toFixed(2).padStart(8)} ${res.maxRssMiB.toFixed(0).padStart(9)}`,
+      `${q.padEnd(6)} ${fmt(events / res.seconds).padStart(12)} ${fmt(events / res.cpuSeconds).padStart(14)} ${res.seconds.toFixed(2).padStart(8)} ${res.maxRssMiB.toFixed(0).padStart(9)} ` +
+        `${(chk ? fmt(chk.durationMs) : '-').padStart(13)} ${(chk ? fmt(chk.maxSyncMs) : '-').padStart(8)} ${(chk ? (chk.sizeBytes / 1048576).toFixed(1) : '-').padStart(8)}`,
     );
   }
 }
