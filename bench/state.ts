@@ -10,8 +10,9 @@
  *                size of each later checkpoint against the full state, blocking time, duration
  *   recovery     restore of a 10,000,000-key checkpoint: seconds to RUNNING and to the first sink row
  *
- * Memory is read in the final checkpoint's onCheckpointCompleted (the state is still held), after
- * a forced GC, less the same reading of the same job over 1,000 keys. The full state size of
+ * Memory (V8 heap, off-heap typed arrays and buffers, RSS) is read in the final checkpoint's
+ * onCheckpointCompleted (the state is still held), after a forced GC, less the same reading of the
+ * same job over 1,000 keys. The full state size of
  * `incremental` is the savepoint the job is stopped with (a savepoint is always complete, an
  * incremental checkpoint is not). WEIR_BENCH_STATE_SCALE (default 1) scales every key count;
  * WEIR_BENCH_STATE_TIMEOUT_S (default 900) bounds a case's wait. `--backend=B` adds
@@ -75,17 +76,18 @@ function start(sql: string, dir: string, opts: { onCheckpoint?: (c: CompletedChe
   });
 }
 
-/** Heap used and RSS after a full GC. */
-function settledMemory(): { heap: number; rss: number } {
+/** Heap used, memory outside the V8 heap (typed arrays, buffers) and RSS after a full GC. */
+function settledMemory(): { heap: number; external: number; rss: number } {
   globalThis.gc!();
   globalThis.gc!();
   const m = process.memoryUsage();
-  return { heap: m.heapUsed, rss: m.rss };
+  return { heap: m.heapUsed, external: m.external, rss: m.rss };
 }
 
 interface Held {
   seconds: number;
   heap: number;
+  external: number;
   rss: number;
   final: CompletedCheckpoint;
 }
@@ -118,6 +120,7 @@ async function memoryCase(name: string, sqlOf: (n: number) => string, n: number,
   const params = `${fmt(n)} keys, ${fmt(heldOf(n))} ${unit}s held`;
   const per = (x: number, b: number): string => `${((x - b) / (heldOf(n) - heldOf(BASELINE_KEYS))).toFixed(1)} B`;
   report(name, params, `heap per ${unit}`, `${per(big.heap, base.heap)} (heapUsed ${mib(big.heap)} less ${mib(base.heap)} at ${fmt(BASELINE_KEYS)} keys)`);
+  report(name, params, `off-heap per ${unit}`, `${per(big.external, base.external)} (external ${mib(big.external)} less ${mib(base.external)})`);
   report(name, params, `RSS per ${unit}`, `${per(big.rss, base.rss)} (RSS ${mib(big.rss)} less ${mib(base.rss)} at ${fmt(BASELINE_KEYS)} keys)`);
   report(name, params, 'throughput', `${fmt(rowsOf(n) / big.seconds)} rows/s (${fmt(rowsOf(n))} rows in ${big.seconds.toFixed(2)} s, to the final checkpoint)`);
   report(name, params, 'final checkpoint size', mib(big.final.sizeBytes));
