@@ -12,11 +12,11 @@
  *
  * Memory (V8 heap, off-heap typed arrays and buffers, RSS) is read in the final checkpoint's
  * onCheckpointCompleted (the state is still held), after a forced GC, less the same reading of the
- * same job over 1,000 keys. The full state size of
- * `incremental` is the savepoint the job is stopped with (a savepoint is always complete, an
- * incremental checkpoint is not). WEIR_BENCH_STATE_SCALE (default 1) scales every key count;
- * WEIR_BENCH_STATE_TIMEOUT_S (default 900) bounds a case's wait. `--backend=B` adds
- * `SET 'state.backend.type' = 'B'` to every job; without it the job runs on the default backend.
+ * same job over 1,000 keys. The full state size of `incremental` is the savepoint the job is
+ * stopped with (a savepoint is always complete, an incremental checkpoint is not).
+ * WEIR_BENCH_STATE_SCALE (default 1) scales every key count; WEIR_BENCH_STATE_TIMEOUT_S (default
+ * 900) bounds a case's wait. `--backend=B` adds `SET 'state.backend.type' = 'B'` to every job;
+ * without it the job runs on the default backend.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
