@@ -10,6 +10,7 @@ import { applyRetention } from './retention.js';
 import { checkpointFolder, defaultSavepointName, savepointFolder, stateFileName, validateSavepointName } from './layout.js';
 import { createFolderDurable, removeFolder, writeFileDurable } from './durable-files.js';
 import { sha256Hex } from './state-files.js';
+import { layoutSections } from './state-sections.js';
 import { writeMetadataAtomic } from './metadata-files.js';
 
 export interface ParticipantVertex {
@@ -210,13 +211,19 @@ export class CheckpointCoordinator {
         committables: ack.result.committables ?? [],
       };
       const state = ack.result.state;
-      if (state !== undefined && state.length > 0) {
+      const file = ack.keyed === undefined ? undefined : layoutSections(state, ack.keyed.sections);
+      if (file !== undefined ? file.bytes > 0 : state !== undefined && state.length > 0) {
         entry.stateFile = stateFileName(uid, subtask);
-        entry.bytes = state.length;
-        entry.sha256 = sha256Hex(state);
-        p.stateSize += state.length;
+        if (file !== undefined) {
+          entry.bytes = file.bytes;
+          entry.sections = file.sections;
+        } else {
+          entry.bytes = state!.length;
+          entry.sha256 = sha256Hex(state!);
+        }
+        p.stateSize += entry.bytes;
         p.writes.push(
-          writeFileDurable(join(p.folder, entry.stateFile), state).catch((e: unknown) => {
+          writeFileDurable(join(p.folder, entry.stateFile), file?.chunks ?? state!).catch((e: unknown) => {
             p.writeError ??= e;
           }),
         );

@@ -9,12 +9,13 @@ export function writeFailed(path: string, e: unknown): Error {
   });
 }
 
-/** Writes a file and fsyncs it before resolving. */
-export async function writeFileDurable(path: string, bytes: Uint8Array | string): Promise<void> {
+/** Writes a file and fsyncs it before resolving; several chunks are written one after another. */
+export async function writeFileDurable(path: string, bytes: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
   try {
     const fh = await open(path, 'w');
     try {
-      await fh.writeFile(bytes);
+      if (typeof bytes === 'string' || bytes instanceof Uint8Array) await fh.writeFile(bytes);
+      else for (const chunk of bytes) await fh.write(chunk);
       await fh.sync();
     } finally {
       await fh.close();

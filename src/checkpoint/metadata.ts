@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { KEY_GROUPS } from '../model/partition.js';
 import type { JsonValue } from '../runtime/operator.js';
 import type { SplitPosition } from '../runtime/source.js';
 
@@ -18,15 +19,32 @@ export const METADATA_FORMAT_VERSION = 1;
 
 const json = z.json() as unknown as z.ZodType<JsonValue>;
 
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * A section of a state file: [key group (-1: the operator's own state), offset, length, sha256].
+ * See state-sections.ts.
+ */
+const stateSectionSchema = z.tuple([
+  z
+    .number()
+    .int()
+    .min(-1)
+    .max(KEY_GROUPS - 1),
+  z.number().int().nonnegative(),
+  z.number().int().nonnegative(),
+  sha256Schema,
+]);
+
 const subtaskStateSchema = z.object({
   subtask: z.number().int().nonnegative(),
   /** File name inside the checkpoint folder, or null when the subtask had no state. */
   stateFile: z.string().nullable(),
   bytes: z.number().int().nonnegative(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .nullable(),
+  /** Of the whole file; null when it has no state, or when `sections` cover it (each checksummed). */
+  sha256: sha256Schema.nullable(),
+  /** Present when the file is cut into sections (operator state and key groups). */
+  sections: z.array(stateSectionSchema).optional(),
   committables: z.array(json),
 });
 
@@ -75,6 +93,7 @@ export const checkpointMetadataSchema = z.object({
 export type CheckpointMetadata = z.infer<typeof checkpointMetadataSchema>;
 export type OperatorStateEntry = z.infer<typeof operatorStateSchema>;
 export type SubtaskStateEntry = z.infer<typeof subtaskStateSchema>;
+export type StateSection = z.infer<typeof stateSectionSchema>;
 
 /** The metadata's split positions with their JSON typed as the runtime contract types them. */
 export function sourcePositionsOf(metadata: CheckpointMetadata, uid: string): SplitPosition[] {

@@ -3,12 +3,17 @@ import type { Logger } from '../log.js';
 import type { JobGraph } from '../runtime/job-graph.js';
 import type { JsonValue } from '../runtime/operator.js';
 import type { SplitPosition } from '../runtime/source.js';
-import { type CheckpointMetadata, sourcePositionsOf } from './metadata.js';
+import { keyGroupRange } from '../model/partition.js';
+import { type CheckpointMetadata, type SubtaskStateEntry, sourcePositionsOf } from './metadata.js';
 import { loadStateFile } from './state-files.js';
+import { readSections } from './state-sections.js';
 
 /** What one subtask gets back from the restored checkpoint. */
 export interface SubtaskRestore {
+  /** Operator (non-keyed) state: see OperatorContext.restoredState. */
   readonly state: readonly Uint8Array[];
+  /** The keyed state's sections of the key groups the subtask owns (for its state backend). */
+  readonly keyed: readonly Uint8Array[];
   readonly committables: readonly JsonValue[];
 }
 
@@ -22,26 +27,27 @@ export interface RestorePlan {
   readonly metadata: CheckpointMetadata;
   /**
    * Same parallelism as in the checkpoint: the subtask's own state and committables. Different
-   * parallelism: every old subtask's state (keyed operators keep their own key groups) and the
-   * committables of old subtasks j with j % parallelism === subtask.
+   * parallelism: every old subtask's operator state, the sections of the key groups the subtask
+   * now owns out of every old subtask's file (only those are read), and the committables of old
+   * subtasks j with j % parallelism === subtask. Reads and verifies the state files.
    */
-  forOperator(uid: string, subtask: number, parallelism: number): SubtaskRestore;
+  forOperator(uid: string, subtask: number, parallelism: number): Promise<SubtaskRestore>;
   /** Every split position recorded for a source uid (empty for an unknown uid). */
   sourcePositions(uid: string): readonly SplitPosition[];
 }
 
-const EMPTY: SubtaskRestore = { state: [], committables: [] };
+const EMPTY: SubtaskRestore = { state: [], keyed: [], committables: [] };
 
 interface LoadedOperator {
   readonly parallelism: number;
   /** By old subtask index. */
-  readonly state: (Uint8Array | undefined)[];
+  readonly files: (SubtaskStateEntry | undefined)[];
   readonly committables: JsonValue[][];
 }
 
 /**
  * Checks that every piece of state in the checkpoint belongs to an operator of `graph` (same uid
- * and kind), then loads the state files. Unmapped state is a STATE_NOT_MAPPED user error unless
+ * and kind); the state files are read when a subtask asks for its part. Unmapped state is a STATE_NOT_MAPPED user error unless
  * `allowNonRestoredState`, which drops it with a log line.
  */
 export async function loadRestorePlan(
@@ -75,14 +81,14 @@ export async function loadRestorePlan(
       unmapped(uid, op.name);
       continue;
     }
-    const state: (Uint8Array | undefined)[] = new Array(op.parallelism).fill(undefined);
+    const files: (SubtaskStateEntry | undefined)[] = new Array(op.parallelism).fill(undefined);
     const committables: JsonValue[][] = Array.from({ length: op.parallelism }, () => []);
     for (const st of op.subtasks) {
       if (st.subtask >= op.parallelism) continue;
-      if (st.stateFile !== null) state[st.subtask] = await loadStateFile(path, st);
+      if (st.stateFile !== null) files[st.subtask] = st;
       committables[st.subtask] = st.committables as JsonValue[];
     }
-    loaded.set(uid, { parallelism: op.parallelism, state, committables });
+    loaded.set(uid, { parallelism: op.parallelism, files, committables });
   }
   const positions = new Map<string, SplitPosition[]>();
   for (const [uid, src] of Object.entries(metadata.sources)) {
@@ -101,17 +107,28 @@ export async function loadRestorePlan(
     path,
     checkpointId: metadata.checkpointId,
     metadata,
-    forOperator(uid, subtask, parallelism) {
+    async forOperator(uid, subtask, parallelism) {
       const op = loaded.get(uid);
       if (op === undefined) return EMPTY;
-      if (op.parallelism === parallelism) {
-        const own = op.state[subtask];
-        return { state: own === undefined ? [] : [own], committables: op.committables[subtask] ?? [] };
+      const same = op.parallelism === parallelism;
+      const { start, end } = keyGroupRange(subtask, parallelism);
+      const owned = (kg: number): boolean => kg >= start && kg <= end;
+      const state: Uint8Array[] = [];
+      const keyed: Uint8Array[] = [];
+      for (const st of same ? [op.files[subtask]] : op.files) {
+        if (st === undefined) continue;
+        if (st.sections === undefined) {
+          state.push(await loadStateFile(path, st));
+          continue;
+        }
+        const part = await readSections(path, st, true, owned);
+        if (part.operator !== undefined) state.push(part.operator);
+        keyed.push(...part.keyed);
       }
-      const state = op.state.filter((s): s is Uint8Array => s !== undefined);
+      if (same) return { state, keyed, committables: op.committables[subtask] ?? [] };
       const committables: JsonValue[] = [];
       for (let j = 0; j < op.parallelism; j++) if (j % parallelism === subtask) committables.push(...op.committables[j]);
-      return { state, committables };
+      return { state, keyed, committables };
     },
     sourcePositions(uid) {
       return positions.get(uid) ?? [];

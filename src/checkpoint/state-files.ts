@@ -29,6 +29,14 @@ async function checkStateFile(folder: string, st: SubtaskStateEntry): Promise<st
     return `state file ${file} is missing`;
   }
   if (bytes.length !== st.bytes) return `state file ${file} has ${bytes.length} bytes, expected ${st.bytes}`;
+  if (st.sections !== undefined) {
+    for (const [kg, offset, length, sha] of st.sections) {
+      if (offset + length > bytes.length || sha256Hex(bytes.subarray(offset, offset + length)) !== sha) {
+        return `state file ${file} sha256 mismatch${kg < 0 ? '' : ` (key group ${kg})`}`;
+      }
+    }
+    return undefined;
+  }
   if (sha256Hex(bytes) !== st.sha256) return `state file ${file} sha256 mismatch`;
   return undefined;
 }

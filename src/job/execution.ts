@@ -9,7 +9,8 @@ import { type InputChannel, InputGate } from '../runtime/input-gate.js';
 import type { JobGraph, JobVertex, OperatorVertex, SourceVertex } from '../runtime/job-graph.js';
 import { OperatorTask, type TaskEnv } from '../runtime/operator-task.js';
 import type { OperatorContext } from '../runtime/operator.js';
-import { KEY_GROUPS } from '../model/partition.js';
+import { KEY_GROUPS, keyGroupRange } from '../model/partition.js';
+import { createStateBackend, type StateBackendType } from '../state/backends.js';
 import { SourceTask } from '../runtime/source-task.js';
 import { unwrapPositions } from '../runtime/source-watermarks.js';
 import type { SourceContext, SplitPosition } from '../runtime/source.js';
@@ -41,6 +42,8 @@ export interface ExecutionOptions {
   readonly retainedCheckpoints?: number;
   readonly hooks: ExecutionHooks;
   readonly channelCapacity?: number;
+  /** 'state.backend.type' (default hashmap). */
+  readonly stateBackend?: StateBackendType;
 }
 
 /** Checks the structural promises of a JobGraph that the runtime relies on. */
@@ -179,7 +182,7 @@ export class Execution implements CheckpointParticipants {
       const schemas = inputSchemasOf(graph, v);
       for (let i = 0; i < v.parallelism; i++) {
         const output = new TaskOutput(outputs.get(v.id)![i]);
-        const restored = restore?.forOperator(v.uid, i, v.parallelism) ?? { state: [], committables: [] };
+        const restored = (await restore?.forOperator(v.uid, i, v.parallelism)) ?? { state: [], keyed: [], committables: [] };
         const ctx: OperatorContext = {
           jobName: graph.jobName,
           operatorUid: v.uid,
@@ -190,6 +193,13 @@ export class Execution implements CheckpointParticipants {
           restoredCheckpointId: restore?.checkpointId ?? 0,
           firstCheckpointId: this.options.firstCheckpointId,
           output,
+          state: createStateBackend(this.options.stateBackend ?? 'hashmap', {
+            keyGroups: keyGroupRange(i, v.parallelism),
+            ttlMs: (v as OperatorVertex).stateTtlMs ?? 0,
+            restored: restored.keyed,
+            onExpired: (n) => metrics.inc('state-keys-expired', n),
+            label: `${v.name} (${i + 1}/${v.parallelism})`,
+          }),
           inputSchemas: schemas,
           log: log.child({ operator: v.name, subtask: i }),
           metrics,

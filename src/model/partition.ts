@@ -62,3 +62,13 @@ export function subtaskOfKeyGroup(keyGroup: number, parallelism: number): number
 export function subtaskOfHash(hash: number, parallelism: number): number {
   return subtaskOfKeyGroup(keyGroupOf(hash), parallelism);
 }
+
+/** The key groups a subtask owns: `start` to `end` inclusive (subtaskOfKeyGroup's inverse). */
+export interface KeyGroupRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export function keyGroupRange(subtask: number, parallelism: number): KeyGroupRange {
+  return { start: Math.ceil((subtask * KEY_GROUPS) / parallelism), end: Math.ceil(((subtask + 1) * KEY_GROUPS) / parallelism) - 1 };
+}

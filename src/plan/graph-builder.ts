@@ -43,6 +43,9 @@ export class GraphBuilder {
   private readonly edges: JobEdge[] = [];
   private readonly uids = new UidAllocator();
 
+  /** `stateTtlMs`: table.exec.state.ttl, handed to every operator's state backend. */
+  constructor(private readonly stateTtlMs = 0) {}
+
   graph(jobName: string): JobGraph {
     const fingerprint = sha256Hex(this.vertices.map((v) => `${v.uid}(${schemaText(v.outputSchema)})`).join('\n'));
     return Object.freeze({ jobName, fingerprint, vertices: Object.freeze([...this.vertices]), edges: Object.freeze([...this.edges]) });
@@ -70,7 +73,13 @@ export class GraphBuilder {
     } else {
       const { operator } = spec;
       this.vertices.push(
-        Object.freeze({ ...base, kind: 'operator' as const, createOperator: () => instantiateOperator(operator), isSink: operator.kind === 'sink' }),
+        Object.freeze({
+          ...base,
+          kind: 'operator' as const,
+          createOperator: () => instantiateOperator(operator),
+          isSink: operator.kind === 'sink',
+          stateTtlMs: this.stateTtlMs,
+        }),
       );
     }
     spec.inputs.forEach((inp, targetInput) => {

@@ -27,6 +27,7 @@ import { storedColumns } from './rules/computed-columns.js';
 import { shareScans } from './rules/share-scans.js';
 import { connectorTable } from './source-watermark.js';
 import type { TranslateContext } from './translate/context.js';
+import { stateTtlMs } from './physical-config.js';
 import { translateSink } from './translate/sink.js';
 import { translateNode } from './translate/translators.js';
 
@@ -41,14 +42,16 @@ export function planJob(inserts: readonly InsertStatement[], catalog: Catalog, c
 }
 
 class PhysicalPlanner implements TranslateContext {
-  private readonly builder = new GraphBuilder();
+  private readonly builder: GraphBuilder;
   private readonly modes = new Map<string, ChangelogMode>();
   private readonly planned = new Map<LogicalNode, Planned>();
 
   constructor(
     private readonly catalog: Catalog,
     readonly config: PlanConfig,
-  ) {}
+  ) {
+    this.builder = new GraphBuilder(stateTtlMs(config));
+  }
 
   graph(jobName: string): JobGraph {
     return this.builder.graph(jobName);

@@ -1,3 +1,4 @@
+import type { KeyedStateSnapshot } from '../state/state-backend.js';
 import type { SnapshotResult } from './operator.js';
 import type { SplitPosition } from './source.js';
 
@@ -6,6 +7,8 @@ export type CheckpointAck =
   | {
       readonly kind: 'operator';
       readonly result: SnapshotResult;
+      /** The subtask's keyed state, by key group (from the state layer). */
+      readonly keyed?: KeyedStateSnapshot;
       /** How long the subtask's processing was blocked by its snapshot (ms, fractional). */
       readonly syncMs?: number;
     }

@@ -45,6 +45,8 @@ export interface OperatorVertex extends VertexBase {
   createOperator(): Operator;
   /** Sinks take part in two-phase commit; the job is done when all sinks have closed. */
   readonly isSink: boolean;
+  /** table.exec.state.ttl in ms for the keyed states that declare a TTL (0 or absent: none). */
+  readonly stateTtlMs?: number;
 }
 
 export type JobVertex = SourceVertex | OperatorVertex;

@@ -107,6 +107,7 @@ export class OperatorTask {
         case 'batch': {
           if (gate.hasIdle) gate.markActive(index);
           if (this.onSinkRows !== undefined) this.onSinkRows(el.batch.size);
+          this.context.state.advanceTime(Date.now());
           const r = op.process(el.batch, channels[index].input);
           if (r !== undefined) await r;
           break;
@@ -150,9 +151,10 @@ export class OperatorTask {
   private async checkpoint(op: Operator, barrier: Barrier): Promise<void> {
     const t0 = performance.now();
     const result = await op.snapshotState(barrier.checkpointId);
+    const keyed = this.context.state.snapshot();
     const syncMs = performance.now() - t0;
     this.output.emitBarrier(barrier);
-    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'operator', result, syncMs });
+    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'operator', result, keyed, syncMs });
     this.gate.releaseAll();
   }
 

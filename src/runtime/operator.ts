@@ -1,6 +1,7 @@
 import type { ChangeBatch } from '../model/changelog.js';
 import type { Schema } from '../model/types.js';
 import type { Logger } from '../log.js';
+import type { KeyedStateBackend } from '../state/state-backend.js';
 
 /** What an operator sends downstream. Emitting is synchronous; the task handles backpressure. */
 export interface Output {
@@ -48,6 +49,11 @@ export interface OperatorContext {
    */
   readonly firstCheckpointId?: number;
   readonly output: Output;
+  /**
+   * The subtask's keyed state (see src/state/state-backend.ts), restored with the key groups it
+   * owns. The runtime snapshots it right after snapshotState.
+   */
+  readonly state: KeyedStateBackend;
   readonly inputSchemas: readonly Schema[];
   readonly log: Logger;
   readonly metrics: OperatorMetrics;

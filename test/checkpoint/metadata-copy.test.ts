@@ -167,7 +167,7 @@ describe('_metadata checksum and copy', () => {
     const bytes = await readFile(stateFile);
     bytes[0] ^= 0xff;
     await writeFile(stateFile, bytes);
-    expect((await listCheckpoints(d, 'meta'))[0].corrupt).toBe(`state file ${stateFileName('sum', 0)} sha256 mismatch`);
+    expect((await listCheckpoints(d, 'meta'))[0].corrupt).toMatch(`state file ${stateFileName('sum', 0)} sha256 mismatch (key group `);
     expect(await errorOf(resolveRestore(d, 'meta', last))).toMatchObject({ code: 'CHECKPOINT_CORRUPT' });
 
     // a checksum-less _metadata next to a copy was stripped by someone: the copy is the truth

@@ -47,7 +47,15 @@ describe('checkpoint storage', () => {
     expect(meta.operators.sum.parallelism).toBe(2);
     const st = meta.operators.sum.subtasks[0];
     expect(st.stateFile).toBe(stateFileName('sum', 0));
-    expect(st.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // Cut into sections (here only key groups: the keyed sum has no operator state), each with its
+    // sha256, covering the file; subtask 0 of 2 owns key groups 0-63.
+    let offset = 0;
+    for (const [kg, at, length, sha] of st.sections!) {
+      expect(kg >= 0 && kg < 64 && at === offset).toBe(true);
+      expect(sha).toMatch(/^[0-9a-f]{64}$/);
+      offset += length;
+    }
+    expect(offset).toBe(st.bytes);
     expect(newest.sizeBytes).toBe(meta.stateSize);
     expect(newest.sourcesSummary).toContain('s0@3000(done)');
     expect(await listCheckpoints(d)).toHaveLength(list.length);
@@ -66,8 +74,9 @@ describe('checkpoint storage', () => {
     await writeFile(file, bytes);
     let r = await resolveRestore(d, 'store', 'latest');
     expect(r!.metadata.checkpointId).toBe(n2);
+    const lastKeyGroup = (await readMetadata(join(d, 'store', `chk-${n3}`))).operators.sum.subtasks[0].sections!.at(-1)![0];
     expect(r!.warnings).toEqual([
-      `checkpoint chk-${n3} is corrupt (state file ${stateFileName('sum', 0)} sha256 mismatch); falling back to checkpoint chk-${n2}`,
+      `checkpoint chk-${n3} is corrupt (state file ${stateFileName('sum', 0)} sha256 mismatch (key group ${lastKeyGroup})); falling back to checkpoint chk-${n2}`,
       // chk-n3 had completed: its sinks may have committed it, so falling back may duplicate rows
       `checkpoint chk-${n3} was skipped but had completed, so its sinks may already have committed it: the sinks may receive duplicate rows (rows committed after checkpoint chk-${n2} are written again)`,
     ]);

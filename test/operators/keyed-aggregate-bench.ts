@@ -4,6 +4,8 @@
  * GROUP BY one key over `keys` distinct keys with COUNT(*) and SUM(v), +I input rows, with the
  * insert-only aggregates the planner picks for such input (RETRACT=1: the retracting ones).
  */
+import { keyGroupRange } from '../../src/model/partition.js';
+import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { resolveAggregate } from '../../src/expr/aggregates.js';
 import { type, type SqlType } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
@@ -36,6 +38,7 @@ async function run(label: string, keyType: SqlType, keyOf: (i: number) => unknow
     restoredState: [],
     restoredCommittables: [],
     restoredCheckpointId: 0,
+    state: new HeapKeyedStateBackend({ keyGroups: keyGroupRange(0, 1), ttlMs: 0, restored: [], label: 'test' }),
     output: { emit: (b) => void (outRows += b.size), emitWatermark: () => {} },
     inputSchemas: [
       {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { keyGroupRange } from '../../src/model/partition.js';
+import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { type as sqlType } from '../../src/model/types.js';
 import { silentLogger } from '../../src/log.js';
 import { RowKind, insertBatch } from '../../src/model/changelog.js';
@@ -16,6 +18,7 @@ function context(over: Partial<OperatorContext> = {}): OperatorContext {
     restoredState: [],
     restoredCommittables: [],
     restoredCheckpointId: 0,
+    state: new HeapKeyedStateBackend({ keyGroups: keyGroupRange(0, 1), ttlMs: 0, restored: [], label: 'test' }),
     output: { emit() {}, emitWatermark() {} },
     inputSchemas: [{ fields: [{ name: 'x', type: sqlType('INT') }] }],
     log: silentLogger,

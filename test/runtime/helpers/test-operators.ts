@@ -1,7 +1,7 @@
 import { BatchBuilder, type ChangeBatch, RowKind, isAccumulate } from '../../../src/model/changelog.js';
 import type { Operator, OperatorContext, SnapshotResult } from '../../../src/runtime/operator.js';
 import { hashValue } from '../../../src/model/partition.js';
-import { restoreKeyedMap, snapshotKeyedMap } from '../../../src/state/keyed-state.js';
+import type { ValueState } from '../../../src/state/state-backend.js';
 import { deserializeState, serializeState } from '../../../src/state/serde.js';
 import { type Schema, type as sqlType } from '../../../src/model/types.js';
 
@@ -30,15 +30,19 @@ export const SUM_SCHEMA: Schema = {
   ],
 };
 
-/** SUM(v) GROUP BY k with keyed state in a Map; emits +I / -U,+U per changed key and batch. */
+/** SUM(v) GROUP BY k with keyed state from the state layer; emits +I / -U,+U per changed key and batch. */
 export function keyedSum(keyCol = 1, valueCol = 2): Operator {
   let ctx!: OperatorContext;
-  let sums = new Map<number, number>();
+  let state!: ValueState<number, number>;
+  const sums = {
+    get: (k: number) => state.get(k, hashValue(k)),
+    set: (k: number, v: number) => state.put(k, hashValue(k), v),
+  };
   const out = new BatchBuilder(2);
   return {
     async open(c) {
       ctx = c;
-      sums = restoreKeyedMap<number, number>(c.restoredState, hashValue, c.subtaskIndex, c.parallelism);
+      state = c.state.valueState<number, number>('sums');
     },
     process(batch: ChangeBatch) {
       const changed = new Map<number, number | undefined>();
@@ -60,7 +64,7 @@ export function keyedSum(keyCol = 1, valueCol = 2): Operator {
     },
     onWatermark() {},
     snapshotState(): SnapshotResult {
-      return { state: snapshotKeyedMap(sums) };
+      return {};
     },
     async notifyCheckpointComplete() {},
     async close() {},

@@ -1,0 +1,77 @@
+/**
+ * The state layer's contract: keyed state owned by the runtime and handed to an operator through
+ * its context (OperatorContext.state), as Flink's keyed state backends are.
+ *
+ * An operator declares named states in open() and reads and writes them by key. Every key comes
+ * with the hash its hash exchange routes it by (`hashRow` over the key columns), and the layer
+ * files the key under key group `keyGroupOf(hash)`: a subtask holds exactly the key groups
+ * `keyGroupRange(subtask, parallelism)`, a snapshot is cut into one section per key group, and a
+ * restore (with any parallelism) reads only the sections of the groups the subtask owns. So an
+ * operator no longer serializes, versions or re-splits its keyed state itself.
+ *
+ * Values are plain data (what V8's structured clone keeps: numbers, strings, bigints, arrays,
+ * Maps, typed arrays, plain objects; no class instances, no functions). The layer may hand out
+ * the object it holds: an operator that changes a value in place must `put` it again, or the
+ * change may be missing from the next snapshot (incremental snapshots see only puts).
+ */
+import type { KeyGroupRange } from '../model/partition.js';
+
+export interface ValueStateOptions {
+  /**
+   * The key expires after the job's state TTL (`table.exec.state.ttl`) without a write, as
+   * Flink's state TTL for regular aggregates and joins (update on create and write, expired values
+   * never returned). Time-bound state (windows) leaves it off: watermarks clean it.
+   */
+  readonly ttl?: boolean;
+  /**
+   * Converts a restored value written by an earlier version of the operator (or with another
+   * input schema) into today's form. Called once per restored key.
+   */
+  readonly migrate?: (value: unknown) => unknown;
+}
+
+/** One value per key. */
+export interface ValueState<K, V> {
+  get(key: K, hash: number): V | undefined;
+  put(key: K, hash: number, value: V): void;
+  delete(key: K, hash: number): void;
+  /** Keys held (expired ones not yet cleaned up included). */
+  readonly size: number;
+  /**
+   * Every live entry, key group by key group. `fn` may delete the entry it is given (and only
+   * that one); puts during the scan may or may not be visited.
+   */
+  forEach(fn: (value: V, key: K) => void): void;
+}
+
+/** A snapshot cut into key groups: what a checkpoint stores of a subtask's keyed state. */
+export interface KeyedStateSnapshot {
+  /** One section per non-empty key group the subtask owns, in key-group order. */
+  readonly sections: readonly KeyGroupSection[];
+}
+
+export interface KeyGroupSection {
+  readonly keyGroup: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The keyed state of one operator subtask. The runtime creates it (restoring the sections of the
+ * key groups the subtask owns), the operator declares its states in open(), and at a checkpoint the
+ * runtime takes `snapshot()` right after the operator's own snapshotState.
+ */
+export interface KeyedStateBackend {
+  /** The key groups this subtask owns. */
+  readonly keyGroups: KeyGroupRange;
+  /** Declares (or returns the already declared) state `name`; restored entries are in it. */
+  valueState<K, V>(name: string, options?: ValueStateOptions): ValueState<K, V>;
+  /**
+   * Processing time for state TTL, set by the runtime before each batch (ms since the epoch). It
+   * also lets the layer clean up a bounded number of expired keys.
+   */
+  advanceTime(now: number): void;
+  /** Keys held over all states (for errors and metrics). */
+  keyCount(): number;
+  /** The state as of now, cut by key group; later writes do not change it. */
+  snapshot(): KeyedStateSnapshot;
+}
