@@ -13,14 +13,22 @@
  *   when it was empty, -D(old, i) when it became empty;
  * - without it (not read downstream): -D for rows that left the top N, +I for rows that entered.
  *
- * Snapshots hold every partition with the hash of its key.
+ * State: one keyed value state with the job's state TTL (as Flink's rank functions): partition key
+ * → the partition, its entries sorted. A batch mutates the partitions it reads from the state in
+ * place and writes each one it changed back once, at the end of the batch (a partition left empty
+ * is deleted). A row that changes nothing (it sorts below an append-only top N, or retracts an
+ * unknown row) writes nothing, so it does not restart the partition's time to live.
+ *
+ * Snapshots: the state layer's (by key group); the operator has no state of its own. Checkpoints of
+ * earlier versions (one blob with every partition and the hash of its key) are still restored.
  */
 import { keyPart, rowMapKey, valuesMapKey } from '../../state/key-part.js';
-import { deserializeState, serializeState } from '../../state/serde.js';
+import { deserializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import type { ValueState } from '../../state/state-backend.js';
 
 export interface RankConfig {
   readonly partitionKeys: readonly number[];
@@ -39,13 +47,10 @@ interface Entry {
   count: number;
 }
 
-interface Partition {
-  readonly key: unknown;
-  readonly hash: number;
-  /** Sorted by the ORDER BY columns, then by id. */
-  readonly entries: Entry[];
-}
+/** A partition's entries, sorted by the ORDER BY columns, then by id (plain data: it is the state's value). */
+type Partition = Entry[];
 
+/** The snapshot of weir versions before the state layer: every partition with the hash of its key. */
 interface StateV1 {
   readonly v: 1;
   readonly partitions: [unknown, number, [unknown[], number][]][];
@@ -71,9 +76,15 @@ export class RankOperator implements Operator {
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
   private arity = 0;
-  private readonly partitions = new Map<unknown, Partition>();
-  /** Partitions changed by the current batch, with their top N rows (by position) before it. */
-  private readonly touched = new Map<Partition, unknown[][]>();
+  private partitions!: ValueState<unknown, Partition>;
+  /** Partitions read by the current batch → their index in the arrays below (in order of first read). */
+  private readonly touched = new Map<Partition, number>();
+  private readonly touchedKeys: unknown[] = [];
+  private readonly touchedHashes: number[] = [];
+  /** The top N rows (by position) before the batch. */
+  private readonly touchedBefore: unknown[][][] = [];
+  /** Whether the batch changed the partition (only then is it written back). */
+  private readonly touchedChanged: boolean[] = [];
 
   constructor(readonly config: RankConfig) {
     if (!(config.limit >= 1)) throw internalError(`rank: invalid limit ${config.limit}`);
@@ -86,6 +97,7 @@ export class RankOperator implements Operator {
     if (a === undefined) throw internalError('rank: no input schema');
     this.arity = a;
     this.builder = new BatchBuilder(a + 1);
+    this.partitions = ctx.state.valueState<unknown, Partition>('partitions', { ttl: true });
     for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
@@ -115,7 +127,7 @@ export class RankOperator implements Operator {
   private topN(p: Partition): unknown[][] {
     const out: unknown[][] = [];
     const limit = this.config.limit;
-    for (const e of p.entries) {
+    for (const e of p) {
       for (let c = 0; c < e.count && out.length < limit; c++) out.push(e.row);
       if (out.length >= limit) break;
     }
@@ -130,23 +142,35 @@ export class RankOperator implements Operator {
     const arity = this.arity;
     const limit = this.config.limit;
     const insertOnly = this.config.insertOnlyInput;
+    const partitions = this.partitions;
+    const touched = this.touched;
     for (let row = 0; row < n; row++) {
       const key = rowMapKey(cols, row, keys);
+      // No partition keys: one partition, on the single subtask (key group 0).
+      const hash = keys.length === 0 ? 0 : hashRow(cols, row, keys);
       const values = new Array<unknown>(arity);
       for (let c = 0; c < arity; c++) values[c] = cols[c]![row];
       const probe: Entry = { id: rowId(values), row: values, count: 1 };
       const accumulate = batch.kinds[row] === RowKind.INSERT || batch.kinds[row] === RowKind.UPDATE_AFTER;
-      let p = this.partitions.get(key);
-      if (p === undefined) {
+      let entries = partitions.get(key, hash);
+      if (entries === undefined) {
         if (!accumulate) {
           this.metrics.inc('retractions-of-unknown-rows');
           continue;
         }
-        p = { key, hash: keys.length === 0 ? 0 : hashRow(cols, row, keys), entries: [] };
-        this.partitions.set(key, p);
+        entries = [];
+        // Held from now on, so the batch's later rows of this key find it.
+        partitions.put(key, hash, entries);
       }
-      if (!this.touched.has(p)) this.touched.set(p, this.topN(p));
-      const entries = p.entries;
+      let t = touched.get(entries);
+      if (t === undefined) {
+        t = this.touchedKeys.length;
+        touched.set(entries, t);
+        this.touchedKeys.push(key);
+        this.touchedHashes.push(hash);
+        this.touchedBefore.push(this.topN(entries));
+        this.touchedChanged.push(false);
+      }
       const at = this.lowerBound(entries, probe);
       const hit = at < entries.length && entries[at]!.id === probe.id ? entries[at]! : undefined;
       if (accumulate) {
@@ -175,6 +199,7 @@ export class RankOperator implements Operator {
         }
         if (--hit.count === 0) entries.splice(at, 1);
       }
+      this.touchedChanged[t] = true;
     }
     this.flush();
   }
@@ -187,7 +212,8 @@ export class RankOperator implements Operator {
   }
 
   private flush(): void {
-    for (const [p, before] of this.touched) {
+    for (const [p, t] of this.touched) {
+      const before = this.touchedBefore[t]!;
       const after = this.topN(p);
       if (this.config.outputRank) {
         const m = Math.max(before.length, after.length);
@@ -220,9 +246,14 @@ export class RankOperator implements Operator {
           else this.emitRow(RowKind.INSERT, r, i + 1);
         }
       }
-      if (p.entries.length === 0) this.partitions.delete(p.key);
+      if (p.length === 0) this.partitions.delete(this.touchedKeys[t], this.touchedHashes[t]!);
+      else if (this.touchedChanged[t]) this.partitions.put(this.touchedKeys[t], this.touchedHashes[t]!, p);
     }
     this.touched.clear();
+    this.touchedKeys.length = 0;
+    this.touchedHashes.length = 0;
+    this.touchedBefore.length = 0;
+    this.touchedChanged.length = 0;
     const out = this.builder.take();
     if (out !== null) this.output.emit(out);
   }
@@ -230,11 +261,10 @@ export class RankOperator implements Operator {
   onWatermark(): void {}
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const partitions: StateV1['partitions'] = [];
-    for (const [k, p] of this.partitions) partitions.push([k, p.hash, p.entries.map((e) => [e.row, e.count])]);
-    return { state: serializeState({ v: 1, partitions } satisfies StateV1) };
+    return {};
   }
 
+  /** A checkpoint of an earlier version: its partitions routed to this subtask go into the state. */
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
     const s = deserializeState<StateV1>(bytes);
     if (s.v !== 1) throw internalError(`rank state has unknown version ${String((s as { v: unknown }).v)}`);
@@ -243,7 +273,11 @@ export class RankOperator implements Operator {
       if (subtaskOfHash(hash, parallelism) !== subtask || entries.length === 0) continue;
       // Keyed by its rows, not by the snapshot's key: snapshots before the shared key function keyed "no partition keys" 0.
       const key = valuesMapKey(keys.map((k) => entries[0]![0][k]));
-      this.partitions.set(key, { key, hash, entries: entries.map(([row, count]) => ({ id: rowId(row), row, count })) });
+      this.partitions.put(
+        key,
+        hash,
+        entries.map(([row, count]) => ({ id: rowId(row), row, count })),
+      );
     }
   }
 
