@@ -11,7 +11,7 @@
  */
 import { internalError } from '../errors.js';
 import { type KeyGroupRange, keyGroupOf } from '../model/partition.js';
-import type { KeyGroupSection, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { deserializeState, serializeState } from './serde.js';
 
 export interface HeapBackendOptions {
@@ -26,8 +26,11 @@ export interface HeapBackendOptions {
   readonly label: string;
 }
 
-/** A section: [key group, [state name, keys, values] per state]. */
-type SectionV1 = [number, [string, unknown[], unknown[]][]];
+/**
+ * A section: [key group, per state [name, keys, values]]; a registered structure's entry is
+ * [name, null, its data for the key group].
+ */
+type SectionV1 = [number, [string, unknown[] | null, unknown][]];
 
 /** Entries examined per advanceTime for expiry: bounded work per batch. */
 const CLEANUP_PER_ADVANCE = 256;
@@ -144,8 +147,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;
   now: number;
   private readonly states = new Map<string, HeapValueState<unknown, unknown>>();
-  /** Restored entries by state name, until the operator declares the state. */
-  private readonly pending = new Map<string, [number, unknown[], unknown[]][]>();
+  private readonly structures = new Map<string, KeyGroupedStructure>();
+  /** Restored entries by state name (by key group - start), until the operator declares the state. */
+  private readonly pending = new Map<string, [number, unknown[] | null, unknown][]>();
 
   constructor(private readonly options: HeapBackendOptions) {
     this.keyGroups = options.keyGroups;
@@ -173,13 +177,33 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.options.onExpired?.(count);
   }
 
+  private declared(name: string, kind: 'value' | 'structure'): void {
+    if (kind === 'value' ? this.structures.has(name) : this.states.has(name) || this.structures.has(name)) {
+      throw internalError(`${this.options.label}: state '${name}' is declared twice`);
+    }
+  }
+
+  registerStructure(name: string, structure: KeyGroupedStructure): void {
+    this.declared(name, 'structure');
+    this.structures.set(name, structure);
+    for (const [g, keys, data] of this.pending.get(name) ?? []) {
+      if (keys !== null) throw internalError(`${this.options.label}: restored state '${name}' is a value state, not a structure`);
+      structure.restoreKeyGroup(this.keyGroups.start + g, data);
+    }
+    this.pending.delete(name);
+  }
+
   valueState<K, V>(name: string, options: ValueStateOptions = {}): ValueState<K, V> {
     let state = this.states.get(name);
     if (state === undefined) {
+      this.declared(name, 'value');
       const { start, end } = this.keyGroups;
       state = new HeapValueState(this, start, end - start + 1, options.ttl === true ? this.options.ttlMs : 0);
       this.states.set(name, state);
-      for (const [g, keys, values] of this.pending.get(name) ?? []) state.restore(g, keys, values, options.migrate);
+      for (const [g, keys, values] of this.pending.get(name) ?? []) {
+        if (keys === null) throw internalError(`${this.options.label}: restored state '${name}' is a structure, not a value state`);
+        state.restore(g, keys, values as unknown[], options.migrate);
+      }
       this.pending.delete(name);
     }
     return state as unknown as ValueState<K, V>;
@@ -193,18 +217,29 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   keyCount(): number {
     let n = 0;
     for (const s of this.states.values()) n += s.size;
+    for (const s of this.structures.values()) n += s.size;
     return n;
   }
 
   snapshot(): KeyedStateSnapshot {
     const sections: KeyGroupSection[] = [];
     const { start, end } = this.keyGroups;
+    const structured: [string, Map<number, unknown>][] = [];
+    for (const [name, s] of this.structures) {
+      const byGroup = new Map<number, unknown>();
+      for (const [kg, data] of s.snapshotKeyGroups()) {
+        if (kg < start || kg > end) throw this.foreignKey(kg);
+        byGroup.set(kg - start, data);
+      }
+      structured.push([name, byGroup]);
+    }
     for (let g = 0; g <= end - start; g++) {
       const states: SectionV1[1] = [];
       for (const [name, s] of this.states) {
         const map = s.groups[g];
         if (map.size > 0) states.push([name, [...map.keys()], [...map.values()]]);
       }
+      for (const [name, byGroup] of structured) if (byGroup.has(g)) states.push([name, null, byGroup.get(g)]);
       // Restored entries of a state the operator has not declared (yet) stay in the snapshot.
       for (const [name, list] of this.pending) for (const [pg, keys, values] of list) if (pg === g) states.push([name, keys, values]);
       if (states.length > 0) sections.push({ keyGroup: start + g, bytes: serializeState([start + g, states] satisfies SectionV1) });

@@ -44,6 +44,20 @@ export interface ValueState<K, V> {
   forEach(fn: (value: V, key: K) => void): void;
 }
 
+/**
+ * A specialised structure an operator keeps keyed state in, instead of a ValueState (as
+ * keyed-aggregate's slot table), under the same contract: it cuts its snapshot by key group and
+ * restores key group by key group; the layer stores and routes the sections.
+ */
+export interface KeyGroupedStructure {
+  /** Keys held. */
+  readonly size: number;
+  /** Its entries as plain data, one element per non-empty key group (any order). */
+  snapshotKeyGroups(): Iterable<readonly [keyGroup: number, data: unknown]>;
+  /** Restored entries of one key group the subtask owns (what snapshotKeyGroups gave for it). */
+  restoreKeyGroup(keyGroup: number, data: unknown): void;
+}
+
 /** A snapshot cut into key groups: what a checkpoint stores of a subtask's keyed state. */
 export interface KeyedStateSnapshot {
   /** One section per non-empty key group the subtask owns, in key-group order. */
@@ -65,6 +79,8 @@ export interface KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;
   /** Declares (or returns the already declared) state `name`; restored entries are in it. */
   valueState<K, V>(name: string, options?: ValueStateOptions): ValueState<K, V>;
+  /** Registers a specialised structure as state `name`; its restored key groups are handed to it now. */
+  registerStructure(name: string, structure: KeyGroupedStructure): void;
   /**
    * Processing time for state TTL, set by the runtime before each batch (ms since the epoch). It
    * also lets the layer clean up a bounded number of expired keys.

@@ -7,7 +7,8 @@ import { isWeirError } from '../../src/errors.js';
 import type { ChangeBatch } from '../../src/model/changelog.js';
 import { KeyedAggregateOperator, type AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
 import { hashRow } from '../../src/model/partition.js';
-import { batch, harness, opened } from './harness.js';
+import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
+import type { GroupsV2 } from '../../src/runtime/operators/keyed-aggregate-state.js';
 
 const INT = type('INT');
 const BIG = type('BIGINT');
@@ -45,6 +46,22 @@ function insertBatches(): ChangeBatch[] {
   return out;
 }
 
+/** The keyed-aggregate groups of each key-group section of a snapshot. */
+function groupsOf(snapshot: SubtaskSnapshot): GroupsV2[] {
+  return snapshot.keyed.map((s) => {
+    const [, states] = deserialize(s.bytes) as [number, [string, null, GroupsV2][]];
+    expect(states.map(([name]) => name)).toEqual(['groups']);
+    return states[0][2];
+  });
+}
+
+/** A snapshot's groups, which all fall into one key group. */
+function onlyGroups(snapshot: SubtaskSnapshot): GroupsV2 {
+  const all = groupsOf(snapshot);
+  expect(all.length).toBe(1);
+  return all[0];
+}
+
 async function runAll(retractable: boolean, batches: ChangeBatch[], snapshotEvery = 0): Promise<string[]> {
   let h = harness([schema]);
   let op = await opened(countSumMax(retractable), h);
@@ -53,8 +70,8 @@ async function runAll(retractable: boolean, batches: ChangeBatch[], snapshotEver
     op.process(b, 0);
     rows.push(...h.take());
     if (snapshotEvery > 0 && i % snapshotEvery === snapshotEvery - 1) {
-      const state = op.snapshotState(i).state!;
-      h = harness([schema], { restoredState: [state] });
+      const state = await h.snapshot(op);
+      h = harness([schema], { restored: [state] });
       op = await opened(countSumMax(retractable), h);
     }
   }
@@ -94,13 +111,14 @@ describe('KeyedAggregateOperator snapshots', () => {
   it('are columnar: typed arrays for hashes, counts, numeric keys and numeric accumulators', async () => {
     const h = harness([schema]);
     const op = await opened(countSumMax(false), h);
-    op.process(batch(['+I', 10, 1], ['+I', 20, 300], ['+I', 10, 2], ['+I', 30, null]), 0);
-    const s = deserialize(op.snapshotState(1).state!);
+    // 6, 39 and 49 fall into one key group (8), so one section holds all three
+    op.process(batch(['+I', 6, 1], ['+I', 39, 300], ['+I', 6, 2], ['+I', 49, null]), 0);
+    const s = onlyGroups(await h.snapshot(op));
     expect(s.v).toBe(2);
     expect(s.n).toBe(3);
-    expect(s.hashes).toEqual(Uint32Array.from([10, 20, 30].map((k) => hashRow([[k]], 0, [0]))));
+    expect(s.hashes).toEqual(Uint32Array.from([6, 39, 49].map((k) => hashRow([[k]], 0, [0]))));
     expect(s.counts).toEqual({ t: 'num', d: Uint8Array.from([2, 1, 1]) });
-    expect(s.keys).toEqual([{ t: 'num', d: Uint8Array.from([10, 20, 30]) }]);
+    expect(s.keys).toEqual([{ t: 'num', d: Uint8Array.from([6, 39, 49]) }]);
     expect(s.accs[0]).toEqual({ t: 'num', d: Uint8Array.from([2, 1, 1]) });
     expect(s.accs[1]).toEqual({ t: 'num', d: Uint16Array.from([3, 300, 0]), nulls: Uint8Array.from([0, 0, 1]) });
     expect(s.accs[2]).toEqual({ t: 'num', d: Uint16Array.from([2, 300, 0]), nulls: Uint8Array.from([0, 0, 1]) });
@@ -114,9 +132,9 @@ describe('KeyedAggregateOperator snapshots', () => {
     op.process(batch(...Array.from({ length: 10 }, (_, k) => ['-D', 2 * k, 2 * k])), 0);
     op.process(batch(['+I', 100, 1], ['+I', 101, 2], ['+I', 3, 50]), 0);
     h.take();
-    const state = op.snapshotState(1).state!;
-    expect(deserialize(state).n).toBe(12);
-    const h2 = harness([schema], { restoredState: [state] });
+    const state = await h.snapshot(op);
+    expect(groupsOf(state).reduce((n, g) => n + g.n, 0)).toBe(12);
+    const h2 = harness([schema], { restored: [state] });
     const r = await opened(countSumMax(true), h2);
     expect(r.groupCount).toBe(12);
     r.process(batch(['-D', 3, 50], ['+I', 100, 5], ['+I', 0, 9], ['-D', 101, 2]), 0);
@@ -152,15 +170,15 @@ describe('KeyedAggregateOperator snapshots', () => {
     const h = harness([schema]);
     const r = await opened(countSumMax(true), h);
     r.process(batch(['+I', 1, 4], ['+I', 1, 8]), 0);
-    const retracting = r.snapshotState(1).state!;
-    const h2 = harness([schema], { restoredState: [retracting] });
+    const retracting = await h.snapshot(r);
+    const h2 = harness([schema], { restored: [retracting] });
     const io = await opened(countSumMax(false), h2);
     io.process(batch(['+I', 1, 1]), 0);
     expect(h2.take()).toEqual(['-U[1, 2, 12, 8]', '+U[1, 3, 13, 8]']);
 
-    const insertOnly = io.snapshotState(2).state!;
+    const insertOnly = await h2.snapshot(io);
     try {
-      await opened(countSumMax(true), harness([schema], { restoredState: [insertOnly] }));
+      await opened(countSumMax(true), harness([schema], { restored: [insertOnly] }));
       expect.unreachable();
     } catch (e) {
       expect(isWeirError(e) && e.code).toBe('STATE_INCOMPATIBLE');
@@ -175,10 +193,10 @@ describe('KeyedAggregateOperator snapshots', () => {
     const k = Array.from({ length: n }, (_, i) => i + 1);
     const v = Array.from({ length: n }, (_, i) => i % 10);
     op.process({ size: n, kinds: new Uint8Array(n), columns: [k, v] }, 0);
-    const bytes = op.snapshotState(1).state!;
-    // hashes 4 B + key 4 B + count, COUNT and SUM 1 B each per group
-    expect(bytes.length).toBeLessThan(n * 11 + 1000);
-    const h2 = harness([schema], { restoredState: [bytes] });
+    const bytes = await h.snapshot(op);
+    // hashes 4 B + key 4 B + count, COUNT and SUM 1 B each per group (+ ~200 B per key group)
+    expect(bytes.keyed.reduce((total, s) => total + s.bytes.length, 0)).toBeLessThan(n * 11 + 128 * 300);
+    const h2 = harness([schema], { restored: [bytes] });
     const r = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT', undefined, false), agg('SUM', col(1), false)] }), h2);
     expect(r.groupCount).toBe(n);
     r.process(batch(['+I', 123_457, 5]), 0);
@@ -190,7 +208,7 @@ describe('KeyedAggregateOperator snapshots', () => {
     const h = harness([schema]);
     const op = await opened(global(), h);
     op.process(batch(['+I', 1, 5], ['+I', 2, 6]), 0);
-    const h2 = harness([schema], { restoredState: [op.snapshotState(1).state!] });
+    const h2 = harness([schema], { restored: [await h.snapshot(op)] });
     const r = await opened(global(), h2);
     r.process(batch(['+I', 3, 7]), 0);
     expect(h2.take()).toEqual(['-U[2, 11]', '+U[3, 18]']);

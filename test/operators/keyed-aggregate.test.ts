@@ -4,7 +4,7 @@ import type { BoundExpr } from '../../src/expr/bound.js';
 import { type, type Schema, type SqlType } from '../../src/model/types.js';
 import { KeyedAggregateOperator, type AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
 import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
-import { batch, harness, opened } from './harness.js';
+import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
 
 const INT = type('INT');
 const STR = type('STRING');
@@ -136,7 +136,7 @@ describe('KeyedAggregateOperator', () => {
   });
 
   it('restores its snapshot with another parallelism, each subtask keeping its own keys', async () => {
-    const { op } = await countSum();
+    const { op, h } = await countSum();
     const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
     op.process(
       batch(
@@ -147,13 +147,13 @@ describe('KeyedAggregateOperator', () => {
       ),
       0,
     );
-    const snap = op.snapshotState(1);
-    expect(snap.state).toBeInstanceOf(Uint8Array);
+    const snap = await h.snapshot(op);
+    expect(snap.keyed.length).toBeGreaterThan(10); // 40 keys, cut by key group
 
     const owner = (k: string, p: number) => subtaskOfHash(hashRow([[k]], 0, [0]), p);
     const seen = new Set<string>();
     for (let sub = 0; sub < 3; sub++) {
-      const h = harness([schema], { subtaskIndex: sub, parallelism: 3, restoredState: [snap.state!] });
+      const h = harness([schema], { subtaskIndex: sub, parallelism: 3, restored: [snap] });
       const restored = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1))] }), h);
       const mine = keys.filter((k) => owner(k, 3) === sub);
       expect(restored.groupCount).toBe(mine.length);
@@ -172,13 +172,13 @@ describe('KeyedAggregateOperator', () => {
     expect([0, 1, 2].every((s) => keys.some((k) => owner(k, 3) === s))).toBe(true);
 
     // Scale back in: the snapshots of three subtasks restore into one.
-    const snaps: Uint8Array[] = [];
+    const snaps: SubtaskSnapshot[] = [];
     for (let sub = 0; sub < 3; sub++) {
-      const h = harness([schema], { subtaskIndex: sub, parallelism: 3, restoredState: [snap.state!] });
+      const h = harness([schema], { subtaskIndex: sub, parallelism: 3, restored: [snap] });
       const r = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1))] }), h);
-      snaps.push(r.snapshotState(2).state!);
+      snaps.push(await h.snapshot(r));
     }
-    const h1 = harness([schema], { subtaskIndex: 0, parallelism: 1, restoredState: snaps });
+    const h1 = harness([schema], { subtaskIndex: 0, parallelism: 1, restored: snaps });
     const merged = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1))] }), h1);
     expect(merged.groupCount).toBe(keys.length);
   });
@@ -188,8 +188,8 @@ describe('KeyedAggregateOperator', () => {
     const make = () => new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('MAX', col(1))] });
     const op = await opened(make(), h);
     op.process(batch(['+I', 'a', 1, true], ['+I', 'a', 9, true]), 0);
-    const state = op.snapshotState(1).state!;
-    const h2 = harness([schema], { restoredState: [state] });
+    const state = await h.snapshot(op);
+    const h2 = harness([schema], { restored: [state] });
     const r = await opened(make(), h2);
     r.process(batch(['-D', 'a', 9, true]), 0);
     expect(h2.take()).toEqual(['-U[a, 9]', '+U[a, 1]']);

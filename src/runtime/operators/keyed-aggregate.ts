@@ -18,20 +18,23 @@
  * When the aggregates are the insert-only variants (the planner resolves those for insert-only
  * input), a -U/-D row is a planner bug and fails with an internal error.
  *
- * Snapshots hold every group with the hash of its key (the hash the hash exchange uses), so a
- * restore with another parallelism keeps exactly the groups routed to this subtask.
+ * The table is the operator's keyed state under the state layer's contract (a KeyGroupedStructure
+ * registered with ctx.state): a snapshot buckets the live groups by key group and packs each
+ * bucket's columns (keyed-aggregate-state.ts), so a restore with any parallelism gets exactly the
+ * key groups the subtask owns.
  */
 import type { AggregateFunction } from '../../expr/aggregates.js';
 import type { BoundExpr } from '../../expr/bound.js';
 import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
-import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
 import { Int32SlotIndex } from '../../state/int-slot-index.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
-import { deserializeState, serializeState } from '../../state/serde.js';
+import { deserializeState } from '../../state/serde.js';
 import { internalError, userError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
-import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { hashRow, KEY_GROUPS, keyGroupOf, subtaskOfHash } from '../../model/partition.js';
+import { type Groups, type GroupsV2, type GroupTable, packGroups, unpackGroups } from './keyed-aggregate-state.js';
+import type { KeyGroupedStructure } from '../../state/state-backend.js';
 
 /** One aggregate call as the operator runs it. */
 export interface AggregateSpec {
@@ -48,30 +51,6 @@ export interface KeyedAggregateConfig {
   readonly aggs: readonly AggregateSpec[];
 }
 
-/** Snapshot layout before columnar snapshots: parallel arrays, one element per group. */
-interface StateV1 {
-  readonly v: 1;
-  readonly hashes: number[];
-  readonly keys: (readonly unknown[])[];
-  readonly counts: number[];
-  /** Accumulators of the retractable aggregate variants. */
-  readonly accs: unknown[][];
-}
-
-/** Columnar snapshot: `n` groups; every column has one value per group, in the same order. */
-interface StateV2 {
-  readonly v: 2;
-  readonly n: number;
-  readonly hashes: Uint32Array;
-  readonly counts: PackedColumn;
-  /** One column per group key column. */
-  readonly keys: readonly PackedColumn[];
-  /** One column of accumulators per aggregate call. */
-  readonly accs: readonly PackedColumn[];
-  /** Per aggregate call: whether its accumulators are those of the retractable variant. */
-  readonly retractable: readonly boolean[];
-}
-
 const STAR_VALUE = 1;
 const NO_KEYS: readonly unknown[] = [];
 const INITIAL_SLOTS = 1024;
@@ -83,9 +62,10 @@ const EMITTED = 1;
 /** flags bit: the group is in `touched` (changed by the current batch). */
 const TOUCHED = 2;
 
-export class KeyedAggregateOperator implements Operator {
+export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly groupKeys: readonly number[];
   private readonly fns: AggregateFunction<unknown>[];
+  private readonly retractable: readonly boolean[];
   /** Some aggregate is an insert-only variant: the input must never retract. */
   private readonly insertOnly: boolean;
   private output!: Output;
@@ -121,6 +101,7 @@ export class KeyedAggregateOperator implements Operator {
   constructor(readonly config: KeyedAggregateConfig) {
     this.groupKeys = config.groupKeys;
     this.fns = config.aggs.map((a) => a.fn);
+    this.retractable = this.fns.map((f) => f.retractable);
     this.insertOnly = this.fns.some((f) => !f.retractable);
     this.tmp = new Array(config.aggs.length);
     this.width = config.groupKeys.length + config.aggs.length;
@@ -133,7 +114,8 @@ export class KeyedAggregateOperator implements Operator {
     const keyTypes = this.groupKeys.map((k) => ctx.inputSchemas[0]?.fields[k]?.type.kind);
     if (this.groupKeys.length === 1 && keyTypes[0] !== 'BYTES') this.singleKey = this.groupKeys[0];
     this.inputs = compileAggregateInputs(this.config.aggs);
-    for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+    for (const bytes of ctx.restoredState) this.restoreLegacy(bytes, ctx.subtaskIndex, ctx.parallelism);
+    ctx.state.registerStructure('groups', this);
   }
 
   /** The index key of a group from its key values at data[base ...]: what `process` computes from its row. */
@@ -331,80 +313,40 @@ export class KeyedAggregateOperator implements Operator {
   onWatermark(): void {}
 
   snapshotState(_checkpointId = 0): SnapshotResult {
+    return {};
+  }
+
+  /** KeyGroupedStructure: the live groups, bucketed by key group (a counting sort of their slots). */
+  *snapshotKeyGroups(): Iterable<readonly [number, unknown]> {
     const n = this.groupCount;
-    const high = this.slotCount;
     const meta = this.meta;
-    // Without freed slots the live groups are exactly slots 0..n-1.
-    let sel: Int32Array | null = null;
-    if (n !== high) {
-      sel = new Int32Array(n);
-      let i = 0;
-      for (let s = 0; s < high; s++) if (meta[2 * s] > 0) sel[i++] = s;
-      if (i !== n) throw internalError(`keyed aggregate: ${i} live slots for ${n} groups`);
+    const hashes = this.hashes;
+    const starts = new Int32Array(KEY_GROUPS + 1);
+    for (let s = 0; s < this.slotCount; s++) if (meta[2 * s] > 0) starts[keyGroupOf(hashes[s]) + 1]++;
+    for (let kg = 0; kg < KEY_GROUPS; kg++) starts[kg + 1] += starts[kg];
+    if (starts[KEY_GROUPS] !== n) throw internalError(`keyed aggregate: ${starts[KEY_GROUPS]} live slots for ${n} groups`);
+    const order = new Int32Array(n);
+    const fill = starts.slice(0, KEY_GROUPS);
+    for (let s = 0; s < this.slotCount; s++) if (meta[2 * s] > 0) order[fill[keyGroupOf(hashes[s])]++] = s;
+    const table: GroupTable = { hashes, meta, data: this.data, width: this.width, keyCount: this.groupKeys.length, retractable: this.retractable };
+    for (let kg = 0; kg < KEY_GROUPS; kg++) {
+      const count = starts[kg + 1] - starts[kg];
+      if (count > 0) yield [kg, packGroups(table, count, order.subarray(starts[kg], starts[kg + 1]))];
     }
-    const hashes = new Uint32Array(n);
-    if (sel === null) hashes.set(this.hashes.subarray(0, n));
-    else for (let i = 0; i < n; i++) hashes[i] = this.hashes[sel[i]];
-    const g = this.groupKeys.length;
-    const w = this.width;
-    const snapshot: StateV2 = {
-      v: 2,
-      n,
-      hashes,
-      counts: packColumn(meta, n, sel, 2, 0),
-      keys: this.groupKeys.map((_, k) => packColumn(this.data, n, sel, w, k)),
-      accs: this.fns.map((_, j) => packColumn(this.data, n, sel, w, g + j)),
-      retractable: this.fns.map((f) => f.retractable),
-    };
-    return { state: serializeState(snapshot) };
   }
 
-  private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
-    const s = deserializeState<StateV1 | StateV2>(bytes);
-    if (s.v === 1) {
-      const keys: ArrayLike<unknown>[] = this.groupKeys.map((_, k) => s.keys.map((kv) => kv[k]));
-      const accs: ArrayLike<unknown>[] = this.fns.map((_, j) => s.accs.map((a) => a[j]));
-      this.restoreGroups(
-        s.hashes.length,
-        s.hashes,
-        s.counts,
-        keys,
-        accs,
-        this.fns.map(() => true),
-        subtask,
-        parallelism,
-      );
-      return;
-    }
-    if (s.v !== 2) throw internalError(`keyed aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
-    if (s.keys.length !== this.groupKeys.length || s.accs.length !== this.fns.length) {
-      throw internalError(
-        `keyed aggregate state has ${s.keys.length} key and ${s.accs.length} aggregate columns, the operator ${this.groupKeys.length} and ${this.fns.length}`,
-      );
-    }
-    const n = s.n;
-    this.restoreGroups(
-      n,
-      s.hashes,
-      unpackColumn(s.counts, n) as ArrayLike<number>,
-      s.keys.map((c) => unpackColumn(c, n)),
-      s.accs.map((c) => unpackColumn(c, n)),
-      s.retractable,
-      subtask,
-      parallelism,
-    );
+  /** KeyGroupedStructure: one key group's groups, as snapshotKeyGroups gave them. */
+  restoreKeyGroup(_keyGroup: number, data: unknown): void {
+    this.restoreGroups(unpackGroups(data as GroupsV2, this.groupKeys.length, this.fns.length), null);
   }
 
-  private restoreGroups(
-    n: number,
-    hashes: ArrayLike<number>,
-    counts: ArrayLike<number>,
-    keys: readonly ArrayLike<unknown>[],
-    accs: readonly ArrayLike<unknown>[],
-    retractable: readonly boolean[],
-    subtask: number,
-    parallelism: number,
-  ): void {
+  /** A checkpoint of an earlier weir: one snapshot per old subtask, keeping this subtask's groups. */
+  private restoreLegacy(bytes: Uint8Array, subtask: number, parallelism: number): void {
+    const groups = unpackGroups(deserializeState<GroupsV2>(bytes), this.groupKeys.length, this.fns.length);
+    this.restoreGroups(groups, (hash) => subtaskOfHash(hash, parallelism) === subtask);
+  }
+
+  private restoreGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null): void {
     const fns = this.fns;
     const m = fns.length;
     const g = this.groupKeys.length;
@@ -422,7 +364,7 @@ export class KeyedAggregateOperator implements Operator {
     });
     const keyRow: unknown[] = new Array(g);
     for (let i = 0; i < n; i++) {
-      if (subtaskOfHash(hashes[i], parallelism) !== subtask) continue;
+      if (keep !== null && !keep(hashes[i])) continue;
       for (let k = 0; k < g; k++) keyRow[k] = keys[k][i];
       const slot = this.allocSlot(this.mapKeyAt(keyRow, 0), hashes[i], null, 0, keyRow);
       const accBase = slot * this.width + g;
@@ -434,6 +376,11 @@ export class KeyedAggregateOperator implements Operator {
       // Snapshots are taken between batches, when every live group's result has been emitted.
       this.meta[2 * slot + 1] = EMITTED;
     }
+  }
+
+  /** Number of live groups (KeyGroupedStructure). */
+  get size(): number {
+    return this.groupCount;
   }
 
   /** Number of live groups (for tests and metrics). */
