@@ -8,7 +8,9 @@ import { type Schema, type } from '../../src/model/types.js';
 import { RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../../src/model/changelog.js';
 import { ChangelogNormalizeOperator, type ChangelogNormalizeConfig } from '../../src/runtime/operators/changelog-normalize.js';
 import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
-import { batch, harness, opened } from './harness.js';
+import { packColumn } from '../../src/state/columns.js';
+import { serializeState } from '../../src/state/serde.js';
+import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
 
 /** (id BIGINT, name STRING, qty INT): keyed by id. */
 const S: Schema = {
@@ -34,6 +36,24 @@ async function normalize(schema: Schema = S, config: ChangelogNormalizeConfig = 
   const h = harness([schema], opts);
   const op = await opened(new ChangelogNormalizeOperator(config), h);
   return { h, op };
+}
+
+/** The subtask the hash exchange routes key `id` (column 0) to. */
+function subtaskOf(id: unknown, parallelism: number): number {
+  return subtaskOfHash(hashRow([[id]], 0, [0]), parallelism);
+}
+
+/** A checkpoint of weir before the state layer: every held row in one columnar blob with the hash of its key (column `key`). */
+function legacyState(names: string[], key: number, rows: unknown[][]): Uint8Array {
+  const n = rows.length;
+  const hashes = Uint32Array.from(rows, (r) => hashRow([[r[key]]], 0, [0]));
+  const columns = names.map((_, c) =>
+    packColumn(
+      rows.map((r) => r[c]),
+      n,
+    ),
+  );
+  return serializeState({ v: 1, names, n, hashes, columns });
 }
 
 /** A size-0 truncate marker, as an upsert source emits it for TRUNCATE. */
@@ -176,53 +196,118 @@ describe('changelog normalize', () => {
     const { h, op } = await normalize();
     op.process(batch(['+I', 1, 'a', 10], ['+I', 2, null, 20], ['+I', 3, 'c', null]));
     h.take();
-    const state = op.snapshotState().state!;
-    const restored = await normalize(S, SINGLE, { restoredState: [state] });
+    const snap = await h.snapshot(op);
+    const restored = await normalize(S, SINGLE, { restored: [snap] });
     expect(restored.op.size).toBe(3);
     restored.op.process(batch(['+U', 1, 'a', 10], ['+U', 2, UNCHANGED_VALUE, 21], ['-D', 3, null, null], ['+I', 4, 'd', 40]));
     expect(restored.h.take()).toEqual(['-U[2, null, 20]', '+U[2, null, 21]', '-D[3, c, null]', '+I[4, d, 40]']);
   });
 
-  it('a restore at another parallelism keeps exactly the keys the hash exchange routes to each subtask', async () => {
-    const { h, op } = await normalize();
+  it('snapshots of 2 subtasks restored into 3: each key lands in exactly the subtask the hash exchange routes it to', async () => {
     const ids = Array.from({ length: 500 }, (_, i) => i * 7919);
-    op.process(batch(...ids.map((id) => ['+I', id, `n${id}`, id % 13])));
-    h.take();
-    const state = op.snapshotState().state!;
+    const old: SubtaskSnapshot[] = [];
+    for (let subtask = 0; subtask < 2; subtask++) {
+      const { h, op } = await normalize(S, SINGLE, { subtaskIndex: subtask, parallelism: 2 });
+      const mine = ids.filter((id) => subtaskOf(id, 2) === subtask);
+      op.process(batch(...mine.map((id) => ['+I', id, `n${id}`, id % 13])));
+      op.process(batch(...mine.map((id) => ['+U', id, `n${id}`, id % 17])));
+      old.push(await h.snapshot(op));
+    }
     const parallelism = 3;
     const kept: number[][] = [];
     for (let subtask = 0; subtask < parallelism; subtask++) {
-      const r = await normalize(S, SINGLE, { restoredState: [state], subtaskIndex: subtask, parallelism });
-      // Delete every key: the subtask answers with -D for exactly the keys it holds.
-      r.op.process(batch(...ids.map((id) => ['-D', id, null, null])));
-      const mine = r.h.take().map((row) => Number(/^-D\[(\d+),/.exec(row)![1]));
-      const routed = ids.filter((id) => subtaskOfHash(hashRow([[id]], 0, [0]), parallelism) === subtask);
-      expect(mine.sort((a, b) => a - b)).toEqual(routed.sort((a, b) => a - b));
-      kept.push(mine);
+      const r = await normalize(S, SINGLE, { restored: old, subtaskIndex: subtask, parallelism });
+      const routed = ids.filter((id) => subtaskOf(id, parallelism) === subtask);
+      expect(r.op.size).toBe(routed.length);
+      // Delete every key routed here: the subtask answers with -D of the row held for each.
+      r.op.process(batch(...routed.map((id) => ['-D', id, null, null])));
+      expect(r.h.take()).toEqual(routed.map((id) => `-D[${id}, n${id}, ${id % 17}]`));
+      kept.push(routed);
     }
     expect(kept.flat().sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
     expect(kept.every((k) => k.length > 0)).toBe(true);
+  });
+
+  it('restores a checkpoint of an earlier version (one columnar blob) at another parallelism, by column name', async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => i * 31);
+    // Written as (name, id, qty); read now as (id, name, qty, note).
+    const old = legacyState(
+      ['name', 'id', 'qty'],
+      1,
+      ids.map((id) => [`n${id}`, id, id % 5]),
+    );
+    const evolved: Schema = { fields: [...S.fields, { name: 'note', type: type('STRING') }] };
+    const kept: number[] = [];
+    for (let subtask = 0; subtask < 2; subtask++) {
+      const h = harness([evolved], { restoredState: [old], subtaskIndex: subtask, parallelism: 2 });
+      const op = await opened(new ChangelogNormalizeOperator(SINGLE), h);
+      const routed = ids.filter((id) => subtaskOf(id, 2) === subtask);
+      expect(op.size).toBe(routed.length);
+      op.process(batch(...routed.map((id) => ['+U', id, `n${id}`, id % 5, 'x'])));
+      expect(h.take()).toEqual(routed.flatMap((id) => [`-U[${id}, n${id}, ${id % 5}, null]`, `+U[${id}, n${id}, ${id % 5}, x]`]));
+      // From now on the rows are in the state layer's snapshot, with the names beside them.
+      const r = await normalize(evolved, SINGLE, { restored: [await h.snapshot(op)], subtaskIndex: subtask, parallelism: 2 });
+      r.op.process(batch(...routed.map((id) => ['-D', id, null, null, null])));
+      expect(r.h.take()).toEqual(routed.map((id) => `-D[${id}, n${id}, ${id % 5}, x]`));
+      kept.push(...routed);
+    }
+    expect(kept.sort((a, b) => a - b)).toEqual(ids);
+  });
+
+  it('with the state TTL a held row expires when its key was last written longer ago', async () => {
+    const { h, op } = await normalize(S, SINGLE, { ttlMs: 1000 });
+    h.backend.advanceTime(10_000);
+    op.process(batch(['+I', 1, 'a', 10], ['+I', 2, 'b', 20]));
+    h.take();
+    h.backend.advanceTime(10_600);
+    op.process(batch(['+U', 2, 'b', 21]));
+    h.take();
+    h.backend.advanceTime(11_100);
+    // Key 1 is gone: its -D finds nothing and a new row of it is an insert; key 2 was written at 10 600.
+    op.process(batch(['-D', 1, null, null], ['+U', 1, 'a', 11], ['-D', 2, null, null]));
+    expect(h.take()).toEqual(['+I[1, a, 11]', '-D[2, b, 21]']);
+    expect(h.counters.get('state-keys-expired')).toBe(1);
   });
 
   it('maps restored rows by column name: reordered columns keep their values, an added column reads NULL', async () => {
     const { h, op } = await normalize();
     op.process(batch(['+I', 1, 'a', 10], ['+I', 2, 'b', 20]));
     h.take();
-    const state = op.snapshotState().state!;
+    const snap = await h.snapshot(op);
     // The table gained a column and the source now reads (qty, note, id, name).
     const evolved: Schema = { fields: [S.fields[2], { name: 'note', type: type('STRING') }, S.fields[0], S.fields[1]] };
-    const r = await normalize(evolved, { keys: [2], tableColumn: -1, tableName: 'orders' }, { restoredState: [state] });
+    const r = await normalize(evolved, { keys: [2], tableColumn: -1, tableName: 'orders' }, { restored: [snap] });
     r.op.process(batch(['+U', 11, UNCHANGED_VALUE, 1, 'a'], ['-D', null, null, 2, null]));
     expect(r.h.take()).toEqual(['-U[10, null, 1, a]', '+U[11, null, 1, a]', '-D[20, null, 2, b]']);
+  });
+
+  it('maps by column name after a rescale too; old subtasks that disagree on the columns fail the restore', async () => {
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8];
+    const old: SubtaskSnapshot[] = [];
+    for (let subtask = 0; subtask < 2; subtask++) {
+      const { h, op } = await normalize(S, SINGLE, { subtaskIndex: subtask, parallelism: 2 });
+      op.process(batch(...ids.filter((id) => subtaskOf(id, 2) === subtask).map((id) => ['+I', id, `n${id}`, id])));
+      old.push(await h.snapshot(op));
+    }
+    const evolved: Schema = { fields: [S.fields[0], { name: 'note', type: type('STRING') }, S.fields[2], S.fields[1]] };
+    const r = await normalize(evolved, SINGLE, { restored: old });
+    expect(r.op.size).toBe(ids.length);
+    r.op.process(batch(...ids.map((id) => ['-D', id, null, null, null])));
+    expect(r.h.take()).toEqual(ids.map((id) => `-D[${id}, null, ${id}, n${id}]`));
+
+    const other = await normalize(evolved, SINGLE, { subtaskIndex: 1, parallelism: 2 });
+    const mixed = [old[0]!, await other.h.snapshot(other.op)];
+    const h3 = harness([S], { restored: mixed });
+    await expect(new ChangelogNormalizeOperator(SINGLE).open(h3.ctx)).rejects.toThrow(/restored subtasks disagree on the columns/);
   });
 
   it('a restore whose state lacks a key column fails instead of guessing', async () => {
     const { h, op } = await normalize();
     op.process(batch(['+I', 1, 'a', 10]));
     h.take();
-    const state = op.snapshotState().state!;
+    const snap = await h.snapshot(op);
     const renamed: Schema = { fields: [{ name: 'order_id', type: type('BIGINT', false) }, S.fields[1], S.fields[2]] };
-    const h2 = harness([renamed], { restoredState: [state] });
+    const h2 = harness([renamed], { restored: [snap] });
     await expect(new ChangelogNormalizeOperator(SINGLE).open(h2.ctx)).rejects.toThrow(/lacks key column 'order_id'/);
   });
 

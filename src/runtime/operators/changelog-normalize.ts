@@ -12,13 +12,20 @@
  * So deletes downstream always carry the full row, updates always come as -U/+U pairs, and a
  * replayed or repeated change is emitted once.
  *
- * State: the held rows, snapshotted columnar with the hash of each key (the hash the exchange
- * uses), so a restore with another parallelism keeps exactly the keys routed to this subtask.
+ * State: one keyed value state with the job's state TTL (as Flink's ChangelogNormalize):
+ * primary key → the held row, an array of its values only (a CDC job holds one per captured row).
+ *
+ * Snapshots: the state layer's (by key group), and as the operator's own state the input column
+ * names. A restore maps held rows by column name, so a column added to the table since reads NULL
+ * and reordered columns keep their values: it reads the names before declaring the state and
+ * declares it with a migration when they differ. Checkpoints of earlier versions (one columnar
+ * blob with the names and each key's hash) are still restored, with the same mapping.
  */
 import { internalError, userError } from '../../errors.js';
-import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
+import { unpackColumn, type PackedColumn } from '../../state/columns.js';
 import { rowMapKey } from '../../state/key-part.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
+import type { ValueState } from '../../state/state-backend.js';
 import { BatchBuilder, RowKind, UNCHANGED_VALUE, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
@@ -32,6 +39,7 @@ export interface ChangelogNormalizeConfig {
   readonly tableName: string;
 }
 
+/** The snapshot of weir versions before the state layer: every held row, columnar. */
 interface StateV1 {
   readonly v: 1;
   /** Column names: a restore maps held rows by name, so a column added to the table reads NULL. */
@@ -39,6 +47,34 @@ interface StateV1 {
   readonly n: number;
   readonly hashes: Uint32Array;
   readonly columns: readonly PackedColumn[];
+}
+
+/** The operator's own state since the state layer: the column names its held rows were written with. */
+interface StateV2 {
+  readonly v: 2;
+  readonly names: readonly string[];
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
+
+/** The column names of the restored held rows (state layer), and checkpoints of earlier versions. */
+function readRestored(restoredState: readonly Uint8Array[]): { written: readonly string[] | undefined; legacy: StateV1[] } {
+  let written: readonly string[] | undefined;
+  const legacy: StateV1[] = [];
+  for (const bytes of restoredState) {
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 1) legacy.push(s);
+    else if (s.v === 2) {
+      // Every old subtask's operator state arrives after a rescale; all were written with one schema.
+      if (written !== undefined && !sameNames(written, s.names)) {
+        throw internalError(`changelog-normalize: restored subtasks disagree on the columns (${written.join(', ')} / ${s.names.join(', ')})`);
+      }
+      written = s.names;
+    } else throw internalError(`changelog-normalize state has unknown version ${String((s as { v: unknown }).v)}`);
+  }
+  return { written, legacy };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -49,12 +85,14 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 export class ChangelogNormalizeOperator implements Operator {
-  /** Key → held row: the row's values, then the key's hash at index `arity`. */
-  private readonly rows = new Map<unknown, unknown[]>();
+  /** Key → held row (the row's values). */
+  private rows!: ValueState<unknown, unknown[]>;
   private arity = 0;
   private names: readonly string[] = [];
   private output!: Output;
   private builder!: BatchBuilder;
+  /** One-row columns of a held row's key values, to hash it again (truncate). */
+  private keyScratch: unknown[][] = [];
 
   constructor(private readonly config: ChangelogNormalizeConfig) {}
 
@@ -63,7 +101,34 @@ export class ChangelogNormalizeOperator implements Operator {
     this.arity = ctx.inputSchemas[0].fields.length;
     this.names = ctx.inputSchemas[0].fields.map((f) => f.name);
     this.builder = new BatchBuilder(this.arity);
-    for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
+    this.keyScratch = this.names.map(() => [undefined]);
+    const { written, legacy } = readRestored(ctx.restoredState);
+    // Before the state is declared: declaring it hands every restored row to `migrate`.
+    let migrate: ((v: unknown) => unknown) | undefined;
+    if (written !== undefined && !sameNames(written, this.names)) {
+      const from = this.columnsFrom(written);
+      const arity = this.arity;
+      migrate = (v) => {
+        const old = v as readonly unknown[];
+        const row: unknown[] = new Array(arity);
+        for (let c = 0; c < arity; c++) row[c] = from[c] < 0 ? null : old[from[c]];
+        return row;
+      };
+    }
+    this.rows = ctx.state.valueState<unknown, unknown[]>('rows', { ttl: true, ...(migrate === undefined ? {} : { migrate }) });
+    for (const s of legacy) this.restore(s, ctx.subtaskIndex, ctx.parallelism);
+  }
+
+  /**
+   * For each input column, its position among the columns held rows were written with, or -1 (a
+   * column declared since: NULL until the row changes). A key column must be there.
+   */
+  private columnsFrom(written: readonly string[]): number[] {
+    const from = this.names.map((name) => written.indexOf(name));
+    for (const k of this.config.keys) {
+      if (from[k] < 0) throw internalError(`changelog-normalize state lacks key column '${this.names[k]}'`);
+    }
+    return from;
   }
 
   process(batch: ChangeBatch): void {
@@ -74,19 +139,21 @@ export class ChangelogNormalizeOperator implements Operator {
     const { kinds, columns: cols, size } = batch;
     const arity = this.arity;
     const rows = this.rows;
+    const keys = this.config.keys;
     const out = this.builder;
     for (let i = 0; i < size; i++) {
       const kind = kinds[i];
       if (kind === RowKind.UPDATE_BEFORE) continue;
-      const key = rowMapKey(cols, i, this.config.keys);
-      const held = rows.get(key);
+      const key = rowMapKey(cols, i, keys);
+      const hash = hashRow(cols, i, keys);
+      const held = rows.get(key, hash);
       if (kind === RowKind.DELETE) {
         if (held === undefined) continue;
-        rows.delete(key);
+        rows.delete(key, hash);
         this.emitRow(RowKind.DELETE, held);
         continue;
       }
-      const row: unknown[] = new Array(arity + 1);
+      const row: unknown[] = new Array(arity);
       let same = held !== undefined;
       for (let c = 0; c < arity; c++) {
         let v = cols[c][i];
@@ -98,8 +165,7 @@ export class ChangelogNormalizeOperator implements Operator {
         if (same && !sameValue(v, held![c])) same = false;
       }
       if (same) continue;
-      row[arity] = hashRow(cols, i, this.config.keys);
-      rows.set(key, row);
+      rows.put(key, hash, row);
       if (held === undefined) this.emitRow(RowKind.INSERT, row);
       else {
         this.emitRow(RowKind.UPDATE_BEFORE, held);
@@ -118,12 +184,16 @@ export class ChangelogNormalizeOperator implements Operator {
 
   private truncate(tables: readonly string[]): void {
     const tc = this.config.tableColumn;
-    for (const [key, row] of this.rows) {
-      if (tc >= 0 && !tables.includes(row[tc] as string)) continue;
-      this.rows.delete(key);
+    const keys = this.config.keys;
+    const scratch = this.keyScratch;
+    this.rows.forEach((row, key) => {
+      if (tc >= 0 && !tables.includes(row[tc] as string)) return;
+      // The key's hash, as the exchange computed it from the row's key columns.
+      for (let k = 0; k < keys.length; k++) scratch[keys[k]][0] = row[keys[k]];
+      this.rows.delete(key, hashRow(scratch, 0, keys));
       this.emitRow(RowKind.DELETE, row);
       if (this.builder.size >= 4096) this.output.emit(this.builder.take()!);
-    }
+    });
     const b = this.builder.take();
     if (b !== null) this.output.emit(b);
   }
@@ -138,35 +208,19 @@ export class ChangelogNormalizeOperator implements Operator {
   onWatermark(): void {}
 
   snapshotState(): SnapshotResult {
-    const n = this.rows.size;
-    const arity = this.arity;
-    const flat: unknown[][] = Array.from({ length: arity }, () => new Array(n));
-    const hashes = new Uint32Array(n);
-    let i = 0;
-    for (const row of this.rows.values()) {
-      for (let c = 0; c < arity; c++) flat[c][i] = row[c];
-      hashes[i++] = row[arity] as number;
-    }
-    const state: StateV1 = { v: 1, names: this.names, n, hashes, columns: flat.map((col) => packColumn(col, n)) };
-    return { state: serializeState(state) };
+    return { state: serializeState({ v: 2, names: this.names } satisfies StateV2) };
   }
 
-  private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
-    const s = deserializeState<StateV1>(bytes);
-    if (s.v !== 1) throw internalError(`changelog-normalize state has unknown version ${String((s as { v: unknown }).v)}`);
+  /** A checkpoint of an earlier version: its rows routed to this subtask go into the state. */
+  private restore(s: StateV1, subtask: number, parallelism: number): void {
     const cols = s.columns.map((c) => unpackColumn(c, s.n));
-    // Columns by name: one the state lacks (declared since) is NULL until the row changes.
-    const from = this.names.map((name) => s.names.indexOf(name));
-    for (const k of this.config.keys) {
-      if (from[k] < 0) throw internalError(`changelog-normalize state lacks key column '${this.names[k]}'`);
-    }
-    const keyCols: unknown[][] = this.names.map(() => [undefined]);
+    const from = this.columnsFrom(s.names);
+    const keyCols = this.keyScratch;
     for (let i = 0; i < s.n; i++) {
       if (subtaskOfHash(s.hashes[i], parallelism) !== subtask) continue;
-      const row: unknown[] = new Array(this.arity + 1);
+      const row: unknown[] = new Array(this.arity);
       for (let c = 0; c < this.arity; c++) row[c] = keyCols[c][0] = from[c] < 0 ? null : cols[from[c]][i];
-      row[this.arity] = s.hashes[i];
-      this.rows.set(rowMapKey(keyCols, 0, this.config.keys), row);
+      this.rows.put(rowMapKey(keyCols, 0, this.config.keys), s.hashes[i], row);
     }
   }
 
