@@ -123,6 +123,7 @@ export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (runni
       numRetained: job.config.numRetained,
     },
     restartStrategy: job.config.restartStrategy,
+    stateBackend: job.config.stateBackend,
     restore,
     log,
   });

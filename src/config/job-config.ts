@@ -2,6 +2,7 @@ import { userError } from '../errors.js';
 import { editDistance } from '../util/edit-distance.js';
 import { KEY_GROUPS } from '../model/partition.js';
 import type { RestartStrategy } from './restart-config.js';
+import { STATE_BACKEND_TYPES, type StateBackendType } from './state-backend-type.js';
 import { boolValue, durationValue, enumValue, intValue, localPathValue, MAX_TIMER_MS } from './config-values.js';
 import { checkRestartKey, isRestartKey, RESTART_KEYS, restartStrategyOf } from './restart-config.js';
 
@@ -24,6 +25,8 @@ export interface JobConfig {
   restartStrategy: RestartStrategy;
   savepointPath?: string;
   allowNonRestoredState: boolean;
+  /** state.backend.type: where operators' keyed state lives. */
+  stateBackend: StateBackendType;
   /** Every key as set, for SET listings and the keys read elsewhere (sql-client.*, table.exec.*). */
   raw: Map<string, string>;
 }
@@ -59,6 +62,7 @@ const SETTERS: Record<string, Setter> = {
   'parallelism.default': (c, v, k) => (c.parallelism = intValue(v, k, 1, KEY_GROUPS)),
   'execution.savepoint.path': (c, v, k) => (c.savepointPath = localPathValue(v, k)),
   'execution.savepoint.ignore-unclaimed-state': (c, v, k) => (c.allowNonRestoredState = boolValue(v, k)),
+  'state.backend.type': (c, v, k) => (c.stateBackend = enumValue(v, k, STATE_BACKEND_TYPES)),
   ...Object.fromEntries(RESTART_KEYS.map((key): [string, Setter] => [key, (_c, v, k) => checkRestartKey(k, v)])),
 };
 
@@ -92,6 +96,7 @@ export function defaultJobConfig(): JobConfig {
     parallelism: 1,
     restartStrategy: { type: 'none' },
     allowNonRestoredState: false,
+    stateBackend: 'hashmap',
     raw: new Map(),
   };
   c.restartStrategy = restartStrategyOf(c.raw, true);

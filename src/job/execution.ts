@@ -10,7 +10,8 @@ import type { JobGraph, JobVertex, OperatorVertex, SourceVertex } from '../runti
 import { OperatorTask, type TaskEnv } from '../runtime/operator-task.js';
 import type { OperatorContext } from '../runtime/operator.js';
 import { KEY_GROUPS, keyGroupRange } from '../model/partition.js';
-import { createStateBackend, type StateBackendType } from '../state/backends.js';
+import { createStateBackend } from '../state/backends.js';
+import type { StateBackendType } from '../config/state-backend-type.js';
 import { SourceTask } from '../runtime/source-task.js';
 import { unwrapPositions } from '../runtime/source-watermarks.js';
 import type { SourceContext, SplitPosition } from '../runtime/source.js';

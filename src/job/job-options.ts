@@ -1,6 +1,7 @@
 import type { RestartStrategy } from '../config/restart-config.js';
 import type { CompletedCheckpoint } from '../checkpoint/coordinator.js';
 import type { Logger } from '../log.js';
+import type { StateBackendType } from '../config/state-backend-type.js';
 import { unreachable, userError } from '../errors.js';
 
 export interface JobOptions {
@@ -17,6 +18,8 @@ export interface JobOptions {
     numRetained: number;
   };
   restartStrategy: RestartStrategy;
+  /** state.backend.type (default hashmap). */
+  stateBackend?: StateBackendType;
   /** `path`: a chk-<n> folder, its _metadata, a savepoint folder, or 'latest'. */
   restore?: { path: string; allowNonRestoredState: boolean };
   log: Logger;

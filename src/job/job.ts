@@ -285,6 +285,7 @@ class Job implements RunningJob {
         log: this.log,
         counters: this.counters,
         retainedCheckpoints: this.options.checkpointing.numRetained,
+        stateBackend: this.options.stateBackend ?? 'hashmap',
         hooks: {
           acknowledge: (a, uid, subtask, id, ack) => coordinator.acknowledge(a, uid, subtask, id, ack),
           fail: (e, task) => {

@@ -1,12 +1,7 @@
-/**
- * `state.backend.type`: which backend holds an operator subtask's keyed state (Flink's key and
- * values; `hashmap`, the heap, is the default).
- */
+/** Creates the backend `state.backend.type` names for an operator subtask. */
+import type { StateBackendType } from '../config/state-backend-type.js';
 import { HeapKeyedStateBackend, type HeapBackendOptions } from './heap-backend.js';
 import type { KeyedStateBackend } from './state-backend.js';
-
-export const STATE_BACKEND_TYPES = ['hashmap'] as const;
-export type StateBackendType = (typeof STATE_BACKEND_TYPES)[number];
 
 export type StateBackendOptions = HeapBackendOptions;
 

@@ -122,6 +122,7 @@ export class JobRegistry {
         numRetained: config.numRetained,
       },
       restartStrategy: config.restartStrategy,
+      stateBackend: config.stateBackend,
       restore,
       log: this.log,
     });
