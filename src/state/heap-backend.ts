@@ -12,6 +12,7 @@
 import { internalError } from '../errors.js';
 import { type KeyGroupRange, keyGroupOf } from '../model/partition.js';
 import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import { packColumn, type PackedColumn, unpackColumn } from './columns.js';
 import { deserializeState, serializeState } from './serde.js';
 
 export interface HeapBackendOptions {
@@ -27,10 +28,16 @@ export interface HeapBackendOptions {
 }
 
 /**
- * A section: [key group, per state [name, keys, values]]; a registered structure's entry is
- * [name, null, its data for the key group].
+ * A section: [key group, per state [name, entries]]: a value state's entries are its keys and its
+ * values as packed columns (src/state/columns.ts: numbers and rows of numbers become typed
+ * arrays), a registered structure's are [null, its data for the key group].
  */
-type SectionV1 = [number, [string, unknown[] | null, unknown][]];
+type SectionEntry = [string, { readonly n: number; readonly k: PackedColumn; readonly v: PackedColumn }] | [string, null, unknown];
+type SectionV1 = [number, SectionEntry[]];
+
+function packed(name: string, keys: readonly unknown[], values: readonly unknown[]): SectionEntry {
+  return [name, { n: keys.length, k: packColumn(keys, keys.length), v: packColumn(values, values.length) }];
+}
 
 /** Entries examined per advanceTime for expiry: bounded work per batch. */
 const CLEANUP_PER_ADVANCE = 256;
@@ -161,10 +168,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const [keyGroup, states] = deserializeState<SectionV1>(bytes);
     const { start, end } = this.keyGroups;
     if (!(keyGroup >= start && keyGroup <= end)) throw this.foreignKey(keyGroup);
-    for (const [name, keys, values] of states) {
+    for (const entry of states) {
+      const name = entry[0];
       let list = this.pending.get(name);
       if (list === undefined) this.pending.set(name, (list = []));
-      list.push([keyGroup - start, keys, values]);
+      if (entry[1] === null) list.push([keyGroup - start, null, entry[2]]);
+      else {
+        const { n, k, v } = entry[1];
+        list.push([keyGroup - start, unpackColumn(k, n) as unknown[], unpackColumn(v, n) as unknown[]]);
+      }
     }
   }
 
@@ -237,11 +249,13 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const states: SectionV1[1] = [];
       for (const [name, s] of this.states) {
         const map = s.groups[g];
-        if (map.size > 0) states.push([name, [...map.keys()], [...map.values()]]);
+        if (map.size > 0) states.push(packed(name, [...map.keys()], [...map.values()]));
       }
       for (const [name, byGroup] of structured) if (byGroup.has(g)) states.push([name, null, byGroup.get(g)]);
       // Restored entries of a state the operator has not declared (yet) stay in the snapshot.
-      for (const [name, list] of this.pending) for (const [pg, keys, values] of list) if (pg === g) states.push([name, keys, values]);
+      for (const [name, list] of this.pending) {
+        for (const [pg, keys, values] of list) if (pg === g) states.push(keys === null ? [name, null, values] : packed(name, keys, values as unknown[]));
+      }
       if (states.length > 0) sections.push({ keyGroup: start + g, bytes: serializeState([start + g, states] satisfies SectionV1) });
     }
     return { sections };

@@ -56,6 +56,17 @@ describe('heap keyed state backend', () => {
     expect(() => new HeapKeyedStateBackend({ keyGroups: keyGroupRange(0, 2), ttlMs: 0, restored: [section.bytes], label: 'test' })).toThrow(/key group/);
   });
 
+  it('packs keys and values column by column: 100k int keys with rows of two small ints take ~4 bytes each', () => {
+    const b = backend(0, 1);
+    const s = b.valueState<number, [number, number]>('rows');
+    for (let k = 0; k < 100_000; k++) s.put(k, hashValue(k), [k % 200, 1]);
+    const bytes = b.snapshot().sections.reduce((n, x) => n + x.bytes.length, 0);
+    expect(bytes).toBeLessThan(100_000 * 8); // key Int32 (4 B) + two Uint8 columns, plus ~100 B per key group
+    const r = backend(0, 1, b.snapshot().sections).valueState<number, [number, number]>('rows');
+    expect(r.size).toBe(100_000);
+    expect(r.get(4321, hashValue(4321))).toEqual([121, 1]);
+  });
+
   it('converts restored values with migrate', () => {
     const b = backend(0, 1);
     b.valueState<string, number[]>('rows').put('a', hashValue('a'), [1, 2]);
