@@ -11,10 +11,18 @@
  * Rows that sort equal are ordered by their content (as RankOperator does), so the result does not
  * depend on arrival order. Per partition at most 2N rows are kept between fires (trimmed to N).
  *
- * State: pending windows with their partitions (hash, rows) and the watermark.
+ * State: the pending windows, each partition with the hash of its key (the hash the exchange
+ * routed it by) and its rows, are keyed state under the state layer's contract (a
+ * KeyGroupedStructure registered with ctx.state): a snapshot buckets the partitions by key group,
+ * and a restore with any parallelism gets exactly the key groups the subtask owns. The operator's
+ * own snapshot holds only the watermark; a restore takes the lowest of the old subtasks'.
+ * Checkpoints of earlier weir versions hold everything in one blob per subtask (StateV1), still
+ * read and filtered by subtask.
  */
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
+import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
+import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import { fireDueWindows, restoreWatermark } from './event-time.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
@@ -36,6 +44,7 @@ interface Part {
   rows: unknown[][];
 }
 
+/** Operator state of earlier weir versions: the watermark and every pending window. */
 interface StateV1 {
   readonly v: 1;
   readonly watermark: number | null;
@@ -43,7 +52,16 @@ interface StateV1 {
   readonly windows: [number, [unknown, Part][]][];
 }
 
-export class WindowRankOperator implements Operator {
+/** Operator state since the state layer: the windows are keyed state. */
+interface StateV2 {
+  readonly v: 2;
+  readonly watermark: number | null;
+}
+
+/** One key group's partitions in a snapshot (the key is recomputed from the rows). */
+type KeyGroupData = [end: number, hash: number, rows: unknown[][]][];
+
+export class WindowRankOperator implements Operator, KeyGroupedStructure {
   private output!: Output;
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
@@ -63,6 +81,7 @@ export class WindowRankOperator implements Operator {
     this.arity = a;
     this.builder = new BatchBuilder(a + 1);
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
+    ctx.state.registerStructure('windows', this);
   }
 
   private readonly compareRows = (a: unknown[], b: unknown[]): number => {
@@ -140,30 +159,52 @@ export class WindowRankOperator implements Operator {
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const windows: StateV1['windows'] = [];
-    for (const [end, parts] of this.windows) windows.push([end, [...parts.entries()]]);
-    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, windows };
+    const state: StateV2 = { v: 2, watermark: this.watermark === -Infinity ? null : this.watermark };
     return { state: serializeState(state) };
   }
 
+  /** KeyGroupedStructure: the partitions of the pending windows, bucketed by key group. */
+  snapshotKeyGroups(): Iterable<readonly [number, KeyGroupData]> {
+    return bucketByKeyGroup(this.partitions());
+  }
+
+  private *partitions(): Iterable<[number, KeyGroupData[number]]> {
+    for (const [end, parts] of this.windows) for (const part of parts.values()) yield [part.hash, [end, part.hash, part.rows]];
+  }
+
+  /** KeyGroupedStructure: one key group's partitions, as snapshotKeyGroups gave them. */
+  restoreKeyGroup(_keyGroup: number, data: unknown): void {
+    for (const [end, hash, rows] of data as KeyGroupData) this.adopt(end, { hash, rows });
+  }
+
+  /** Partitions held over all pending windows (KeyGroupedStructure). */
+  get size(): number {
+    let n = 0;
+    for (const parts of this.windows.values()) n += parts.size;
+    return n;
+  }
+
+  /** The operator's own snapshot: the watermark, and (StateV1, an earlier weir) the windows of this subtask. */
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
-    const s = deserializeState<StateV1>(bytes);
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 2) return s.watermark ?? -Infinity;
     if (s.v !== 1) throw internalError(`window rank state has unknown version ${String((s as { v: unknown }).v)}`);
-    const keys = this.config.partitionKeys;
     for (const [end, parts] of s.windows) {
-      for (const [, part] of parts) {
-        if (subtaskOfHash(part.hash, parallelism) !== subtask || part.rows.length === 0) continue;
-        // Keyed by its rows, not by the snapshot's key: snapshots before the shared key function concatenated every key.
-        const key = valuesMapKey(keys.map((k) => part.rows[0]![k]));
-        let w = this.windows.get(end);
-        if (w === undefined) {
-          w = new Map();
-          this.windows.set(end, w);
-        }
-        w.set(key, part);
-      }
+      for (const [, part] of parts) if (subtaskOfHash(part.hash, parallelism) === subtask) this.adopt(end, part);
     }
     return s.watermark ?? -Infinity;
+  }
+
+  private adopt(end: number, part: Part): void {
+    if (part.rows.length === 0) return;
+    // Keyed by its rows, not by a snapshot's key: snapshots before the shared key function concatenated every key.
+    const key = valuesMapKey(this.config.partitionKeys.map((k) => part.rows[0]![k]));
+    let w = this.windows.get(end);
+    if (w === undefined) {
+      w = new Map();
+      this.windows.set(end, w);
+    }
+    w.set(key, part);
   }
 
   async notifyCheckpointComplete(): Promise<void> {}
