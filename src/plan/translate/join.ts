@@ -5,7 +5,10 @@ import { schemaText } from '../uid.js';
 import type { Translator } from './context.js';
 import type { OperatorSpec } from '../../runtime/operators/registry.js';
 
-/** Both inputs hashed by the equi-join keys; an interval or window join needs no state TTL (its state expires by time). */
+/**
+ * Both inputs hashed by the equi-join keys. The regular join's state follows table.exec.state.ttl
+ * through the state layer (shown as stateTtl); an interval or window join's state expires by time.
+ */
 export const translateJoin: Translator<JoinNode> = (node, ctx) => {
   const left = ctx.plan(node.left);
   const right = ctx.plan(node.right);
@@ -19,7 +22,7 @@ export const translateJoin: Translator<JoinNode> = (node, ctx) => {
       kind: 'window-join',
       config: { joinType, leftKeys, rightKeys, leftEnd: window.leftEnd, rightEnd: window.rightEnd, ...(residual ? { residual } : {}) },
     };
-  } else operator = { kind: 'join', config: { joinType, leftKeys, rightKeys, ...(residual ? { residual } : {}), stateTtlMs: ttlMs } };
+  } else operator = { kind: 'join', config: { joinType, leftKeys, rightKeys, ...(residual ? { residual } : {}) } };
   return ctx.add({
     uidKind: interval ? 'interval-join' : window ? 'window-join' : 'join',
     canonical: `${description}\n${schemaText(node.schema)}`,

@@ -15,16 +15,23 @@
  * Output kinds are +I and -D only, as Flink's join emits. A retraction of a row the state does
  * not hold is dropped and counted ('retractions-of-unknown-rows').
  *
- * `stateTtlMs` (table.exec.state.ttl) drops keys not read or written for that long (processing
- * time), without emitting anything, as Flink's state TTL: unbounded state stays bounded at the
- * price of exactness for keys that come back after the TTL.
+ * State: one value state per side in the state layer (ctx.state), keyed by the join key with the
+ * hash its exchange routes it by; the value is the side's rows of that key (row id → the distinct
+ * row, `count`, `assoc`). An entry changed in place is put again, an entry left without rows is
+ * deleted. Both states follow table.exec.state.ttl as Flink's join state does: a key's time to
+ * live starts at its last write (a row of its own side arriving or leaving, or, on a preserved side,
+ * a change of `assoc` by the other side's rows); a key only read by the other side's probes expires.
+ * Expired keys go without output: unbounded state stays bounded at the price of exactness for keys
+ * that come back after the TTL.
  *
- * Snapshots hold every key with the hash its exchange routes it by, so a restore with another
- * parallelism keeps exactly the keys routed to this subtask.
+ * Snapshots: the layer snapshots and re-splits the keyed state by key group; snapshotState holds
+ * nothing. A checkpoint written before the state layer (one blob per subtask, every key with its
+ * hash) still restores: open() keeps the keys routed to this subtask and puts them into the layer.
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { keyPart, rowMapKey } from '../../state/key-part.js';
-import { deserializeState, serializeState } from '../../state/serde.js';
+import { deserializeState } from '../../state/serde.js';
+import type { ValueState } from '../../state/state-backend.js';
 import { internalError } from '../../errors.js';
 import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
@@ -38,10 +45,6 @@ export interface JoinConfig {
   readonly rightKeys: readonly number[];
   /** The rest of the join condition, over the output row (left columns then right columns). */
   readonly residual?: BoundExpr;
-  /** Idle keys are dropped after this many milliseconds of processing time (0 or absent: never). */
-  readonly stateTtlMs?: number;
-  /** The clock for the TTL (tests); Date.now by default. */
-  readonly now?: () => number;
 }
 
 interface RowEntry {
@@ -50,12 +53,10 @@ interface RowEntry {
   assoc: number;
 }
 
-interface KeyEntry {
-  readonly hash: number;
-  readonly rows: Map<string, RowEntry>;
-  touched: number;
-}
+/** The rows of one join key on one side, by row id: the value of a side's keyed state. */
+type KeyRows = Map<string, RowEntry>;
 
+/** The state blob of checkpoints written before the state layer (restore only). */
 interface StateV1 {
   readonly v: 1;
   /** Per side: [map key, hash, last access, [row id, row, count, assoc][]] per key. */
@@ -69,6 +70,14 @@ function rowId(row: readonly unknown[]): string {
   return s;
 }
 
+/** A restored entry must have rows of its input's width (a plan change that keeps the uid would be a bug). */
+function checkArity(rows: KeyRows, arity: number, side: string): KeyRows {
+  for (const r of rows.values()) {
+    if (r.row.length !== arity) throw internalError(`join state has rows of ${r.row.length} columns, the ${side} input has ${arity}`);
+  }
+  return rows;
+}
+
 export class JoinOperator implements Operator {
   private output!: Output;
   private metrics!: OperatorMetrics;
@@ -76,30 +85,27 @@ export class JoinOperator implements Operator {
   private readonly keys: readonly (readonly number[])[];
   /** Per side: whether an outer join keeps its rows without a match (pads the other side). */
   private readonly preserved: readonly [boolean, boolean];
-  private readonly state: [Map<unknown, KeyEntry>, Map<unknown, KeyEntry>] = [new Map(), new Map()];
+  private state!: [ValueState<unknown, KeyRows>, ValueState<unknown, KeyRows>];
   private arity: [number, number] = [0, 0];
   private residual: ((cols: readonly unknown[][], row: number) => boolean) | null = null;
   /** The joined row the residual reads: one single-value column per output column. */
   private scratch: unknown[][] = [];
-  private readonly ttl: number;
-  private readonly now: () => number;
-  private lastSweep = 0;
 
   constructor(readonly config: JoinConfig) {
     this.keys = [config.leftKeys, config.rightKeys];
     checkJoinKeys(config.leftKeys, config.rightKeys, 'join: invalid equi-join keys');
     const t = config.joinType;
     this.preserved = [t === 'left' || t === 'full', t === 'right' || t === 'full'];
-    this.ttl = config.stateTtlMs ?? 0;
-    this.now = config.now ?? Date.now;
   }
 
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
     ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('join', ctx, this.config.residual));
-    for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
-    this.lastSweep = this.now();
+    const side = (name: string, arity: number): ValueState<unknown, KeyRows> =>
+      ctx.state.valueState<unknown, KeyRows>(name, { ttl: true, migrate: (rows) => checkArity(rows as KeyRows, arity, name) });
+    this.state = [side('left', this.arity[0]), side('right', this.arity[1])];
+    for (const bytes of ctx.restoredState) this.restoreLegacy(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
   private hasNullKey(cols: readonly unknown[][], row: number, keys: readonly number[]): boolean {
@@ -141,7 +147,6 @@ export class JoinOperator implements Operator {
     const otherPreserved = this.preserved[other];
     const scratch = this.scratch;
     const base = side === 0 ? 0 : this.arity[0];
-    const now = this.ttl > 0 ? this.now() : 0;
     const left = side === 0;
     const cur: unknown[] = new Array(arity);
 
@@ -153,16 +158,17 @@ export class JoinOperator implements Operator {
       }
       const id = rowId(cur);
       const key = rowMapKey(cols, row, keys);
+      const hash = hashRow(cols, row, keys);
       const matchable = !this.hasNullKey(cols, row, keys);
-      const otherEntry = matchable ? theirs.get(key) : undefined;
-      if (otherEntry !== undefined) otherEntry.touched = now;
+      // A probe only reads the other side: it does not extend that key's time to live.
+      const otherRows = matchable ? theirs.get(key, hash) : undefined;
       const accumulate = kinds[row] === RowKind.INSERT || kinds[row] === RowKind.UPDATE_AFTER;
 
-      let entry = own.get(key);
+      let rows = own.get(key, hash);
       if (accumulate) {
         let assoc = 0;
-        if (otherEntry !== undefined) {
-          for (const o of otherEntry.rows.values()) {
+        if (otherRows !== undefined) {
+          for (const o of otherRows.values()) {
             if (!this.residualHolds(side, o.row)) continue;
             assoc += o.count;
             if (otherPreserved) {
@@ -171,84 +177,58 @@ export class JoinOperator implements Operator {
             }
             this.emit(RowKind.INSERT, left ? cur : o.row, left ? o.row : cur, o.count);
           }
+          // Every match changed an `assoc` of the other side's rows.
+          if (otherPreserved && assoc > 0) theirs.put(key, hash, otherRows);
         }
         if (thisPreserved && assoc === 0) this.emit(RowKind.INSERT, left ? cur : null, left ? null : cur, 1);
-        if (entry === undefined) {
-          entry = { hash: hashRow(cols, row, keys), rows: new Map(), touched: now };
-          own.set(key, entry);
-        }
-        entry.touched = now;
-        const r = entry.rows.get(id);
-        if (r === undefined) entry.rows.set(id, { row: cur.slice(), count: 1, assoc });
+        if (rows === undefined) rows = new Map();
+        const r = rows.get(id);
+        if (r === undefined) rows.set(id, { row: cur.slice(), count: 1, assoc });
         else r.count++;
+        own.put(key, hash, rows);
       } else {
-        const r = entry?.rows.get(id);
-        if (entry === undefined || r === undefined) {
+        const r = rows?.get(id);
+        if (rows === undefined || r === undefined) {
           this.metrics.inc('retractions-of-unknown-rows');
           continue;
         }
-        entry.touched = now;
-        if (--r.count === 0) {
-          entry.rows.delete(id);
-          if (entry.rows.size === 0) own.delete(key);
-        }
+        if (--r.count === 0) rows.delete(id);
+        if (rows.size === 0) own.delete(key, hash);
+        else own.put(key, hash, rows);
         let matched = false;
-        if (otherEntry !== undefined) {
-          for (const o of otherEntry.rows.values()) {
+        if (otherRows !== undefined) {
+          for (const o of otherRows.values()) {
             if (!this.residualHolds(side, o.row)) continue;
             matched = true;
             this.emit(RowKind.DELETE, left ? cur : o.row, left ? o.row : cur, o.count);
             if (otherPreserved && --o.assoc === 0) this.emit(RowKind.INSERT, left ? null : o.row, left ? o.row : null, o.count);
           }
+          if (otherPreserved && matched) theirs.put(key, hash, otherRows);
         }
         if (thisPreserved && !matched) this.emit(RowKind.DELETE, left ? cur : null, left ? null : cur, 1);
       }
     }
-    if (this.ttl > 0 && now - this.lastSweep >= Math.min(this.ttl, 1000)) this.sweep(now);
     const out = this.builder.take();
     if (out !== null) this.output.emit(out);
   }
 
-  /** Drops keys idle for the TTL. */
-  private sweep(now: number): void {
-    this.lastSweep = now;
-    let dropped = 0;
-    for (const map of this.state) {
-      for (const [k, e] of map) {
-        if (now - e.touched >= this.ttl) {
-          map.delete(k);
-          dropped++;
-        }
-      }
-    }
-    if (dropped > 0) this.metrics.inc('state-keys-expired', dropped);
-  }
-
   onWatermark(): void {}
 
+  /** Keyed state only: the layer snapshots it. */
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const sides = this.state.map((map) => {
-      const out: StateV1['sides'][number] = [];
-      for (const [k, e] of map) out.push([k, e.hash, e.touched, [...e.rows].map(([id, r]) => [id, r.row, r.count, r.assoc])]);
-      return out;
-    });
-    const state: StateV1 = { v: 1, sides };
-    return { state: serializeState(state) };
+    return {};
   }
 
-  private restore(bytes: Uint8Array, subtask: number, parallelism: number): void {
+  /** Puts the keys of a pre-layer checkpoint that are routed to this subtask into the layer. */
+  private restoreLegacy(bytes: Uint8Array, subtask: number, parallelism: number): void {
     const s = deserializeState<StateV1>(bytes);
     if (s.v !== 1 || s.sides.length !== 2) throw internalError(`join state has unknown version ${String((s as { v: unknown }).v)}`);
-    const now = this.now();
     s.sides.forEach((keys, side) => {
-      const map = this.state[side]!;
+      const state = this.state[side]!;
       for (const [k, hash, _touched, rows] of keys) {
         if (subtaskOfHash(hash, parallelism) !== subtask) continue;
-        for (const [, row] of rows) {
-          if (row.length !== this.arity[side]) throw internalError(`join state has rows of ${row.length} columns, input ${side} has ${this.arity[side]}`);
-        }
-        // A TTL counts from the restore: the time the job was down is not idle time.
-        map.set(k, { hash, touched: now, rows: new Map(rows.map(([id, row, count, assoc]) => [id, { row, count, assoc }])) });
+        const entry: KeyRows = new Map(rows.map(([id, row, count, assoc]) => [id, { row, count, assoc }]));
+        state.put(k, hash, checkArity(entry, this.arity[side]!, side === 0 ? 'left' : 'right'));
       }
     });
   }
