@@ -11,13 +11,21 @@
  * window_end - 1 is at or behind the watermark is late, dropped and counted ('late-rows-dropped').
  * A row with a NULL key matches nothing (kept alone for the outer side, dropped otherwise).
  *
- * State: pending windows, each key with the hash the exchange routed it by and both sides' rows,
- * plus the watermark; a restore with another parallelism keeps the keys routed to this subtask.
+ * State: the pending windows, each key with the hash the exchange routed it by and both sides'
+ * rows, are keyed state under the state layer's contract (a KeyGroupedStructure registered with
+ * ctx.state): a snapshot buckets the keys by key group, and a restore with any parallelism gets
+ * exactly the key groups the subtask owns. A NULL-key row is kept under a key of its own
+ * (`\u0001` and a counter); a restore gives every such key a new number, as key groups of several
+ * old subtasks may hold the same one. The operator's own snapshot holds only the watermark; a
+ * restore takes the lowest of the old subtasks'. Checkpoints of earlier weir versions hold
+ * everything in one blob per subtask (StateV1), still read and filtered by subtask.
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { keyPart } from '../../state/key-part.js';
 import { fireDueWindows, restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
+import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
+import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import { internalError } from '../../errors.js';
 import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
@@ -40,6 +48,7 @@ interface Entry {
   readonly rows: [unknown[][], unknown[][]];
 }
 
+/** Operator state of earlier weir versions: the watermark and every pending window. */
 interface StateV1 {
   readonly v: 1;
   readonly watermark: number | null;
@@ -48,7 +57,19 @@ interface StateV1 {
   readonly nullKeys: number;
 }
 
-export class WindowJoinOperator implements Operator {
+/** Operator state since the state layer: the windows are keyed state. */
+interface StateV2 {
+  readonly v: 2;
+  readonly watermark: number | null;
+}
+
+/** One key group's keys in a snapshot. */
+type KeyGroupData = [end: number, key: string, entry: Entry][];
+
+/** The first character of the key of a NULL-key row, which no `keyPart` starts with. */
+const NULL_KEY = '\u0001';
+
+export class WindowJoinOperator implements Operator, KeyGroupedStructure {
   private output!: Output;
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
@@ -68,6 +89,7 @@ export class WindowJoinOperator implements Operator {
     this.metrics = ctx.metrics;
     ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('window join', ctx, this.config.residual));
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
+    ctx.state.registerStructure('windows', this);
   }
 
   process(batch: ChangeBatch, input: number): void {
@@ -98,7 +120,7 @@ export class WindowJoinOperator implements Operator {
       }
       if (nullKey) {
         if (!keepsUnmatched) continue;
-        key = `\u0001${this.nullKeys++}`;
+        key = `\u0001${this.nullKeys++}`; // NULL_KEY
       }
       let w = this.windows.get(end);
       if (w === undefined) {
@@ -158,14 +180,35 @@ export class WindowJoinOperator implements Operator {
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const windows: StateV1['windows'] = [];
-    for (const [end, w] of this.windows) windows.push([end, [...w.entries()]]);
-    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, windows, nullKeys: this.nullKeys };
+    const state: StateV2 = { v: 2, watermark: this.watermark === -Infinity ? null : this.watermark };
     return { state: serializeState(state) };
   }
 
+  /** KeyGroupedStructure: the keys of the pending windows, bucketed by key group. */
+  snapshotKeyGroups(): Iterable<readonly [number, KeyGroupData]> {
+    return bucketByKeyGroup(this.entries());
+  }
+
+  private *entries(): Iterable<[number, KeyGroupData[number]]> {
+    for (const [end, w] of this.windows) for (const [key, e] of w) yield [e.hash, [end, key, e]];
+  }
+
+  /** KeyGroupedStructure: one key group's keys, as snapshotKeyGroups gave them. */
+  restoreKeyGroup(_keyGroup: number, data: unknown): void {
+    for (const [end, key, e] of data as KeyGroupData) this.adopt(end, key.startsWith(NULL_KEY) ? `${NULL_KEY}${this.nullKeys++}` : key, e);
+  }
+
+  /** Keys held over all pending windows (KeyGroupedStructure). */
+  get size(): number {
+    let n = 0;
+    for (const w of this.windows.values()) n += w.size;
+    return n;
+  }
+
+  /** The operator's own snapshot: the watermark, and (StateV1, an earlier weir) the windows of this subtask. */
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
-    const s = deserializeState<StateV1>(bytes);
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 2) return s.watermark ?? -Infinity;
     if (s.v !== 1) throw internalError(`window join state has unknown version ${String((s as { v: unknown }).v)}`);
     // NULL-key rows of several old subtasks may share a counter value: offset them apart.
     const offset = this.nullKeys;
@@ -173,15 +216,19 @@ export class WindowJoinOperator implements Operator {
     for (const [end, entries] of s.windows) {
       for (const [key, e] of entries) {
         if (subtaskOfHash(e.hash, parallelism) !== subtask) continue;
-        let w = this.windows.get(end);
-        if (w === undefined) {
-          w = new Map();
-          this.windows.set(end, w);
-        }
-        w.set(key.startsWith('\u0001') ? `\u0001${offset + Number(key.slice(1))}` : key, e);
+        this.adopt(end, key.startsWith(NULL_KEY) ? `${NULL_KEY}${offset + Number(key.slice(1))}` : key, e);
       }
     }
     return s.watermark ?? -Infinity;
+  }
+
+  private adopt(end: number, key: string, e: Entry): void {
+    let w = this.windows.get(end);
+    if (w === undefined) {
+      w = new Map();
+      this.windows.set(end, w);
+    }
+    w.set(key, e);
   }
 
   async notifyCheckpointComplete(): Promise<void> {}
