@@ -11,13 +11,19 @@
  * are dropped when the watermark moves (matching checks the bounds itself, so dropping later than
  * possible never changes the output).
  *
- * Snapshots hold the rows with the hash of their key and the watermark; a restore with another
- * parallelism keeps the keys routed to this subtask and the lowest restored watermark.
+ * The rows, per side and key with the hash of the key (the hash the exchange routed it by), are
+ * keyed state under the state layer's contract (a KeyGroupedStructure registered with ctx.state):
+ * a snapshot buckets the keys by key group, and a restore with any parallelism gets exactly the key
+ * groups the subtask owns. The operator's own snapshot holds only the watermark; a restore takes
+ * the lowest of the old subtasks'. Checkpoints of earlier weir versions hold everything in one blob
+ * per subtask (StateV1), still read and filtered by subtask.
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { rowMapKey } from '../../state/key-part.js';
 import { restoreWatermark } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
+import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
+import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import { internalError, userError } from '../../errors.js';
 import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
@@ -39,13 +45,23 @@ interface KeyRows {
   readonly rows: [number, unknown[]][];
 }
 
+/** Operator state of earlier weir versions: the watermark and, per side, every key with its hash and rows. */
 interface StateV1 {
   readonly v: 1;
   readonly watermark: number | null;
   readonly sides: [unknown, number, [number, unknown[]][]][][];
 }
 
-export class IntervalJoinOperator implements Operator {
+/** Operator state since the state layer: the rows are keyed state. */
+interface StateV2 {
+  readonly v: 2;
+  readonly watermark: number | null;
+}
+
+/** One key group's keys in a snapshot: [side, key, hash, rows]. */
+type KeyGroupData = [side: number, key: unknown, hash: number, rows: [number, unknown[]][]][];
+
+export class IntervalJoinOperator implements Operator, KeyGroupedStructure {
   private output!: Output;
   private metrics!: OperatorMetrics;
   private builder!: BatchBuilder;
@@ -66,6 +82,7 @@ export class IntervalJoinOperator implements Operator {
     this.metrics = ctx.metrics;
     ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('interval join', ctx, this.config.residual));
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
+    ctx.state.registerStructure('rows', this);
   }
 
   process(batch: ChangeBatch, input: number): void {
@@ -159,24 +176,46 @@ export class IntervalJoinOperator implements Operator {
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const sides = this.state.map((map) => [...map].map(([k, e]) => [k, e.hash, e.rows] as [unknown, number, [number, unknown[]][]]));
-    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, sides };
+    const state: StateV2 = { v: 2, watermark: this.watermark === -Infinity ? null : this.watermark };
     return { state: serializeState(state) };
   }
 
+  /** KeyGroupedStructure: both sides' keys, bucketed by key group. */
+  snapshotKeyGroups(): Iterable<readonly [number, KeyGroupData]> {
+    return bucketByKeyGroup(this.entries());
+  }
+
+  private *entries(): Iterable<[number, KeyGroupData[number]]> {
+    for (let side = 0; side < 2; side++) for (const [k, e] of this.state[side]!) yield [e.hash, [side, k, e.hash, e.rows]];
+  }
+
+  /** KeyGroupedStructure: one key group's keys, as snapshotKeyGroups gave them. */
+  restoreKeyGroup(_keyGroup: number, data: unknown): void {
+    for (const [side, k, hash, rows] of data as KeyGroupData) this.adopt(side, k, hash, rows);
+  }
+
+  /** Keys held over both sides (KeyGroupedStructure). */
+  get size(): number {
+    return this.state[0].size + this.state[1].size;
+  }
+
+  /** The operator's own snapshot: the watermark, and (StateV1, an earlier weir) the rows of this subtask. */
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
-    const s = deserializeState<StateV1>(bytes);
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 2) return s.watermark ?? -Infinity;
     if (s.v !== 1) throw internalError(`interval join state has unknown version ${String((s as { v: unknown }).v)}`);
     s.sides.forEach((keys, side) => {
-      const map = this.state[side]!;
-      for (const [k, hash, rows] of keys) {
-        if (subtaskOfHash(hash, parallelism) !== subtask) continue;
-        const e = map.get(k);
-        if (e) e.rows.push(...rows);
-        else map.set(k, { hash, rows });
-      }
+      for (const [k, hash, rows] of keys) if (subtaskOfHash(hash, parallelism) === subtask) this.adopt(side, k, hash, rows);
     });
     return s.watermark ?? -Infinity;
+  }
+
+  private adopt(side: number, k: unknown, hash: number, rows: [number, unknown[]][]): void {
+    const map = this.state[side];
+    if (map === undefined) throw internalError(`interval join state has no side ${side}`);
+    const e = map.get(k);
+    if (e) e.rows.push(...rows);
+    else map.set(k, { hash, rows });
   }
 
   /** Rows held per side, for tests. */
