@@ -5,7 +5,8 @@ import { type, type Schema, type SqlType } from '../../src/model/types.js';
 import type { AggregateSpec } from '../../src/runtime/operators/keyed-aggregate.js';
 import { WindowAggregateOperator, type WindowAggregateConfig, type WindowShape } from '../../src/runtime/operators/window-aggregate.js';
 import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
-import { batch, harness, opened } from './harness.js';
+import { serializeState } from '../../src/state/serde.js';
+import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
 
 const INT = type('INT');
 const STR = type('STRING');
@@ -107,10 +108,10 @@ describe('WindowAggregateOperator', () => {
     op.process(batch(['+I', 'a', 1, 1], ['+I', 'b', 2, 12]), 0);
     op.onWatermark(9);
     expect(h.take()).toEqual(['+I[a, 0, 10, 9, 1, 1]']);
-    const snap = op.snapshotState(1).state!;
+    const snap = await h.snapshot(op);
     op.process(batch(['+I', 'b', 3, 13]), 0); // after the snapshot: lost with the crash
 
-    const r = await tumble({ restoredState: [snap] });
+    const r = await tumble({ restored: [snap] });
     r.op.process(batch(['+I', 'a', 5, 2]), 0); // window [0, 10) fired before the snapshot
     expect(r.h.counters.get('late-rows-dropped')).toBe(1);
     r.op.process(batch(['+I', 'b', 3, 13]), 0);
@@ -119,19 +120,108 @@ describe('WindowAggregateOperator', () => {
   });
 
   it('a restore with another parallelism keeps exactly the keys routed to the subtask', async () => {
-    const { op } = await tumble();
+    const { h, op } = await tumble();
     const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
     op.process(batch(...keys.map((k, i) => ['+I', k, i, 3])), 0);
-    const snap = op.snapshotState(1).state!;
+    const snap = await h.snapshot(op);
+    expect(snap.keyed.length).toBeGreaterThan(10); // 20 keys, cut by key group
     const seen: string[] = [];
     for (let s = 0; s < 3; s++) {
-      const r = await tumble({ restoredState: [snap], subtaskIndex: s, parallelism: 3 });
+      const r = await tumble({ restored: [snap], subtaskIndex: s, parallelism: 3 });
       r.op.onWatermark(100);
       for (const row of r.h.take()) {
         const k = /\+I\[(k\d+),/.exec(row)![1]!;
         expect(subtaskOfHash(hashRow([[k]], 0, [0]), 3)).toBe(s);
         seen.push(k);
       }
+    }
+    expect(seen.sort()).toEqual([...keys].sort());
+  });
+
+  it('rescales 2 subtasks into 3: every group lands in one subtask, the watermark is the lowest, output continues as without the restore', async () => {
+    const hop: WindowShape = { kind: 'HOP', size: 20, slide: 10 };
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const owner = (k: string, p: number) => subtaskOfHash(hashRow([[k]], 0, [0]), p);
+    const rowsOf = (sub: number, p: number, rows: unknown[][]) => rows.filter((r) => owner(r[1] as string, p) === sub);
+    const before = keys.flatMap((k, i) => [
+      ['+I', k, i, 3],
+      ['+I', k, 1, 12],
+    ]);
+    const after = keys.flatMap((k, i) => [
+      ['+I', k, 100 + i, 15],
+      ['+I', k, 2, 27],
+    ]);
+    const oldH = [0, 1].map((sub) => harness([schema], { subtaskIndex: sub, parallelism: 2 }));
+    const old = await Promise.all(oldH.map((h) => opened(new WindowAggregateOperator(config(hop)), h)));
+    for (const sub of [0, 1]) old[sub]!.process(batch(...rowsOf(sub, 2, before)), 0);
+    old[0]!.onWatermark(9); // fires [-10, 10) of subtask 0's keys
+    old[1]!.onWatermark(5);
+    for (const h of oldH) h.take();
+    const snaps: SubtaskSnapshot[] = [];
+    for (const sub of [0, 1]) snaps.push(await oldH[sub]!.snapshot(old[sub]!));
+
+    // Uninterrupted: the old subtasks go on.
+    const expected: string[] = [];
+    for (const sub of [0, 1]) {
+      old[sub]!.process(batch(...rowsOf(sub, 2, after)), 0);
+      old[sub]!.onWatermark(1000);
+      expected.push(...oldH[sub]!.take());
+    }
+
+    const actual: string[] = [];
+    let groups = 0;
+    for (let sub = 0; sub < 3; sub++) {
+      const h = harness([schema], { subtaskIndex: sub, parallelism: 3, restored: snaps });
+      const op = await opened(new WindowAggregateOperator(config(hop)), h);
+      groups += op.pendingGroups;
+      op.process(batch(...rowsOf(sub, 3, after)), 0);
+      op.onWatermark(1000);
+      actual.push(...h.take());
+    }
+    // Pending: every key's [0, 20) and [10, 30), and [-10, 10) of subtask 1's keys.
+    expect(groups).toBe(2 * keys.length + keys.filter((k) => owner(k, 2) === 1).length);
+    expect(actual.sort()).toEqual(expected.sort());
+    expect(expected.length).toBeGreaterThan(3 * keys.length);
+
+    // The lowest watermark (5): a row at 4 is on time (its first window [-10, 10) fired only in old subtask 0).
+    const k = keys.find((key) => owner(key, 3) === 2)!;
+    const h = harness([schema], { subtaskIndex: 2, parallelism: 3, restored: snaps });
+    const op = await opened(new WindowAggregateOperator(config(hop)), h);
+    op.process(batch(['+I', k, 1, 4]), 0);
+    expect(h.counters.get('late-rows-dropped')).toBeUndefined();
+    op.process(batch(['+I', k, 1, -5]), 0); // its first window [-20, 0) ended before 5
+    expect(h.counters.get('late-rows-dropped')).toBe(1);
+  });
+
+  it('restores a checkpoint of an earlier version (one blob per subtask), keeping the keys routed to the subtask', async () => {
+    const [count, sum] = config(TUMBLE_10).aggs.map((a) => a.fn);
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    const group = (k: string, v: number) => ({
+      hash: hashRow([[k]], 0, [0]),
+      keys: [k],
+      accs: [count!.accumulate(count!.create(), 1), sum!.accumulate(sum!.create(), v)],
+    });
+    const legacy = serializeState({ v: 1, watermark: 9, windows: [[20, keys.map((k, i) => group(k, i))]] });
+    const seen: string[] = [];
+    for (let s = 0; s < 2; s++) {
+      const r = await tumble({ restoredState: [legacy], subtaskIndex: s, parallelism: 2 });
+      const mine = keys.filter((k) => subtaskOfHash(hashRow([[k]], 0, [0]), 2) === s);
+      expect(r.op.pendingGroups).toBe(mine.length);
+      r.op.process(batch(['+I', mine[0]!, 5, 8]), 0); // behind the restored watermark
+      expect(r.h.counters.get('late-rows-dropped')).toBe(1);
+      r.op.process(batch(['+I', mine[0]!, 100, 19]), 0);
+      r.op.onWatermark(19);
+      const rows = r.h.take();
+      expect(rows).toHaveLength(mine.length);
+      expect(rows).toContain(`+I[${mine[0]}, 10, 20, 19, 2, ${keys.indexOf(mine[0]!) + 100}]`);
+      for (const row of rows) seen.push(/\+I\[(k\d+),/.exec(row)![1]!);
+      // Its next snapshot is the new form: the watermark alone, the groups in the state layer.
+      r.op.process(batch(['+I', mine[0]!, 1, 25]), 0);
+      const snap = await r.h.snapshot(r.op);
+      const again = await tumble({ restored: [snap], subtaskIndex: s, parallelism: 2 });
+      expect(again.op.pendingGroups).toBe(1);
+      again.op.process(batch(['+I', mine[0]!, 1, 19]), 0);
+      expect(again.h.counters.get('late-rows-dropped')).toBe(1);
     }
     expect(seen.sort()).toEqual([...keys].sort());
   });

@@ -10,9 +10,14 @@
  * has fired (its end - 1 <= current watermark), as Flink's slicing window operator decides.
  *
  * State: pending windows by end, each a Map from the key to its group (key values, the hash the
- * exchange routes it by, accumulators), plus the current watermark, so a restored job neither
- * fires a window twice nor lets a replayed late row reopen a fired one. A restore with another
- * parallelism keeps the groups whose hash routes to this subtask.
+ * exchange routes it by, accumulators). The windows are the operator's keyed state under the state
+ * layer's contract (a KeyGroupedStructure registered with ctx.state): a snapshot buckets the groups
+ * by the key group of their hash, each bucket a list of [window end, groups], so a restore with any
+ * parallelism gets exactly the key groups the subtask owns. The operator's own snapshot holds only
+ * the watermark (v 2), so a restored job neither fires a window twice nor lets a replayed late row
+ * reopen a fired one; several old subtasks' watermarks restore to the lowest. Checkpoints of
+ * earlier versions (v 1: one blob with the watermark and every group) still restore, keeping the
+ * groups whose hash routes to this subtask.
  */
 import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
 import type { RowFn } from '../../expr/bound.js';
@@ -22,6 +27,8 @@ import { internalError, unreachable } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
+import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import type { AggregateSpec } from './keyed-aggregate.js';
 import { assignWindows, fireDueWindows, mod, nullWindowTime, restoreWatermark, type WindowShape, windowStart } from './event-time.js';
 
@@ -51,17 +58,27 @@ interface Group {
   readonly accs: unknown[];
 }
 
+/** [window end, groups] pairs: a key group's section in the state layer, and all of a legacy snapshot's. */
+type Windows = [number, Group[]][];
+
+/** The operator's snapshot before the state layer: the watermark and every group. */
 interface StateV1 {
   readonly v: 1;
   /** The watermark the operator had seen; -Infinity is stored as null. */
   readonly watermark: number | null;
-  /** [window end, groups] pairs. */
-  readonly windows: [number, Group[]][];
+  readonly windows: Windows;
+}
+
+/** The operator's own snapshot: the keyed windows are the state layer's. */
+interface StateV2 {
+  readonly v: 2;
+  /** The watermark the operator had seen; -Infinity is stored as null. */
+  readonly watermark: number | null;
 }
 
 const STAR_VALUE = 1;
 
-export class WindowAggregateOperator implements Operator {
+export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly keyCols: number[];
   private readonly fns: AggregateSpec['fn'][];
   private argCol: number[] = [];
@@ -91,6 +108,7 @@ export class WindowAggregateOperator implements Operator {
     this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
     ({ argCol: this.argCol, argFn: this.argFn, filterFn: this.filterFn } = compileAggregateInputs(this.config.aggs));
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
+    ctx.state.registerStructure('windows', this);
   }
 
   process(batch: ChangeBatch, _input = 0): void {
@@ -193,35 +211,65 @@ export class WindowAggregateOperator implements Operator {
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const windows: [number, Group[]][] = [];
-    for (const [end, groups] of this.windows) windows.push([end, [...groups.values()]]);
-    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, windows };
+    const state: StateV2 = { v: 2, watermark: this.watermark === -Infinity ? null : this.watermark };
     return { state: serializeState(state) };
   }
 
-  /** Restores the groups this subtask owns; returns the snapshot's watermark. */
+  /** KeyGroupedStructure: the groups bucketed by the key group of their hash, as [end, groups] lists. */
+  *snapshotKeyGroups(): Iterable<readonly [number, Windows]> {
+    for (const [kg, items] of bucketByKeyGroup(this.groupsWithEnds())) {
+      // Items come window by window, so each window's groups are contiguous.
+      const windows: Windows = [];
+      let last: [number, Group[]] | undefined;
+      for (const [end, group] of items) {
+        if (last === undefined || last[0] !== end) windows.push((last = [end, []]));
+        last[1].push(group);
+      }
+      yield [kg, windows];
+    }
+  }
+
+  private *groupsWithEnds(): Iterable<[number, [number, Group]]> {
+    for (const [end, groups] of this.windows) for (const group of groups.values()) yield [group.hash, [end, group]];
+  }
+
+  /** KeyGroupedStructure: one key group's windows, as snapshotKeyGroups gave them. */
+  restoreKeyGroup(_keyGroup: number, data: unknown): void {
+    this.restoreWindows(data as Windows, null);
+  }
+
+  /** Non-keyed state: the watermark (v 2), or a whole snapshot of an earlier weir (v 1); returns the watermark. */
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
-    const s = deserializeState<StateV1>(bytes);
-    if (s.v !== 1) throw internalError(`window aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 1) this.restoreWindows(s.windows, (hash) => subtaskOfHash(hash, parallelism) === subtask);
+    else if (s.v !== 2) throw internalError(`window aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    return s.watermark ?? -Infinity;
+  }
+
+  /** Adds restored groups (those `keep` accepts, all without it). */
+  private restoreWindows(windows: Windows, keep: ((hash: number) => boolean) | null): void {
     const g = this.keyCols.length;
-    for (const [end, groups] of s.windows) {
+    for (const [end, groups] of windows) {
       for (const group of groups) {
         if (group.keys.length !== g || group.accs.length !== this.fns.length) {
           throw internalError(
             `window aggregate state has ${group.keys.length} keys and ${group.accs.length} aggregates, the operator ${g} and ${this.fns.length}`,
           );
         }
-        if (subtaskOfHash(group.hash, parallelism) !== subtask) continue;
-        const mapKey = valuesMapKey(group.keys);
+        if (keep !== null && !keep(group.hash)) continue;
         let w = this.windows.get(end);
         if (w === undefined) {
           w = new Map();
           this.windows.set(end, w);
         }
-        w.set(mapKey, group);
+        w.set(valuesMapKey(group.keys), group);
       }
     }
-    return s.watermark ?? -Infinity;
+  }
+
+  /** Pending (window, key) groups (KeyGroupedStructure). */
+  get size(): number {
+    return this.pendingGroups;
   }
 
   /** Pending (window, key) groups, for tests. */
