@@ -13,9 +13,14 @@
  * Aggregate functions have no merge, so a session keeps the aggregate input values of its rows
  * (m per row, `undefined` where FILTER rejected the row) and accumulates them when it fires.
  *
- * State: per key its open sessions (start, end, values) and the hash the exchange routes it by,
- * plus the watermark, so a restored job neither fires a session twice nor lets a replayed late
- * row reopen one. A restore with another parallelism keeps the keys whose hash routes here.
+ * State: per key its open sessions (start, end, values) and the hash the exchange routes it by.
+ * The keys are the operator's keyed state under the state layer's contract (a KeyGroupedStructure
+ * registered with ctx.state): a snapshot buckets them by the key group of their hash, so a restore
+ * with any parallelism gets exactly the key groups the subtask owns. The operator's own snapshot
+ * holds only the watermark (v 2), so a restored job neither fires a session twice nor lets a
+ * replayed late row reopen one; several old subtasks' watermarks restore to the lowest.
+ * Checkpoints of earlier versions (v 1: one blob with the watermark and every key) still restore,
+ * keeping the keys whose hash routes to this subtask.
  */
 import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
 import type { RowFn } from '../../expr/bound.js';
@@ -26,6 +31,8 @@ import { internalError, unreachable } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
+import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import type { AggregateSpec } from './keyed-aggregate.js';
 import type { WindowOutputColumn } from './window-aggregate.js';
 
@@ -54,6 +61,7 @@ interface KeyState {
   sessions: Session[];
 }
 
+/** The operator's snapshot before the state layer: the watermark and every key. */
 interface StateV1 {
   readonly v: 1;
   /** The watermark the operator had seen; -Infinity is stored as null. */
@@ -61,9 +69,16 @@ interface StateV1 {
   readonly keys: KeyState[];
 }
 
+/** The operator's own snapshot: the keys' sessions are the state layer's (a KeyState[] per key group). */
+interface StateV2 {
+  readonly v: 2;
+  /** The watermark the operator had seen; -Infinity is stored as null. */
+  readonly watermark: number | null;
+}
+
 const STAR_VALUE = 1;
 
-export class SessionWindowAggregateOperator implements Operator {
+export class SessionWindowAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly keyCols: number[];
   private readonly fns: AggregateSpec['fn'][];
   private argCol: number[] = [];
@@ -89,6 +104,7 @@ export class SessionWindowAggregateOperator implements Operator {
     this.builder = new BatchBuilder(this.config.groups.length + this.config.aggs.length);
     ({ argCol: this.argCol, argFn: this.argFn, filterFn: this.filterFn } = compileAggregateInputs(this.config.aggs));
     this.watermark = restoreWatermark(ctx.restoredState, (bytes) => this.restore(bytes, ctx.subtaskIndex, ctx.parallelism));
+    ctx.state.registerStructure('sessions', this);
   }
 
   process(batch: ChangeBatch, _input = 0): void {
@@ -238,22 +254,46 @@ export class SessionWindowAggregateOperator implements Operator {
   }
 
   snapshotState(_checkpointId = 0): SnapshotResult {
-    const state: StateV1 = { v: 1, watermark: this.watermark === -Infinity ? null : this.watermark, keys: [...this.byKey.values()] };
+    const state: StateV2 = { v: 2, watermark: this.watermark === -Infinity ? null : this.watermark };
     return { state: serializeState(state) };
   }
 
-  /** Restores the keys this subtask owns; returns the snapshot's watermark. */
+  /** KeyGroupedStructure: the keys with open sessions, bucketed by the key group of their hash. */
+  snapshotKeyGroups(): Iterable<readonly [number, KeyState[]]> {
+    return bucketByKeyGroup(this.keysWithHashes());
+  }
+
+  private *keysWithHashes(): Iterable<[number, KeyState]> {
+    for (const state of this.byKey.values()) yield [state.hash, state];
+  }
+
+  /** KeyGroupedStructure: one key group's keys, as snapshotKeyGroups gave them. */
+  restoreKeyGroup(_keyGroup: number, data: unknown): void {
+    this.restoreKeys(data as KeyState[], null);
+  }
+
+  /** Non-keyed state: the watermark (v 2), or a whole snapshot of an earlier weir (v 1); returns the watermark. */
   private restore(bytes: Uint8Array, subtask: number, parallelism: number): number {
-    const s = deserializeState<StateV1>(bytes);
-    if (s.v !== 1) throw internalError(`session window aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    const s = deserializeState<StateV1 | StateV2>(bytes);
+    if (s.v === 1) this.restoreKeys(s.keys, (hash) => subtaskOfHash(hash, parallelism) === subtask);
+    else if (s.v !== 2) throw internalError(`session window aggregate state has unknown version ${String((s as { v: unknown }).v)}`);
+    return s.watermark ?? -Infinity;
+  }
+
+  /** Adds restored keys (those `keep` accepts, all without it). */
+  private restoreKeys(keys: readonly KeyState[], keep: ((hash: number) => boolean) | null): void {
     const g = this.keyCols.length;
-    for (const state of s.keys) {
+    for (const state of keys) {
       if (state.keys.length !== g) throw internalError(`session window aggregate state has ${state.keys.length} keys, the operator ${g}`);
-      if (subtaskOfHash(state.hash, parallelism) !== subtask) continue;
+      if (keep !== null && !keep(state.hash)) continue;
       this.byKey.set(valuesMapKey(state.keys), state);
       for (const sess of state.sessions) if (sess.end < this.minEnd) this.minEnd = sess.end;
     }
-    return s.watermark ?? -Infinity;
+  }
+
+  /** Keys with open sessions (KeyGroupedStructure). */
+  get size(): number {
+    return this.byKey.size;
   }
 
   /** Open sessions of all keys, for tests. */
