@@ -46,14 +46,18 @@ describe('WindowTvfOperator', () => {
     expect(() => op.process(batch(['+I', 'a', null]), 0)).toThrow(/NULL in the time column/);
   });
 
-  it('restores the watermark (the lowest of several snapshots), so replayed late rows stay dropped', async () => {
-    const a = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 });
+  it('restores the watermark (the lowest of several snapshots, 2 subtasks into 3), so replayed late rows stay dropped', async () => {
+    const a = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 }, { subtaskIndex: 0, parallelism: 2 });
     a.op.onWatermark(29);
-    const b = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 });
+    const b = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 }, { subtaskIndex: 1, parallelism: 2 });
     b.op.onWatermark(19);
-    const r = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 }, { restoredState: [a.op.snapshotState(1).state!, b.op.snapshotState(1).state!] });
-    r.op.process(batch(['+I', 'x', 15], ['+I', 'y', 25]), 0);
-    expect(r.h.take()).toEqual(['+I[y, 25, 20, 30, 29]']);
-    expect(r.h.counters.get('late-rows-dropped')).toBe(1);
+    const snaps = [await a.h.snapshot(a.op), await b.h.snapshot(b.op)];
+    expect(snaps.map((s) => s.keyed.length)).toEqual([0, 0]); // only the watermark: no keyed state
+    for (let sub = 0; sub < 3; sub++) {
+      const r = await tvf({ kind: 'TUMBLE', size: 10, slide: 10 }, { subtaskIndex: sub, parallelism: 3, restored: snaps });
+      r.op.process(batch(['+I', 'x', 15], ['+I', 'y', 25]), 0);
+      expect(r.h.take()).toEqual(['+I[y, 25, 20, 30, 29]']);
+      expect(r.h.counters.get('late-rows-dropped')).toBe(1);
+    }
   });
 });
