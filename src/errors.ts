@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'FILE_NOT_FOUND'
   | 'FILE_READ'
   | 'FILE_SINK'
+  | 'HEAP_EXHAUSTED'
   | 'INSERT_COLUMN_COUNT'
   | 'INSERT_INTO_VIEW'
   | 'INSERT_TYPE_MISMATCH'

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { reportError } from './errors.js';
 import { exitWhenFlushed, tolerateClosedOutput } from './output-flush.js';
@@ -15,6 +16,12 @@ function packageVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The V8 heap limit this process runs with: with state.backend.type 'hashmap' it bounds the state. */
+function heapHelp(): string {
+  const mib = Math.round(getHeapStatistics().heap_size_limit / 1048576).toLocaleString('en-US');
+  return `\nMemory: keyed state lives in the V8 heap (state.backend.type 'hashmap'); this process's heap limit is ${mib} MiB.\nChange it with NODE_OPTIONS=--max-old-space-size=<MiB>; a job whose state outgrows it fails with an error naming the operator.`;
 }
 
 /** weir's CLI (commander). Each action returns an exit code; errors go through reportError. */
@@ -37,6 +44,7 @@ function buildProgram(setFile: (f: string | undefined) => void): Command {
     .option('--savepoint-on-stop', 'on SIGINT/SIGTERM take a savepoint before stopping')
     .option('--show-result', 'when the job ends, print what its sink tables hold')
     .option('-q, --quiet', 'no status line and no end-of-job summary (restore and warning lines still print)')
+    .addHelpText('after', heapHelp)
     .action(async (file: string, opts) => {
       setFile(file);
       process.exitCode = await (await import('./run-command.js')).runCommand(file, opts);

@@ -11,6 +11,7 @@ import { OperatorTask, type TaskEnv } from '../runtime/operator-task.js';
 import type { OperatorContext } from '../runtime/operator.js';
 import { KEY_GROUPS, keyGroupRange } from '../model/partition.js';
 import { createStateBackend } from '../state/backends.js';
+import { watchHeap } from './heap-watch.js';
 import type { StateBackendType } from '../config/state-backend-type.js';
 import { SourceTask } from '../runtime/source-task.js';
 import { unwrapPositions } from '../runtime/source-watermarks.js';
@@ -252,15 +253,26 @@ export class Execution implements CheckpointParticipants {
     }
   }
 
-  /** Starts every task; a task error goes to hooks.fail. Resolves when all tasks ended normally. */
+  /**
+   * Starts every task; a task error goes to hooks.fail, and so does running out of heap (see
+   * heap-watch.ts). Resolves when all tasks ended normally.
+   */
   run(): Promise<void> {
     const all = [...this.sourceTasks, ...this.operatorTasks];
+    const stopWatch = watchHeap(
+      () => this.operatorTasks.map((t) => ({ operator: t.label, keys: t.stateKeyCount() })),
+      this.options.stateBackend ?? 'hashmap',
+      (e) => this.options.hooks.fail(e, 'heap'),
+    );
     this.runs = all.map((t) =>
       t.run().catch((e: unknown) => {
         this.options.hooks.fail(e, t.label);
       }),
     );
-    return Promise.all(this.runs).then(() => undefined);
+    return Promise.all(this.runs).then(stopWatch, (e: unknown) => {
+      stopWatch();
+      throw e;
+    });
   }
 
   injectBarrier(barrier: Barrier): void {

@@ -46,6 +46,11 @@ export class OperatorTask {
     return `${this.vertex.name} (${this.subtask + 1}/${this.vertex.parallelism})`;
   }
 
+  /** Keys held in the subtask's keyed state. */
+  stateKeyCount(): number {
+    return this.context.state.keyCount();
+  }
+
   cancel(): void {
     this.cancelled = true;
     this.signal.notify();

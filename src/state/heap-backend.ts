@@ -12,6 +12,7 @@
 import { internalError } from '../errors.js';
 import { type KeyGroupRange, keyGroupOf } from '../model/partition.js';
 import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
 import { packColumn, type PackedColumn, unpackColumn } from './columns.js';
 import { deserializeState, serializeState } from './serde.js';
 
@@ -224,6 +225,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   advanceTime(now: number): void {
     this.now = now;
     for (const s of this.states.values()) s.cleanUp(CLEANUP_PER_ADVANCE);
+  }
+
+  reserve(bytes: number): void {
+    if (heapHasRoomFor(bytes)) return;
+    const use = { used: liveHeapAfterGc(), limit: heapUse().limit };
+    throw heapExhaustedError(use, [{ operator: this.options.label, keys: this.keyCount() }], 'hashmap', bytes);
   }
 
   keyCount(): number {

@@ -88,6 +88,12 @@ export interface KeyedStateBackend {
   advanceTime(now: number): void;
   /** Keys held over all states (for errors and metrics). */
   keyCount(): number;
+  /**
+   * A structure of this subtask is about to allocate `bytes` at once (a table doubling): throws a
+   * HEAP_EXHAUSTED user error, naming the operator and its keys, when the heap cannot hold that
+   * next to its live data, instead of letting V8 abort the process.
+   */
+  reserve(bytes: number): void;
   /** The state as of now, cut by key group; later writes do not change it. */
   snapshot(): KeyedStateSnapshot;
 }

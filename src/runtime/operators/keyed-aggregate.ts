@@ -34,7 +34,7 @@ import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.j
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, KEY_GROUPS, keyGroupOf, subtaskOfHash } from '../../model/partition.js';
 import { type Groups, type GroupsV2, type GroupTable, packGroups, unpackGroups } from './keyed-aggregate-state.js';
-import type { KeyGroupedStructure } from '../../state/state-backend.js';
+import type { KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
 
 /** One aggregate call as the operator runs it. */
 export interface AggregateSpec {
@@ -70,6 +70,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly insertOnly: boolean;
   private output!: Output;
   private metrics!: OperatorMetrics;
+  private state!: KeyedStateBackend;
   private builder!: BatchBuilder;
   private readonly tmp: unknown[];
   private inputs!: AggregateInputs;
@@ -110,6 +111,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
+    this.state = ctx.state;
     this.builder = new BatchBuilder(this.width);
     const keyTypes = this.groupKeys.map((k) => ctx.inputSchemas[0]?.fields[k]?.type.kind);
     if (this.groupKeys.length === 1 && keyTypes[0] !== 'BYTES') this.singleKey = this.groupKeys[0];
@@ -124,6 +126,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   }
 
   private grow(): void {
+    // The next doubling of the group table: the key and accumulator values (8 bytes each) dominate.
+    this.state.reserve(8 * this.width * 2 * this.hashes.length);
     const hashes = new Uint32Array(this.hashes.length * 2);
     hashes.set(this.hashes);
     this.hashes = hashes;
