@@ -156,6 +156,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   now: number;
   private readonly states = new Map<string, HeapValueState<unknown, unknown>>();
   private readonly structures = new Map<string, KeyGroupedStructure>();
+  /** Registered structures whose keys expire with the state TTL. */
+  private readonly expiring: KeyGroupedStructure[] = [];
   /** Restored entries by state name (by key group - start), until the operator declares the state. */
   private readonly pending = new Map<string, [number, unknown[] | null, unknown][]>();
 
@@ -196,9 +198,21 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  registerStructure(name: string, structure: KeyGroupedStructure): void {
+  get ttlMs(): number {
+    return this.options.ttlMs;
+  }
+
+  processingTime(): number {
+    return this.now;
+  }
+
+  registerStructure(name: string, structure: KeyGroupedStructure, options: { readonly ttl?: boolean } = {}): void {
     this.declared(name, 'structure');
     this.structures.set(name, structure);
+    if (options.ttl === true && this.options.ttlMs > 0) {
+      if (structure.expire === undefined) throw internalError(`${this.options.label}: structure '${name}' declares a TTL but cannot expire keys`);
+      this.expiring.push(structure);
+    }
     for (const [g, keys, data] of this.pending.get(name) ?? []) {
       if (keys !== null) throw internalError(`${this.options.label}: restored state '${name}' is a value state, not a structure`);
       structure.restoreKeyGroup(this.keyGroups.start + g, data);
@@ -225,6 +239,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   advanceTime(now: number): void {
     this.now = now;
     for (const s of this.states.values()) s.cleanUp(CLEANUP_PER_ADVANCE);
+    for (const s of this.expiring) {
+      const dropped = s.expire!(now - this.options.ttlMs, CLEANUP_PER_ADVANCE);
+      if (dropped > 0) this.expired(dropped);
+    }
   }
 
   reserve(bytes: number): void {

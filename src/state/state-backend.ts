@@ -56,6 +56,12 @@ export interface KeyGroupedStructure {
   snapshotKeyGroups(): Iterable<readonly [keyGroup: number, data: unknown]>;
   /** Restored entries of one key group the subtask owns (what snapshotKeyGroups gave for it). */
   restoreKeyGroup(keyGroup: number, data: unknown): void;
+  /**
+   * With the state TTL (registered with `ttl: true`): drops up to `budget` examined keys last
+   * written before `cutoff` (processing time, ms), resuming where the previous call stopped;
+   * returns how many it dropped. The structure records write times with `processingTime()`.
+   */
+  expire?(cutoff: number, budget: number): number;
 }
 
 /** A snapshot cut into key groups: what a checkpoint stores of a subtask's keyed state. */
@@ -80,7 +86,11 @@ export interface KeyedStateBackend {
   /** Declares (or returns the already declared) state `name`; restored entries are in it. */
   valueState<K, V>(name: string, options?: ValueStateOptions): ValueState<K, V>;
   /** Registers a specialised structure as state `name`; its restored key groups are handed to it now. */
-  registerStructure(name: string, structure: KeyGroupedStructure): void;
+  registerStructure(name: string, structure: KeyGroupedStructure, options?: { readonly ttl?: boolean }): void;
+  /** The job's state TTL (table.exec.state.ttl, ms) for states that declare one; 0: none. */
+  readonly ttlMs: number;
+  /** Processing time as last set by advanceTime (ms since the epoch). */
+  processingTime(): number;
   /**
    * Processing time for state TTL, set by the runtime before each batch (ms since the epoch). It
    * also lets the layer clean up a bounded number of expired keys.

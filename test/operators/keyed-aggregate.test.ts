@@ -32,6 +32,37 @@ async function countSum() {
 }
 
 describe('KeyedAggregateOperator', () => {
+  it('with table.exec.state.ttl drops groups not written for that long, silently, a batch-bounded number at a time', async () => {
+    const h = harness([schema], { ttlMs: 1000 });
+    h.backend.advanceTime(10_000);
+    const op = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1))] }), h);
+    op.process(batch(['+I', 'a', 1, true], ['+I', 'b', 2, true], ['+I', 'c', 3, true]), 0);
+    h.backend.advanceTime(10_900);
+    op.process(batch(['+I', 'b', 10, true]), 0); // a write: b lives 1 s from now
+    expect(h.take()).toEqual(['+I[a, 1, 1]', '+I[b, 1, 2]', '+I[c, 1, 3]', '-U[b, 1, 2]', '+U[b, 2, 12]']);
+    // a and c expire at 11,000 (cleanup): a comes back as a new group (+I, as Flink's TTL), c's retraction finds nothing
+    h.backend.advanceTime(11_000);
+    op.process(batch(['+I', 'a', 5, true], ['-D', 'c', 3, true]), 0);
+    expect(h.take()).toEqual(['+I[a, 1, 5]']);
+    expect(op.groupCount).toBe(2);
+    expect(h.counters.get('state-keys-expired')).toBe(2);
+    h.backend.advanceTime(11_900);
+    expect(op.groupCount).toBe(1); // b expired; a, written at 11,000, still lives
+    // cleanup examines 256 slots per batch: an expired group it has not reached yet is never read either
+    op.process(batch(...Array.from({ length: 400 }, (_, i) => ['+I', `k${i}`, 1, true])), 0);
+    h.take();
+    h.backend.advanceTime(13_000);
+    expect(op.groupCount).toBeGreaterThan(1); // not all expired groups are cleaned up yet
+    op.process(batch(['+I', 'k399', 7, true]), 0);
+    expect(h.take()).toEqual(['+I[k399, 1, 7]']);
+    const snap = await h.snapshot(op);
+    const h2 = harness([schema], { ttlMs: 1000, restored: [snap] });
+    h2.backend.advanceTime(50_000);
+    const r = await opened(new KeyedAggregateOperator({ groupKeys: [0], aggs: [agg('COUNT'), agg('SUM', col(1))] }), h2);
+    r.process(batch(['+I', 'k399', 1, true]), 0); // a restore starts the time to live afresh
+    expect(h2.take()).toEqual(['-U[k399, 1, 7]', '+U[k399, 2, 8]']);
+  });
+
   it('emits one result per touched key per batch (mini-batch), then -U/+U when it changes', async () => {
     const { h, op } = await countSum();
     op.process(batch(['+I', 'a', 1, true], ['+I', 'a', 2, true], ['+I', 'b', 5, true]), 0);

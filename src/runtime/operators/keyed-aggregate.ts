@@ -71,6 +71,9 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   private output!: Output;
   private metrics!: OperatorMetrics;
   private state!: KeyedStateBackend;
+  /** With the state TTL: per slot, when a row last changed the group (processing time). */
+  private written: Float64Array | null = null;
+  private expireCursor = 0;
   private builder!: BatchBuilder;
   private readonly tmp: unknown[];
   private inputs!: AggregateInputs;
@@ -117,7 +120,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     if (this.groupKeys.length === 1 && keyTypes[0] !== 'BYTES') this.singleKey = this.groupKeys[0];
     this.inputs = compileAggregateInputs(this.config.aggs);
     for (const bytes of ctx.restoredState) this.restoreLegacy(bytes, ctx.subtaskIndex, ctx.parallelism);
-    ctx.state.registerStructure('groups', this);
+    if (ctx.state.ttlMs > 0) this.written = new Float64Array(this.hashes.length).fill(ctx.state.processingTime());
+    ctx.state.registerStructure('groups', this, { ttl: true });
   }
 
   /** The index key of a group from its key values at data[base ...]: what `process` computes from its row. */
@@ -134,6 +138,31 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     const meta = new Float64Array(this.meta.length * 2);
     meta.set(this.meta);
     this.meta = meta;
+    if (this.written !== null) {
+      const written = new Float64Array(this.written.length * 2).fill(this.state.processingTime());
+      written.set(this.written);
+      this.written = written;
+    }
+  }
+
+  /**
+   * KeyGroupedStructure, with table.exec.state.ttl: frees groups last written at or before
+   * `cutoff`, silently (Flink's state TTL: a key that comes back starts a new group, +I).
+   */
+  expire(cutoff: number, budget: number): number {
+    const written = this.written;
+    if (written === null || this.groupCount === 0) return 0;
+    let dropped = 0;
+    for (let seen = 0; seen < budget && seen < this.slotCount; seen++) {
+      const slot = this.expireCursor;
+      this.expireCursor = (slot + 1) % this.slotCount;
+      if (this.meta[2 * slot] > 0 && written[slot] <= cutoff) {
+        this.meta[2 * slot] = 0;
+        this.freeSlot(slot);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /**
@@ -163,6 +192,15 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) this.intIndex.add(mapKey, slot);
     else this.index.set(mapKey, slot);
     return slot;
+  }
+
+  /** An expired group found by a row: fresh accumulators, no result downstream (its next one is +I). */
+  private dropExpired(slot: number): void {
+    const base = slot * this.width + this.groupKeys.length;
+    for (let j = 0; j < this.fns.length; j++) this.data[base + j] = this.fns[j].create();
+    this.meta[2 * slot] = 0;
+    this.meta[2 * slot + 1] = 0;
+    this.metrics.inc('state-keys-expired');
   }
 
   private freeSlot(slot: number): void {
@@ -202,6 +240,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     const filterCols: (unknown[] | null)[] = filterCol.map((c) => (c >= 0 ? cols[c] : null));
     // Reloaded after allocSlot, which may replace it with a larger array.
     let meta = this.meta;
+    const now = this.state.processingTime();
+    const cutoff = this.written === null ? Number.NEGATIVE_INFINITY : now - this.state.ttlMs;
 
     for (let row = 0; row < n; row++) {
       const mapKey = singleCol !== null ? singleCol[row] : rowMapKey(cols, row, groupKeys);
@@ -223,10 +263,19 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
         }
         slot = this.allocSlot(mapKey, hashRow(cols, row, groupKeys), cols, row, NO_KEYS);
         meta = this.meta;
+      } else if (this.written !== null && meta[2 * slot] > 0 && this.written[slot] <= cutoff && (meta[2 * slot + 1] & TOUCHED) === 0) {
+        // Expired, not cleaned up yet: never read (as Flink's NeverReturnExpired).
+        this.dropExpired(slot);
+        if (!accumulate) {
+          this.freeSlot(slot);
+          this.metrics.inc('retractions-of-unknown-keys');
+          continue;
+        }
       } else if (!accumulate && meta[2 * slot] === 0) {
         this.metrics.inc('retractions-of-unknown-keys');
         continue;
       }
+      if (this.written !== null) this.written[slot] = now;
       const accBase = slot * width + g;
       const f = meta[2 * slot + 1];
       if ((f & TOUCHED) === 0) {
