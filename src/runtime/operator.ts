@@ -31,10 +31,12 @@ export interface OperatorContext {
   readonly subtaskIndex: number;
   readonly parallelism: number;
   /**
-   * The state this operator had at the restored checkpoint: with the same parallelism only this
-   * subtask's own snapshot; with a different parallelism every old subtask's snapshot, and a keyed
-   * operator keeps the keys that `subtaskOfHash(hash, parallelism)` assigns to it. Empty on a
-   * fresh start.
+   * The operator's own (non-keyed) state at the restored checkpoint, what its snapshotState
+   * returned: with the same parallelism only this subtask's; with a different parallelism every
+   * old subtask's. Keyed state comes back through `state` instead. A checkpoint written before the
+   * state layer holds the whole old snapshot here, keyed state included: an operator reading that
+   * format keeps the keys that `subtaskOfHash(hash, parallelism)` assigns to it. Empty on a fresh
+   * start.
    */
   readonly restoredState: readonly Uint8Array[];
   /** Committables of the restored checkpoint for this subtask (sinks). */
