@@ -98,7 +98,8 @@ async function runHolding(sql: string): Promise<Held> {
   try {
     let held: Held | undefined;
     const t0 = performance.now();
-    const running = start(sql, dir, {
+    // No periodic checkpoints (the default interval is 10 s): only the final one, the state complete.
+    const running = start(`SET 'execution.checkpointing.interval' = '0';\n${sql}`, dir, {
       onCheckpoint: (c) => {
         if (!c.final) return;
         const seconds = (performance.now() - t0) / 1000;
