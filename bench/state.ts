@@ -70,6 +70,7 @@ function start(sql: string, dir: string, opts: { onCheckpoint?: (c: CompletedChe
       numRetained: c.numRetained,
     },
     restartStrategy: { type: 'none' },
+    stateBackend: c.stateBackend,
     log: silentLogger,
     ...(opts.restore !== undefined ? { restore: { path: opts.restore, allowNonRestoredState: false } } : {}),
     ...(opts.onCheckpoint ? { onCheckpointCompleted: opts.onCheckpoint } : {}),
