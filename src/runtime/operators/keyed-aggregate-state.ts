@@ -2,8 +2,11 @@
  * The snapshot format of keyed-aggregate's group table: columnar (see src/state/columns.ts), one
  * element per group. The state layer stores one such snapshot per key group; checkpoints of earlier
  * weir versions hold one per subtask (in OperatorContext.restoredState), read by `unpackGroups` too.
+ * Incremental checkpoints store GroupChanges per changed key group on top of a full snapshot.
  */
-import { internalError } from '../../errors.js';
+import type { AggregateFunction } from '../../expr/aggregates.js';
+import { internalError, userError } from '../../errors.js';
+import { KEY_GROUPS, keyGroupOf } from '../../model/partition.js';
 import { packColumn, unpackColumn, type PackedColumn } from '../../state/columns.js';
 
 /** Layout before columnar snapshots: parallel arrays, one element per group. */
@@ -28,6 +31,39 @@ export interface GroupsV2 {
   readonly accs: readonly PackedColumn[];
   /** Per aggregate call: whether its accumulators are those of the retractable variant. */
   readonly retractable: readonly boolean[];
+}
+
+/**
+ * One key group's changes since the previous snapshot (full or changes), what
+ * snapshotKeyGroupChanges gives and applyKeyGroupChanges takes. Applied deletes first, then puts: a
+ * key whose group was dropped and created again within one change set is in both.
+ */
+export interface GroupChanges {
+  /** Groups created or changed, with their values as of the snapshot (as a full snapshot holds them); null: none. */
+  readonly puts: GroupsV2 | null;
+  /** Keys whose group is gone (row count back to 0, or expired by the state TTL); null: none. */
+  readonly deletes: GroupDeletes | null;
+}
+
+/** `n` keys of dropped groups: their hashes and one column per group key column. */
+export interface GroupDeletes {
+  readonly n: number;
+  readonly hashes: Uint32Array;
+  readonly keys: readonly PackedColumn[];
+}
+
+/**
+ * Items `items` (indexes into `hashes`) bucketed by key group, a counting sort: the items of key
+ * group kg are `order[starts[kg] .. starts[kg + 1])`, in their order in `items`.
+ */
+export function bucketByKeyGroup(hashes: ArrayLike<number>, items: Int32Array): { starts: Int32Array; order: Int32Array } {
+  const starts = new Int32Array(KEY_GROUPS + 1);
+  for (let i = 0; i < items.length; i++) starts[keyGroupOf(hashes[items[i]]) + 1]++;
+  for (let kg = 0; kg < KEY_GROUPS; kg++) starts[kg + 1] += starts[kg];
+  const order = new Int32Array(items.length);
+  const fill = starts.slice(0, KEY_GROUPS);
+  for (let i = 0; i < items.length; i++) order[fill[keyGroupOf(hashes[items[i]])]++] = items[i];
+  return { starts, order };
 }
 
 /** The group table as the snapshot reads it (row-major, see KeyedAggregateOperator). */
@@ -56,6 +92,53 @@ export function packGroups(t: GroupTable, n: number, sel: Int32Array): GroupsV2 
     accs: t.retractable.map((_, j) => packColumn(t.data as unknown[], n, sel, t.width, g + j)),
     retractable: t.retractable,
   };
+}
+
+/** Packs the removed keys `sel` (`n` of them): key k of removed key r is `keys[r * keyCount + k]`. */
+export function packDeletes(hashes: ArrayLike<number>, keys: readonly unknown[], keyCount: number, n: number, sel: Int32Array): GroupDeletes {
+  const h = new Uint32Array(n);
+  for (let i = 0; i < n; i++) h[i] = hashes[sel[i]];
+  return { n, hashes: h, keys: Array.from({ length: keyCount }, (_, k) => packColumn(keys, n, sel, keyCount, k)) };
+}
+
+/** The keys of packed deletes (none for null), checking they have `keyCount` columns; one array, refilled per key. */
+export function* deletedKeys(d: GroupDeletes | null, keyCount: number): Iterable<unknown[]> {
+  if (d === null) return;
+  if (d.keys.length !== keyCount) throw internalError(`keyed aggregate changes delete keys of ${d.keys.length} columns, the operator has ${keyCount}`);
+  const keys = d.keys.map((c) => unpackColumn(c, d.n));
+  const row: unknown[] = new Array(keyCount);
+  for (let i = 0; i < d.n; i++) {
+    for (let k = 0; k < keyCount; k++) row[k] = keys[k][i];
+    yield row;
+  }
+}
+
+/** The groups in slots `slots`, packed per key group (in key-group order, empty ones left out). */
+export function* packByKeyGroup(t: GroupTable, slots: Int32Array): Iterable<readonly [number, GroupsV2]> {
+  const { starts, order } = bucketByKeyGroup(t.hashes, slots);
+  for (let kg = 0; kg < KEY_GROUPS; kg++) {
+    const count = starts[kg + 1] - starts[kg];
+    if (count > 0) yield [kg, packGroups(t, count, order.subarray(starts[kg], starts[kg + 1]))];
+  }
+}
+
+/**
+ * Per aggregate call, what turns a restored accumulator into the operator's (null: none needed):
+ * state of the retractable variant restored into the insert-only one is converted; the other way
+ * round fails, insert-only accumulators lack what retraction needs (e.g. MIN/MAX keep no multiset).
+ */
+export function accConverters(fns: readonly AggregateFunction<unknown>[], retractable: readonly boolean[]): (((acc: unknown) => unknown) | null)[] {
+  return fns.map((fn, j) => {
+    if (retractable[j] === fn.retractable) return null;
+    if (!retractable[j]) {
+      throw userError(
+        'STATE_INCOMPATIBLE',
+        `the checkpointed state of ${fn.name} (aggregate call ${j + 1}) was built from an insert-only input, but the input now produces updates and deletes, which that state cannot retract; start the job without restoring this checkpoint`,
+      );
+    }
+    if (fn.fromRetractable === undefined) throw internalError(`${fn.name}: insert-only aggregate cannot convert retractable state`);
+    return fn.fromRetractable.bind(fn);
+  });
 }
 
 /** Unpacked groups: column k of `keys`, column j of `accs`, one element per group. */

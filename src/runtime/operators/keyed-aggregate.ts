@@ -29,11 +29,12 @@ import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggrega
 import { Int32SlotIndex } from '../../state/int-slot-index.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState } from '../../state/serde.js';
-import { internalError, userError } from '../../errors.js';
+import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
-import { hashRow, KEY_GROUPS, keyGroupOf, subtaskOfHash } from '../../model/partition.js';
-import { type Groups, type GroupsV2, type GroupTable, packGroups, unpackGroups } from './keyed-aggregate-state.js';
+import { hashRow, subtaskOfHash } from '../../model/partition.js';
+import { accConverters, deletedKeys, type GroupChanges, type Groups, type GroupsV2, type GroupTable, unpackGroups } from './keyed-aggregate-state.js';
+import { GroupChangeLog } from './keyed-aggregate-changes.js';
 import type { KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
 
 /** One aggregate call as the operator runs it. */
@@ -59,7 +60,7 @@ const INITIAL_SLOTS = 1024;
  * getValue gives for the group's accumulators, which is how `before` recovers them.
  */
 const EMITTED = 1;
-/** flags bit: the group is in `touched` (changed by the current batch). */
+/** flags bit: the group is in `touched` (changed by the current batch). 4 is CHANGED (keyed-aggregate-changes.ts). */
 const TOUCHED = 2;
 
 export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
@@ -101,6 +102,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
    * EMITTED). Captured at first touch, so no per-group copy of the emitted row is kept.
    */
   private readonly before: unknown[] = [];
+  /** What changed since the previous snapshot (for incremental checkpoints). */
+  private readonly changes = new GroupChangeLog();
 
   constructor(readonly config: KeyedAggregateConfig) {
     this.groupKeys = config.groupKeys;
@@ -157,7 +160,6 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
       const slot = this.expireCursor;
       this.expireCursor = (slot + 1) % this.slotCount;
       if (this.meta[2 * slot] > 0 && written[slot] <= cutoff) {
-        this.meta[2 * slot] = 0;
         this.freeSlot(slot);
         dropped++;
       }
@@ -203,12 +205,15 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     this.metrics.inc('state-keys-expired');
   }
 
-  private freeSlot(slot: number): void {
+  /** Drops the group in `slot`; `record`: as a change (not when applying restored changes). */
+  private freeSlot(slot: number, record = true): void {
     const base = slot * this.width;
     const data = this.data;
+    if (record && this.changes.recording) this.changes.removed(this.hashes[slot], data, base, this.groupKeys.length);
     const mapKey = this.mapKeyAt(data, base);
     if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) this.intIndex.delete(mapKey);
     else this.index.delete(mapKey);
+    this.meta[2 * slot] = 0;
     this.meta[2 * slot + 1] = 0;
     // Let object accumulators (multisets, sets) be collected.
     for (let i = base + this.groupKeys.length; i < base + this.width; i++) {
@@ -225,8 +230,6 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     const kinds = batch.kinds;
     const touched = this.touched;
     const before = this.before;
-    const index = this.index;
-    const intIndex = this.intIndex;
     const fns = this.fns;
     const m = fns.length;
     const groupKeys = this.groupKeys;
@@ -250,12 +253,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
       if (!accumulate && insertOnly) {
         throw internalError('keyed aggregate: a retraction (-U/-D) reached aggregates resolved for insert-only input');
       }
-      let slot: number;
-      if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) slot = intIndex.get(mapKey);
-      else {
-        const s = index.get(mapKey);
-        slot = s === undefined ? -1 : s;
-      }
+      let slot = this.slotOf(mapKey);
       if (slot < 0) {
         if (!accumulate) {
           this.metrics.inc('retractions-of-unknown-keys');
@@ -339,10 +337,11 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
         this.freeSlot(slot);
         continue;
       }
+      if (this.changes.recording) this.changes.changedSlot(meta, slot);
       const accBase = slot * width + g;
       for (let j = 0; j < m; j++) tmp[j] = fns[j].getValue(data[accBase + j]);
       if ((f & EMITTED) === 0) {
-        meta[2 * slot + 1] = f | EMITTED;
+        meta[2 * slot + 1] |= EMITTED;
         this.emitRow(RowKind.INSERT, slot, tmp, 0);
         continue;
       }
@@ -369,28 +368,39 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     return {};
   }
 
-  /** KeyGroupedStructure: the live groups, bucketed by key group (a counting sort of their slots). */
-  *snapshotKeyGroups(): Iterable<readonly [number, unknown]> {
-    const n = this.groupCount;
-    const meta = this.meta;
-    const hashes = this.hashes;
-    const starts = new Int32Array(KEY_GROUPS + 1);
-    for (let s = 0; s < this.slotCount; s++) if (meta[2 * s] > 0) starts[keyGroupOf(hashes[s]) + 1]++;
-    for (let kg = 0; kg < KEY_GROUPS; kg++) starts[kg + 1] += starts[kg];
-    if (starts[KEY_GROUPS] !== n) throw internalError(`keyed aggregate: ${starts[KEY_GROUPS]} live slots for ${n} groups`);
-    const order = new Int32Array(n);
-    const fill = starts.slice(0, KEY_GROUPS);
-    for (let s = 0; s < this.slotCount; s++) if (meta[2 * s] > 0) order[fill[keyGroupOf(hashes[s])]++] = s;
-    const table: GroupTable = { hashes, meta, data: this.data, width: this.width, keyCount: this.groupKeys.length, retractable: this.retractable };
-    for (let kg = 0; kg < KEY_GROUPS; kg++) {
-      const count = starts[kg + 1] - starts[kg];
-      if (count > 0) yield [kg, packGroups(table, count, order.subarray(starts[kg], starts[kg + 1]))];
-    }
+  private table(): GroupTable {
+    return { hashes: this.hashes, meta: this.meta, data: this.data, width: this.width, keyCount: this.groupKeys.length, retractable: this.retractable };
+  }
+
+  /** KeyGroupedStructure: the live groups, bucketed by key group. Starts the next change set. */
+  snapshotKeyGroups(): Iterable<readonly [number, unknown]> {
+    return this.changes.whole(this.table(), this.slotCount, this.groupCount);
   }
 
   /** KeyGroupedStructure: one key group's groups, as snapshotKeyGroups gave them. */
   restoreKeyGroup(_keyGroup: number, data: unknown): void {
     this.restoreGroups(unpackGroups(data as GroupsV2, this.groupKeys.length, this.fns.length), null);
+  }
+
+  /** KeyGroupedStructure, for incremental checkpoints: GroupChanges per changed key group (keyed-aggregate-changes.ts). */
+  snapshotKeyGroupChanges(): Iterable<readonly [number, unknown]> {
+    return this.changes.take(this.table(), this.slotCount, this.groupCount);
+  }
+
+  /** KeyGroupedStructure: GroupChanges on top of the restored groups; not themselves changes. */
+  applyKeyGroupChanges(keyGroup: number, changes: unknown): void {
+    const { puts, deletes } = changes as GroupChanges;
+    for (const keyRow of deletedKeys(deletes, this.groupKeys.length)) {
+      const slot = this.slotOf(this.mapKeyAt(keyRow, 0));
+      if (slot >= 0) this.freeSlot(slot, false);
+    }
+    if (puts !== null) this.restoreKeyGroup(keyGroup, puts);
+  }
+
+  /** The slot of the group with index key `mapKey`, -1 if none. */
+  private slotOf(mapKey: unknown): number {
+    if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) return this.intIndex.get(mapKey);
+    return this.index.get(mapKey) ?? -1;
   }
 
   /** A checkpoint of an earlier weir: one snapshot per old subtask, keeping this subtask's groups. */
@@ -403,23 +413,14 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     const fns = this.fns;
     const m = fns.length;
     const g = this.groupKeys.length;
-    const convert: (((acc: unknown) => unknown) | null)[] = fns.map((fn, j) => {
-      if (retractable[j] === fn.retractable) return null;
-      if (!retractable[j]) {
-        // Insert-only accumulators lack what retraction needs (e.g. MIN/MAX keep no multiset).
-        throw userError(
-          'STATE_INCOMPATIBLE',
-          `the checkpointed state of ${fn.name} (aggregate call ${j + 1}) was built from an insert-only input, but the input now produces updates and deletes, which that state cannot retract; start the job without restoring this checkpoint`,
-        );
-      }
-      if (fn.fromRetractable === undefined) throw internalError(`${fn.name}: insert-only aggregate cannot convert retractable state`);
-      return fn.fromRetractable.bind(fn);
-    });
+    const convert = accConverters(fns, retractable);
     const keyRow: unknown[] = new Array(g);
     for (let i = 0; i < n; i++) {
       if (keep !== null && !keep(hashes[i])) continue;
       for (let k = 0; k < g; k++) keyRow[k] = keys[k][i];
-      const slot = this.allocSlot(this.mapKeyAt(keyRow, 0), hashes[i], null, 0, keyRow);
+      const mapKey = this.mapKeyAt(keyRow, 0);
+      const held = this.slotOf(mapKey); // a group already held: a restored change set overwrites it
+      const slot = held >= 0 ? held : this.allocSlot(mapKey, hashes[i], null, 0, keyRow);
       const accBase = slot * this.width + g;
       for (let j = 0; j < m; j++) {
         const c = convert[j];
