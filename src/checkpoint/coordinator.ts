@@ -5,12 +5,14 @@ import type { Logger } from '../log.js';
 import type { SplitPosition } from '../runtime/source.js';
 import type { CheckpointAck } from '../runtime/checkpoint-ack.js';
 import type { Barrier } from '../runtime/stream-element.js';
-import { type CheckpointMetadata, METADATA_FORMAT_VERSION, type SubtaskStateEntry } from './metadata.js';
-import { applyRetention } from './retention.js';
-import { checkpointFolder, defaultSavepointName, savepointFolder, stateFileName, validateSavepointName } from './layout.js';
-import { createFolderDurable, removeFolder, writeFileDurable } from './durable-files.js';
-import { sha256Hex } from './state-files.js';
-import { layoutSections } from './state-sections.js';
+import type { StateSection, SubtaskStateEntry } from './metadata.js';
+import { applyRetention, sweepSharedFiles } from './retention.js';
+import { checkpointFolder, defaultSavepointName, savepointFolder, sharedFolder, validateSavepointName } from './layout.js';
+import { createFolderDurable, fsyncDir, removeFolder, writeFileDurable } from './durable-files.js';
+import { chainOf } from './state-sections.js';
+import { subtaskState } from './subtask-state.js';
+import { buildMetadata } from './metadata-build.js';
+import { type Deferred, deferred } from '../util/deferred.js';
 import { writeMetadataAtomic } from './metadata-files.js';
 
 export interface ParticipantVertex {
@@ -37,7 +39,10 @@ export interface CompletedCheckpoint {
   readonly kind: 'checkpoint' | 'savepoint';
   readonly path: string;
   readonly durationMs: number;
+  /** The state's full size (what a restore reads). */
   readonly sizeBytes: number;
+  /** Bytes this checkpoint wrote (smaller than sizeBytes when incremental). */
+  readonly addedBytes: number;
   /**
    * The longest any operator subtask's processing was blocked taking its snapshot (ms): the part
    * of a checkpoint that stops the data, the rest runs beside it.
@@ -55,6 +60,11 @@ export interface CoordinatorOptions {
   readonly timeoutMs: number;
   readonly minPauseMs: number;
   readonly numRetained: number;
+  /**
+   * execution.checkpointing.incremental: checkpoints keep keyed state in the job's shared folder,
+   * and a subtask's incremental snapshot is chained after the sections of the last completed one.
+   */
+  readonly incremental?: boolean;
   /** The first id to use (after the restored one and every id the job folder has used). */
   readonly firstId: number;
   readonly log: Logger;
@@ -66,24 +76,6 @@ export interface TriggerOptions {
   /** Makes it a savepoint, written under savepoints/<name>/ (default `savepoint-<id>-<time>`). */
   readonly savepoint?: { readonly name?: string };
   readonly final?: boolean;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(v: T): void;
-  reject(e: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A caller that does not wait (periodic checkpoints) must not cause unhandled rejections.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 interface Request {
@@ -106,6 +98,9 @@ interface Pending {
   readonly writes: Promise<void>[];
   remaining: number;
   stateSize: number;
+  addedSize: number;
+  /** State files were written to the shared folder (its entries must be made durable). */
+  wroteShared: boolean;
   maxSyncMs: number;
   writeError: unknown;
   timer: NodeJS.Timeout | undefined;
@@ -137,6 +132,8 @@ export class CheckpointCoordinator {
   private lastEndAt = 0;
   private closed = false;
   latest: CompletedCheckpoint | undefined;
+  /** The last completed checkpoint's subtask entries (by uid and subtask): incremental snapshots chain onto them. */
+  private chains: { readonly id: number; readonly entries: Map<string, SubtaskStateEntry> } | undefined;
   completedCount = 0;
   failedCount = 0;
 
@@ -203,27 +200,25 @@ export class CheckpointCoordinator {
       list.push({ subtask, positions: ack.positions });
     } else {
       if (ack.syncMs !== undefined && ack.syncMs > p.maxSyncMs) p.maxSyncMs = ack.syncMs;
-      const entry: SubtaskStateEntry = {
-        subtask,
-        stateFile: null,
-        bytes: 0,
-        sha256: null,
-        committables: ack.result.committables ?? [],
-      };
-      const state = ack.result.state;
-      const file = ack.keyed === undefined ? undefined : layoutSections(state, ack.keyed.sections);
-      if (file !== undefined ? file.bytes > 0 : state !== undefined && state.length > 0) {
-        entry.stateFile = stateFileName(uid, subtask);
-        if (file !== undefined) {
-          entry.bytes = file.bytes;
-          entry.sections = file.sections;
-        } else {
-          entry.bytes = state!.length;
-          entry.sha256 = sha256Hex(state!);
+      const shared = this.options.incremental === true && p.barrier.savepoint === undefined && ack.keyed !== undefined;
+      let chain: StateSection[] = [];
+      if (ack.keyed?.incremental === true) {
+        const base = this.chains;
+        if (!shared || base === undefined || base.id !== ack.base) {
+          const last = base?.id ?? 'none';
+          this.abort(p, `${uid} subtask ${subtask} sent changes since checkpoint ${ack.base ?? '-'}, not since the last completed one (${last})`, true);
+          return;
         }
-        p.stateSize += entry.bytes;
+        const before = base.entries.get(key);
+        chain = before === undefined ? [] : chainOf(before);
+      }
+      const { entry, content, fullBytes } = subtaskState(p.id, uid, subtask, ack.result, ack.keyed, shared, chain);
+      if (content !== undefined) {
+        p.stateSize += fullBytes;
+        p.addedSize += entry.bytes;
+        p.wroteShared ||= shared;
         p.writes.push(
-          writeFileDurable(join(p.folder, entry.stateFile), file?.chunks ?? state!).catch((e: unknown) => {
+          writeFileDurable(join(p.folder, entry.stateFile!), content).catch((e: unknown) => {
             p.writeError ??= e;
           }),
         );
@@ -310,6 +305,8 @@ export class CheckpointCoordinator {
       writes: [],
       remaining: expected,
       stateSize: 0,
+      addedSize: 0,
+      wroteShared: false,
       maxSyncMs: 0,
       writeError: undefined,
       timer: undefined,
@@ -334,6 +331,9 @@ export class CheckpointCoordinator {
       }
       p.ownsFolder = true;
       await createFolderDurable(folder);
+      if (this.options.incremental === true && savepointName === undefined) {
+        await createFolderDurable(sharedFolder(this.options.checkpointDir, this.options.jobName));
+      }
     } catch (e) {
       this.abort(p, (e as Error).message, true);
       return;
@@ -350,6 +350,12 @@ export class CheckpointCoordinator {
   private async commit(p: Pending): Promise<void> {
     await Promise.all(p.writes);
     if (p.settled) return;
+    if (p.writeError === undefined && p.wroteShared) {
+      await fsyncDir(sharedFolder(this.options.checkpointDir, this.options.jobName)).catch((e: unknown) => {
+        p.writeError ??= e;
+      });
+      if (p.settled) return;
+    }
     if (p.writeError !== undefined) {
       this.abort(p, (p.writeError as Error).message, true);
       return;
@@ -357,7 +363,7 @@ export class CheckpointCoordinator {
     p.committing = true;
     clearTimeout(p.timer);
     const completedAt = Date.now();
-    const metadata = this.buildMetadata(p, completedAt);
+    const metadata = buildMetadata({ ...p, jobName: this.options.jobName, fingerprint: this.options.fingerprint, completedAt });
     try {
       await writeMetadataAtomic(p.folder, metadata);
     } catch (e) {
@@ -375,22 +381,36 @@ export class CheckpointCoordinator {
       path: p.folder,
       durationMs: completedAt - p.triggeredAt,
       sizeBytes: p.stateSize,
+      addedBytes: p.addedSize,
       maxSyncMs: p.maxSyncMs,
       completedAt,
       final: p.barrier.final === true,
     };
     this.latest = checkpoint;
     this.completedCount++;
+    if (checkpoint.kind === 'checkpoint' && this.options.incremental === true) {
+      const entries = new Map<string, SubtaskStateEntry>();
+      for (const [uid, op] of Object.entries(metadata.operators)) for (const st of op.subtasks) entries.set(`${uid}\u0000${st.subtask}`, st);
+      this.chains = { id: p.id, entries };
+    }
     this.options.log.info(
-      { checkpointId: p.id, kind: checkpoint.kind, durationMs: checkpoint.durationMs, sizeBytes: checkpoint.sizeBytes, maxSyncMs: Math.round(p.maxSyncMs) },
+      {
+        checkpointId: p.id,
+        kind: checkpoint.kind,
+        durationMs: checkpoint.durationMs,
+        sizeBytes: checkpoint.sizeBytes,
+        addedBytes: checkpoint.addedBytes,
+        maxSyncMs: Math.round(p.maxSyncMs),
+      },
       'checkpoint completed',
     );
     this.options.onCompleted?.(checkpoint);
+    const { checkpointDir, jobName, numRetained } = this.options;
     const retention =
       checkpoint.kind === 'checkpoint'
-        ? applyRetention(this.options.checkpointDir, this.options.jobName, this.options.numRetained).catch((e: unknown) =>
-            this.options.log.warn({ err: e }, 'checkpoint retention failed'),
-          )
+        ? applyRetention(checkpointDir, jobName, numRetained)
+            .then(() => sweepSharedFiles(checkpointDir, jobName, p.id))
+            .catch((e: unknown) => this.options.log.warn({ err: e }, 'checkpoint retention failed'))
         : undefined;
     const notified = this.participants === p.participants ? p.participants.notifyComplete(p.id) : undefined;
     this.pump();
@@ -418,38 +438,5 @@ export class CheckpointCoordinator {
     p.result.reject(error ?? externalError('CHECKPOINT_ABORTED', `checkpoint ${p.id} was aborted: ${reason}`, { retriable: true }));
     this.pump();
     this.schedule();
-  }
-
-  private buildMetadata(p: Pending, completedAt: number): CheckpointMetadata {
-    const operators: CheckpointMetadata['operators'] = {};
-    const sources: CheckpointMetadata['sources'] = {};
-    for (const v of p.participants.vertices) {
-      if (v.kind === 'operator') {
-        const subtasks = (p.operators.get(v.uid) ?? []).slice().sort((a, b) => a.subtask - b.subtask);
-        operators[v.uid] = { name: v.name, parallelism: v.parallelism, subtasks };
-      } else {
-        const bySubtask = (p.sources.get(v.uid) ?? []).slice().sort((a, b) => a.subtask - b.subtask);
-        sources[v.uid] = {
-          name: v.name,
-          parallelism: v.parallelism,
-          positions: bySubtask.flatMap((s) => s.positions) as CheckpointMetadata['sources'][string]['positions'],
-        };
-      }
-    }
-    return {
-      formatVersion: METADATA_FORMAT_VERSION,
-      jobName: this.options.jobName,
-      checkpointId: p.id,
-      kind: p.barrier.savepoint ? 'savepoint' : 'checkpoint',
-      savepointName: p.barrier.savepoint?.name ?? null,
-      final: p.barrier.final === true,
-      triggeredAt: p.triggeredAt,
-      timestamp: completedAt,
-      durationMs: completedAt - p.triggeredAt,
-      stateSize: p.stateSize,
-      fingerprint: this.options.fingerprint,
-      operators,
-      sources,
-    };
   }
 }

@@ -9,6 +9,10 @@ import { hashString } from '../model/partition.js';
  *   <checkpointDir>/<jobName>/chk-<n>/_metadata.copy   (the same bytes, read when _metadata fails)
  *   <checkpointDir>/<jobName>/chk-<n>/<uid>-<subtask>.state
  *   <checkpointDir>/<jobName>/savepoints/<name>/(same files)
+ * With incremental checkpoints a checkpoint's state files go to the job's shared folder instead,
+ * named for the checkpoint that wrote them, so later checkpoints can name their sections too:
+ *   <checkpointDir>/<jobName>/shared/chk-<n>-<uid>-<subtask>.state
+ * (a savepoint is always whole and keeps its files in its own folder).
  */
 export const METADATA_FILE = '_metadata';
 /**
@@ -20,6 +24,11 @@ export const METADATA_FILE = '_metadata';
 export const METADATA_COPY = '_metadata.copy';
 export const METADATA_NAMES = [METADATA_FILE, METADATA_COPY] as const;
 export const SAVEPOINTS = 'savepoints';
+export const SHARED = 'shared';
+/** A shared state file's name: the id of the checkpoint that wrote it. */
+export const SHARED_FILE_RE = /^chk-(\d+)-.+\.state$/;
+/** How a checkpoint's metadata names a shared state file (relative to the checkpoint folder). */
+export const SHARED_PREFIX = `../${SHARED}/`;
 export const CHK_RE = /^chk-(\d+)$/;
 export const SAVEPOINT_DEFAULT_RE = /^savepoint-(\d+)-/;
 
@@ -53,6 +62,15 @@ export function stateFileName(uid: string, subtask: number): string {
     safe = `${uid.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80)}_${hashString(uid).toString(16)}`;
   }
   return `${safe}-${subtask}.state`;
+}
+
+export function sharedFolder(checkpointDir: string, jobName: string): string {
+  return join(checkpointDir, jobName, SHARED);
+}
+
+/** The metadata's name for the shared state file checkpoint `id` writes for a subtask. */
+export function sharedStateFileName(id: number, uid: string, subtask: number): string {
+  return `${SHARED_PREFIX}chk-${id}-${stateFileName(uid, subtask)}`;
 }
 
 export function folderOf(path: string): string {

@@ -21,11 +21,17 @@ const json = z.json() as unknown as z.ZodType<JsonValue>;
 
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
 
+/** A state file's name relative to the checkpoint folder (`../shared/...` for shared files). */
+const stateFilePath = z.string().regex(/^(\.\.\/shared\/)?[A-Za-z0-9._-]+$/);
+
 /**
- * A section of a state file: [key group (-1: the operator's own state), offset, length, sha256].
+ * A section of a state file: [key group (-1: the operator's own state), offset, length, sha256,
+ * file]. `file` (optional) names another state file than the subtask's own: with incremental
+ * checkpoints a key group's sections are a chain (its last whole section, then the changes of
+ * later checkpoints, in order) kept in the shared files of the checkpoints that wrote them.
  * See state-sections.ts.
  */
-const stateSectionSchema = z.tuple([
+const sectionHead = [
   z
     .number()
     .int()
@@ -34,12 +40,16 @@ const stateSectionSchema = z.tuple([
   z.number().int().nonnegative(),
   z.number().int().nonnegative(),
   sha256Schema,
-]);
+] as const;
+const stateSectionSchema = z.union([z.tuple([...sectionHead]), z.tuple([...sectionHead, stateFilePath])]);
 
 const subtaskStateSchema = z.object({
   subtask: z.number().int().nonnegative(),
-  /** File name inside the checkpoint folder, or null when the subtask had no state. */
-  stateFile: z.string().nullable(),
+  /**
+   * File name inside the checkpoint folder (or `../shared/<name>` with incremental checkpoints),
+   * or null when the subtask had no state.
+   */
+  stateFile: stateFilePath.nullable(),
   bytes: z.number().int().nonnegative(),
   /** Of the whole file; null when it has no state, or when `sections` cover it (each checksummed). */
   sha256: sha256Schema.nullable(),
@@ -79,8 +89,10 @@ export const checkpointMetadataSchema = z.object({
   /** Epoch millis when it completed (the metadata was written). */
   timestamp: z.number(),
   durationMs: z.number().nonnegative(),
-  /** Sum of the state files' lengths. */
+  /** The state's full size: every section the checkpoint restores from (shared ones included). */
   stateSize: z.number().int().nonnegative(),
+  /** Bytes this checkpoint wrote (less than stateSize when it shares files with earlier ones). */
+  addedSize: z.number().int().nonnegative().optional(),
   fingerprint: z.string(),
   operators: z.record(z.string(), operatorStateSchema),
   sources: z.record(z.string(), sourceStateSchema),

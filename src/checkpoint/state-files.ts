@@ -22,17 +22,21 @@ export async function verifyStateFiles(folder: string, metadata: CheckpointMetad
 
 async function checkStateFile(folder: string, st: SubtaskStateEntry): Promise<string | undefined> {
   const file = st.stateFile!;
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(join(folder, file));
-  } catch {
-    return `state file ${file} is missing`;
-  }
+  const files = new Map<string, Buffer | null>();
+  const read = async (name: string): Promise<Buffer | null> => {
+    if (!files.has(name)) files.set(name, await readFile(join(folder, name)).catch(() => null));
+    return files.get(name)!;
+  };
+  const bytes = await read(file);
+  if (bytes === null) return `state file ${file} is missing`;
   if (bytes.length !== st.bytes) return `state file ${file} has ${bytes.length} bytes, expected ${st.bytes}`;
   if (st.sections !== undefined) {
-    for (const [kg, offset, length, sha] of st.sections) {
-      if (offset + length > bytes.length || sha256Hex(bytes.subarray(offset, offset + length)) !== sha) {
-        return `state file ${file} sha256 mismatch${kg < 0 ? '' : ` (key group ${kg})`}`;
+    for (const [kg, offset, length, sha, shared] of st.sections) {
+      const name = shared ?? file;
+      const b = await read(name);
+      if (b === null) return `state file ${name} is missing`;
+      if (offset + length > b.length || sha256Hex(b.subarray(offset, offset + length)) !== sha) {
+        return `state file ${name} sha256 mismatch${kg < 0 ? '' : ` (key group ${kg})`}`;
       }
     }
     return undefined;

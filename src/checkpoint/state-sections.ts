@@ -4,7 +4,7 @@
  * and sha256. A restore reads and verifies only the sections it needs: with another parallelism a
  * subtask reads the key groups it now owns out of every old subtask's file and nothing else.
  */
-import { open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userError } from '../errors.js';
 import type { KeyGroupSection } from '../state/state-backend.js';
@@ -36,6 +36,27 @@ export function layoutSections(operatorState: Uint8Array | undefined, keyed: rea
   return { chunks, sections, bytes: offset };
 }
 
+/**
+ * A completed checkpoint's key-group sections of one subtask, each naming its file: what an
+ * incremental snapshot of the subtask chains its changes after.
+ */
+export function chainOf(entry: SubtaskStateEntry): StateSection[] {
+  return (entry.sections ?? []).filter(([kg]) => kg !== OPERATOR_SECTION).map((s) => [s[0], s[1], s[2], s[3], sectionFile(entry, s)]);
+}
+
+/**
+ * The sections of a subtask's new file after the chain of earlier ones: the operator section,
+ * then key group by key group, each key group's earlier sections before its new one.
+ */
+export function withChain(chain: readonly StateSection[], own: readonly StateSection[]): StateSection[] {
+  if (chain.length === 0) return [...own];
+  const operator = own.filter(([kg]) => kg === OPERATOR_SECTION);
+  const keyed = [...chain, ...own.filter(([kg]) => kg !== OPERATOR_SECTION)];
+  // Stable: within a key group the chain (older) stays before the new section.
+  keyed.sort((a, b) => a[0] - b[0]);
+  return [...operator, ...keyed];
+}
+
 function corrupt(folder: string, file: string, what: string): Error {
   return userError('CHECKPOINT_CORRUPT', `checkpoint ${folder} is corrupt: state file ${file} ${what}`, { details: { path: folder } });
 }
@@ -43,13 +64,19 @@ function corrupt(folder: string, file: string, what: string): Error {
 export interface LoadedSections {
   /** The operator section, if the file has one and it was asked for. */
   readonly operator: Uint8Array | undefined;
-  /** The wanted key groups' sections, in file order. */
+  /** The wanted key groups' sections, in metadata order (a key group's chain in checkpoint order). */
   readonly keyed: Uint8Array[];
 }
 
+/** The file a section is in: its own fifth element, else the subtask's state file. */
+export function sectionFile(entry: SubtaskStateEntry, section: StateSection): string {
+  return section[4] ?? entry.stateFile!;
+}
+
 /**
- * Reads the sections of one state file that `wantKeyGroup` selects (and the operator section
- * when `wantOperator`), verifying each against its recorded length and sha256.
+ * Reads the sections of one subtask entry that `wantKeyGroup` selects (and the operator section
+ * when `wantOperator`), from the subtask's state file and the shared files its chains name,
+ * verifying each against its recorded length and sha256.
  */
 export async function readSections(
   folder: string,
@@ -57,18 +84,28 @@ export async function readSections(
   wantOperator: boolean,
   wantKeyGroup: (keyGroup: number) => boolean,
 ): Promise<LoadedSections> {
-  const file = entry.stateFile!;
-  const wanted = (entry.sections ?? []).filter(([kg]) => (kg === OPERATOR_SECTION ? wantOperator : wantKeyGroup(kg)));
-  const path = join(folder, file);
-  const all = wanted.length === entry.sections?.length;
-  const bytes = all ? await readFile(path).catch(() => null) : null;
-  if (all && bytes === null) throw corrupt(folder, file, 'is missing');
-  const fh = all ? null : await open(path, 'r').catch(() => null);
-  if (!all && fh === null && wanted.length > 0) throw corrupt(folder, file, 'is missing');
+  const sections = entry.sections ?? [];
+  const wanted = sections.filter(([kg]) => (kg === OPERATOR_SECTION ? wantOperator : wantKeyGroup(kg)));
+  // Everything of one file wanted: one read; otherwise positioned reads of the wanted sections.
+  const whole = wanted.length === sections.length && sections.every((s) => s[4] === undefined);
+  const files = new Map<string, { bytes: Buffer | null; fh: FileHandle | null }>();
+  const source = async (file: string): Promise<{ bytes: Buffer | null; fh: FileHandle | null }> => {
+    let f = files.get(file);
+    if (f === undefined) {
+      const path = join(folder, file);
+      f = whole ? { bytes: await readFile(path).catch(() => null), fh: null } : { bytes: null, fh: await open(path, 'r').catch(() => null) };
+      if (f.bytes === null && f.fh === null) throw corrupt(folder, file, 'is missing');
+      files.set(file, f);
+    }
+    return f;
+  };
   try {
     let operator: Uint8Array | undefined;
     const keyed: Uint8Array[] = [];
-    for (const [kg, offset, length, sha] of wanted) {
+    for (const s of wanted) {
+      const [kg, offset, length, sha] = s;
+      const file = sectionFile(entry, s);
+      const { bytes, fh } = await source(file);
       let section: Uint8Array;
       if (bytes !== null) {
         if (offset + length > bytes.length) throw corrupt(folder, file, `is shorter than its sections (${bytes.length} bytes)`);
@@ -84,6 +121,6 @@ export async function readSections(
     }
     return { operator, keyed };
   } finally {
-    await fh?.close();
+    for (const f of files.values()) await f.fh?.close();
   }
 }

@@ -121,6 +121,7 @@ export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (runni
       timeoutMs: job.config.checkpointTimeoutMs,
       minPauseMs: job.config.checkpointMinPauseMs,
       numRetained: job.config.numRetained,
+      incremental: job.config.incrementalCheckpoints,
     },
     restartStrategy: job.config.restartStrategy,
     stateBackend: job.config.stateBackend,

@@ -19,6 +19,8 @@ export interface JobConfig {
   checkpointTimeoutMs: number;
   checkpointMinPauseMs: number;
   numRetained: number;
+  /** execution.checkpointing.incremental: checkpoints write only what changed since the last one. */
+  incrementalCheckpoints: boolean;
   checkpointDir?: string;
   parallelism: number;
   /** Derived from the restart-strategy.* keys and the checkpoint interval (src/config/restart-config.ts). */
@@ -56,6 +58,9 @@ const SETTERS: Record<string, Setter> = {
   'execution.checkpointing.timeout': (c, v, k) => (c.checkpointTimeoutMs = durationValue(v, k, { min: MIN_CHECKPOINT_MS, max: MAX_TIMER_MS })),
   'execution.checkpointing.min-pause': (c, v, k) => (c.checkpointMinPauseMs = durationValue(v, k, { max: MAX_TIMER_MS })),
   'state.checkpoints.num-retained': (c, v, k) => (c.numRetained = intValue(v, k, 1)),
+  'execution.checkpointing.incremental': (c, v, k) => (c.incrementalCheckpoints = boolValue(v, k)),
+  // Flink 1.x's name of the same option (deprecated there, still read).
+  'state.backend.incremental': (c, v, k) => (c.incrementalCheckpoints = boolValue(v, k)),
   'state.checkpoints.dir': (c, v, k) => (c.checkpointDir = localPathValue(v, k)),
   'execution.checkpointing.dir': (c, v, k) => (c.checkpointDir = localPathValue(v, k)),
   // Keys are hashed into KEY_GROUPS key groups (Flink's max parallelism); a subtask owns at least one.
@@ -93,6 +98,7 @@ export function defaultJobConfig(): JobConfig {
     checkpointTimeoutMs: 600_000,
     checkpointMinPauseMs: 0,
     numRetained: 1,
+    incrementalCheckpoints: false,
     parallelism: 1,
     restartStrategy: { type: 'none' },
     allowNonRestoredState: false,

@@ -46,6 +46,8 @@ export interface ExecutionOptions {
   readonly channelCapacity?: number;
   /** 'state.backend.type' (default hashmap). */
   readonly stateBackend?: StateBackendType;
+  /** 'execution.checkpointing.incremental': backends record changes for incremental snapshots. */
+  readonly incrementalCheckpoints?: boolean;
 }
 
 /** Checks the structural promises of a JobGraph that the runtime relies on. */
@@ -201,6 +203,7 @@ export class Execution implements CheckpointParticipants {
             restored: restored.keyed,
             onExpired: (n) => metrics.inc('state-keys-expired', n),
             label: `${v.name} (${i + 1}/${v.parallelism})`,
+            incremental: this.options.incrementalCheckpoints === true,
           }),
           inputSchemas: schemas,
           log: log.child({ operator: v.name, subtask: i }),

@@ -16,6 +16,8 @@ export interface JobOptions {
     minPauseMs: number;
     /** Completed checkpoints kept (savepoints are never deleted). */
     numRetained: number;
+    /** execution.checkpointing.incremental (default false). */
+    incremental?: boolean;
   };
   restartStrategy: RestartStrategy;
   /** state.backend.type (default hashmap). */

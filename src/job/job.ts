@@ -197,6 +197,7 @@ class Job implements RunningJob {
       timeoutMs: checkpointing.timeoutMs,
       minPauseMs: checkpointing.minPauseMs,
       numRetained: checkpointing.numRetained,
+      incremental: checkpointing.incremental === true,
       firstId,
       log: this.log,
       onCompleted: this.options.onCheckpointCompleted,
@@ -286,6 +287,7 @@ class Job implements RunningJob {
         counters: this.counters,
         retainedCheckpoints: this.options.checkpointing.numRetained,
         stateBackend: this.options.stateBackend ?? 'hashmap',
+        incrementalCheckpoints: this.options.checkpointing.incremental === true,
         hooks: {
           acknowledge: (a, uid, subtask, id, ack) => coordinator.acknowledge(a, uid, subtask, id, ack),
           fail: (e, task) => {

@@ -9,6 +9,8 @@ export type CheckpointAck =
       readonly result: SnapshotResult;
       /** The subtask's keyed state, by key group (from the state layer). */
       readonly keyed?: KeyedStateSnapshot;
+      /** With incremental keyed state: the checkpoint its changes are since. */
+      readonly base?: number;
       /** How long the subtask's processing was blocked by its snapshot (ms, fractional). */
       readonly syncMs?: number;
     }

@@ -28,6 +28,9 @@ export class OperatorTask {
   private cancelled = false;
   private closed = false;
   exited = false;
+  /** The checkpoint (not savepoint) of the last snapshot, and the newest one known complete. */
+  private lastSnapshotId = 0;
+  private completedId = 0;
 
   constructor(
     readonly vertex: OperatorVertex,
@@ -57,7 +60,10 @@ export class OperatorTask {
   }
 
   notifyComplete(checkpointId: number): Promise<void> {
-    return this.mailbox.enqueue(() => this.operator?.notifyCheckpointComplete(checkpointId));
+    return this.mailbox.enqueue(() => {
+      if (checkpointId > this.completedId) this.completedId = checkpointId;
+      return this.operator?.notifyCheckpointComplete(checkpointId);
+    });
   }
 
   notifyAborted(checkpointId: number): Promise<void> {
@@ -156,10 +162,21 @@ export class OperatorTask {
   private async checkpoint(op: Operator, barrier: Barrier): Promise<void> {
     const t0 = performance.now();
     const result = await op.snapshotState(barrier.checkpointId);
-    const keyed = this.context.state.snapshot();
+    // Changes only when the previous snapshot is a completed checkpoint (the one they are since);
+    // a savepoint is always whole and is no base (it is the user's to delete).
+    const base = this.lastSnapshotId;
+    const incremental = barrier.savepoint === undefined && base > 0 && this.completedId === base;
+    const keyed = this.context.state.snapshot({ incremental });
+    this.lastSnapshotId = barrier.savepoint === undefined ? barrier.checkpointId : 0;
     const syncMs = performance.now() - t0;
     this.output.emitBarrier(barrier);
-    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, { kind: 'operator', result, keyed, syncMs });
+    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, {
+      kind: 'operator',
+      result,
+      keyed,
+      syncMs,
+      ...(keyed.incremental ? { base } : {}),
+    });
     this.gate.releaseAll();
   }
 

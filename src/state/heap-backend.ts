@@ -8,13 +8,19 @@
  * time as processing time advances (Flink's incremental cleanup), so no pass over all keys ever
  * blocks the task. A restore starts every key's time to live afresh: the time a job was down is
  * not idle time.
+ *
+ * With incremental checkpoints (`incremental`), after its first snapshot the backend records what
+ * each write and delete changes, and a snapshot asked to be incremental holds only the changes
+ * since the previous one, key group by key group (heap-sections.ts has the format); the checkpoint
+ * chains them after the last whole snapshot, and a restore folds the chain back.
  */
 import { internalError } from '../errors.js';
-import { type KeyGroupRange, keyGroupOf } from '../model/partition.js';
+import type { KeyGroupRange } from '../model/partition.js';
 import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
-import { packColumn, type PackedColumn, unpackColumn } from './columns.js';
-import { deserializeState, serializeState } from './serde.js';
+import { packEntries, RestoredSections, type Section, type SectionEntry } from './heap-sections.js';
+import { HeapValueState } from './heap-value-state.js';
+import { serializeState } from './serde.js';
 
 export interface HeapBackendOptions {
   readonly keyGroups: KeyGroupRange;
@@ -26,130 +32,17 @@ export interface HeapBackendOptions {
   readonly onExpired?: (count: number) => void;
   /** Shown in errors. */
   readonly label: string;
-}
-
-/**
- * A section: [key group, per state [name, entries]]: a value state's entries are its keys and its
- * values as packed columns (src/state/columns.ts: numbers and rows of numbers become typed
- * arrays), a registered structure's are [null, its data for the key group].
- */
-type SectionEntry = [string, { readonly n: number; readonly k: PackedColumn; readonly v: PackedColumn }] | [string, null, unknown];
-type SectionV1 = [number, SectionEntry[]];
-
-function packed(name: string, keys: readonly unknown[], values: readonly unknown[]): SectionEntry {
-  return [name, { n: keys.length, k: packColumn(keys, keys.length), v: packColumn(values, values.length) }];
+  /** execution.checkpointing.incremental: record changes for incremental snapshots. */
+  readonly incremental?: boolean;
 }
 
 /** Entries examined per advanceTime for expiry: bounded work per batch. */
 const CLEANUP_PER_ADVANCE = 256;
-
-class HeapValueState<K, V> implements ValueState<K, V> {
-  /** By key group - start. */
-  readonly groups: Map<K, V>[];
-  /** Last write per key, by key group - start (only with a TTL). */
-  readonly written: Map<K, number>[] | null;
-  private count = 0;
-  /** Incremental cleanup position: a key group and a live iterator over its write times. */
-  private cursorGroup = 0;
-  private cursor: Iterator<[K, number]> | null = null;
-
-  constructor(
-    private readonly backend: HeapKeyedStateBackend,
-    private readonly start: number,
-    groups: number,
-    private readonly ttlMs: number,
-  ) {
-    this.groups = Array.from({ length: groups }, () => new Map<K, V>());
-    this.written = ttlMs > 0 ? Array.from({ length: groups }, () => new Map<K, number>()) : null;
-  }
-
-  private group(hash: number): number {
-    const g = keyGroupOf(hash) - this.start;
-    if (g < 0 || g >= this.groups.length) throw this.backend.foreignKey(keyGroupOf(hash));
-    return g;
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  get(key: K, hash: number): V | undefined {
-    const g = this.group(hash);
-    const v = this.groups[g].get(key);
-    if (v === undefined || this.written === null) return v;
-    if (this.backend.now - this.written[g].get(key)! < this.ttlMs) return v;
-    this.remove(g, key);
-    this.backend.expired(1);
-    return undefined;
-  }
-
-  put(key: K, hash: number, value: V): void {
-    const g = this.group(hash);
-    const map = this.groups[g];
-    const before = map.size;
-    map.set(key, value);
-    this.count += map.size - before;
-    if (this.written !== null) this.written[g].set(key, this.backend.now);
-  }
-
-  delete(key: K, hash: number): void {
-    this.remove(this.group(hash), key);
-  }
-
-  private remove(g: number, key: K): void {
-    if (this.groups[g].delete(key)) this.count--;
-    if (this.written !== null) this.written[g].delete(key);
-  }
-
-  forEach(fn: (value: V, key: K) => void): void {
-    const now = this.backend.now;
-    for (let g = 0; g < this.groups.length; g++) {
-      const written = this.written?.[g];
-      for (const [k, v] of this.groups[g]) {
-        if (written !== undefined && now - written.get(k)! >= this.ttlMs) continue;
-        fn(v, k);
-      }
-    }
-  }
-
-  /** Examines up to `budget` keys for expiry, resuming where the last call stopped. */
-  cleanUp(budget: number): void {
-    const written = this.written;
-    if (written === null || this.count === 0) return;
-    const now = this.backend.now;
-    let dropped = 0;
-    for (let seen = 0; seen < budget; ) {
-      if (this.cursor === null) this.cursor = written[this.cursorGroup].entries();
-      const next = this.cursor.next();
-      if (next.done === true) {
-        this.cursor = null;
-        this.cursorGroup = (this.cursorGroup + 1) % written.length;
-        if (this.cursorGroup === 0) break;
-        continue;
-      }
-      seen++;
-      const [key, at] = next.value;
-      if (now - at >= this.ttlMs) {
-        this.remove(this.cursorGroup, key);
-        dropped++;
-      }
-    }
-    if (dropped > 0) this.backend.expired(dropped);
-  }
-
-  /** Adds restored entries of one key group. */
-  restore(g: number, keys: readonly unknown[], values: readonly unknown[], migrate: ((v: unknown) => unknown) | undefined): void {
-    const map = this.groups[g];
-    const written = this.written?.[g];
-    const now = this.backend.now;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as K;
-      if (!map.has(k)) this.count++;
-      map.set(k, (migrate === undefined ? values[i] : migrate(values[i])) as V);
-      written?.set(k, now);
-    }
-  }
-}
+/**
+ * Incremental snapshots in a row before a whole one: bounds how many sections a restore reads
+ * per key group (a whole one is also taken once the changes since the last add up to its size).
+ */
+const MAX_CHANGE_SNAPSHOTS = 20;
 
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;
@@ -158,29 +51,25 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly structures = new Map<string, KeyGroupedStructure>();
   /** Registered structures whose keys expire with the state TTL. */
   private readonly expiring: KeyGroupedStructure[] = [];
-  /** Restored entries by state name (by key group - start), until the operator declares the state. */
-  private readonly pending = new Map<string, [number, unknown[] | null, unknown][]>();
+  /** Restored entries of states the operator has not declared yet. */
+  private readonly restored: RestoredSections;
+  /**
+   * Per structure without change tracking: the key groups (- start) its last snapshot had data
+   * in (an incremental snapshot marks those now empty).
+   */
+  private readonly wholeGroups = new Map<string, Set<number>>();
+  /** Changes are being recorded (incremental, after the first snapshot). */
+  private tracking = false;
+  /** Incremental snapshots since the last whole one, and their bytes; the last whole one's bytes. */
+  private changeSnapshots = 0;
+  private changeBytes = 0;
+  private wholeBytes = 0;
 
   constructor(private readonly options: HeapBackendOptions) {
     this.keyGroups = options.keyGroups;
     this.now = Date.now();
-    for (const bytes of options.restored) this.addSection(bytes);
-  }
-
-  private addSection(bytes: Uint8Array): void {
-    const [keyGroup, states] = deserializeState<SectionV1>(bytes);
-    const { start, end } = this.keyGroups;
-    if (!(keyGroup >= start && keyGroup <= end)) throw this.foreignKey(keyGroup);
-    for (const entry of states) {
-      const name = entry[0];
-      let list = this.pending.get(name);
-      if (list === undefined) this.pending.set(name, (list = []));
-      if (entry[1] === null) list.push([keyGroup - start, null, entry[2]]);
-      else {
-        const { n, k, v } = entry[1];
-        list.push([keyGroup - start, unpackColumn(k, n) as unknown[], unpackColumn(v, n) as unknown[]]);
-      }
-    }
+    this.restored = new RestoredSections(this.keyGroups.start, (kg) => this.foreignKey(kg), this.keyGroups.end);
+    for (const bytes of options.restored) this.restored.add(bytes);
   }
 
   foreignKey(keyGroup: number): Error {
@@ -213,11 +102,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       if (structure.expire === undefined) throw internalError(`${this.options.label}: structure '${name}' declares a TTL but cannot expire keys`);
       this.expiring.push(structure);
     }
-    for (const [g, keys, data] of this.pending.get(name) ?? []) {
-      if (keys !== null) throw internalError(`${this.options.label}: restored state '${name}' is a value state, not a structure`);
-      structure.restoreKeyGroup(this.keyGroups.start + g, data);
+    for (const [g, group] of this.restored.takeStructure(name) ?? []) {
+      const kg = this.keyGroups.start + g;
+      if (group.whole !== undefined) structure.restoreKeyGroup(kg, group.whole);
+      for (const changes of group.changes) {
+        if (structure.applyKeyGroupChanges === undefined)
+          throw internalError(`${this.options.label}: restored changes of structure '${name}', which cannot apply them`);
+        structure.applyKeyGroupChanges(kg, changes);
+      }
     }
-    this.pending.delete(name);
   }
 
   valueState<K, V>(name: string, options: ValueStateOptions = {}): ValueState<K, V> {
@@ -227,11 +120,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const { start, end } = this.keyGroups;
       state = new HeapValueState(this, start, end - start + 1, options.ttl === true ? this.options.ttlMs : 0);
       this.states.set(name, state);
-      for (const [g, keys, values] of this.pending.get(name) ?? []) {
-        if (keys === null) throw internalError(`${this.options.label}: restored state '${name}' is a structure, not a value state`);
-        state.restore(g, keys, values as unknown[], options.migrate);
-      }
-      this.pending.delete(name);
+      for (const [g, entries] of this.restored.takeValues(name) ?? []) state.restore(g, entries, options.migrate);
+      if (this.tracking) state.trackChanges();
     }
     return state as unknown as ValueState<K, V>;
   }
@@ -258,31 +148,96 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return n;
   }
 
-  snapshot(): KeyedStateSnapshot {
+  snapshot(options: { readonly incremental?: boolean } = {}): KeyedStateSnapshot {
+    const incremental = options.incremental === true && this.tracking && this.changeSnapshots < MAX_CHANGE_SNAPSHOTS && this.changeBytes <= this.wholeBytes;
+    const byGroup = incremental ? this.changes() : this.whole();
     const sections: KeyGroupSection[] = [];
-    const { start, end } = this.keyGroups;
-    const structured: [string, Map<number, unknown>][] = [];
-    for (const [name, s] of this.structures) {
-      const byGroup = new Map<number, unknown>();
-      for (const [kg, data] of s.snapshotKeyGroups()) {
-        if (kg < start || kg > end) throw this.foreignKey(kg);
-        byGroup.set(kg - start, data);
-      }
-      structured.push([name, byGroup]);
+    let bytes = 0;
+    for (const g of [...byGroup.keys()].sort((a, b) => a - b)) {
+      const keyGroup = this.keyGroups.start + g;
+      const section = serializeState([keyGroup, byGroup.get(g)!] satisfies Section);
+      bytes += section.length;
+      sections.push({ keyGroup, bytes: section });
     }
-    for (let g = 0; g <= end - start; g++) {
-      const states: SectionV1[1] = [];
-      for (const [name, s] of this.states) {
-        const map = s.groups[g];
-        if (map.size > 0) states.push(packed(name, [...map.keys()], [...map.values()]));
-      }
-      for (const [name, byGroup] of structured) if (byGroup.has(g)) states.push([name, null, byGroup.get(g)]);
-      // Restored entries of a state the operator has not declared (yet) stay in the snapshot.
-      for (const [name, list] of this.pending) {
-        for (const [pg, keys, values] of list) if (pg === g) states.push(keys === null ? [name, null, values] : packed(name, keys, values as unknown[]));
-      }
-      if (states.length > 0) sections.push({ keyGroup: start + g, bytes: serializeState([start + g, states] satisfies SectionV1) });
+    if (incremental) {
+      this.changeSnapshots++;
+      this.changeBytes += bytes;
+    } else {
+      this.changeSnapshots = 0;
+      this.changeBytes = 0;
+      this.wholeBytes = bytes;
     }
-    return { sections };
+    if (this.options.incremental === true && !this.tracking) {
+      this.tracking = true;
+      for (const s of this.states.values()) s.trackChanges();
+    }
+    return { sections, incremental };
   }
+
+  private structureData(name: string, s: KeyGroupedStructure, into: Map<number, SectionEntry[]>): Set<number> {
+    const { start, end } = this.keyGroups;
+    const groups = new Set<number>();
+    for (const [kg, data] of s.snapshotKeyGroups()) {
+      if (kg < start || kg > end) throw this.foreignKey(kg);
+      groups.add(kg - start);
+      entriesOf(into, kg - start).push([name, null, data]);
+    }
+    return groups;
+  }
+
+  /** Every state's entries, by key group (- start). */
+  private whole(): Map<number, SectionEntry[]> {
+    const out = new Map<number, SectionEntry[]>();
+    for (const [name, s] of this.structures) {
+      const groups = this.structureData(name, s, out);
+      if (s.snapshotKeyGroupChanges === undefined) this.wholeGroups.set(name, groups);
+    }
+    for (const [name, s] of this.states) {
+      for (let g = 0; g < s.groups.length; g++) {
+        const map = s.groups[g];
+        if (map.size > 0) entriesOf(out, g).push([name, packEntries([...map.keys()], [...map.values()])]);
+      }
+      s.clearChanges();
+    }
+    // Restored entries of a state the operator has not declared (yet) stay in the snapshot.
+    const { start, end } = this.keyGroups;
+    for (let g = 0; g <= end - start; g++) {
+      const kept = this.restored.entriesOf(g);
+      if (kept.length > 0) entriesOf(out, g).push(...kept);
+    }
+    return out;
+  }
+
+  /** What changed since the previous snapshot, by key group (- start). */
+  private changes(): Map<number, SectionEntry[]> {
+    const out = new Map<number, SectionEntry[]>();
+    const { start, end } = this.keyGroups;
+    for (const [name, s] of this.structures) {
+      if (s.snapshotKeyGroupChanges !== undefined) {
+        for (const [kg, changes] of s.snapshotKeyGroupChanges()) {
+          if (kg < start || kg > end) throw this.foreignKey(kg);
+          entriesOf(out, kg - start).push([name, null, changes, 'c']);
+        }
+        continue;
+      }
+      // No change tracking: its key groups whole, and an end marker where it no longer has any.
+      const before = this.wholeGroups.get(name) ?? new Set<number>();
+      const now = this.structureData(name, s, out);
+      for (const g of before) if (!now.has(g)) entriesOf(out, g).push([name, null, null, 'e']);
+      this.wholeGroups.set(name, now);
+    }
+    for (const [name, s] of this.states) {
+      for (const g of s.changedGroups()) {
+        const { puts, deleted } = s.takeChanges(g);
+        if (puts !== null || deleted !== null) entriesOf(out, g).push([name, puts, deleted, 'd']);
+      }
+    }
+    return out;
+  }
+}
+
+function entriesOf(byGroup: Map<number, SectionEntry[]>, g: number): SectionEntry[] {
+  let list = byGroup.get(g);
+  if (list === undefined) byGroup.set(g, (list = []));
+  return list;
 }

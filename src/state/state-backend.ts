@@ -62,12 +62,29 @@ export interface KeyGroupedStructure {
    * returns how many it dropped. The structure records write times with `processingTime()`.
    */
   expire?(cutoff: number, budget: number): number;
+  /**
+   * For incremental checkpoints (optional: a structure without it is snapshotted whole every
+   * time). What changed since the last call of snapshotKeyGroups or snapshotKeyGroupChanges
+   * (either one starts the next change set): per key group with changes, plain data saying which
+   * keys now hold what and which keys are gone. Key groups without changes are left out.
+   */
+  snapshotKeyGroupChanges?(): Iterable<readonly [keyGroup: number, changes: unknown]>;
+  /**
+   * Applies what snapshotKeyGroupChanges gave for `keyGroup` on top of what is restored of it so
+   * far (restoreKeyGroup first, then each later change set in checkpoint order).
+   */
+  applyKeyGroupChanges?(keyGroup: number, changes: unknown): void;
 }
 
 /** A snapshot cut into key groups: what a checkpoint stores of a subtask's keyed state. */
 export interface KeyedStateSnapshot {
-  /** One section per non-empty key group the subtask owns, in key-group order. */
+  /**
+   * Full: one section per non-empty key group the subtask owns, in key-group order. Incremental:
+   * one section per key group changed since the previous snapshot, holding only the changes.
+   */
   readonly sections: readonly KeyGroupSection[];
+  /** The sections are changes over the previous snapshot (which must have completed), not whole. */
+  readonly incremental: boolean;
 }
 
 export interface KeyGroupSection {
@@ -104,6 +121,11 @@ export interface KeyedStateBackend {
    * next to its live data, instead of letting V8 abort the process.
    */
   reserve(bytes: number): void;
-  /** The state as of now, cut by key group; later writes do not change it. */
-  snapshot(): KeyedStateSnapshot;
+  /**
+   * The state as of now, cut by key group; later writes do not change it. With `incremental` the
+   * backend may give only the changes since its previous snapshot (the caller asks for that only
+   * when the previous snapshot's checkpoint completed); it still gives a whole one when the changes
+   * have grown as large as a whole snapshot would be, so a restore never reads a long chain.
+   */
+  snapshot(options?: { readonly incremental?: boolean }): KeyedStateSnapshot;
 }

@@ -120,6 +120,7 @@ export class JobRegistry {
         timeoutMs: config.checkpointTimeoutMs,
         minPauseMs: config.checkpointMinPauseMs,
         numRetained: config.numRetained,
+        incremental: config.incrementalCheckpoints,
       },
       restartStrategy: config.restartStrategy,
       stateBackend: config.stateBackend,
