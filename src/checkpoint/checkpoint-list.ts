@@ -19,7 +19,13 @@ export interface CheckpointInfo {
   /** Completion time (epoch ms); the folder's modification time when the metadata is unreadable. */
   readonly completedAt: number;
   readonly durationMs?: number;
+  /** The state's full size: every byte a restore reads, sections in earlier checkpoints' shared files included. */
   readonly sizeBytes?: number;
+  /**
+   * Bytes this checkpoint wrote: less than `sizeBytes` for an incremental checkpoint (the rest
+   * are sections it shares with earlier ones), equal to it otherwise.
+   */
+  readonly addedBytes?: number;
   readonly final?: boolean;
   /** One line per source: `uid: split@position, ...`. */
   readonly sourcesSummary: string;
@@ -83,6 +89,7 @@ async function inspect(jobName: string, folder: string, name: string, kind: 'che
     completedAt: metadata.timestamp,
     durationMs: metadata.durationMs,
     sizeBytes: metadata.stateSize,
+    addedBytes: metadata.addedSize ?? metadata.stateSize,
     final: metadata.final,
     sourcesSummary: summarizeSources(metadata),
     sourcePositions: Object.fromEntries(Object.entries(metadata.sources).map(([uid, s]) => [uid, s.positions as SplitPosition[]])),
@@ -113,7 +120,8 @@ export function newestFirst(a: CheckpointInfo, b: CheckpointInfo): number {
 
 /**
  * Completed checkpoints and savepoints, newest first, each verified (state files present with the
- * recorded length and sha256); corrupt or incomplete ones are included with `corrupt` set.
+ * recorded length and sha256, and every section an incremental checkpoint names in other shared
+ * files); corrupt or incomplete ones are included with `corrupt` set.
  * `jobName` undefined lists every job folder under `checkpointDir`.
  */
 export async function listCheckpoints(checkpointDir: string, jobName?: string): Promise<CheckpointInfo[]> {

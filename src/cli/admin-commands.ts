@@ -20,7 +20,10 @@ export async function explainCommand(file: string, flags: { set?: string[] }): P
   return 0;
 }
 
-/** `weir checkpoints list [JOB]`: completed checkpoints and savepoints. */
+/**
+ * `weir checkpoints list [JOB]`: completed checkpoints and savepoints, each with its full size (what
+ * a restore reads) and the bytes it added (less for an incremental checkpoint).
+ */
 export async function checkpointsListCommand(jobName: string | undefined, flags: { checkpointDir?: string }): Promise<number> {
   const dir = checkpointDirOf(flags.checkpointDir);
   const list = await listCheckpoints(dir, jobName);
@@ -35,10 +38,11 @@ export async function checkpointsListCommand(jobName: string | undefined, flags:
     c.corrupt ? `CORRUPT: ${c.corrupt}` : `${new Date(c.completedAt).toISOString()}${c.note ? ` (${c.note})` : ''}`,
     c.durationMs === undefined ? '' : `${c.durationMs} ms`,
     c.sizeBytes === undefined ? '' : fmtBytes(c.sizeBytes),
+    c.addedBytes === undefined ? '' : fmtBytes(c.addedBytes),
     c.sourcesSummary,
     c.path,
   ]);
-  process.stdout.write(`${formatTable(['job', 'kind', 'id', 'completed', 'duration', 'size', 'source positions', 'path'], rows)}\n`);
+  process.stdout.write(`${formatTable(['job', 'kind', 'id', 'completed', 'duration', 'size', 'added', 'source positions', 'path'], rows)}\n`);
   return 0;
 }
 

@@ -142,7 +142,7 @@ describe('a running job', { timeout: 600_000 }, () => {
         .split('|')
         .map((c) => c.trim())
         .filter(Boolean),
-    ).toEqual(['job', 'kind', 'id', 'completed', 'duration', 'size', 'source positions', 'path']);
+    ).toEqual(['job', 'kind', 'id', 'completed', 'duration', 'size', 'added', 'source positions', 'path']);
     const body = rows.slice(1).map((r) =>
       r
         .split('|')
@@ -151,7 +151,7 @@ describe('a running job', { timeout: 600_000 }, () => {
     );
     const savepoints = body
       .filter((r) => r[1] === 'savepoint')
-      .map((r) => r[7])
+      .map((r) => r[8])
       .sort();
     expect(savepoints).toEqual([namedFolder, m![2], s![2]].sort());
     const checkpoints = body.filter((r) => r[1] === 'checkpoint');
@@ -161,12 +161,14 @@ describe('a running job', { timeout: 600_000 }, () => {
       expect(r[3]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(r[4]).toMatch(/^\d+ ms$/);
       expect(r[5]).toMatch(/^\d+(\.\d)? (B|KiB)$/);
-      expect(r[6]).toMatch(/^Source: src: datagen-0-of-1@\d+$/);
+      // not incremental: a checkpoint added all of its state
+      expect(r[6]).toBe(r[5]);
+      expect(r[7]).toMatch(/^Source: src: datagen-0-of-1@\d+$/);
     }
     // newest first: the final checkpoint of the last run heads the list, at the last committed row
     expect(body[0][1]).toBe('checkpoint');
     expect(Number(body[0][2])).toBe(Math.max(...completedCheckpoints(j.jobDir)));
-    expect(Number(body[0][6].split('@')[1])).toBe(total);
+    expect(Number(body[0][7].split('@')[1])).toBe(total);
   });
 
   it('checkpoints list without a job lists every job; an unknown job or folder has none', async () => {

@@ -126,9 +126,10 @@ export async function showCheckpoints(job: ShellJob): Promise<string> {
     c.corrupt ? `CORRUPT: ${c.corrupt}` : new Date(c.completedAt).toISOString(),
     c.durationMs === undefined ? '' : `${c.durationMs} ms`,
     c.sizeBytes === undefined ? '' : fmtBytes(c.sizeBytes),
+    c.addedBytes === undefined ? '' : fmtBytes(c.addedBytes),
     c.path,
   ]);
-  return listing(['kind', 'id', 'completed', 'duration', 'size', 'path'], rows);
+  return listing(['kind', 'id', 'completed', 'duration', 'size', 'added', 'path'], rows);
 }
 
 export const HELP_TEXT = `The SQL shell runs Flink SQL with the engine in this process. Statements end with ';'.
