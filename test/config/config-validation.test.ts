@@ -78,6 +78,8 @@ const REJECTED: [string, string, string][] = [
     "'execution.savepoint.path' must be a local folder (a path or a file:// URI; weir keeps checkpoints on the local file system), got 'hdfs:///sp'",
   ],
   ['execution.savepoint.ignore-unclaimed-state', 'yes', "'execution.savepoint.ignore-unclaimed-state' must be true or false, got 'yes'"],
+  ['execution.checkpointing.incremental', 'on', "'execution.checkpointing.incremental' must be true or false, got 'on'"],
+  ['state.backend.incremental', '1', "'state.backend.incremental' must be true or false, got '1'"],
   [
     'pipeline.name',
     '../up',
