@@ -95,6 +95,42 @@ async function stop(run: WeirRun): Promise<void> {
   expect({ code, signal }, run.stderr()).toEqual({ code: 0, signal: null });
 }
 
+/**
+ * Makes `changes` while `run` runs and stops it once it has completed `n` checkpoints (as many as
+ * are retained) and the newest has read into the changes (conditions, however slow the machine).
+ * The retained checkpoints must then span a change: one committed after the oldest and at or
+ * before the newest. When a loaded machine completed more checkpoints after the last change than
+ * that leaves room for (before the stop took effect), the job runs again from the latest checkpoint
+ * with `changes` again, until they do. Returns the retained checkpoints and every change's commit.
+ */
+async function stopSpanningChanges(o: {
+  run: WeirRun;
+  restart: () => WeirRun;
+  ck: string;
+  n: number;
+  changes: (round: number) => Promise<bigint[]>;
+}): Promise<{ retained: ReturnType<typeof checkpoints>; commits: bigint[] }> {
+  const commits: bigint[] = [];
+  let run = o.run;
+  for (let round = 0; ; round++) {
+    if (round > 0) run = o.restart();
+    const made = await o.changes(round);
+    commits.push(...made);
+    await until(() => {
+      expect(run.child.exitCode, run.stderr()).toBeNull();
+      const all = checkpoints(o.ck);
+      return all.length >= o.n && lsnNum(all[all.length - 1].lsn) >= made[0];
+    }, `${o.n} checkpoints, the newest past the first change`);
+    await stop(run);
+    const retained = checkpoints(o.ck);
+    const [oldest, newest] = [lsnNum(retained[0].lsn), lsnNum(retained[retained.length - 1].lsn)];
+    if (commits.some((c) => c > oldest && c <= newest)) return { retained, commits };
+    // Each round fails only if the stop lags behind several checkpoints: ten in a row is a bug.
+    if (round >= 9)
+      throw new Error(`no change between the retained checkpoints in ${round + 1} rounds: ${JSON.stringify({ retained, commits: commits.map(String) })}`);
+  }
+}
+
 describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint', () => {
   const pg = server!;
 
@@ -128,9 +164,13 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     await until(() => checkpoints(ck).length > 0, 'the first checkpoint');
     // Changes spread over several checkpoints; the job stops right after them, so the retained
     // checkpoints differ by some of them (a restore of the oldest must replay those).
-    const commits = await workload(pg, 10_000, 12, 150);
-    await stop(run1);
-    const retained = checkpoints(ck);
+    const { retained, commits } = await stopSpanningChanges({
+      run: run1,
+      restart: () => spawnWeir(['run', job, '--checkpoint-dir', ck, '--from-checkpoint', 'latest', '-q'], { cwd: dir }),
+      ck,
+      n: 3,
+      changes: (round) => workload(pg, 10_000 + round * 100_000, 12, 150),
+    });
     expect(retained.length).toBe(3);
     const [oldest, newest] = [lsnNum(retained[0].lsn), lsnNum(retained[2].lsn)];
     expect(
@@ -162,9 +202,14 @@ describe.skipIf(!server)('postgres-cdc: restoring an older retained checkpoint',
     const job = jobFile(dir, pg, 5, 1, 'orders1', 'old1_slot');
     const run1 = spawnWeir(['run', job, '--checkpoint-dir', ck, '-q'], { cwd: dir });
     await until(() => checkpoints(ck).length > 0, 'the first checkpoint');
-    await workload(pg, 10_000, 6, 150, 'orders1');
-    await stop(run1);
-    const retained = checkpoints(ck);
+    // Stopped once five checkpoints completed (however long that takes), spanning some changes.
+    const { retained } = await stopSpanningChanges({
+      run: run1,
+      restart: () => spawnWeir(['run', job, '--checkpoint-dir', ck, '--from-checkpoint', 'latest', '-q'], { cwd: dir }),
+      ck,
+      n: 5,
+      changes: (round) => workload(pg, 10_000 + round * 100_000, 6, 150, 'orders1'),
+    });
     expect(retained.length).toBe(5);
     const newest = retained[4].lsn;
     expect(lsnNum(retained[0].lsn)).toBeLessThan(lsnNum(newest));
