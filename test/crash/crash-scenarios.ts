@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { incrementalSetting } from './checkpoint-modes.js';
 
 /**
  * The crash-test jobs: 1,000,000 generated rows (deterministic datagen) through a keyed
@@ -19,7 +20,12 @@ export interface ScenarioFiles {
   resultQuery: string;
 }
 
-export function writeScenario(dir: string, scenario: Scenario, parallelism: number): ScenarioFiles {
+export interface ScenarioOptions {
+  /** SET 'execution.checkpointing.incremental' = 'true' in the job file. */
+  incremental?: boolean;
+}
+
+export function writeScenario(dir: string, scenario: Scenario, parallelism: number, opts: ScenarioOptions = {}): ScenarioFiles {
   const db = join(dir, 'out.duckdb');
   const folder = join(dir, 'parts');
   const source = `
@@ -44,7 +50,8 @@ CREATE TABLE src (
 SET 'pipeline.name' = 'crash-${scenario}';
 SET 'execution.checkpointing.interval' = '250ms';
 SET 'parallelism.default' = '${parallelism}';
-SET 'restart-strategy.type' = 'none';`;
+SET 'restart-strategy.type' = 'none';
+${incrementalSetting(opts.incremental)}`;
   let body: string;
   let files: Omit<ScenarioFiles, 'jobFile'>;
   switch (scenario) {

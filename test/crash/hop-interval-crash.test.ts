@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-process.js';
+import { checkpointModes, expectSharedStateFiles, incrementalSetting } from './checkpoint-modes.js';
 
 /**
  * The spine's crash test on a keyed HOP window aggregation and on an interval join: two datagen
@@ -10,6 +11,7 @@ import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-pr
  * into DuckDB append tables. `weir run` is killed with SIGKILL at random moments (5 times) and
  * restarted with `--from-checkpoint latest`; the tables must equal an uninterrupted run's (window
  * state, interval-join buffers of both sides, watermarks and the sinks' transactions restore).
+ * Parallelism 1 runs with full checkpoints, parallelism 2 with incremental ones (checkpoint-modes.ts).
  */
 const ROWS = 250_000;
 const KILLS = 5;
@@ -18,7 +20,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function writeJob(dir: string, parallelism: number): { jobFile: string; db: string } {
+function writeJob(dir: string, parallelism: number, incremental = false): { jobFile: string; db: string } {
   const db = join(dir, 'out.duckdb');
   const jobFile = join(dir, 'hop-interval.sql');
   writeFileSync(
@@ -28,6 +30,7 @@ SET 'pipeline.name' = 'crash-hop-interval';
 SET 'execution.checkpointing.interval' = '250ms';
 SET 'parallelism.default' = '${parallelism}';
 SET 'restart-strategy.type' = 'none';
+${incrementalSetting(incremental)}
 CREATE TABLE orders (
   id BIGINT,
   k AS id % 100,
@@ -67,7 +70,7 @@ END;
 const HOPPING = 'SELECT k, CAST(ws AS VARCHAR), cnt, total FROM hopping ORDER BY ws, k';
 const MATCHED = 'SELECT oid, sid, k FROM matched ORDER BY oid, sid';
 
-describe.each([1, 2])('HOP window and interval join crash recovery, parallelism %i', (parallelism) => {
+describe.each(checkpointModes(1, 2))('HOP window and interval join crash recovery, parallelism %i, %s', (parallelism, _mode, incremental) => {
   it('SIGKILL 5 times at random moments: output equals the uninterrupted run', async () => {
     const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
     const refDir = tempDir('crash-hop-interval-ref');
@@ -86,11 +89,12 @@ describe.each([1, 2])('HOP window and interval join crash recovery, parallelism 
 
     const dir = tempDir('crash-hop-interval');
     dirs.push(dir);
-    const job = writeJob(dir, parallelism);
+    const job = writeJob(dir, parallelism, incremental);
     const random = seededRandom(seed);
     const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
     const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+    if (incremental) expectSharedStateFiles(join(dir, 'chk'), 'crash-hop-interval', `seed ${seed}`);
     expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);
     expect(await queryDuckDb(job.db, MATCHED), `seed ${seed}`).toEqual(expMatched);
   }, 300_000);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-process.js';
+import { checkpointModes, expectSharedStateFiles, incrementalSetting } from './checkpoint-modes.js';
 
 /**
  * Crash test of a regular (outer) join and of Top-N: datagen sequences joined (users LEFT JOIN
@@ -10,12 +11,13 @@ import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-pr
  * orders per user over the join), into DuckDB upsert tables. `weir run` is killed with SIGKILL at
  * random moments and restarted with `--from-checkpoint latest`; the tables must equal an
  * uninterrupted run's (join state, rank state and the sinks' transactions all restore).
+ * Parallelism 1 runs with full checkpoints, parallelism 2 with incremental ones (checkpoint-modes.ts).
  */
 const ROWS = 300_000;
 const USERS = 600;
 const KILLS = 4;
 
-function writeJob(dir: string, parallelism: number): { jobFile: string; db: string } {
+function writeJob(dir: string, parallelism: number, incremental = false): { jobFile: string; db: string } {
   const db = join(dir, 'out.duckdb');
   const jobFile = join(dir, 'joins.sql');
   writeFileSync(
@@ -25,6 +27,7 @@ SET 'pipeline.name' = 'crash-joins';
 SET 'execution.checkpointing.interval' = '250ms';
 SET 'parallelism.default' = '${parallelism}';
 SET 'restart-strategy.type' = 'none';
+${incrementalSetting(incremental)}
 CREATE TABLE orders (
   id BIGINT,
   uid AS id % 500,
@@ -58,7 +61,7 @@ END;
 const PER_USER = 'SELECT uid, name, cnt, total FROM per_user ORDER BY uid';
 const TOP3 = 'SELECT uid, rn, id, amount FROM top3 ORDER BY uid, rn';
 
-describe.each([1, 2])('join and Top-N crash recovery, parallelism %i', (parallelism) => {
+describe.each(checkpointModes(1, 2))('join and Top-N crash recovery, parallelism %i, %s', (parallelism, _mode, incremental) => {
   it('LEFT JOIN + aggregate and Top-N into DuckDB upserts: SIGKILL at random moments, output equals the uninterrupted run', async () => {
     const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
     const refDir = tempDir('crash-joins-ref');
@@ -75,11 +78,12 @@ describe.each([1, 2])('join and Top-N crash recovery, parallelism %i', (parallel
     expect(expTop3.length).toBe(500 * 3);
 
     const dir = tempDir('crash-joins');
-    const job = writeJob(dir, parallelism);
+    const job = writeJob(dir, parallelism, incremental);
     const random = seededRandom(seed);
     const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
     const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1500), label: `seed ${seed}` });
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+    if (incremental) expectSharedStateFiles(join(dir, 'chk'), 'crash-joins', `seed ${seed}`);
     expect(await queryDuckDb(job.db, PER_USER), `seed ${seed}`).toEqual(expPerUser);
     expect(await queryDuckDb(job.db, TOP3), `seed ${seed}`).toEqual(expTop3);
   }, 300_000);

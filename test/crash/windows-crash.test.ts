@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
 import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-process.js';
+import { checkpointModes, expectSharedStateFiles, incrementalSetting } from './checkpoint-modes.js';
 
 /**
  * Crash test of event-time windows: datagen rows whose event time comes from a sequence (in order
@@ -10,11 +11,12 @@ import { runWeir, runWithKills, seededRandom, tempDir } from '../support/weir-pr
  * tables, plus SESSION windows, a window Top-N over a TVF and a window join. `weir run` is killed with SIGKILL at random moments and restarted with
  * `--from-checkpoint latest`; the output must equal an uninterrupted run's: every window exactly
  * once with the same counts (window state, pending windows and watermarks all restore).
+ * Parallelism 1 runs with full checkpoints, parallelism 2 with incremental ones (checkpoint-modes.ts).
  */
 const ROWS = 400_000;
 const KILLS = 4;
 
-function writeJob(dir: string, parallelism: number): { jobFile: string; db: string } {
+function writeJob(dir: string, parallelism: number, incremental = false): { jobFile: string; db: string } {
   const db = join(dir, 'out.duckdb');
   const jobFile = join(dir, 'windows.sql');
   writeFileSync(
@@ -24,6 +26,7 @@ SET 'pipeline.name' = 'crash-windows';
 SET 'execution.checkpointing.interval' = '250ms';
 SET 'parallelism.default' = '${parallelism}';
 SET 'restart-strategy.type' = 'none';
+${incrementalSetting(incremental)}
 CREATE TABLE src (
   id BIGINT,
   k INT,
@@ -88,7 +91,7 @@ const MORE = [
   'SELECT k, CAST(ws AS VARCHAR), cnt, hi FROM joined ORDER BY ws, k',
 ];
 
-describe.each([1, 2])('window crash recovery, parallelism %i', (parallelism) => {
+describe.each(checkpointModes(1, 2))('window crash recovery, parallelism %i, %s', (parallelism, _mode, incremental) => {
   it('TUMBLE, HOP and SESSION aggregations, window Top-N and a window join into DuckDB: SIGKILL at random moments, output equals the uninterrupted run', async () => {
     const seed = Number(process.env.WEIR_CRASH_SEED ?? Date.now() % 100000);
     const refDir = tempDir('crash-windows-ref');
@@ -111,11 +114,12 @@ describe.each([1, 2])('window crash recovery, parallelism %i', (parallelism) => 
     expect(expHopping.reduce((a: number, row) => a + Number(row[1]), 0)).toBe(ROWS * 4);
 
     const dir = tempDir('crash-windows');
-    const job = writeJob(dir, parallelism);
+    const job = writeJob(dir, parallelism, incremental);
     const random = seededRandom(seed);
     const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
     const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
+    if (incremental) expectSharedStateFiles(join(dir, 'chk'), 'crash-windows', `seed ${seed}`);
     expect(await queryDuckDb(job.db, TUMBLING), `seed ${seed}`).toEqual(expTumbling);
     expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);
     for (let i = 0; i < MORE.length; i++) expect(await queryDuckDb(job.db, MORE[i]), `${MORE[i]} (seed ${seed})`).toEqual(expMore[i]);
