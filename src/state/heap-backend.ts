@@ -68,7 +68,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   constructor(private readonly options: HeapBackendOptions) {
     this.keyGroups = options.keyGroups;
     this.now = Date.now();
-    this.restored = new RestoredSections(this.keyGroups.start, (kg) => this.foreignKey(kg), this.keyGroups.end);
+    this.restored = new RestoredSections(this.keyGroups.start, this.keyGroups.end, (kg) => this.foreignKey(kg));
     for (const bytes of options.restored) this.restored.add(bytes);
   }
 

@@ -62,8 +62,8 @@ export class RestoredSections {
 
   constructor(
     private readonly start: number,
-    private readonly foreign: (keyGroup: number) => Error,
     private readonly end: number,
+    private readonly foreign: (keyGroup: number) => Error,
   ) {}
 
   /** Folds one section in; sections of a key group must come in checkpoint order. */
