@@ -1,4 +1,5 @@
-import { DuckDBDataChunk, type DuckDBAppender, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBDataChunk, DuckDBType, DuckDBVector } from '@duckdb/node-api';
+import { duckdb } from './duckdb-api.js';
 import type { SqlType } from '../../src/model/types.js';
 import { externalError, internalError } from '../../src/errors.js';
 import { columnWriter, type ColumnWriter } from './duckdb-values.js';
@@ -41,7 +42,7 @@ export class ChunkAppender {
     try {
       while (from < count) {
         if (!this.chunk) {
-          const chunk = DuckDBDataChunk.create(this.duckTypes, CHUNK_ROWS);
+          const chunk = duckdb().DuckDBDataChunk.create(this.duckTypes, CHUNK_ROWS);
           this.chunk = chunk;
           this.vectors = this.duckTypes.map((_, c) => chunk.getColumnVector(c));
           this.filled = 0;

@@ -5,13 +5,14 @@
  */
 import { link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import type * as DuckDB from '@duckdb/node-api';
+import { duckdb } from './duckdb-api.js';
 import { externalError } from '../../src/errors.js';
 
 export interface SharedDuckDB {
   /** Absolute path of the database file. */
   readonly path: string;
-  readonly instance: DuckDBInstance;
+  readonly instance: DuckDB.DuckDBInstance;
   /**
    * Runs `fn` while no other `exclusive` call on this file runs in this process. DDL and commits
    * go through here so concurrent subtasks never hit DuckDB's write-write conflicts.
@@ -32,7 +33,7 @@ const entries = new Map<string, Entry>();
  * created beside its place, closed, and linked into place only once complete. An empty file holds
  * no data (the litter of such a kill, or a `touch`): it is replaced the same way.
  */
-async function createAtomically(path: string): Promise<void> {
+async function createAtomically(path: string, DuckDBInstance: typeof DuckDB.DuckDBInstance): Promise<void> {
   const size = await stat(path).then(
     (s) => s.size,
     (e: NodeJS.ErrnoException) => {
@@ -63,10 +64,12 @@ async function createAtomically(path: string): Promise<void> {
 }
 
 async function openShared(path: string): Promise<SharedDuckDB> {
-  let instance: DuckDBInstance;
+  // Outside the try: a package that fails to load is no error of this file.
+  const { DuckDBInstance } = duckdb();
+  let instance: DuckDB.DuckDBInstance;
   try {
     await mkdir(dirname(path), { recursive: true });
-    await createAtomically(path);
+    await createAtomically(path, DuckDBInstance);
     instance = await DuckDBInstance.create(path);
   } catch (e) {
     const message = (e as Error).message;

@@ -2,7 +2,7 @@
  * Reading committed rows back through DuckDB for `weir run --show-result` (ConnectorFactory.preview):
  * the DuckDB sink's tables, and the filesystem sink's part files.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { duckdb } from './duckdb-api.js';
 import { acquireDuckDB, releaseDuckDB } from './duckdb-instance-cache.js';
 
 export interface Preview {
@@ -22,7 +22,7 @@ function plain(v: unknown): unknown {
 export async function previewFrom(path: string, from: string, limit: number): Promise<Preview> {
   // The shared instance for a file (a running sink may hold it); a private one in memory.
   const db = path === '' ? undefined : await acquireDuckDB(path);
-  const memory = db ? undefined : await DuckDBInstance.create(':memory:');
+  const memory = db ? undefined : await duckdb().DuckDBInstance.create(':memory:');
   const conn = await (db?.instance ?? memory!).connect();
   try {
     const count = await conn.runAndReadAll(`SELECT COUNT(*) FROM ${from}`);

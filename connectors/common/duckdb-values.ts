@@ -3,18 +3,10 @@
  * data-chunk fast path), and reading DuckDB values back into weir's representation (BIGINT comes
  * back as a JS bigint, DECIMAL as a value object, TIMESTAMP in microseconds).
  */
-import {
-  DuckDBBlobValue,
-  DuckDBDateValue,
-  DuckDBDecimalValue,
-  DuckDBTimestampTZValue,
-  DuckDBTimestampValue,
-  DuckDBTimeValue,
-  type DuckDBValue,
-  type DuckDBVector,
-} from '@duckdb/node-api';
+import type { DuckDBDecimalValue, DuckDBValue, DuckDBVector } from '@duckdb/node-api';
 import type { SqlType } from '../../src/model/types.js';
 import { internalError, unreachable } from '../../src/errors.js';
+import { duckdb } from './duckdb-api.js';
 
 /** Double-quotes an identifier for DuckDB SQL. */
 export function quoteIdent(name: string): string {
@@ -114,6 +106,7 @@ export function columnWriter(t: SqlType): ColumnWriter {
     case 'DECIMAL': {
       const p = t.precision ?? 10;
       const s = t.scale ?? 0;
+      const { DuckDBDecimalValue } = duckdb();
       return (vector, at, col, from, count) => {
         const vec = vector as unknown as AnyVector;
         for (let i = 0; i < count; i++) {
@@ -122,7 +115,8 @@ export function columnWriter(t: SqlType): ColumnWriter {
         }
       };
     }
-    case 'DATE':
+    case 'DATE': {
+      const { DuckDBDateValue } = duckdb();
       return (vector, at, col, from, count) => {
         const vec = vector as unknown as AnyVector;
         for (let i = 0; i < count; i++) {
@@ -130,7 +124,9 @@ export function columnWriter(t: SqlType): ColumnWriter {
           vec.setItem(at + i, v == null ? null : new DuckDBDateValue(v));
         }
       };
-    case 'TIME':
+    }
+    case 'TIME': {
+      const { DuckDBTimeValue } = duckdb();
       return (vector, at, col, from, count) => {
         const vec = vector as unknown as AnyVector;
         for (let i = 0; i < count; i++) {
@@ -138,7 +134,9 @@ export function columnWriter(t: SqlType): ColumnWriter {
           vec.setItem(at + i, v == null ? null : new DuckDBTimeValue(BigInt(v) * 1000n));
         }
       };
-    case 'TIMESTAMP':
+    }
+    case 'TIMESTAMP': {
+      const { DuckDBTimestampValue } = duckdb();
       return (vector, at, col, from, count) => {
         const vec = vector as unknown as AnyVector;
         for (let i = 0; i < count; i++) {
@@ -146,7 +144,9 @@ export function columnWriter(t: SqlType): ColumnWriter {
           vec.setItem(at + i, v == null ? null : new DuckDBTimestampValue(BigInt(v) * 1000n));
         }
       };
-    case 'TIMESTAMP_LTZ':
+    }
+    case 'TIMESTAMP_LTZ': {
+      const { DuckDBTimestampTZValue } = duckdb();
       return (vector, at, col, from, count) => {
         const vec = vector as unknown as AnyVector;
         for (let i = 0; i < count; i++) {
@@ -154,7 +154,9 @@ export function columnWriter(t: SqlType): ColumnWriter {
           vec.setItem(at + i, v == null ? null : new DuckDBTimestampTZValue(BigInt(v) * 1000n));
         }
       };
-    case 'BYTES':
+    }
+    case 'BYTES': {
+      const { DuckDBBlobValue } = duckdb();
       return (vector, at, col, from, count) => {
         const vec = vector as unknown as AnyVector;
         for (let i = 0; i < count; i++) {
@@ -162,6 +164,7 @@ export function columnWriter(t: SqlType): ColumnWriter {
           vec.setItem(at + i, v == null ? null : new DuckDBBlobValue(v));
         }
       };
+    }
     default:
       return unreachable(t.kind);
   }
@@ -182,7 +185,7 @@ export function fromDuckDB(v: DuckDBValue, t: SqlType): unknown {
       return typeof v === 'bigint' ? Number(v) : typeof v === 'object' && hasField(v, 'toDouble') ? (v as DuckDBDecimalValue).toDouble() : v;
     case 'DECIMAL': {
       const scale = t.scale ?? 0;
-      if (v instanceof DuckDBDecimalValue) {
+      if (v instanceof duckdb().DuckDBDecimalValue) {
         if (v.scale === scale) return v.value;
         return v.scale < scale ? v.value * 10n ** BigInt(scale - v.scale) : v.value / 10n ** BigInt(v.scale - scale);
       }
@@ -197,7 +200,7 @@ export function fromDuckDB(v: DuckDBValue, t: SqlType): unknown {
     case 'BOOLEAN':
       return v;
     case 'DATE':
-      if (v instanceof DuckDBDateValue) return v.days;
+      if (v instanceof duckdb().DuckDBDateValue) return v.days;
       break;
     case 'TIME':
       if (typeof v === 'object' && hasField(v, 'micros')) return Number((v.micros as bigint) / 1000n);
@@ -210,7 +213,7 @@ export function fromDuckDB(v: DuckDBValue, t: SqlType): unknown {
       if (typeof v === 'object' && hasField(v, 'seconds')) return Number(v.seconds as bigint) * 1000;
       break;
     case 'BYTES':
-      if (v instanceof DuckDBBlobValue) return new Uint8Array(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
+      if (v instanceof duckdb().DuckDBBlobValue) return new Uint8Array(v.bytes.buffer, v.bytes.byteOffset, v.bytes.byteLength);
       break;
     case 'NULL':
       return null;

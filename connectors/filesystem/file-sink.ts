@@ -8,7 +8,8 @@
  */
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { duckdb } from '../common/duckdb-api.js';
 import type { TableDef } from '../../src/catalog/table.js';
 import type { Schema } from '../../src/model/types.js';
 import type { ChangeBatch } from '../../src/model/changelog.js';
@@ -92,7 +93,7 @@ export class FileSinkWriter implements TwoPhaseCommitSink<Txn, FileCommittable> 
   async open(): Promise<void> {
     try {
       await mkdir(this.stagingDir, { recursive: true });
-      this.instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+      this.instance = await duckdb().DuckDBInstance.create(':memory:', { threads: '1' });
       this.con = await this.instance.connect();
     } catch (e) {
       throw this.wrap(e, 'open');

@@ -3,19 +3,22 @@
  * at debug level (weir reports failures itself, as one error naming the system and the action),
  * and the external errors those failures become.
  */
-import kafkajs from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
 import type { Kafka, KafkaConfig as KafkaJsConfig, logCreator } from 'kafkajs';
 import { externalError, isWeirError, type WeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { lazyModule } from '../../src/util/lazy-module.js';
 import type { KafkaClientConfig } from './kafka-options.js';
 
-const { Kafka: KafkaClient, logLevel } = kafkajs;
+/** kafkajs, loaded when the first client is created: planning a Kafka table does not need it. */
+const kafkajs = lazyModule<typeof KafkaJs>('kafkajs');
 
 /** kafkajs retries each request this way before weir sees the failure. */
 export const CLIENT_RETRY = { retries: 5, initialRetryTime: 200, maxRetryTime: 3000, factor: 0.2, multiplier: 2 } as const;
 
 /** kafkajs' errors and warnings at info, the rest at debug: weir reports what fails itself. */
 function logCreatorFor(log: Logger): logCreator {
+  const { logLevel } = kafkajs();
   return () => (entry) => {
     const { message, ...rest } = entry.log;
     if (entry.level <= logLevel.WARN) log.info({ kafkajs: entry.namespace, ...rest }, message);
@@ -24,6 +27,7 @@ function logCreatorFor(log: Logger): logCreator {
 }
 
 function kafkaLogLevel(log: Logger): number {
+  const { logLevel } = kafkajs();
   if (log.isLevelEnabled('debug')) return logLevel.DEBUG;
   if (log.isLevelEnabled('info')) return logLevel.WARN;
   return logLevel.NOTHING;
@@ -43,7 +47,7 @@ export function createKafkaClient(config: KafkaClientConfig, log: Logger, client
       ? { sasl: { mechanism: config.sasl.mechanism, username: config.sasl.username, password: config.sasl.password } as KafkaJsConfig['sasl'] }
       : {}),
   };
-  return new KafkaClient(opts);
+  return new (kafkajs().Kafka)(opts);
 }
 
 /** Failures that a restart cannot cure: the credentials or the ACLs must change first. */

@@ -11,10 +11,8 @@
  *   EndTxn request carrying those (as Flink does through reflection on the Java client).
  * Everything here is checked against kafkajs 2.2.4 (package.json pins ^2.2.4).
  */
-import { createRequire } from 'node:module';
 import type { Kafka, Message } from 'kafkajs';
-
-const require = createRequire(import.meta.url);
+import { lazyModule } from '../../src/util/lazy-module.js';
 
 /** A decoded record as kafkajs' fetch returns it. */
 export interface FetchedMessage {
@@ -113,25 +111,24 @@ type CreateCluster = (opts: {
   isolationLevel?: number;
 }) => Cluster;
 
-const createEosManagerInternal = require('kafkajs/src/producer/eosManager/index.js') as (opts: {
-  logger: KafkaLogger;
-  cluster: Cluster;
-  transactionTimeout: number;
-  transactional: boolean;
-  transactionalId: string;
-}) => EosManager;
+// Loaded on first use, with the rest of kafkajs (kafka-client.ts).
+const createEosManagerInternal = lazyModule<
+  (opts: { logger: KafkaLogger; cluster: Cluster; transactionTimeout: number; transactional: boolean; transactionalId: string }) => EosManager
+>('kafkajs/src/producer/eosManager/index.js');
 
-const createMessageProducerInternal = require('kafkajs/src/producer/messageProducer.js') as (opts: {
-  logger: KafkaLogger;
-  cluster: Cluster;
-  partitioner: Partitioner;
-  eosManager: EosManager;
-  idempotent: boolean;
-  retrier: unknown;
-  getConnectionStatus: () => string;
-}) => MessageProducer;
+const createMessageProducerInternal = lazyModule<
+  (opts: {
+    logger: KafkaLogger;
+    cluster: Cluster;
+    partitioner: Partitioner;
+    eosManager: EosManager;
+    idempotent: boolean;
+    retrier: unknown;
+    getConnectionStatus: () => string;
+  }) => MessageProducer
+>('kafkajs/src/producer/messageProducer.js');
 
-const createRetry = require('kafkajs/src/retry/index.js') as (opts: unknown) => unknown;
+const createRetry = lazyModule<(opts: unknown) => unknown>('kafkajs/src/retry/index.js');
 
 function privateMember<T>(client: Kafka, description: string): T {
   const sym = Object.getOwnPropertySymbols(client).find((s) => s.description === description);
@@ -159,20 +156,20 @@ export function createTransactionalParts(
   opts: { transactionalId: string; transactionTimeout: number; partitioner: Partitioner; retry: unknown },
 ): { eos: EosManager; producer: MessageProducer } {
   const logger = clientLogger(client).namespace('Producer');
-  const eos = createEosManagerInternal({
+  const eos = createEosManagerInternal()({
     logger,
     cluster,
     transactionTimeout: opts.transactionTimeout,
     transactional: true,
     transactionalId: opts.transactionalId,
   });
-  const producer = createMessageProducerInternal({
+  const producer = createMessageProducerInternal()({
     logger,
     cluster,
     partitioner: opts.partitioner,
     eosManager: eos,
     idempotent: true,
-    retrier: createRetry(opts.retry),
+    retrier: createRetry()(opts.retry),
     getConnectionStatus: () => 'connected',
   });
   return { eos, producer };
@@ -184,9 +181,9 @@ export function kafkaErrorType(e: unknown): string {
   return err?.type ?? err?.name ?? '';
 }
 
-const createDefaultPartitioner = require('kafkajs/src/producer/partitioners/default/index.js') as () => Partitioner;
+const createDefaultPartitioner = lazyModule<() => Partitioner>('kafkajs/src/producer/partitioners/default/index.js');
 
 /** kafkajs' DefaultPartitioner (Java-compatible murmur2 of the key; keyless messages spread). */
 export function defaultPartitioner(): Partitioner {
-  return createDefaultPartitioner();
+  return createDefaultPartitioner()();
 }

@@ -4,11 +4,15 @@
  * publication (created when missing unless autocreate is disabled) and the slot (its state, who
  * holds it). Every failure is one line naming what to change.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { externalError, isWeirError, userError, type WeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { lazyModule } from '../../src/util/lazy-module.js';
 import type { CdcConfig } from './cdc-options.js';
 import { parseLsn, type Lsn } from './lsn.js';
+
+/** pg, loaded when the reader first connects: planning a CDC table does not need it. */
+const pgModule = lazyModule<typeof pg>('pg');
 
 export interface PgColumn {
   readonly name: string;
@@ -56,7 +60,7 @@ export function clientConfig(config: CdcConfig, replication: boolean): pg.Client
 
 /** A connected client whose values all stay text. */
 export async function connect(config: CdcConfig, replication = false): Promise<pg.Client> {
-  const c = new pg.Client({ ...clientConfig(config, replication), types: { getTypeParser: () => (v: string) => v } } as pg.ClientConfig);
+  const c = new (pgModule().Client)({ ...clientConfig(config, replication), types: { getTypeParser: () => (v: string) => v } } as pg.ClientConfig);
   c.on('error', () => undefined);
   try {
     await c.connect();

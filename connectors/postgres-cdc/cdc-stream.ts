@@ -5,8 +5,10 @@
  * and, when the stream is idle, heartbeats written into the WAL so the slot's position advances.
  */
 import type pg from 'pg';
-import { LogicalReplicationService } from 'pg-logical-replication';
+import type * as PgLogicalReplication from 'pg-logical-replication';
+import type { LogicalReplicationService } from 'pg-logical-replication';
 import { userError } from '../../src/errors.js';
+import { lazyModule } from '../../src/util/lazy-module.js';
 import type { SlotAcks } from './cdc-ack.js';
 import type { CdcConfig } from './cdc-options.js';
 import type { Pausable, ReplicationQueue } from './cdc-queue.js';
@@ -15,6 +17,9 @@ import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { PgOutputDecoder, type PgOutputMessage } from './pgoutput.js';
 
 const STATUS_INTERVAL_MS = 10_000;
+
+/** pg-logical-replication, loaded when the first stream starts: planning does not need it. */
+const replication = lazyModule<typeof PgLogicalReplication>('pg-logical-replication');
 
 export interface StreamHooks {
   /** A stream error to fail the reader with (never called after close()). */
@@ -42,7 +47,7 @@ export class ReplicationStream {
     private readonly acks: SlotAcks,
     private readonly hooks: StreamHooks,
   ) {
-    const service = new LogicalReplicationService(clientConfig(config, false), { acknowledge: { auto: false, timeoutSeconds: 0 } });
+    const service = new (replication().LogicalReplicationService)(clientConfig(config, false), { acknowledge: { auto: false, timeoutSeconds: 0 } });
     this.service = service;
     service.on('data', (_lsn: string, msg: PgOutputMessage) => queue.push({ kind: 'msg', msg }));
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {

@@ -3,8 +3,12 @@
  * client whose server goes away emits one; unhandled it would crash the process — the next query
  * fails instead), and closed with a deadline so a dead server cannot hang a shutdown.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyModule } from '../../src/util/lazy-module.js';
 import type { PgConnectionConfig } from './postgres-options.js';
+
+/** pg, loaded when the sink first connects: planning a PostgreSQL table does not need it. */
+const pgModule = lazyModule<typeof pg>('pg');
 
 export interface PgClientOptions {
   /** Shown in pg_stat_activity. */
@@ -14,7 +18,7 @@ export interface PgClientOptions {
 }
 
 export async function connectPg(config: PgConnectionConfig, options: PgClientOptions): Promise<pg.Client> {
-  const client = new pg.Client({
+  const client = new (pgModule().Client)({
     host: config.host,
     port: config.port,
     database: config.database,

@@ -3,14 +3,17 @@
  * wrapping them in `SELECT <expr>`, single expressions. Its peggy syntax errors become
  * SQL_PARSE user errors at the file position of the offending token.
  */
-import nsp from 'node-sql-parser/build/flinksql.js';
+import type { Parser } from 'node-sql-parser/build/flinksql.js';
 import { isWeirError } from '../errors.js';
+import { lazyModule } from '../util/lazy-module.js';
 import { didYouMean, expectedKeywords, parseError, summarizeExpected, type PeggyExpectation } from './sql-errors.js';
 import { describeToken, type Token } from './tokenizer.js';
 import type { NspNode, StatementContext } from './nsp-node.js';
 import { splitNested, substitutePlaceholders, type Piece } from './nested-parse.js';
 
-const parser = new nsp.Parser();
+// The FlinkSQL build only (not the all-dialects one), required at the first parse.
+const nsp = lazyModule<{ Parser: typeof Parser }>('node-sql-parser/build/flinksql.js');
+let parser: Parser | undefined;
 const OPTIONS = { database: 'FlinkSQL', trimQuery: false, parseOptions: { includeLocations: false } };
 const EXPR_PREFIX = 'SELECT ';
 
@@ -82,7 +85,7 @@ function parseInnerPieces(ctx: StatementContext, outer: Piece, ast: NspNode): Ns
 
 function run(ctx: StatementContext, text: string, toLocal: (o: number) => number, start: number, end: number, what: 'statement' | 'expression'): NspNode {
   try {
-    return parser.astify(text, OPTIONS);
+    return (parser ??= new (nsp().Parser)()).astify(text, OPTIONS);
   } catch (e) {
     if (isWeirError(e)) throw e;
     const retried = withQuotedAliases(text, e);
@@ -105,7 +108,7 @@ function withQuotedAliases(text: string, first: unknown): NspNode | undefined {
     quoted.add(word.toLowerCase());
     text = text.replace(new RegExp(`(\\bAS\\s+)(${word})\\b`, 'gi'), (_, as: string, w: string) => `${as}\`${w}\``);
     try {
-      return parser.astify(text, OPTIONS);
+      return (parser ??= new (nsp().Parser)()).astify(text, OPTIONS);
     } catch (next) {
       e = next;
     }
