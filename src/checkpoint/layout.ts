@@ -77,3 +77,11 @@ export function folderOf(path: string): string {
   const abs = resolve(path);
   return (METADATA_NAMES as readonly string[]).includes(basename(abs)) ? dirname(abs) : abs;
 }
+
+/**
+ * The folder under the checkpoint dir where the rocksdb state backend keeps its working stores by
+ * default (state.backend.local-dir overrides it): <checkpointDir>/.local-state/<job>/. Working
+ * files, never part of a checkpoint; a subtask deletes its own when it ends, and the next run
+ * deletes those a killed process left.
+ */
+export const LOCAL_STATE_DIR = '.local-state';

@@ -125,6 +125,7 @@ export async function runJobFile(job: JobFile, flags: RunFlags, onStart?: (runni
     },
     restartStrategy: job.config.restartStrategy,
     stateBackend: job.config.stateBackend,
+    ...(job.config.stateLocalDir === undefined ? {} : { stateLocalDir: job.config.stateLocalDir }),
     restore,
     log,
   });

@@ -29,6 +29,8 @@ export interface JobConfig {
   allowNonRestoredState: boolean;
   /** state.backend.type: where operators' keyed state lives. */
   stateBackend: StateBackendType;
+  /** state.backend.local-dir: where the rocksdb backend keeps its working files (default: under the checkpoint dir). */
+  stateLocalDir?: string;
   /** Every key as set, for SET listings and the keys read elsewhere (sql-client.*, table.exec.*). */
   raw: Map<string, string>;
 }
@@ -68,6 +70,9 @@ const SETTERS: Record<string, Setter> = {
   'execution.savepoint.path': (c, v, k) => (c.savepointPath = localPathValue(v, k)),
   'execution.savepoint.ignore-unclaimed-state': (c, v, k) => (c.allowNonRestoredState = boolValue(v, k)),
   'state.backend.type': (c, v, k) => (c.stateBackend = enumValue(v, k, STATE_BACKEND_TYPES)),
+  'state.backend.local-dir': (c, v, k) => (c.stateLocalDir = localPathValue(v, k)),
+  // Flink 1.x's name of the same option (still read there).
+  'state.backend.rocksdb.localdir': (c, v, k) => (c.stateLocalDir = localPathValue(v, k)),
   ...Object.fromEntries(RESTART_KEYS.map((key): [string, Setter] => [key, (_c, v, k) => checkRestartKey(k, v)])),
 };
 

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CheckpointParticipants, ParticipantVertex } from '../checkpoint/coordinator.js';
 import type { CheckpointAck } from '../runtime/checkpoint-ack.js';
 import type { RestorePlan } from '../checkpoint/restore.js';
@@ -46,6 +48,8 @@ export interface ExecutionOptions {
   readonly channelCapacity?: number;
   /** 'state.backend.type' (default hashmap). */
   readonly stateBackend?: StateBackendType;
+  /** The folder the rocksdb backend's subtasks keep their working stores in. */
+  readonly stateLocalDir?: string;
   /** 'execution.checkpointing.incremental': backends record changes for incremental snapshots. */
   readonly incrementalCheckpoints?: boolean;
 }
@@ -204,6 +208,8 @@ export class Execution implements CheckpointParticipants {
             onExpired: (n) => metrics.inc('state-keys-expired', n),
             label: `${v.name} (${i + 1}/${v.parallelism})`,
             incremental: this.options.incrementalCheckpoints === true,
+            localDir: this.options.stateLocalDir ?? join(tmpdir(), 'weir-local-state', graph.jobName),
+            storeName: `${v.uid}-${i}`,
           }),
           inputSchemas: schemas,
           log: log.child({ operator: v.name, subtask: i }),

@@ -22,6 +22,8 @@ export interface JobOptions {
   restartStrategy: RestartStrategy;
   /** state.backend.type (default hashmap). */
   stateBackend?: StateBackendType;
+  /** state.backend.local-dir: the rocksdb backend's working files go to <it>/<job> (default: <checkpointDir>/.local-state). */
+  stateLocalDir?: string;
   /** `path`: a chk-<n> folder, its _metadata, a savepoint folder, or 'latest'. */
   restore?: { path: string; allowNonRestoredState: boolean };
   log: Logger;

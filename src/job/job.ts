@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type CompletedCheckpoint, CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import type { CheckpointMetadata } from '../checkpoint/metadata.js';
 import { loadRestorePlan } from '../checkpoint/restore.js';
-import { jobDir, validateSavepointName } from '../checkpoint/layout.js';
+import { jobDir, LOCAL_STATE_DIR, validateSavepointName } from '../checkpoint/layout.js';
 import { maxUsedCheckpointId } from '../checkpoint/checkpoint-list.js';
 import { readMetadata } from '../checkpoint/metadata-files.js';
 import { resolveRestore } from '../checkpoint/resolve-restore.js';
@@ -287,6 +288,7 @@ class Job implements RunningJob {
         counters: this.counters,
         retainedCheckpoints: this.options.checkpointing.numRetained,
         stateBackend: this.options.stateBackend ?? 'hashmap',
+        stateLocalDir: join(this.options.stateLocalDir ?? join(this.options.checkpointDir, LOCAL_STATE_DIR), this.graph.jobName),
         incrementalCheckpoints: this.options.checkpointing.incremental === true,
         hooks: {
           acknowledge: (a, uid, subtask, id, ack) => coordinator.acknowledge(a, uid, subtask, id, ack),

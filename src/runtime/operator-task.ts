@@ -5,6 +5,7 @@ import type { InputGate } from './input-gate.js';
 import type { OperatorVertex } from './job-graph.js';
 import { forwardedWatermark, type Operator, type OperatorContext } from './operator.js';
 import type { Barrier } from './stream-element.js';
+import type { KeyedStateSnapshot } from '../state/state-backend.js';
 import { Mailbox } from './task-common.js';
 import type { TaskOutput } from './task-output.js';
 
@@ -31,6 +32,9 @@ export class OperatorTask {
   /** The checkpoint (not savepoint) of the last snapshot, and the newest one known complete. */
   private lastSnapshotId = 0;
   private completedId = 0;
+  /** Keyed-state snapshots still being written (asynchronous snapshots), and the first to fail. */
+  private readonly snapshotsInFlight = new Set<Promise<void>>();
+  private snapshotError: unknown = undefined;
 
   constructor(
     readonly vertex: OperatorVertex,
@@ -85,12 +89,16 @@ export class OperatorTask {
         this.closed = true;
         await this.operator.close().catch(() => undefined);
       }
+      await Promise.allSettled(this.snapshotsInFlight);
+      await this.context.state.dispose().catch(() => undefined);
     }
   }
 
   private async loop(): Promise<void> {
     const op = this.vertex.createOperator();
     this.operator = op;
+    const state = this.context.state;
+    await state.open();
     await op.open(this.context);
     this.env.opened();
     const gate = this.gate;
@@ -100,6 +108,7 @@ export class OperatorTask {
     for (;;) {
       signal.reset();
       if (this.cancelled) return;
+      if (this.snapshotError !== undefined) throw this.snapshotError;
       if (this.mailbox.hasWork) {
         await this.mailbox.runAll();
         continue;
@@ -118,9 +127,19 @@ export class OperatorTask {
         case 'batch': {
           if (gate.hasIdle) gate.markActive(index);
           if (this.onSinkRows !== undefined) this.onSinkRows(el.batch.size);
-          this.context.state.advanceTime(Date.now());
-          const r = op.process(el.batch, channels[index].input);
+          state.advanceTime(Date.now());
+          const input = channels[index].input;
+          if (state.prefetches) {
+            op.prefetch?.(el.batch, input);
+            const loaded = state.load();
+            if (loaded !== undefined) await loaded;
+          }
+          const r = op.process(el.batch, input);
           if (r !== undefined) await r;
+          if (state.prefetches) {
+            const written = state.afterBatch();
+            if (written !== undefined) await written;
+          }
           break;
         }
         case 'watermark': {
@@ -170,18 +189,30 @@ export class OperatorTask {
     this.lastSnapshotId = barrier.savepoint === undefined ? barrier.checkpointId : 0;
     const syncMs = performance.now() - t0;
     this.output.emitBarrier(barrier);
-    this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, {
-      kind: 'operator',
-      result,
-      keyed,
-      syncMs,
-      ...(keyed.incremental ? { base } : {}),
-    });
+    const ack = (k: KeyedStateSnapshot): void =>
+      this.env.acknowledge(this.env.attempt, this.vertex.uid, this.subtask, barrier.checkpointId, {
+        kind: 'operator',
+        result,
+        keyed: k,
+        syncMs,
+        ...(k.incremental ? { base } : {}),
+      });
+    if (keyed instanceof Promise) {
+      // Asynchronous snapshot: processing goes on; the ack follows once it is written.
+      const done = keyed.then(ack, (e: unknown) => {
+        this.snapshotError ??= e;
+        this.signal.notify();
+      });
+      this.snapshotsInFlight.add(done);
+      void done.finally(() => this.snapshotsInFlight.delete(done));
+    } else ack(keyed);
     this.gate.releaseAll();
   }
 
   private async finish(op: Operator): Promise<void> {
     await this.mailbox.runAll();
+    await Promise.all(this.snapshotsInFlight);
+    if (this.snapshotError !== undefined) throw this.snapshotError;
     this.closed = true;
     await op.close();
     this.output.emitEnd();

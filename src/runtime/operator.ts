@@ -81,6 +81,13 @@ export interface Operator {
    */
   process(batch: ChangeBatch, input: number): void | Promise<void>;
   /**
+   * With a state backend that keeps state on disk (`ctx.state.prefetches`), called before
+   * process(batch, input): announces every key process will read or write, through
+   * `ValueState.prefetch`, so the task can load them in one batched read. An operator with value
+   * states must declare it; one without never needs it.
+   */
+  prefetch?(batch: ChangeBatch, input: number): void;
+  /**
    * The combined (minimum) watermark of all inputs advanced to `timestamp`: emit what it completes
    * (windows, timers). The operator does not forward the watermark: the task does, once this
    * returns, with what `outputWatermark` says.

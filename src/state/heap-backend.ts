@@ -16,11 +16,11 @@
  */
 import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
-import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
 import { packEntries, RestoredSections, type Section, type SectionEntry } from './heap-sections.js';
 import { HeapValueState } from './heap-value-state.js';
-import { serializeState } from './serde.js';
+import { entriesOf, serializeSections, SnapshotPolicy } from './snapshot-policy.js';
 
 export interface HeapBackendOptions {
   readonly keyGroups: KeyGroupRange;
@@ -37,15 +37,11 @@ export interface HeapBackendOptions {
 }
 
 /** Entries examined per advanceTime for expiry: bounded work per batch. */
-const CLEANUP_PER_ADVANCE = 256;
-/**
- * Incremental snapshots in a row before a whole one: bounds how many sections a restore reads
- * per key group (a whole one is also taken once the changes since the last add up to its size).
- */
-const MAX_CHANGE_SNAPSHOTS = 20;
+export const CLEANUP_PER_ADVANCE = 256;
 
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;
+  readonly prefetches = false;
   now: number;
   private readonly states = new Map<string, HeapValueState<unknown, unknown>>();
   private readonly structures = new Map<string, KeyGroupedStructure>();
@@ -60,16 +56,30 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly wholeGroups = new Map<string, Set<number>>();
   /** Changes are being recorded (incremental, after the first snapshot). */
   private tracking = false;
-  /** Incremental snapshots since the last whole one, and their bytes; the last whole one's bytes. */
-  private changeSnapshots = 0;
-  private changeBytes = 0;
-  private wholeBytes = 0;
+  private readonly policy = new SnapshotPolicy();
 
   constructor(private readonly options: HeapBackendOptions) {
     this.keyGroups = options.keyGroups;
     this.now = Date.now();
     this.restored = new RestoredSections(this.keyGroups.start, this.keyGroups.end, (kg) => this.foreignKey(kg));
     for (const bytes of options.restored) this.restored.add(bytes);
+  }
+
+  async open(): Promise<void> {}
+
+  async dispose(): Promise<void> {}
+
+  load(): undefined {
+    return undefined;
+  }
+
+  afterBatch(): undefined {
+    return undefined;
+  }
+
+  /** Folds in one more restored section (already deserialized; a disk backend hands over the structures' entries). */
+  restoreSection(section: Section): void {
+    this.restored.addSection(section);
   }
 
   foreignKey(keyGroup: number): Error {
@@ -149,29 +159,19 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   snapshot(options: { readonly incremental?: boolean } = {}): KeyedStateSnapshot {
-    const incremental = options.incremental === true && this.tracking && this.changeSnapshots < MAX_CHANGE_SNAPSHOTS && this.changeBytes <= this.wholeBytes;
-    const byGroup = incremental ? this.changes() : this.whole();
-    const sections: KeyGroupSection[] = [];
-    let bytes = 0;
-    for (const g of [...byGroup.keys()].sort((a, b) => a - b)) {
-      const keyGroup = this.keyGroups.start + g;
-      const section = serializeState([keyGroup, byGroup.get(g)!] satisfies Section);
-      bytes += section.length;
-      sections.push({ keyGroup, bytes: section });
-    }
-    if (incremental) {
-      this.changeSnapshots++;
-      this.changeBytes += bytes;
-    } else {
-      this.changeSnapshots = 0;
-      this.changeBytes = 0;
-      this.wholeBytes = bytes;
-    }
+    const incremental = this.policy.incremental(options.incremental, this.tracking);
+    const { sections, bytes } = serializeSections(this.keyGroups.start, this.collect(incremental));
+    this.policy.record(incremental, bytes);
     if (this.options.incremental === true && !this.tracking) {
       this.tracking = true;
       for (const s of this.states.values()) s.trackChanges();
     }
     return { sections, incremental };
+  }
+
+  /** Every state's entries (whole) or what changed since the previous snapshot, by key group (- start). */
+  collect(incremental: boolean): Map<number, SectionEntry[]> {
+    return incremental ? this.changes() : this.whole();
   }
 
   private structureData(name: string, s: KeyGroupedStructure, into: Map<number, SectionEntry[]>): Set<number> {
@@ -234,10 +234,4 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     return out;
   }
-}
-
-function entriesOf(byGroup: Map<number, SectionEntry[]>, g: number): SectionEntry[] {
-  let list = byGroup.get(g);
-  if (list === undefined) byGroup.set(g, (list = []));
-  return list;
 }

@@ -68,7 +68,10 @@ export class RestoredSections {
 
   /** Folds one section in; sections of a key group must come in checkpoint order. */
   add(bytes: Uint8Array): void {
-    const [keyGroup, entries] = deserializeState<Section>(bytes);
+    this.addSection(deserializeState<Section>(bytes));
+  }
+
+  addSection([keyGroup, entries]: Section): void {
     if (!(keyGroup >= this.start && keyGroup <= this.end)) throw this.foreign(keyGroup);
     const g = keyGroup - this.start;
     for (const e of entries) {

@@ -70,6 +70,9 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
     this.remove(this.group(hash), key);
   }
 
+  /** Everything is in memory: nothing to load. */
+  prefetch(): void {}
+
   private remove(g: number, key: K): void {
     if (this.groups[g].delete(key)) {
       this.count--;

@@ -39,9 +39,16 @@ export interface ValueState<K, V> {
   readonly size: number;
   /**
    * Every live entry, key group by key group. `fn` may delete the entry it is given (and only
-   * that one); puts during the scan may or may not be visited.
+   * that one); puts during the scan may or may not be visited. A backend on disk reads the entries
+   * asynchronously and returns a promise (the caller awaits it before it touches the state again).
    */
-  forEach(fn: (value: V, key: K) => void): void;
+  forEach(fn: (value: V, key: K) => void): void | Promise<void>;
+  /**
+   * Announces that the current batch will read or write `key` (only with a backend whose
+   * `prefetches` is true; see KeyedStateBackend.load). Cheap and synchronous: it only queues the
+   * key when the backend does not hold it in memory.
+   */
+  prefetch(key: K, hash: number): void;
 }
 
 /**
@@ -100,6 +107,21 @@ export interface KeyGroupSection {
 export interface KeyedStateBackend {
   /** The key groups this subtask owns. */
   readonly keyGroups: KeyGroupRange;
+  /**
+   * The backend keeps value states on disk behind an in-memory cache, so `get`, `put` and `delete`
+   * of a key need it loaded first: before each input batch the task asks the operator to
+   * `prefetch` the batch's keys (Operator.prefetch) and awaits `load()`; after the batch it awaits
+   * `afterBatch()`. False for the heap backend, which the task then never asks.
+   */
+  readonly prefetches: boolean;
+  /** Reads the keys queued by `prefetch` (one batched read); undefined when none are queued. */
+  load(): Promise<void> | undefined;
+  /** Writes what the batch changed and trims the cache (disk backend); undefined when nothing to do. */
+  afterBatch(): Promise<void> | undefined;
+  /** Prepares the backend (a disk backend creates its working files and restores into them). */
+  open(): Promise<void>;
+  /** Releases the backend (a disk backend deletes its working files); waits for snapshots in flight. */
+  dispose(): Promise<void>;
   /** Declares (or returns the already declared) state `name`; restored entries are in it. */
   valueState<K, V>(name: string, options?: ValueStateOptions): ValueState<K, V>;
   /** Registers a specialised structure as state `name`; its restored key groups are handed to it now. */
@@ -126,6 +148,10 @@ export interface KeyedStateBackend {
    * backend may give only the changes since its previous snapshot (the caller asks for that only
    * when the previous snapshot's checkpoint completed); it still gives a whole one when the changes
    * have grown as large as a whole snapshot would be, so a restore never reads a long chain.
+   *
+   * Asynchronous snapshots: a backend may return a promise. The snapshot is still the state as of
+   * the call (a disk backend pins a store snapshot and records which keys changed); reading and
+   * serializing it happens while the task goes on processing.
    */
-  snapshot(options?: { readonly incremental?: boolean }): KeyedStateSnapshot;
+  snapshot(options?: { readonly incremental?: boolean }): KeyedStateSnapshot | Promise<KeyedStateSnapshot>;
 }

@@ -124,6 +124,7 @@ export class JobRegistry {
       },
       restartStrategy: config.restartStrategy,
       stateBackend: config.stateBackend,
+      ...(config.stateLocalDir === undefined ? {} : { stateLocalDir: config.stateLocalDir }),
       restore,
       log: this.log,
     });

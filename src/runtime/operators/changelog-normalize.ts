@@ -131,11 +131,17 @@ export class ChangelogNormalizeOperator implements Operator {
     return from;
   }
 
-  process(batch: ChangeBatch): void {
-    if (batch.truncate !== undefined) {
-      this.truncate(batch.truncate.tables);
-      return;
+  prefetch(batch: ChangeBatch): void {
+    if (batch.truncate !== undefined) return;
+    const { kinds, columns: cols, size } = batch;
+    const keys = this.config.keys;
+    for (let i = 0; i < size; i++) {
+      if (kinds[i] !== RowKind.UPDATE_BEFORE) this.rows.prefetch(rowMapKey(cols, i, keys), hashRow(cols, i, keys));
     }
+  }
+
+  process(batch: ChangeBatch): void | Promise<void> {
+    if (batch.truncate !== undefined) return this.truncate(batch.truncate.tables);
     const { kinds, columns: cols, size } = batch;
     const arity = this.arity;
     const rows = this.rows;
@@ -182,11 +188,11 @@ export class ChangelogNormalizeOperator implements Operator {
     for (let c = 0; c < this.arity; c++) out.set(c, row[c]);
   }
 
-  private truncate(tables: readonly string[]): void {
+  private truncate(tables: readonly string[]): void | Promise<void> {
     const tc = this.config.tableColumn;
     const keys = this.config.keys;
     const scratch = this.keyScratch;
-    this.rows.forEach((row, key) => {
+    const scanned = this.rows.forEach((row, key) => {
       if (tc >= 0 && !tables.includes(row[tc] as string)) return;
       // The key's hash, as the exchange computed it from the row's key columns.
       for (let k = 0; k < keys.length; k++) scratch[keys[k]][0] = row[keys[k]];
@@ -194,6 +200,11 @@ export class ChangelogNormalizeOperator implements Operator {
       this.emitRow(RowKind.DELETE, row);
       if (this.builder.size >= 4096) this.output.emit(this.builder.take()!);
     });
+    if (scanned instanceof Promise) return scanned.then(() => this.emitRest());
+    this.emitRest();
+  }
+
+  private emitRest(): void {
     const b = this.builder.take();
     if (b !== null) this.output.emit(b);
   }

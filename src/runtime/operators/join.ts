@@ -131,6 +131,18 @@ export class JoinOperator implements Operator {
     return pred(scratch, 0);
   }
 
+  prefetch(batch: ChangeBatch, input: number): void {
+    const cols = batch.columns;
+    const keys = this.keys[input]!;
+    const [a, b] = this.state;
+    for (let row = 0; row < batch.size; row++) {
+      const key = rowMapKey(cols, row, keys);
+      const hash = hashRow(cols, row, keys);
+      a.prefetch(key, hash);
+      b.prefetch(key, hash);
+    }
+  }
+
   process(batch: ChangeBatch, input: number): void {
     const n = batch.size;
     if (n === 0) return;

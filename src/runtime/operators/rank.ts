@@ -134,6 +134,14 @@ export class RankOperator implements Operator {
     return out;
   }
 
+  prefetch(batch: ChangeBatch): void {
+    const cols = batch.columns;
+    const keys = this.config.partitionKeys;
+    for (let row = 0; row < batch.size; row++) {
+      this.partitions.prefetch(rowMapKey(cols, row, keys), keys.length === 0 ? 0 : hashRow(cols, row, keys));
+    }
+  }
+
   process(batch: ChangeBatch, _input = 0): void {
     const n = batch.size;
     if (n === 0) return;

@@ -1,0 +1,400 @@
+/**
+ * `state.backend.type = 'rocksdb'`: value states on local disk in an embedded RocksDB store
+ * (rocks-store.ts), behind an in-memory cache of bounded size, so a state may outgrow the heap.
+ *
+ * The task prefetches every input batch's keys in one batched read before the batch and writes
+ * what the batch changed in one write batch after it (see KeyedStateBackend.prefetches). Snapshots
+ * are asynchronous: at the barrier the backend pins a store snapshot and takes the set of keys
+ * changed since the previous snapshot (cheap), then reads and serializes the entries while the task
+ * processes on. Sections have the heap backend's format (heap-sections.ts), so a checkpoint of
+ * either backend restores into the other, with any parallelism. A restore writes the sections of
+ * the subtask's key groups into a fresh store, one key group at a time.
+ *
+ * Registered structures (keyed-aggregate's slot table, window operators) stay in the heap in this
+ * backend too: it hands them to an inner heap backend and merges their sections into its own.
+ */
+import { randomUUID } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { internalError } from '../errors.js';
+import type { KeyGroupRange } from '../model/partition.js';
+import { HeapKeyedStateBackend } from './heap-backend.js';
+import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
+import { packEntries, packKeys, type Section, type SectionEntry } from './heap-sections.js';
+import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
+import { RocksStore, type StoreView } from './rocks-store.js';
+import { RocksValueState } from './rocks-value-state.js';
+import { deserializeState, serializeState } from './serde.js';
+import { entriesOf, SnapshotPolicy } from './snapshot-policy.js';
+import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import { unpackColumn } from './columns.js';
+
+export interface RocksBackendOptions {
+  readonly keyGroups: KeyGroupRange;
+  readonly ttlMs: number;
+  readonly restored: readonly Uint8Array[];
+  readonly onExpired?: (count: number) => void;
+  readonly label: string;
+  readonly incremental?: boolean;
+  /** The folder the job's subtasks keep their stores in (state.backend.local-dir/<job>). */
+  readonly localDir: string;
+  /** Names the subtask's store folder (operator uid and subtask). */
+  readonly storeName: string;
+  /** Entries each value state keeps in memory between batches. */
+  readonly cacheEntries?: number;
+}
+
+/** Cached entries per value state by default: enough for hot keys, small next to the heap. */
+export const DEFAULT_CACHE_ENTRIES = 100_000;
+/**
+ * Changed entries a subtask keeps in memory before it writes them to the store (it always writes
+ * them at a snapshot, and before it evicts them): a key changed by many batches is serialized once
+ * per checkpoint, not once per batch, and the write at the barrier stays small.
+ */
+const WRITE_BACK_AT = 8_192;
+
+export class RocksKeyedStateBackend implements KeyedStateBackend {
+  readonly keyGroups: KeyGroupRange;
+  readonly prefetches = true;
+  now: number;
+  readonly label: string;
+  private readonly heap: HeapKeyedStateBackend;
+  private storeOrNull: RocksStore | null = null;
+  private readonly states = new Map<string, RocksValueState<unknown, unknown>>();
+  /** Store ids of every state on disk (declared or only restored) and restored key counts. */
+  private readonly ids = new Map<string, number>();
+  private readonly restoredKeys = new Map<string, number>();
+  private tracking = false;
+  private readonly policy = new SnapshotPolicy();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly cacheEntries: number;
+  /**
+   * Every store write and batched read, in order: a write is serialized when it is queued, and a
+   * read or a snapshot's pinning waits for the writes queued before it, so neither sees the store
+   * without them (the binding runs requests on a thread pool, in no fixed order).
+   */
+  private storeQueue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: RocksBackendOptions) {
+    this.keyGroups = options.keyGroups;
+    this.label = options.label;
+    this.now = Date.now();
+    this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+    this.heap = new HeapKeyedStateBackend({ ...options, restored: [] });
+  }
+
+  get store(): RocksStore {
+    if (this.storeOrNull === null) throw internalError(`${this.label}: the state store is used before open()`);
+    return this.storeOrNull;
+  }
+
+  get ttlMs(): number {
+    return this.options.ttlMs;
+  }
+
+  processingTime(): number {
+    return this.now;
+  }
+
+  expired(count: number): void {
+    this.options.onExpired?.(count);
+  }
+
+  foreignKey(keyGroup: number): Error {
+    return this.heap.foreignKey(keyGroup);
+  }
+
+  async open(): Promise<void> {
+    await removeDeadStores(this.options.localDir);
+    this.storeOrNull = await RocksStore.open(join(this.options.localDir, `pid-${process.pid}-${this.options.storeName}-${randomUUID().slice(0, 8)}`));
+    await this.restore();
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
+    const store = this.storeOrNull;
+    this.storeOrNull = null;
+    await store?.destroy();
+  }
+
+  private stateId(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) this.ids.set(name, (id = this.ids.size));
+    return id;
+  }
+
+  /**
+   * Writes the restored sections into the store, folding each key group's chain (a whole
+   * section, then changes) in memory first: sections of a key group arrive one after another.
+   */
+  private async restore(): Promise<void> {
+    let fold: RestoreFold | null = null;
+    for (const bytes of this.options.restored) {
+      const [keyGroup, entries] = deserializeState<Section>(bytes);
+      if (keyGroup < this.keyGroups.start || keyGroup > this.keyGroups.end) throw this.foreignKey(keyGroup);
+      if (fold !== null && fold.keyGroup !== keyGroup) {
+        await this.writeFold(fold);
+        fold = null;
+      }
+      fold ??= { keyGroup, states: new Map() };
+      const structures: SectionEntry[] = [];
+      for (const e of entries) {
+        if (e.length === 2) {
+          const map = new Map<unknown, unknown>();
+          const { n, k, v } = e[1];
+          const keys = unpackColumn(k, n);
+          const vals = unpackColumn(v, n);
+          for (let i = 0; i < n; i++) map.set(keys[i], vals[i]);
+          fold.states.set(e[0], { whole: true, entries: map });
+        } else if (e.length === 4 && e[3] === 'd') {
+          let s = fold.states.get(e[0]);
+          if (s === undefined) fold.states.set(e[0], (s = { whole: false, entries: new Map() }));
+          const dels = e[2];
+          if (dels !== null) {
+            const keys = unpackColumn(dels.k, dels.n);
+            for (let i = 0; i < dels.n; i++) s.entries.set(keys[i], DELETED);
+          }
+          const puts = e[1];
+          if (puts !== null) {
+            const keys = unpackColumn(puts.k, puts.n);
+            const vals = unpackColumn(puts.v, puts.n);
+            for (let i = 0; i < puts.n; i++) s.entries.set(keys[i], vals[i]);
+          }
+        } else structures.push(e);
+      }
+      if (structures.length > 0) this.heap.restoreSection([keyGroup, structures]);
+    }
+    if (fold !== null) await this.writeFold(fold);
+  }
+
+  private async writeFold(fold: RestoreFold): Promise<void> {
+    const ops: WriteOpList = [];
+    const ranges: [Buffer, Buffer][] = [];
+    for (const [name, s] of fold.states) {
+      const id = this.stateId(name);
+      if (s.whole) ranges.push(stateRange(fold.keyGroup, id));
+      let n = 0;
+      for (const [k, v] of s.entries) {
+        if (v === DELETED) {
+          ops.push([encodeKey(fold.keyGroup, id, k), null]);
+          continue;
+        }
+        // A restore starts every key's time to live afresh (the job's downtime is not idle time).
+        ops.push([encodeKey(fold.keyGroup, id, k), encodeValue(v, this.now, RAW)]);
+        n++;
+      }
+      this.restoredKeys.set(name, (this.restoredKeys.get(name) ?? 0) + n);
+    }
+    await this.queueWrite(ops, ranges);
+  }
+
+  registerStructure(name: string, structure: KeyGroupedStructure, options: { readonly ttl?: boolean } = {}): void {
+    if (this.states.has(name)) throw internalError(`${this.label}: state '${name}' is declared twice`);
+    this.heap.registerStructure(name, structure, options);
+  }
+
+  valueState<K, V>(name: string, options: ValueStateOptions = {}): ValueState<K, V> {
+    let state = this.states.get(name);
+    if (state === undefined) {
+      const { start, end } = this.keyGroups;
+      state = new RocksValueState(
+        this,
+        name,
+        this.stateId(name),
+        start,
+        end - start + 1,
+        options.ttl === true ? this.options.ttlMs : 0,
+        this.restoredKeys.get(name) ?? 0,
+      );
+      state.migrate = options.migrate;
+      this.states.set(name, state);
+      if (this.tracking) state.trackChanges();
+    }
+    return state as unknown as ValueState<K, V>;
+  }
+
+  advanceTime(now: number): void {
+    this.now = now;
+    this.heap.advanceTime(now);
+  }
+
+  load(): Promise<void> | undefined {
+    let n = 0;
+    for (const s of this.states.values()) n += s.pending.size;
+    if (n === 0) return undefined;
+    return this.loadPending(n);
+  }
+
+  private async loadPending(n: number): Promise<void> {
+    const keys: Buffer[] = new Array(n);
+    let i = 0;
+    for (const s of this.states.values()) for (const [k, kg] of s.pending) keys[i++] = encodeKey(kg, s.id, k);
+    await this.storeQueue;
+    const values = await this.store.getMany(keys);
+    i = 0;
+    for (const s of this.states.values()) {
+      for (const [k, kg] of s.pending) s.loaded(k, kg, values[i++]!);
+      s.pending.clear();
+    }
+  }
+
+  afterBatch(): Promise<void> | undefined {
+    let dirty = 0;
+    let over = false;
+    for (const s of this.states.values()) {
+      dirty += s.dirtyCount;
+      if (s.cached > this.cacheEntries) over = true;
+    }
+    if (dirty < WRITE_BACK_AT && !over) return undefined;
+    return this.writeBack();
+  }
+
+  /** Writes every changed entry and trims the caches to their bound. */
+  writeBack(): Promise<void> {
+    const written = this.queueWrite(this.collectWrites());
+    for (const s of this.states.values()) s.trim(this.cacheEntries);
+    return written;
+  }
+
+  private collectWrites(): WriteOpList {
+    const ops: WriteOpList = [];
+    for (const s of this.states.values()) s.collectWrites(ops);
+    return ops;
+  }
+
+  private queueWrite(ops: WriteOpList, ranges: readonly (readonly [Buffer, Buffer])[] = []): Promise<void> {
+    if (ops.length === 0 && ranges.length === 0) return this.storeQueue;
+    const store = this.store;
+    this.storeQueue = this.storeQueue.then(() => store.write(ops, ranges));
+    return this.storeQueue;
+  }
+
+  reserve(bytes: number): void {
+    if (heapHasRoomFor(bytes)) return;
+    const use = { used: liveHeapAfterGc(), limit: heapUse().limit };
+    throw heapExhaustedError(use, [{ operator: this.label, keys: this.heap.keyCount() }], 'rocksdb', bytes);
+  }
+
+  keyCount(): number {
+    let n = this.heap.keyCount();
+    for (const s of this.states.values()) n += s.size;
+    return n;
+  }
+
+  snapshot(options: { readonly incremental?: boolean } = {}): Promise<KeyedStateSnapshot> {
+    const incremental = this.policy.incremental(options.incremental, this.tracking);
+    // What the snapshot holds is fixed now: the structures' data, the store as of now, the changed keys.
+    const byGroup = this.heap.collect(incremental);
+    // The changes still in memory go to the store first; the view is pinned right after them,
+    // before any later write (the queue orders them).
+    const store = this.store;
+    const pinned = this.queueWrite(this.collectWrites()).then(() => store.view());
+    this.storeQueue = pinned.then(() => undefined);
+    const changes = incremental ? [...this.states.values()].map((s) => [s, s.takeChanges()] as const) : null;
+    if (!incremental) for (const s of this.states.values()) s.clearChanges();
+    if (this.options.incremental === true && !this.tracking) {
+      this.tracking = true;
+      for (const s of this.states.values()) s.trackChanges();
+    }
+    const names = [...this.ids];
+    const done = pinned.then((view) => this.materialize(view, byGroup, incremental, names, changes).finally(() => view.close()));
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done)).catch(() => undefined);
+    return done;
+  }
+
+  private async materialize(
+    view: StoreView,
+    byGroup: Map<number, SectionEntry[]>,
+    incremental: boolean,
+    names: readonly (readonly [string, number])[],
+    changes: readonly (readonly [RocksValueState<unknown, unknown>, Set<unknown>[] | null])[] | null,
+  ): Promise<KeyedStateSnapshot> {
+    const { start, end } = this.keyGroups;
+    const sections: KeyGroupSection[] = [];
+    let bytes = 0;
+    for (let g = 0; g <= end - start; g++) {
+      const kg = start + g;
+      if (changes !== null) {
+        for (const [s, changed] of changes) {
+          const keys = changed?.[g];
+          if (keys === undefined || keys.size === 0) continue;
+          entriesOf(byGroup, g).push(await this.readChanges(view, kg, s, [...keys]));
+        }
+      } else {
+        for (const [name, id] of names) {
+          const e = await this.readWhole(view, kg, name, id);
+          if (e !== null) entriesOf(byGroup, g).push(e);
+        }
+      }
+      const entries = byGroup.get(g);
+      if (entries === undefined || entries.length === 0) continue;
+      const section = serializeState([kg, entries] satisfies Section);
+      bytes += section.length;
+      sections.push({ keyGroup: kg, bytes: section });
+      byGroup.delete(g);
+    }
+    this.policy.record(incremental, bytes);
+    return { sections, incremental };
+  }
+
+  /** A state's entries of one key group, whole (null: none). */
+  private async readWhole(view: StoreView, kg: number, name: string, id: number): Promise<SectionEntry | null> {
+    const state = this.states.get(name);
+    const keys: unknown[] = [];
+    const values: unknown[] = [];
+    const [gte, lt] = stateRange(kg, id);
+    for await (const { key, value } of view.scan(gte, lt)) {
+      const d = decodeValue(value);
+      if (state?.expiredAt(d.written) === true) continue;
+      keys.push(decodeKey(key));
+      values.push((d.flags & RAW) !== 0 && state?.migrate !== undefined ? state.migrate(d.value) : d.value);
+    }
+    return keys.length === 0 ? null : [name, packEntries(keys, values)];
+  }
+
+  /** A state's changes in one key group: the changed keys' values as of the snapshot, or their deletion. */
+  private async readChanges(view: StoreView, kg: number, s: RocksValueState<unknown, unknown>, keys: unknown[]): Promise<SectionEntry> {
+    const found = await view.getMany(keys.map((k) => encodeKey(kg, s.id, k)));
+    const putKeys: unknown[] = [];
+    const putValues: unknown[] = [];
+    const deleted: unknown[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const b = found[i];
+      if (b === null || b === undefined) {
+        deleted.push(keys[i]);
+        continue;
+      }
+      const d = decodeValue(b);
+      putKeys.push(keys[i]);
+      putValues.push((d.flags & RAW) !== 0 && s.migrate !== undefined ? s.migrate(d.value) : d.value);
+    }
+    return [s.name, putKeys.length > 0 ? packEntries(putKeys, putValues) : null, deleted.length > 0 ? packKeys(deleted) : null, 'd'];
+  }
+}
+
+const DELETED = Symbol('deleted');
+
+interface RestoreFold {
+  readonly keyGroup: number;
+  readonly states: Map<string, { whole: boolean; entries: Map<unknown, unknown> }>;
+}
+
+/** Removes the store folders of weir processes that no longer run (a killed process leaves its store behind). */
+async function removeDeadStores(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^pid-(\d+)-/.exec(name);
+    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * How the disk backend lays state out in its store. A key is
+ * `[key group: u16][state id: u16][kind: u8][the key]`, so one state's entries of one key group
+ * are one key range (a whole snapshot scans it, a restore replaces it); the key is a number
+ * (kind 1, a float64) or a string (kind 2, UTF-8), what rowMapKey and valuesMapKey give. A value is
+ * `[flags: u8][last write: float64][the value in V8's structured-clone format]`; flag RAW marks a
+ * value restored from a checkpoint and not yet converted by its state's `migrate`.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { internalError } from '../errors.js';
+
+const KEY_HEADER = 5;
+const NUMBER = 1;
+const STRING = 2;
+export const RAW = 1;
+const VALUE_HEADER = 9;
+
+export function encodeKey(keyGroup: number, stateId: number, key: unknown): Buffer {
+  if (typeof key === 'number') {
+    const b = Buffer.allocUnsafe(KEY_HEADER + 8);
+    writeHeader(b, keyGroup, stateId, NUMBER);
+    b.writeDoubleBE(key, KEY_HEADER);
+    return b;
+  }
+  if (typeof key === 'string') {
+    const len = Buffer.byteLength(key);
+    const b = Buffer.allocUnsafe(KEY_HEADER + len);
+    writeHeader(b, keyGroup, stateId, STRING);
+    b.write(key, KEY_HEADER, 'utf8');
+    return b;
+  }
+  throw internalError(`keyed state on disk takes number and string keys, not ${typeof key}`);
+}
+
+function writeHeader(b: Buffer, keyGroup: number, stateId: number, kind: number): void {
+  b.writeUInt16BE(keyGroup, 0);
+  b.writeUInt16BE(stateId, 2);
+  b[4] = kind;
+}
+
+export function decodeKey(b: Buffer): unknown {
+  if (b[4] === NUMBER) return b.readDoubleBE(KEY_HEADER);
+  if (b[4] === STRING) return b.toString('utf8', KEY_HEADER);
+  throw internalError(`keyed state on disk holds a key of unknown kind ${b[4]}`);
+}
+
+/** The key range [gte, lt) of one state's entries in one key group. */
+export function stateRange(keyGroup: number, stateId: number): [Buffer, Buffer] {
+  const gte = Buffer.allocUnsafe(4);
+  gte.writeUInt16BE(keyGroup, 0);
+  gte.writeUInt16BE(stateId, 2);
+  const lt = Buffer.allocUnsafe(4);
+  // State ids stay below 0xffff, so the next id is the range's end.
+  lt.writeUInt16BE(keyGroup, 0);
+  lt.writeUInt16BE(stateId + 1, 2);
+  return [gte, lt];
+}
+
+export function encodeValue(value: unknown, written: number, flags = 0): Buffer {
+  const body = serialize(value);
+  const b = Buffer.allocUnsafe(VALUE_HEADER + body.length);
+  b[0] = flags;
+  b.writeDoubleLE(written, 1);
+  body.copy(b, VALUE_HEADER);
+  return b;
+}
+
+/** Store writes: a put (a value) or a delete (null). */
+export type WriteOpList = [key: Buffer, value: Buffer | null][];
+
+export interface DecodedValue {
+  readonly value: unknown;
+  readonly written: number;
+  readonly flags: number;
+}
+
+export function decodeValue(b: Buffer): DecodedValue {
+  return { flags: b[0]!, written: b.readDoubleLE(1), value: deserialize(b.subarray(VALUE_HEADER)) };
+}

@@ -1,0 +1,210 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashValue, keyGroupOf, keyGroupRange } from '../../src/model/partition.js';
+import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
+import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
+import type { KeyedStateBackend, KeyedStateSnapshot, ValueState } from '../../src/state/state-backend.js';
+import { seededRandom, tempDir } from '../support/weir-process.js';
+
+/**
+ * The rocksdb backend against a real RocksDB store: values go through the cache and the store,
+ * snapshots (whole and incremental, taken while writes go on) restore into either backend with
+ * any parallelism, and the working folder is removed when the subtask ends.
+ */
+let dirs = 0;
+async function rocks(
+  restored: readonly Uint8Array[] = [],
+  opts: { incremental?: boolean; subtask?: number; parallelism?: number; ttlMs?: number; cacheEntries?: number; localDir?: string } = {},
+) {
+  const localDir = opts.localDir ?? join(tempDir('rocks-backend-'), `d${dirs++}`);
+  const b = new RocksKeyedStateBackend({
+    keyGroups: keyGroupRange(opts.subtask ?? 0, opts.parallelism ?? 1),
+    ttlMs: opts.ttlMs ?? 0,
+    restored,
+    label: 'test',
+    incremental: opts.incremental ?? false,
+    localDir,
+    storeName: 'op-0',
+    cacheEntries: opts.cacheEntries ?? 16,
+  });
+  await b.open();
+  return b;
+}
+
+/** As the task does around a batch: prefetch the keys, load, run `fn`, write back. */
+async function batch(b: KeyedStateBackend, s: ValueState<string, unknown>, keys: readonly string[], fn: () => void): Promise<void> {
+  for (const k of keys) s.prefetch(k, hashValue(k));
+  await b.load();
+  fn();
+  await b.afterBatch();
+}
+
+/** Sections in chain order per key group, as restore.forOperator hands them to a backend. */
+function chained(snapshots: readonly KeyedStateSnapshot[], wanted: (kg: number) => boolean = () => true): Uint8Array[] {
+  let since = 0;
+  snapshots.forEach((s, i) => {
+    if (!s.incremental) since = i;
+  });
+  const byGroup = new Map<number, Uint8Array[]>();
+  for (const s of snapshots.slice(since)) {
+    for (const sec of s.sections) {
+      if (!wanted(sec.keyGroup)) continue;
+      let list = byGroup.get(sec.keyGroup);
+      if (list === undefined) byGroup.set(sec.keyGroup, (list = []));
+      list.push(sec.bytes);
+    }
+  }
+  return [...byGroup.keys()].sort((a, b) => a - b).flatMap((kg) => byGroup.get(kg)!);
+}
+
+async function contents(b: KeyedStateBackend, name: string): Promise<Map<string, unknown>> {
+  const out = new Map<string, unknown>();
+  await b.valueState<string, unknown>(name).forEach((v, k) => void out.set(k, v));
+  return out;
+}
+
+describe('rocksdb backend', () => {
+  it('keeps values past its cache, and a whole snapshot restores into rocksdb and hashmap backends', async () => {
+    const b = await rocks();
+    const s = b.valueState<string, unknown>('rows');
+    const expected = new Map<string, unknown>();
+    for (let round = 0; round < 5; round++) {
+      const keys = Array.from({ length: 50 }, (_, i) => `k${round * 37 + i}`);
+      await batch(b, s, keys, () => {
+        for (const k of keys) {
+          const v = { n: (s.get(k, hashValue(k)) as { n: number } | undefined)?.n ?? 0 };
+          v.n++;
+          s.put(k, hashValue(k), v);
+          expected.set(k, { ...v });
+        }
+      });
+    }
+    expect(s.size).toBe(expected.size);
+    const snap = await b.snapshot();
+    expect(snap.incremental).toBe(false);
+    await b.dispose();
+    const again = await rocks(chained([snap]));
+    expect(await contents(again, 'rows')).toEqual(expected);
+    expect(again.valueState('rows').size).toBe(expected.size);
+    await again.dispose();
+    const heap = new HeapKeyedStateBackend({ keyGroups: keyGroupRange(0, 1), ttlMs: 0, restored: chained([snap]), label: 'heap' });
+    expect(await contents(heap, 'rows')).toEqual(expected);
+  });
+
+  it('takes incremental snapshots asynchronously: later writes do not change a snapshot in flight, and chains restore at another parallelism', async () => {
+    const b = await rocks([], { incremental: true });
+    const s = b.valueState<string, unknown>('rows');
+    const random = seededRandom(7);
+    const truth = new Map<string, number>();
+    const snaps: KeyedStateSnapshot[] = [];
+    const truths: Map<string, number>[] = [];
+    for (let round = 0; round < 6; round++) {
+      const keys =
+        round === 0 ? Array.from({ length: 500 }, (_, i) => `k${i}`) : [...new Set(Array.from({ length: 40 }, () => `k${Math.floor(random() * 600)}`))];
+      await batch(b, s, keys, () => {
+        for (const k of keys) {
+          if (round > 0 && random() < 0.2 && s.get(k, hashValue(k)) !== undefined) {
+            s.delete(k, hashValue(k));
+            truth.delete(k);
+          } else {
+            s.put(k, hashValue(k), round);
+            truth.set(k, round);
+          }
+        }
+      });
+      const pending = b.snapshot({ incremental: round > 0 });
+      truths.push(new Map(truth));
+      // Writes while the snapshot is being read.
+      const more = [`k${round}`, 'k-extra'];
+      await batch(b, s, more, () => {
+        for (const k of more) s.put(k, hashValue(k), -1);
+        for (const k of more) truth.set(k, -1);
+      });
+      snaps.push(await pending);
+    }
+    expect(snaps.map((x) => x.incremental)).toEqual([false, true, true, true, true, true]);
+    const wholeBytes = snaps[0]!.sections.reduce((n, x) => n + x.bytes.length, 0);
+    expect(snaps[1]!.sections.reduce((n, x) => n + x.bytes.length, 0)).toBeLessThan(wholeBytes);
+    await b.dispose();
+    // Restore each prefix of the chain, split over two subtasks, into both backends.
+    for (let upTo = 1; upTo <= snaps.length; upTo++) {
+      const want = truths[upTo - 1]!;
+      const got = new Map<string, unknown>();
+      for (let sub = 0; sub < 2; sub++) {
+        const range = keyGroupRange(sub, 2);
+        const sections = chained(snaps.slice(0, upTo), (kg) => kg >= range.start && kg <= range.end);
+        const r = await rocks(sections, { subtask: sub, parallelism: 2 });
+        for (const [k, v] of await contents(r, 'rows')) {
+          const kg = keyGroupOf(hashValue(k));
+          expect(kg >= range.start && kg <= range.end).toBe(true);
+          got.set(k, v);
+        }
+        await r.dispose();
+        const h = new HeapKeyedStateBackend({ keyGroups: range, ttlMs: 0, restored: sections, label: 'heap' });
+        for (const [k, v] of await contents(h, 'rows')) expect(v).toEqual(want.get(k));
+      }
+      expect(got).toEqual(want);
+    }
+  });
+
+  it('converts restored values with migrate, and forEach may delete what it visits', async () => {
+    const heap = new HeapKeyedStateBackend({ keyGroups: keyGroupRange(0, 1), ttlMs: 0, restored: [], label: 'heap' });
+    const h = heap.valueState<string, number[]>('rows');
+    for (let i = 0; i < 30; i++) h.put(`k${i}`, hashValue(`k${i}`), [i]);
+    const snap = heap.snapshot();
+    const b = await rocks(snap.sections.map((x) => x.bytes));
+    const s = b.valueState<string, unknown>('rows', { migrate: (v) => [...(v as number[]), 'new'] });
+    await batch(b, s, ['k3'], () => expect(s.get('k3', hashValue('k3'))).toEqual([3, 'new']));
+    const seen: string[] = [];
+    await s.forEach((v, k) => {
+      expect(v).toEqual([Number(k.slice(1)), 'new']);
+      seen.push(k);
+      if (Number(k.slice(1)) % 2 === 0) s.delete(k, hashValue(k));
+    });
+    expect(seen.length).toBe(30);
+    expect(s.size).toBe(15);
+    const left = await contents(b, 'rows');
+    expect([...left.keys()].every((k) => Number(k.slice(1)) % 2 === 1)).toBe(true);
+    expect(left.size).toBe(15);
+    await b.dispose();
+  });
+
+  it('never returns a value older than the state TTL', async () => {
+    const b = await rocks([], { ttlMs: 1000 });
+    const s = b.valueState<string, unknown>('rows', { ttl: true });
+    b.advanceTime(10_000);
+    await batch(b, s, ['a', 'b'], () => {
+      s.put('a', hashValue('a'), 1);
+      s.put('b', hashValue('b'), 2);
+    });
+    b.advanceTime(10_500);
+    await batch(b, s, ['b'], () => s.put('b', hashValue('b'), 3));
+    b.advanceTime(11_200);
+    let expired = 0;
+    await batch(b, s, ['a', 'b'], () => {
+      expired = s.get('a', hashValue('a')) === undefined ? 1 : 0;
+      expect(s.get('b', hashValue('b'))).toBe(3);
+    });
+    expect(expired).toBe(1);
+    await b.dispose();
+  });
+
+  it('removes its working folder when disposed, and the folders of dead processes when opened', async () => {
+    const localDir = join(tempDir('rocks-local-'), 'job');
+    await mkdir(join(localDir, 'pid-999999999-op-0-deadbeef'), { recursive: true });
+    const b = await rocks([], { localDir });
+    expect(readdirSync(localDir).filter((n) => n.includes('999999999'))).toEqual([]);
+    expect(readdirSync(localDir).length).toBe(1);
+    await b.dispose();
+    expect(existsSync(localDir) ? readdirSync(localDir) : []).toEqual([]);
+  });
+
+  it('says which key a state used without prefetching it', async () => {
+    const b = await rocks();
+    const s = b.valueState<string, unknown>('rows');
+    expect(() => s.get('nope', hashValue('nope'))).toThrow(/state 'rows' used a key that was not prefetched/);
+    await b.dispose();
+  });
+});
