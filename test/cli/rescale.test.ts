@@ -29,7 +29,17 @@ INSERT INTO pairs SELECT a.k, COUNT(*) FROM (SELECT id % 13 AS k FROM src WHERE 
 END;
 `;
 
-describe('rescaling a stopped job', () => {
+/**
+ * State backends of the runs at parallelism 3, 2 and 1: each backend alone, and a switch from one
+ * to the other (their checkpoints share one format, as Flink's canonical savepoints do).
+ */
+const BACKENDS: [string, string[]][] = [
+  ['hashmap', ['hashmap', 'hashmap', 'hashmap']],
+  ['rocksdb', ['rocksdb', 'rocksdb', 'rocksdb']],
+  ['rocksdb, then hashmap, then rocksdb', ['rocksdb', 'hashmap', 'rocksdb']],
+];
+
+describe.each(BACKENDS)('rescaling a stopped job, state backend %s', (_name, backends) => {
   it('parallelism 3 -> 2 -> 1 from the latest checkpoint gives the output of one uninterrupted run', async () => {
     const dir = tempDir('rescale');
     const db = join(dir, 'out.duckdb');
@@ -39,9 +49,19 @@ describe('rescaling a stopped job', () => {
     const jobDir = join(chk, JOB);
     const newest = () => Math.max(0, ...completedCheckpoints(jobDir));
 
-    for (const parallelism of [3, 2]) {
+    for (const [i, parallelism] of [3, 2].entries()) {
       const from = newest();
-      const args = ['run', unbounded, '--checkpoint-dir', chk, '-q', '--set', `parallelism.default=${parallelism}`];
+      const args = [
+        'run',
+        unbounded,
+        '--checkpoint-dir',
+        chk,
+        '-q',
+        '--set',
+        `parallelism.default=${parallelism}`,
+        '--set',
+        `state.backend.type=${backends[i]}`,
+      ];
       const run = spawnWeir(from > 0 ? [...args, '--from-checkpoint', 'latest'] : args);
       // two checkpoints of this run, so it made progress at this parallelism
       await waitFor(`2 checkpoints at parallelism ${parallelism}`, () => newest() >= from + 2, undefined, run);
@@ -51,7 +71,19 @@ describe('rescaling a stopped job', () => {
     }
     const [[before]] = await queryDuckDb(db, 'SELECT SUM(c) FROM per_key');
     expect(before as number).toBeGreaterThan(0);
-    const last = spawnWeir(['run', file, '--checkpoint-dir', chk, '-q', '--set', 'parallelism.default=1', '--from-checkpoint', 'latest']);
+    const last = spawnWeir([
+      'run',
+      file,
+      '--checkpoint-dir',
+      chk,
+      '-q',
+      '--set',
+      'parallelism.default=1',
+      '--set',
+      `state.backend.type=${backends[2]}`,
+      '--from-checkpoint',
+      'latest',
+    ]);
     expect((await last.exit).code, last.stderr()).toBe(0);
 
     const ids = Array.from({ length: N }, (_, i) => i + 1);
