@@ -163,14 +163,19 @@ async function build(dir, stamps) {
   }
 }
 
-/** Deletes older bundles (not the newest few: another process may be about to load one). */
+/**
+ * Deletes older bundles (not the newest few: another process may be about to load one), and what
+ * processes killed while writing left behind.
+ */
 function prune(current) {
   const now = Date.now();
-  const bundles = readdirSync(CACHE_DIR)
-    .filter((n) => /^[0-9a-f]+$/.test(n) && n !== current)
-    .map((n) => ({ n, mtime: statSync(join(CACHE_DIR, n)).mtimeMs }))
+  const entries = readdirSync(CACHE_DIR)
+    .filter((n) => n !== current && n !== 'current.json')
+    .map((n) => ({ n, mtime: statSync(join(CACHE_DIR, n), { throwIfNoEntry: false })?.mtimeMs ?? now }))
     .sort((a, b) => b.mtime - a.mtime);
-  for (const { n, mtime } of bundles.slice(KEEP - 1)) {
+  const bundles = entries.filter(({ n }) => /^[0-9a-f]+$/.test(n));
+  const litter = entries.filter(({ n }) => n.endsWith('.tmp'));
+  for (const { n, mtime } of [...bundles.slice(KEEP - 1), ...litter]) {
     if (now - mtime >= STALE_MS) rmSync(join(CACHE_DIR, n), { recursive: true, force: true });
   }
 }
