@@ -195,10 +195,14 @@ export async function cachedBundle() {
       inputs = await build(dir, stamps);
       prune(key);
     }
-    const files = [...BUILD_FILES, ...inputs].map((f) => [f, stamps.get(f) ?? stamp(f)]);
-    const tmp = `${MANIFEST}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ node: process.versions.node, key, files }));
-    renameSync(tmp, MANIFEST);
+    try {
+      const files = [...BUILD_FILES, ...inputs].map((f) => [f, stamps.get(f) ?? stamp(f)]);
+      const tmp = `${MANIFEST}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ node: process.versions.node, key, files }));
+      renameSync(tmp, MANIFEST);
+    } catch {
+      // Not ours to write (another user's cache): the bundle is good all the same.
+    }
     return pathToFileURL(join(dir, 'main.mjs')).href;
   } catch {
     return undefined;
