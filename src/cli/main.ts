@@ -21,7 +21,7 @@ function packageVersion(): string {
 /** The V8 heap limit this process runs with: with state.backend.type 'hashmap' it bounds the state. */
 function heapHelp(): string {
   const mib = Math.round(getHeapStatistics().heap_size_limit / 1048576).toLocaleString('en-US');
-  return `\nMemory: keyed state lives in the V8 heap (state.backend.type 'hashmap'); this process's heap limit is ${mib} MiB.\nChange it with NODE_OPTIONS=--max-old-space-size=<MiB>; a job whose state outgrows it fails with an error naming the operator.`;
+  return `\nMemory: keyed state lives in the V8 heap (state.backend.type 'hashmap', the default); this process's heap limit is ${mib} MiB.\nChange it with NODE_OPTIONS=--max-old-space-size=<MiB>; a job whose state outgrows it fails with an error naming the operator.\nWith state.backend.type 'rocksdb' the state of joins, Top-N and CDC sources lives on local disk (state.backend.local-dir).`;
 }
 
 /** weir's CLI (commander). Each action returns an exit code; errors go through reportError. */

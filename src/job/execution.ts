@@ -209,7 +209,6 @@ export class Execution implements CheckpointParticipants {
             label: `${v.name} (${i + 1}/${v.parallelism})`,
             incremental: this.options.incrementalCheckpoints === true,
             localDir: this.options.stateLocalDir ?? join(tmpdir(), 'weir-local-state', graph.jobName),
-            storeName: `${v.uid}-${i}`,
           }),
           inputSchemas: schemas,
           log: log.child({ operator: v.name, subtask: i }),

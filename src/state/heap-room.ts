@@ -51,7 +51,11 @@ export function heapExhaustedError(use: HeapUse, sizes: readonly StateSize[], ba
   const holder =
     largest === undefined || largest.keys === 0
       ? 'no operator holds keyed state, so the rows in flight or a connector hold it'
-      : `the largest state is operator '${largest.operator}' with ${fmt(largest.keys)} keys (state.backend.type '${backend}' keeps state in the heap)`;
+      : `the largest state is operator '${largest.operator}' with ${fmt(largest.keys)} keys (${
+          backend === 'hashmap'
+            ? "state.backend.type 'hashmap' keeps state in the heap"
+            : `state.backend.type '${backend}' keeps group aggregates and windows in the heap, and a cache of the rest`
+        })`;
   const what =
     growing > 0
       ? `growing a state table by ${fmt(growing / MiB)} MiB would not fit next to the ${fmt(use.used / MiB)} MiB live after the last full garbage collection in the heap's ${fmt(use.limit / MiB)} MiB limit`

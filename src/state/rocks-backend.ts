@@ -8,14 +8,11 @@
  * changed since the previous snapshot (cheap), then reads and serializes the entries while the task
  * processes on. Sections have the heap backend's format (heap-sections.ts), so a checkpoint of
  * either backend restores into the other, with any parallelism. A restore writes the sections of
- * the subtask's key groups into a fresh store, one key group at a time.
+ * the subtask's key groups into its empty part of the store, one key group at a time.
  *
  * Registered structures (keyed-aggregate's slot table, window operators) stay in the heap in this
  * backend too: it hands them to an inner heap backend and merges their sections into its own.
  */
-import { randomUUID } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
 import { HeapKeyedStateBackend } from './heap-backend.js';
@@ -38,8 +35,6 @@ export interface RocksBackendOptions {
   readonly incremental?: boolean;
   /** The folder the job's subtasks keep their stores in (state.backend.local-dir/<job>). */
   readonly localDir: string;
-  /** Names the subtask's store folder (operator uid and subtask). */
-  readonly storeName: string;
   /** Entries each value state keeps in memory between batches. */
   readonly cacheEntries?: number;
 }
@@ -83,6 +78,11 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     this.heap = new HeapKeyedStateBackend({ ...options, restored: [] });
   }
 
+  /** The subtask's key prefix in the shared store. */
+  get prefix(): number {
+    return this.store.prefix;
+  }
+
   get store(): RocksStore {
     if (this.storeOrNull === null) throw internalError(`${this.label}: the state store is used before open()`);
     return this.storeOrNull;
@@ -105,8 +105,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   }
 
   async open(): Promise<void> {
-    await removeDeadStores(this.options.localDir);
-    this.storeOrNull = await RocksStore.open(join(this.options.localDir, `pid-${process.pid}-${this.options.storeName}-${randomUUID().slice(0, 8)}`));
+    this.storeOrNull = await RocksStore.open(this.options.localDir);
     await this.restore();
   }
 
@@ -114,7 +113,8 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     await Promise.allSettled(this.inFlight);
     const store = this.storeOrNull;
     this.storeOrNull = null;
-    await store?.destroy();
+    await this.storeQueue.catch(() => undefined);
+    await store?.release();
   }
 
   private stateId(name: string): number {
@@ -172,15 +172,15 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     const ranges: [Buffer, Buffer][] = [];
     for (const [name, s] of fold.states) {
       const id = this.stateId(name);
-      if (s.whole) ranges.push(stateRange(fold.keyGroup, id));
+      if (s.whole) ranges.push(stateRange(this.prefix, fold.keyGroup, id));
       let n = 0;
       for (const [k, v] of s.entries) {
         if (v === DELETED) {
-          ops.push([encodeKey(fold.keyGroup, id, k), null]);
+          ops.push([encodeKey(this.prefix, fold.keyGroup, id, k), null]);
           continue;
         }
         // A restore starts every key's time to live afresh (the job's downtime is not idle time).
-        ops.push([encodeKey(fold.keyGroup, id, k), encodeValue(v, this.now, RAW)]);
+        ops.push([encodeKey(this.prefix, fold.keyGroup, id, k), encodeValue(v, this.now, RAW)]);
         n++;
       }
       this.restoredKeys.set(name, (this.restoredKeys.get(name) ?? 0) + n);
@@ -228,7 +228,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   private async loadPending(n: number): Promise<void> {
     const keys: Buffer[] = new Array(n);
     let i = 0;
-    for (const s of this.states.values()) for (const [k, kg] of s.pending) keys[i++] = encodeKey(kg, s.id, k);
+    for (const s of this.states.values()) for (const [k, kg] of s.pending) keys[i++] = encodeKey(this.prefix, kg, s.id, k);
     await this.storeQueue;
     const values = await this.store.getMany(keys);
     i = 0;
@@ -343,7 +343,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     const state = this.states.get(name);
     const keys: unknown[] = [];
     const values: unknown[] = [];
-    const [gte, lt] = stateRange(kg, id);
+    const [gte, lt] = stateRange(this.prefix, kg, id);
     for await (const { key, value } of view.scan(gte, lt)) {
       const d = decodeValue(value);
       if (state?.expiredAt(d.written) === true) continue;
@@ -355,7 +355,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
 
   /** A state's changes in one key group: the changed keys' values as of the snapshot, or their deletion. */
   private async readChanges(view: StoreView, kg: number, s: RocksValueState<unknown, unknown>, keys: unknown[]): Promise<SectionEntry> {
-    const found = await view.getMany(keys.map((k) => encodeKey(kg, s.id, k)));
+    const found = await view.getMany(keys.map((k) => encodeKey(this.prefix, kg, s.id, k)));
     const putKeys: unknown[] = [];
     const putValues: unknown[] = [];
     const deleted: unknown[] = [];
@@ -378,23 +378,4 @@ const DELETED = Symbol('deleted');
 interface RestoreFold {
   readonly keyGroup: number;
   readonly states: Map<string, { whole: boolean; entries: Map<unknown, unknown> }>;
-}
-
-/** Removes the store folders of weir processes that no longer run (a killed process leaves its store behind). */
-async function removeDeadStores(dir: string): Promise<void> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    const m = /^pid-(\d+)-/.exec(name);
-    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    await rm(join(dir, name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -5,10 +5,15 @@
  * batches them: one multi-get per input batch, one write batch per input batch. The binding is
  * loaded only when a job uses the backend.
  *
- * The store is a working copy, never the checkpoint: it lives in a fresh folder per subtask run
- * and is deleted when the subtask ends; checkpoints read it through a store snapshot.
+ * The store is a working copy, never the checkpoint: it lives in a fresh folder per process
+ * (`<local dir>/pid-<pid>-<id>`), deleted when its last subtask ends (and, when the process was
+ * killed, by the next process that opens one there); checkpoints read it through a store snapshot.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { internalError } from '../errors.js';
+import { prefixRange } from './rocks-codec.js';
 
 /** The part of rocksdb-native's API weir uses (the package ships no types). */
 interface NativeBatch {
@@ -57,31 +62,50 @@ export interface StoreView {
 
 export type WriteOp = readonly [key: Buffer, value: Buffer | null];
 
+/** One RocksDB instance per process and local dir, shared by the subtasks (their keys carry a prefix). */
+interface SharedStore {
+  readonly db: NativeSession;
+  readonly localDir: string;
+  readonly dir: string;
+  refs: number;
+  nextPrefix: number;
+}
+
+const openStores = new Map<string, Promise<SharedStore>>();
+
+/**
+ * A subtask's part of the process's store: every key it reads or writes starts with `prefix`
+ * (rocks-codec.ts). One store per process keeps RocksDB's memory (memtables, block cache,
+ * background threads) to one set however many stateful subtasks a job has.
+ */
 export class RocksStore {
   private constructor(
-    private readonly db: NativeSession,
-    readonly dir: string,
+    private readonly shared: SharedStore,
+    readonly prefix: number,
   ) {}
 
-  /** Opens a new, empty store in `dir` (anything there is removed first). */
-  static async open(dir: string): Promise<RocksStore> {
-    const Native = await loadBinding();
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true });
-    // Memtables bound the store's own memory per subtask (RocksDB's default is 2 x 64 MiB).
-    const db = new Native(dir, { writeBufferSize: 16 * 1024 * 1024, maxWriteBufferNumber: 2 });
-    await db.ready();
-    return new RocksStore(db, dir);
+  /** A new, empty part of the store under `localDir` (the store is created on first use). */
+  static async open(localDir: string): Promise<RocksStore> {
+    let opening = openStores.get(localDir);
+    if (opening === undefined) {
+      opening = openShared(localDir);
+      openStores.set(localDir, opening);
+      opening.catch(() => openStores.delete(localDir));
+    }
+    const shared = await opening;
+    if (shared.nextPrefix >= 0xffff) throw internalError(`the state store in ${shared.dir} has no prefix left for another subtask`);
+    shared.refs++;
+    return new RocksStore(shared, shared.nextPrefix++);
   }
 
   getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
-    return getMany(this.db, keys);
+    return getMany(this.shared.db, keys);
   }
 
-  /** Applies puts (value) and deletes (null) as one write batch. */
+  /** Applies range deletes, then puts (value) and deletes (null), as one write batch. */
   async write(ops: readonly WriteOp[], deleteRanges: readonly (readonly [Buffer, Buffer])[] = []): Promise<void> {
     if (ops.length === 0 && deleteRanges.length === 0) return;
-    const w = this.db.write({ capacity: ops.length + deleteRanges.length });
+    const w = this.shared.db.write({ capacity: ops.length + deleteRanges.length });
     for (const [s, e] of deleteRanges) w.tryDeleteRange(s, e);
     for (const [k, v] of ops) {
       if (v === null) w.tryDelete(k);
@@ -92,12 +116,12 @@ export class RocksStore {
   }
 
   scan(gte: Buffer, lt: Buffer): AsyncIterable<{ key: Buffer; value: Buffer }> {
-    return this.db.iterator({ gte, lt }, { capacity: SCAN_CAPACITY });
+    return this.shared.db.iterator({ gte, lt }, { capacity: SCAN_CAPACITY });
   }
 
   /** Pins the store as of now (later writes are not seen through the view). */
   view(): StoreView {
-    const snap = this.db.snapshot();
+    const snap = this.shared.db.snapshot();
     return {
       getMany: (keys) => getMany(snap, keys),
       scan: (gte, lt) => snap.iterator({ gte, lt }, { capacity: SCAN_CAPACITY }),
@@ -105,10 +129,46 @@ export class RocksStore {
     };
   }
 
-  /** Closes the store and deletes its folder. */
-  async destroy(): Promise<void> {
-    await this.db.close();
-    await rm(this.dir, { recursive: true, force: true });
+  /** Deletes the subtask's keys; the last subtask to leave closes the store and deletes its folder. */
+  async release(): Promise<void> {
+    const shared = this.shared;
+    await this.write([], [prefixRange(this.prefix)]);
+    if (--shared.refs > 0) return;
+    const entry = openStores.get(shared.localDir);
+    if (entry !== undefined && (await entry.catch(() => null)) === shared) openStores.delete(shared.localDir);
+    await shared.db.close();
+    await rm(shared.dir, { recursive: true, force: true });
+  }
+}
+
+async function openShared(localDir: string): Promise<SharedStore> {
+  const Native = await loadBinding();
+  await removeDeadStores(localDir);
+  const dir = join(localDir, `pid-${process.pid}-${randomUUID().slice(0, 8)}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  // Memtables bound the store's own write memory (RocksDB's default is 2 x 64 MiB).
+  const db = new Native(dir, { writeBufferSize: 32 * 1024 * 1024, maxWriteBufferNumber: 2 });
+  await db.ready();
+  return { db, localDir, dir, refs: 0, nextPrefix: 0 };
+}
+
+/** Removes the store folders of weir processes that no longer run (a killed process leaves its store behind). */
+async function removeDeadStores(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = /^pid-(\d+)-/.exec(name);
+    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

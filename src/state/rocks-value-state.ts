@@ -27,6 +27,8 @@ export interface RocksStateHost {
   /** Writes the dirty entries of every state and trims the caches (forEach needs it mid-scan). */
   writeBack(): Promise<void>;
   readonly store: RocksStore;
+  /** The subtask's key prefix in the store. */
+  readonly prefix: number;
 }
 
 export class RocksValueState<K, V> implements ValueState<K, V> {
@@ -145,7 +147,7 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
     for (const key of this.dirty) {
       const e = this.cache.get(key)!;
       e.dirty = false;
-      ops.push([encodeKey(e.keyGroup, this.id, key), e.value === undefined ? null : encodeValue(e.value, e.written)]);
+      ops.push([encodeKey(this.host.prefix, e.keyGroup, this.id, key), e.value === undefined ? null : encodeValue(e.value, e.written)]);
     }
     this.dirty = [];
   }
@@ -164,7 +166,7 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
     for (let g = 0; g < this.groups; g++) {
       await this.host.writeBack();
       const kg = this.start + g;
-      const [gte, lt] = stateRange(kg, this.id);
+      const [gte, lt] = stateRange(this.host.prefix, kg, this.id);
       for await (const { key: kb, value: vb } of store.scan(gte, lt)) {
         const key = decodeKey(kb) as K;
         let e = this.cache.get(key);

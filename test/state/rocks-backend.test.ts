@@ -26,7 +26,6 @@ async function rocks(
     label: 'test',
     incremental: opts.incremental ?? false,
     localDir,
-    storeName: 'op-0',
     cacheEntries: opts.cacheEntries ?? 16,
   });
   await b.open();
@@ -191,11 +190,21 @@ describe('rocksdb backend', () => {
     await b.dispose();
   });
 
-  it('removes its working folder when disposed, and the folders of dead processes when opened', async () => {
+  it('shares one store between the subtasks of a process, removes it when the last is disposed, and removes those of dead processes', async () => {
     const localDir = join(tempDir('rocks-local-'), 'job');
-    await mkdir(join(localDir, 'pid-999999999-op-0-deadbeef'), { recursive: true });
-    const b = await rocks([], { localDir });
-    expect(readdirSync(localDir).filter((n) => n.includes('999999999'))).toEqual([]);
+    await mkdir(join(localDir, 'pid-999999999-deadbeef'), { recursive: true });
+    const a = await rocks([], { localDir, subtask: 0, parallelism: 2 });
+    const b = await rocks([], { localDir, subtask: 1, parallelism: 2 });
+    expect(readdirSync(localDir)).toEqual([expect.stringMatching(new RegExp(`^pid-${process.pid}-`))]);
+    // Equal keys of two subtasks' states do not meet (each has its own prefix).
+    const keyA = Array.from({ length: 500 }, (_, i) => `k${i}`).find((k) => keyGroupOf(hashValue(k)) < 64)!;
+    const sa = a.valueState<string, unknown>('rows');
+    await batch(a, sa, [keyA], () => sa.put(keyA, hashValue(keyA), 'a'));
+    await a.writeBack();
+    b.valueState<string, unknown>('rows');
+    expect((await b.snapshot()).sections).toEqual([]);
+    expect((await a.snapshot()).sections.length).toBe(1);
+    await a.dispose();
     expect(readdirSync(localDir).length).toBe(1);
     await b.dispose();
     expect(existsSync(localDir) ? readdirSync(localDir) : []).toEqual([]);
