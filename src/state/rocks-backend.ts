@@ -22,7 +22,7 @@ import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type W
 import { RocksStore, type StoreView } from './rocks-store.js';
 import { RocksValueState } from './rocks-value-state.js';
 import { deserializeState, serializeState } from './serde.js';
-import { entriesOf, SnapshotPolicy } from './snapshot-policy.js';
+import { SnapshotPolicy } from './snapshot-policy.js';
 import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { unpackColumn } from './columns.js';
 
@@ -283,8 +283,12 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
 
   snapshot(options: { readonly incremental?: boolean } = {}): Promise<KeyedStateSnapshot> {
     const incremental = this.policy.incremental(options.incremental, this.tracking);
-    // What the snapshot holds is fixed now: the structures' data, the store as of now, the changed keys.
-    const byGroup = this.heap.collect(incremental);
+    // What the snapshot holds is fixed now: the structures' data (serialized now: the operator
+    // changes its structures in place as it goes on), the store as of now, the changed keys.
+    const structures = new Map<number, Uint8Array>();
+    for (const [g, entries] of this.heap.collect(incremental)) {
+      if (entries.length > 0) structures.set(g, serializeState([this.keyGroups.start + g, entries] satisfies Section));
+    }
     // The changes still in memory go to the store first; the view is pinned right after them,
     // before any later write (the queue orders them).
     const store = this.store;
@@ -297,15 +301,16 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
       for (const s of this.states.values()) s.trackChanges();
     }
     const names = [...this.ids];
-    const done = pinned.then((view) => this.materialize(view, byGroup, incremental, names, changes).finally(() => view.close()));
+    const done = pinned.then((view) => this.materialize(view, structures, incremental, names, changes).finally(() => view.close()));
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done)).catch(() => undefined);
     return done;
   }
 
+  /** The sections: the structures' (serialized at the barrier) with the value states' entries read through `view` added. */
   private async materialize(
     view: StoreView,
-    byGroup: Map<number, SectionEntry[]>,
+    structures: ReadonlyMap<number, Uint8Array>,
     incremental: boolean,
     names: readonly (readonly [string, number])[],
     changes: readonly (readonly [RocksValueState<unknown, unknown>, Set<unknown>[] | null])[] | null,
@@ -315,24 +320,31 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     let bytes = 0;
     for (let g = 0; g <= end - start; g++) {
       const kg = start + g;
+      const values: SectionEntry[] = [];
       if (changes !== null) {
         for (const [s, changed] of changes) {
           const keys = changed?.[g];
           if (keys === undefined || keys.size === 0) continue;
-          entriesOf(byGroup, g).push(await this.readChanges(view, kg, s, [...keys]));
+          values.push(await this.readChanges(view, kg, s, [...keys]));
         }
       } else {
         for (const [name, id] of names) {
           const e = await this.readWhole(view, kg, name, id);
-          if (e !== null) entriesOf(byGroup, g).push(e);
+          if (e !== null) values.push(e);
         }
       }
-      const entries = byGroup.get(g);
-      if (entries === undefined || entries.length === 0) continue;
-      const section = serializeState([kg, entries] satisfies Section);
+      const structure = structures.get(g);
+      let section: Uint8Array;
+      if (values.length === 0) {
+        if (structure === undefined) continue;
+        section = structure;
+      } else {
+        // Rare: one operator with both structures and value states in a key group.
+        const entries = structure === undefined ? values : [...deserializeState<Section>(structure)[1], ...values];
+        section = serializeState([kg, entries] satisfies Section);
+      }
       bytes += section.length;
       sections.push({ keyGroup: kg, bytes: section });
-      byGroup.delete(g);
     }
     this.policy.record(incremental, bytes);
     return { sections, incremental };

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { hashValue, keyGroupOf, keyGroupRange } from '../../src/model/partition.js';
 import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
-import type { KeyedStateBackend, KeyedStateSnapshot, ValueState } from '../../src/state/state-backend.js';
+import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState } from '../../src/state/state-backend.js';
 import { seededRandom, tempDir } from '../support/weir-process.js';
 
 /**
@@ -208,6 +208,42 @@ describe('rocksdb backend', () => {
     expect(readdirSync(localDir).length).toBe(1);
     await b.dispose();
     expect(existsSync(localDir) ? readdirSync(localDir) : []).toEqual([]);
+  });
+
+  it('cuts a structure kept in the heap at the barrier: changes made while the snapshot is written are not in it', async () => {
+    const entries = new Map<string, number>();
+    const structure: KeyGroupedStructure = {
+      get size() {
+        return entries.size;
+      },
+      *snapshotKeyGroups() {
+        // Live data, as operators hand it over (no copy).
+        const byGroup = new Map<number, Map<string, number>>();
+        for (const [k, v] of entries) {
+          const kg = keyGroupOf(hashValue(k));
+          if (!byGroup.has(kg)) byGroup.set(kg, new Map());
+          byGroup.get(kg)!.set(k, v);
+        }
+        yield* byGroup;
+      },
+      restoreKeyGroup(_kg, data) {
+        for (const [k, v] of data as Map<string, number>) entries.set(k, v);
+      },
+    };
+    const b = await rocks();
+    b.registerStructure('windows', structure);
+    for (let i = 0; i < 100; i++) entries.set(`w${i}`, i);
+    const pending = b.snapshot();
+    for (const k of [...entries.keys()]) entries.set(k, -1);
+    entries.set('late', 1);
+    const snap = await pending;
+    await b.dispose();
+    entries.clear();
+    const again = await rocks(chained([snap]));
+    again.registerStructure('windows', structure);
+    expect(entries.size).toBe(100);
+    expect([...entries.values()].every((v) => v >= 0)).toBe(true);
+    await again.dispose();
   });
 
   it('says which key a state used without prefetching it', async () => {
