@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 
 /**
- * The checkpoint modes the crash tests run in: the lower parallelism with whole (full) snapshots,
- * the higher one with incremental checkpoints (`execution.checkpointing.incremental`), so both
- * modes stay covered without running every test twice. Only the crashed runs take the option: the
- * uninterrupted reference run stays on full snapshots, so the comparison also checks incremental
- * against full.
+ * The checkpoint modes the crash tests run in: the lower parallelism with whole (full) snapshots
+ * on the default `hashmap` backend, the higher one with incremental checkpoints
+ * (`execution.checkpointing.incremental`) on the `rocksdb` backend (asynchronous snapshots, state
+ * on disk), so both backends and both checkpoint kinds stay covered without running every test
+ * twice. Only the crashed runs take these options: the uninterrupted reference run stays on full
+ * snapshots in the heap, so the comparison also checks rocksdb and incremental against them.
  *
  * `describe.each` rows: [parallelism, mode for the test name ('full checkpoints' or 'incremental
  * checkpoints'), incremental], for titles like `..., parallelism %i, %s`.
@@ -17,13 +18,13 @@ export type CheckpointMode = [parallelism: number, mode: string, incremental: bo
 export function checkpointModes(full: number, incremental: number): CheckpointMode[] {
   return [
     [full, 'full checkpoints', false],
-    [incremental, 'incremental checkpoints', true],
+    [incremental, 'incremental checkpoints on rocksdb', true],
   ];
 }
 
-/** The job file's SET line for the mode (empty for full checkpoints, the default). */
+/** The job file's SET lines for the mode (empty for full checkpoints on hashmap, the defaults). */
 export function incrementalSetting(incremental: boolean | undefined): string {
-  return incremental === true ? "SET 'execution.checkpointing.incremental' = 'true';" : '';
+  return incremental === true ? "SET 'execution.checkpointing.incremental' = 'true';\nSET 'state.backend.type' = 'rocksdb';" : '';
 }
 
 /**
