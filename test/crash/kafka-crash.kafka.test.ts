@@ -34,7 +34,10 @@ describe.skipIf(!kafka)('kafka crash recovery', () => {
         { topic, partitions: PARTITIONS },
         { topic: outTopic, partitions: PARTITIONS },
       ]);
-      const job = writeKafkaJob(dir, { bootstrap, topic, outTopic, records: RECORDS, parallelism, name: `kafka-crash-${parallelism}` });
+      // Small fetches (~2,000 records a partition, not ~30,000): a run's first checkpoint then
+      // mostly covers tens of thousands of records more, not a few hundred thousand, so the job is
+      // still mid-stream when the later kills (after a checkpoint of the killed run) land.
+      const job = writeKafkaJob(dir, { bootstrap, topic, outTopic, records: RECORDS, parallelism, name: `kafka-crash-${parallelism}`, fetchBytes: 64 * 1024 });
       const producing = produceEvents(bootstrap, topic, 0, RECORDS);
       const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
       const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 1200 + Math.floor(random() * 2000), label: `seed ${seed}` });

@@ -72,6 +72,8 @@ export function writeKafkaJob(
     name: string;
     second?: 'filter' | 'upsert';
     extraSettings?: string;
+    /** The source's `properties.max.partition.fetch.bytes` (the connector's default, 1 MiB, when unset). */
+    fetchBytes?: number;
   },
 ): KafkaJobFiles {
   const duckdb = join(dir, 'out.duckdb');
@@ -91,7 +93,7 @@ CREATE TABLE events (id BIGINT, k INT, v INT) WITH (
   'format' = 'json',
   'scan.startup.mode' = 'earliest-offset',
   'scan.bounded.mode' = 'specific-offsets',
-  'scan.bounded.specific-offsets' = '${ends}'
+  'scan.bounded.specific-offsets' = '${ends}'${opts.fetchBytes === undefined ? '' : `,\n  'properties.max.partition.fetch.bytes' = '${opts.fetchBytes}'`}
 );
 
 CREATE TABLE per_key (k INT, cnt BIGINT, total BIGINT, PRIMARY KEY (k) NOT ENFORCED)
