@@ -32,7 +32,7 @@ async function withCrashes(scenario: Scenario, parallelism: number, incremental:
   const s = writeScenario(dir, scenario, parallelism, { incremental });
   const random = seededRandom(seed);
   const args = ['run', s.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-  const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
+  const kills = await runWithKills(args, { kills: KILLS, random, label: `seed ${seed}` });
   if (incremental) expectSharedStateFiles(join(dir, 'chk'), `crash-${scenario}`, `seed ${seed}`);
   return { rows: await read(s.target, s.resultQuery), kills };
 }

@@ -95,7 +95,7 @@ describe.each(checkpointModes(1, 2))('HOP window and interval join crash recover
     const job = writeJob(dir, parallelism, incremental);
     const random = seededRandom(seed);
     const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-    const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1800), label: `seed ${seed}` });
+    const kills = await runWithKills(args, { kills: KILLS, random, label: `seed ${seed}` });
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
     if (incremental) expectSharedStateFiles(join(dir, 'chk'), 'crash-hop-interval', `seed ${seed}`);
     expect(await queryDuckDb(job.db, HOPPING), `seed ${seed}`).toEqual(expHopping);

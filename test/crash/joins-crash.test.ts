@@ -84,7 +84,7 @@ describe.each(checkpointModes(1, 2))('join and Top-N crash recovery, parallelism
     const job = writeJob(dir, parallelism, incremental);
     const random = seededRandom(seed);
     const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-    const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 900 + Math.floor(random() * 1500), label: `seed ${seed}` });
+    const kills = await runWithKills(args, { kills: KILLS, random, label: `seed ${seed}` });
     expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
     if (incremental) expectSharedStateFiles(join(dir, 'chk'), 'crash-joins', `seed ${seed}`);
     expect(await queryDuckDb(job.db, PER_USER), `seed ${seed}`).toEqual(expPerUser);

@@ -40,7 +40,7 @@ describe.skipIf(!kafka)('kafka crash recovery', () => {
       const job = writeKafkaJob(dir, { bootstrap, topic, outTopic, records: RECORDS, parallelism, name: `kafka-crash-${parallelism}`, fetchBytes: 64 * 1024 });
       const producing = produceEvents(bootstrap, topic, 0, RECORDS);
       const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-      const kills = await runWithKills(args, { kills: KILLS, killAfterMs: () => 1200 + Math.floor(random() * 2000), label: `seed ${seed}` });
+      const kills = await runWithKills(args, { kills: KILLS, random, label: `seed ${seed}` });
       await producing;
       expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
 
