@@ -37,7 +37,7 @@ export interface HeapBackendOptions {
 }
 
 /** Entries examined per advanceTime for expiry: bounded work per batch. */
-export const CLEANUP_PER_ADVANCE = 256;
+const CLEANUP_PER_ADVANCE = 256;
 
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;

@@ -15,7 +15,7 @@
  */
 import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
-import { HeapKeyedStateBackend } from './heap-backend.js';
+import { type HeapBackendOptions, HeapKeyedStateBackend } from './heap-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
 import { packEntries, packKeys, type Section, type SectionEntry } from './heap-sections.js';
 import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
@@ -26,13 +26,7 @@ import { SnapshotPolicy } from './snapshot-policy.js';
 import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { unpackColumn } from './columns.js';
 
-export interface RocksBackendOptions {
-  readonly keyGroups: KeyGroupRange;
-  readonly ttlMs: number;
-  readonly restored: readonly Uint8Array[];
-  readonly onExpired?: (count: number) => void;
-  readonly label: string;
-  readonly incremental?: boolean;
+export interface RocksBackendOptions extends HeapBackendOptions {
   /** The folder the job's subtasks keep their stores in (state.backend.local-dir/<job>). */
   readonly localDir: string;
   /** Entries each value state keeps in memory between batches. */
