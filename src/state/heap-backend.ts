@@ -1,9 +1,15 @@
 /**
  * `state.backend.type = 'hashmap'`: keyed state in the V8 heap, one Map per state and key group.
  *
- * Snapshots serialize each key group's entries (of every state) into one section with V8's
- * structured clone; a restore deserializes only the sections it is given (the runtime hands it the
- * key groups the subtask owns). State TTL follows Flink's defaults: a write starts a key's time to
+ * A snapshot is one section per key group (of every state), serialized with V8's structured
+ * clone; a restore deserializes only the sections it is given (the runtime hands it the key groups
+ * the subtask owns). Snapshots are asynchronous (heap-snapshot.ts): at the barrier the backend
+ * takes only the registered structures' data (they change in place; serialized at once, as
+ * before) and marks the value states' key groups as pending; a background drain serializes them a
+ * few milliseconds at a time between the task's batches, and until a key group is written each key
+ * the task touches keeps its value as of the barrier (copy on write, key by key:
+ * heap-value-state.ts). A snapshot still in flight at the next barrier is finished synchronously
+ * first; dispose() waits for it. State TTL follows Flink's defaults: a write starts a key's time to
  * live, an expired value is never returned, and expired keys are cleaned up a bounded number at a
  * time as processing time advances (Flink's incremental cleanup), so no pass over all keys ever
  * blocks the task. A restore starts every key's time to live afresh: the time a job was down is
@@ -16,11 +22,12 @@
  */
 import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
-import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import type { KeyGroupedStructure, KeyedStateBackend, ValueState, ValueStateOptions } from './state-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
-import { packEntries, RestoredSections, type Section, type SectionEntry } from './heap-sections.js';
+import { RestoredSections, type Section, type SectionEntry } from './heap-sections.js';
+import { type BarrierEntries, groupEntries, HeapSnapshot, type HeapSnapshotResult } from './heap-snapshot.js';
 import { HeapValueState } from './heap-value-state.js';
-import { entriesOf, serializeSections, SnapshotPolicy } from './snapshot-policy.js';
+import { entriesOf, SnapshotPolicy } from './snapshot-policy.js';
 
 export interface HeapBackendOptions {
   readonly keyGroups: KeyGroupRange;
@@ -57,6 +64,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** Changes are being recorded (incremental, after the first snapshot). */
   private tracking = false;
   private readonly policy = new SnapshotPolicy();
+  /** The last snapshot (it may still be serializing). */
+  private inFlight: HeapSnapshot | null = null;
 
   constructor(private readonly options: HeapBackendOptions) {
     this.keyGroups = options.keyGroups;
@@ -67,7 +76,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   async open(): Promise<void> {}
 
-  async dispose(): Promise<void> {}
+  /** Waits for the snapshot in flight (its promise is the caller's to check). */
+  async dispose(): Promise<void> {
+    await this.inFlight?.promise.catch(() => undefined);
+  }
 
   load(): undefined {
     return undefined;
@@ -158,20 +170,65 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return n;
   }
 
-  snapshot(options: { readonly incremental?: boolean } = {}): KeyedStateSnapshot {
+  /**
+   * Asynchronous: at the barrier only the structures' entries are taken (they change in place);
+   * the value states' key groups are serialized by a background drain, copy on write keeping them
+   * as of now (heap-snapshot.ts). A snapshot still in flight is finished first, synchronously.
+   */
+  snapshot(options: { readonly incremental?: boolean } = {}): HeapSnapshotResult {
+    this.inFlight?.finishAll();
     const incremental = this.policy.incremental(options.incremental, this.tracking);
-    const { sections, bytes } = serializeSections(this.keyGroups.start, this.collect(incremental));
-    this.policy.record(incremental, bytes);
+    const barrier = this.barrierEntries(incremental);
+    for (const s of this.states.values()) s.beginSnapshot(incremental);
     if (this.options.incremental === true && !this.tracking) {
       this.tracking = true;
       for (const s of this.states.values()) s.trackChanges();
     }
-    return { sections, incremental };
+    const { start, end } = this.keyGroups;
+    const job = new HeapSnapshot(start, end - start + 1, incremental, [...this.states], barrier, (bytes) => this.policy.record(incremental, bytes));
+    this.inFlight = job;
+    return job.view();
   }
 
-  /** Every state's entries (whole) or what changed since the previous snapshot, by key group (- start). */
+  settleSnapshot(g: number): void {
+    this.inFlight?.settle(g);
+  }
+
+  /**
+   * Every state's entries (whole) or what changed since the previous snapshot, by key group
+   * (- start), taken synchronously (the rocksdb backend's inner heap backend, which holds only
+   * structures, serializes them at its barrier).
+   */
   collect(incremental: boolean): Map<number, SectionEntry[]> {
-    return incremental ? this.changes() : this.whole();
+    this.inFlight?.finishAll();
+    const { head, tail } = this.barrierEntries(incremental);
+    for (const s of this.states.values()) s.beginSnapshot(incremental);
+    const states = [...this.states];
+    const out = new Map<number, SectionEntry[]>();
+    const { start, end } = this.keyGroups;
+    for (let g = 0; g <= end - start; g++) {
+      const entries = groupEntries(g, head.get(g), states, tail.get(g));
+      if (entries.length > 0) out.set(g, entries);
+    }
+    return out;
+  }
+
+  /**
+   * What a snapshot takes at the barrier, by key group (- start): the structures' entries, whole or
+   * their changes; for a whole one also restored entries of states not declared (yet), which stay in
+   * the snapshot.
+   */
+  private barrierEntries(incremental: boolean): BarrierEntries {
+    const head = incremental ? this.structureChanges() : this.wholeStructures();
+    const tail = new Map<number, SectionEntry[]>();
+    if (!incremental) {
+      const { start, end } = this.keyGroups;
+      for (let g = 0; g <= end - start; g++) {
+        const kept = this.restored.entriesOf(g);
+        if (kept.length > 0) tail.set(g, kept);
+      }
+    }
+    return { head, tail };
   }
 
   private structureData(name: string, s: KeyGroupedStructure, into: Map<number, SectionEntry[]>): Set<number> {
@@ -185,31 +242,16 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return groups;
   }
 
-  /** Every state's entries, by key group (- start). */
-  private whole(): Map<number, SectionEntry[]> {
+  private wholeStructures(): Map<number, SectionEntry[]> {
     const out = new Map<number, SectionEntry[]>();
     for (const [name, s] of this.structures) {
       const groups = this.structureData(name, s, out);
       if (s.snapshotKeyGroupChanges === undefined) this.wholeGroups.set(name, groups);
     }
-    for (const [name, s] of this.states) {
-      for (let g = 0; g < s.groups.length; g++) {
-        const map = s.groups[g];
-        if (map.size > 0) entriesOf(out, g).push([name, packEntries([...map.keys()], [...map.values()])]);
-      }
-      s.clearChanges();
-    }
-    // Restored entries of a state the operator has not declared (yet) stay in the snapshot.
-    const { start, end } = this.keyGroups;
-    for (let g = 0; g <= end - start; g++) {
-      const kept = this.restored.entriesOf(g);
-      if (kept.length > 0) entriesOf(out, g).push(...kept);
-    }
     return out;
   }
 
-  /** What changed since the previous snapshot, by key group (- start). */
-  private changes(): Map<number, SectionEntry[]> {
+  private structureChanges(): Map<number, SectionEntry[]> {
     const out = new Map<number, SectionEntry[]>();
     const { start, end } = this.keyGroups;
     for (const [name, s] of this.structures) {
@@ -225,12 +267,6 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       const now = this.structureData(name, s, out);
       for (const g of before) if (!now.has(g)) entriesOf(out, g).push([name, null, null, 'e']);
       this.wholeGroups.set(name, now);
-    }
-    for (const [name, s] of this.states) {
-      for (const g of s.changedGroups()) {
-        const { puts, deleted } = s.takeChanges(g);
-        if (puts !== null || deleted !== null) entriesOf(out, g).push([name, puts, deleted, 'd']);
-      }
     }
     return out;
   }

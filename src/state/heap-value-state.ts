@@ -1,10 +1,17 @@
 /**
  * A value state of the heap backend: one Map per key group, write times for the state TTL, and,
  * for incremental checkpoints, the keys written or deleted since the previous snapshot.
+ *
+ * While a snapshot is being serialized (heap-snapshot.ts), each key group it still has to write
+ * keeps the state as of the barrier by copy on write, key by key: the first get, put or delete
+ * of a key since the barrier saves the key's value as of the barrier (a copy on get, since the
+ * caller may change the value in place; the value itself on put and delete, which take it out of
+ * the map). Serializing the key group then reads the saved values where there are any and the
+ * live map elsewhere. So touching a key costs one copy of its value at most, not the key group.
  */
 import { keyGroupOf } from '../model/partition.js';
 import type { ValueState } from './state-backend.js';
-import { packEntries, packKeys, type PackedEntries, type PackedKeys } from './heap-sections.js';
+import { packEntries, packKeys, type SectionEntry } from './heap-sections.js';
 
 /** What the value state needs of its backend. */
 export interface ValueStateHost {
@@ -12,6 +19,24 @@ export interface ValueStateHost {
   readonly now: number;
   expired(count: number): void;
   foreignKey(keyGroup: number): Error;
+  /** Serializes key group g (- start) of the snapshot in flight now, if it is still pending. */
+  settleSnapshot(g: number): void;
+}
+
+/** A saved value: the key did not exist at the barrier. */
+const ABSENT: unique symbol = Symbol('absent');
+
+/** A key group's part in the snapshot in flight, not serialized yet. */
+interface PendingGroup<K, V> {
+  /** Incremental: the keys changed before the barrier (the only ones in the snapshot). Whole: null. */
+  readonly keys: Set<K> | null;
+  /** Values as of the barrier of the keys touched since. */
+  readonly saved: Map<K, V | typeof ABSENT>;
+}
+
+/** A copy the caller may change in place without changing `v` (values are plain data). */
+function copyOf<V>(v: V): V {
+  return typeof v === 'object' && v !== null ? structuredClone(v) : v;
 }
 
 export class HeapValueState<K, V> implements ValueState<K, V> {
@@ -21,6 +46,9 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
   readonly written: Map<K, number>[] | null;
   /** Keys written or deleted since the previous snapshot, by key group - start (once tracking). */
   private changed: Set<K>[] | null = null;
+  /** By key group - start: its part in the snapshot in flight, while not serialized yet. */
+  private pending: (PendingGroup<K, V> | undefined)[] | null = null;
+  private pendingGroups = 0;
   private count = 0;
   /** Incremental cleanup position: a key group and a live iterator over its write times. */
   private cursorGroup = 0;
@@ -49,15 +77,19 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
   get(key: K, hash: number): V | undefined {
     const g = this.group(hash);
     const v = this.groups[g].get(key);
-    if (v === undefined || this.written === null) return v;
-    if (this.host.now - this.written[g].get(key)! < this.ttlMs) return v;
-    this.remove(g, key);
-    this.host.expired(1);
-    return undefined;
+    if (v === undefined) return v;
+    if (this.written !== null && this.host.now - this.written[g].get(key)! >= this.ttlMs) {
+      this.remove(g, key);
+      this.host.expired(1);
+      return undefined;
+    }
+    if (this.pending !== null) this.keep(g, key, true);
+    return v;
   }
 
   put(key: K, hash: number, value: V): void {
     const g = this.group(hash);
+    if (this.pending !== null) this.keep(g, key, false);
     const map = this.groups[g];
     const before = map.size;
     map.set(key, value);
@@ -74,6 +106,7 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
   prefetch(): void {}
 
   private remove(g: number, key: K): void {
+    if (this.pending !== null) this.keep(g, key, false);
     if (this.groups[g].delete(key)) {
       this.count--;
       if (this.changed !== null) this.changed[g].add(key);
@@ -84,6 +117,8 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
   forEach(fn: (value: V, key: K) => void): void {
     const now = this.host.now;
     for (let g = 0; g < this.groups.length; g++) {
+      // `fn` may change values in place: the snapshot in flight takes the key group first.
+      if (this.pending?.[g] !== undefined) this.host.settleSnapshot(g);
       const written = this.written?.[g];
       for (const [k, v] of this.groups[g]) {
         if (written !== undefined && now - written.get(k)! >= this.ttlMs) continue;
@@ -119,6 +154,7 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
 
   /** Takes restored entries of one key group (the state's map for it, when nothing converts them). */
   restore(g: number, entries: Map<unknown, unknown>, migrate: ((v: unknown) => unknown) | undefined): void {
+    if (this.pending?.[g] !== undefined) for (const k of entries.keys()) this.keep(g, k as K, false);
     const before = this.groups[g].size;
     if (migrate === undefined && before === 0) this.groups[g] = entries as Map<K, V>;
     else for (const [k, v] of entries) this.groups[g].set(k as K, (migrate === undefined ? v : migrate(v)) as V);
@@ -132,33 +168,104 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
     if (this.changed === null) this.changed = Array.from({ length: this.groups.length }, () => new Set<K>());
   }
 
-  /** Key groups (- start) with changes since the previous snapshot. */
-  *changedGroups(): Iterable<number> {
-    const changed = this.changed;
-    if (changed === null) return;
-    for (let g = 0; g < changed.length; g++) if (changed[g].size > 0) yield g;
+  /**
+   * The barrier of a snapshot: the key groups it holds of this state become pending (whole: every
+   * non-empty one; incremental: every one with changes, whose changed keys the snapshot takes).
+   * Their entries are read later by takeSnapshotEntry, as of now.
+   */
+  beginSnapshot(incremental: boolean): void {
+    const pending: (PendingGroup<K, V> | undefined)[] = new Array(this.groups.length);
+    let n = 0;
+    for (let g = 0; g < this.groups.length; g++) {
+      if (incremental) {
+        const keys = this.changed?.[g];
+        if (keys === undefined || keys.size === 0) continue;
+        this.changed![g] = new Set<K>();
+        pending[g] = { keys, saved: new Map() };
+      } else if (this.groups[g].size > 0) pending[g] = { keys: null, saved: new Map() };
+      else continue;
+      n++;
+    }
+    if (!incremental && this.changed !== null) for (const s of this.changed) s.clear();
+    this.pending = n > 0 ? pending : null;
+    this.pendingGroups = n;
   }
 
-  /** Key group g's changes since the previous snapshot: written keys with their values, deleted keys. */
-  takeChanges(g: number): { puts: PackedEntries | null; deleted: PackedKeys | null } {
-    const keys = this.changed![g];
+  /** Whether key group g (- start) has entries in the snapshot in flight not taken yet. */
+  isPending(g: number): boolean {
+    return this.pending?.[g] !== undefined;
+  }
+
+  /**
+   * Key group g's entry in the snapshot in flight, as of its barrier (null: none); the key group
+   * is no longer pending. Whole: `[name, packed]`; incremental: `[name, puts, deleted, 'd']`.
+   */
+  takeSnapshotEntry(name: string, g: number): SectionEntry | null {
+    const p = this.pending?.[g];
+    if (p === undefined) return null;
+    this.pending![g] = undefined;
+    if (--this.pendingGroups === 0) this.pending = null;
     const map = this.groups[g];
+    const { keys, saved } = p;
+    if (keys === null) {
+      const ks: K[] = [];
+      const vs: V[] = [];
+      for (const [k, v] of map) {
+        const was = saved.get(k);
+        if (was === undefined && !saved.has(k)) {
+          ks.push(k);
+          vs.push(v);
+        } else if (was !== ABSENT) {
+          ks.push(k);
+          vs.push(was as V);
+        }
+      }
+      // Keys deleted since the barrier.
+      for (const [k, was] of saved) {
+        if (was !== ABSENT && !map.has(k)) {
+          ks.push(k);
+          vs.push(was);
+        }
+      }
+      return ks.length > 0 ? [name, packEntries(ks, vs)] : null;
+    }
     const putKeys: K[] = [];
     const putValues: V[] = [];
     const deleted: K[] = [];
     for (const k of keys) {
-      const v = map.get(k);
-      if (v !== undefined || map.has(k)) {
+      let v: V | typeof ABSENT | undefined = saved.get(k);
+      if (v === undefined && !saved.has(k)) v = map.has(k) ? map.get(k) : ABSENT;
+      if (v === ABSENT) deleted.push(k);
+      else {
         putKeys.push(k);
         putValues.push(v as V);
-      } else deleted.push(k);
+      }
     }
-    keys.clear();
-    return { puts: putKeys.length > 0 ? packEntries(putKeys, putValues) : null, deleted: deleted.length > 0 ? packKeys(deleted) : null };
+    if (putKeys.length === 0 && deleted.length === 0) return null;
+    return [name, putKeys.length > 0 ? packEntries(putKeys, putValues) : null, deleted.length > 0 ? packKeys(deleted) : null, 'd'];
   }
 
-  /** Forgets the recorded changes (a whole snapshot was taken). */
-  clearChanges(): void {
-    if (this.changed !== null) for (const s of this.changed) s.clear();
+  /**
+   * The snapshot in flight failed: it is given up (its changed keys go back into the change set,
+   * which a later snapshot may still need).
+   */
+  abandonSnapshot(): void {
+    const pending = this.pending;
+    this.pending = null;
+    this.pendingGroups = 0;
+    if (pending === null || this.changed === null) return;
+    for (let g = 0; g < pending.length; g++) {
+      const keys = pending[g]?.keys;
+      if (keys != null) for (const k of keys) this.changed[g].add(k);
+    }
+  }
+
+  /** Saves `key`'s value as of the barrier, the first time since it that the key is touched. */
+  private keep(g: number, key: K, copy: boolean): void {
+    const p = this.pending![g];
+    if (p === undefined || p.saved.has(key) || (p.keys !== null && !p.keys.has(key))) return;
+    const map = this.groups[g];
+    const v = map.get(key);
+    p.saved.set(key, v === undefined && !map.has(key) ? ABSENT : copy ? copyOf(v as V) : (v as V));
   }
 }

@@ -1,10 +1,8 @@
 /**
- * When a backend's snapshot may hold only changes, and how its key groups become sections: shared
- * by the heap and the disk backend, so both write the same format and follow the same rule.
+ * When a backend's snapshot may hold only changes: shared by the heap and the disk backend, so
+ * both follow the same rule.
  */
-import type { KeyGroupSection } from './state-backend.js';
-import type { Section, SectionEntry } from './heap-sections.js';
-import { serializeState } from './serde.js';
+import type { SectionEntry } from './heap-sections.js';
 
 /**
  * Incremental snapshots in a row before a whole one: bounds how many sections a restore reads
@@ -33,19 +31,6 @@ export class SnapshotPolicy {
       this.wholeBytes = bytes;
     }
   }
-}
-
-/** One section per key group (offset `g` from `start`), in key-group order, and their bytes. */
-export function serializeSections(start: number, byGroup: ReadonlyMap<number, SectionEntry[]>): { sections: KeyGroupSection[]; bytes: number } {
-  const sections: KeyGroupSection[] = [];
-  let bytes = 0;
-  for (const g of [...byGroup.keys()].sort((a, b) => a - b)) {
-    const keyGroup = start + g;
-    const section = serializeState([keyGroup, byGroup.get(g)!] satisfies Section);
-    bytes += section.length;
-    sections.push({ keyGroup, bytes: section });
-  }
-  return { sections, bytes };
 }
 
 export function entriesOf(byGroup: Map<number, SectionEntry[]>, g: number): SectionEntry[] {
