@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobGraph } from '../../src/runtime/job-graph.js';
-import { KeyedAggregateOperator } from '../../src/runtime/operators/keyed-aggregate.js';
+import { KeyedAggregate } from '../../src/runtime/operators/keyed-aggregate-select.js';
 import { ORDERS_DDL, plan } from '../plan/helpers.js';
 
 /** Per aggregate vertex (in plan order): whether each of its aggregate functions is retractable. */
@@ -9,8 +9,8 @@ function retractability(g: JobGraph): boolean[][] {
   for (const v of g.vertices) {
     if (v.kind !== 'operator' || !/Aggregate$/.test(v.name)) continue;
     const op = v.createOperator();
-    expect(op).toBeInstanceOf(KeyedAggregateOperator);
-    out.push((op as KeyedAggregateOperator).config.aggs.map((a) => a.fn.retractable));
+    expect(op).toBeInstanceOf(KeyedAggregate);
+    out.push((op as KeyedAggregate).config.aggs.map((a) => a.fn.retractable));
   }
   return out;
 }

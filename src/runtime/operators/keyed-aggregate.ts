@@ -409,7 +409,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     this.restoreGroups(groups, (hash) => subtaskOfHash(hash, parallelism) === subtask);
   }
 
-  private restoreGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null): void {
+  /** Restored groups (`keep`: which of them this subtask holds; null: all), also from value state `group` (keyed-aggregate-select.ts). */
+  restoreGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null): void {
     const fns = this.fns;
     const m = fns.length;
     const g = this.groupKeys.length;

@@ -12,7 +12,8 @@ import { CalcOperator } from './calc.js';
 import { type ChangelogNormalizeConfig, ChangelogNormalizeOperator } from './changelog-normalize.js';
 import { type IntervalJoinConfig, IntervalJoinOperator } from './interval-join.js';
 import { type JoinConfig, JoinOperator } from './join.js';
-import { type KeyedAggregateConfig, KeyedAggregateOperator } from './keyed-aggregate.js';
+import type { KeyedAggregateConfig } from './keyed-aggregate.js';
+import { KeyedAggregate } from './keyed-aggregate-select.js';
 import { type RankConfig, RankOperator } from './rank.js';
 import { type SessionWindowAggregateConfig, SessionWindowAggregateOperator } from './session-window-aggregate.js';
 import { UnionOperator } from './union.js';
@@ -61,7 +62,7 @@ const FACTORIES: { readonly [K in OperatorKind]: (config: OperatorConfigs[K]) =>
   'changelog-normalize': (c) => new ChangelogNormalizeOperator(c),
   'interval-join': (c) => new IntervalJoinOperator(c),
   join: (c) => new JoinOperator(c),
-  'keyed-aggregate': (c) => new KeyedAggregateOperator(c),
+  'keyed-aggregate': (c) => new KeyedAggregate(c),
   rank: (c) => new RankOperator(c),
   'session-window-aggregate': (c) => new SessionWindowAggregateOperator(c),
   union: () => new UnionOperator(),
