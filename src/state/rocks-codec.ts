@@ -4,16 +4,20 @@
  * process share one store, each under its own prefix, and one state's entries of one key group
  * are one key range (a whole snapshot scans it, a restore replaces it); the key is a number
  * (kind 1, a float64) or a string (kind 2, UTF-8), what rowMapKey and valuesMapKey give. A value is
- * `[flags: u8][last write: float64][the value in V8's structured-clone format]`; flag RAW marks a
- * value restored from a checkpoint and not yet converted by its state's `migrate`.
+ * `[flags: u8][last write: float64][the value]`, the value in value-codec.ts's compact form (flag
+ * COMPACT) or V8's structured-clone format; flag RAW marks a value restored from a checkpoint and
+ * not yet converted by its state's `migrate`.
  */
-import { deserialize, serialize } from 'node:v8';
+import { deserialize } from 'node:v8';
 import { internalError } from '../errors.js';
+import { decodeCompact, encodeCompact } from './value-codec.js';
 
 const KEY_HEADER = 7;
 const NUMBER = 1;
 const STRING = 2;
 export const RAW = 1;
+/** The value is in value-codec.ts's compact form (else V8's structured-clone format). */
+const COMPACT = 2;
 const VALUE_HEADER = 9;
 
 export function encodeKey(prefix: number, keyGroup: number, stateId: number, key: unknown): Buffer {
@@ -63,11 +67,9 @@ export function prefixRange(prefix: number): [Buffer, Buffer] {
 }
 
 export function encodeValue(value: unknown, written: number, flags = 0): Buffer {
-  const body = serialize(value);
-  const b = Buffer.allocUnsafe(VALUE_HEADER + body.length);
-  b[0] = flags;
+  const b = encodeCompact(value, VALUE_HEADER);
+  b[0] = flags | COMPACT;
   b.writeDoubleLE(written, 1);
-  body.copy(b, VALUE_HEADER);
   return b;
 }
 
@@ -81,5 +83,7 @@ export interface DecodedValue {
 }
 
 export function decodeValue(b: Buffer): DecodedValue {
-  return { flags: b[0]!, written: b.readDoubleLE(1), value: deserialize(b.subarray(VALUE_HEADER)) };
+  const flags = b[0]!;
+  const value = (flags & COMPACT) !== 0 ? decodeCompact(b, VALUE_HEADER) : deserialize(b.subarray(VALUE_HEADER));
+  return { flags, written: b.readDoubleLE(1), value };
 }
