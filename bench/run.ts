@@ -3,9 +3,9 @@
  * Prints rows/s for stateless and keyed pipelines with checkpointing off and every 1 s; then the
  * state cases of bench/state.ts in a process of their own (memory per key and per join row,
  * checkpoint size and blocking time under updates, recovery time; `state [agg-memory join-memory
- * incremental recovery] [--backend=hashmap|rocksdb]`, heap from WEIR_BENCH_HEAP_MB, default 8192,
- * key counts scaled by WEIR_BENCH_STATE_SCALE); then Kafka
- * throughput and end-to-end latency (bench/kafka.ts), and PostgreSQL sink throughput against a
+ * incremental recovery agg-large join-large] [--backend=hashmap|rocksdb]`, the large ones only when
+ * named and in a 1 GiB heap, the others' heap from WEIR_BENCH_HEAP_MB, default 8192, key counts
+ * scaled by WEIR_BENCH_STATE_SCALE); then Kafka throughput and end-to-end latency (bench/kafka.ts), and PostgreSQL sink throughput against a
  * plain COPY (bench/postgres.ts), the CDC source against COPY TO / pg_recvlogical
  * (bench/postgres-cdc.ts), `weir cdc` against pg_dump | psql and a native subscription
  * (bench/cdc-sync.ts), and the Nexmark queries (bench/nexmark.ts).
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     // blocking time under ~1% updates per interval, recovery time. Its own process: it needs
     // --expose-gc and a large heap, and prints its own peak RSS per case.
     const heapMb = process.env.WEIR_BENCH_HEAP_MB ?? '8192';
-    const extra = only.filter((a) => /^(agg-memory|join-memory|incremental|recovery|--backend=.+)$/.test(a));
+    const extra = only.filter((a) => /^(agg-memory|join-memory|incremental|recovery|agg-large|join-large|--backend=.+)$/.test(a));
     const r = spawnSync(
       process.execPath,
       ['--expose-gc', `--max-old-space-size=${heapMb}`, '--import', 'tsx', join(import.meta.dirname, 'state.ts'), ...extra],
