@@ -19,6 +19,7 @@ import { type HeapBackendOptions, HeapKeyedStateBackend } from './heap-backend.j
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
 import { packEntries, packKeys, type Section, type SectionEntry } from './heap-sections.js';
 import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
+import { KeyFilter } from './key-filter.js';
 import { RocksStore, type StoreView } from './rocks-store.js';
 import { RocksValueState } from './rocks-value-state.js';
 import { deserializeState, serializeState } from './serde.js';
@@ -53,6 +54,8 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   /** Store ids of every state on disk (declared or only restored) and restored key counts. */
   private readonly ids = new Map<string, number>();
   private readonly restoredKeys = new Map<string, number>();
+  /** Per state (declared or only restored): the keys its store part may hold. */
+  private readonly filters = new Map<string, KeyFilter>();
   private tracking = false;
   private readonly policy = new SnapshotPolicy();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -63,6 +66,8 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
    * without them (the binding runs requests on a thread pool, in no fixed order).
    */
   private storeQueue: Promise<void> = Promise.resolve();
+  /** The write-back afterBatch started last (the next one waits for it). */
+  private writing: Promise<void> | undefined = undefined;
 
   constructor(private readonly options: RocksBackendOptions) {
     this.keyGroups = options.keyGroups;
@@ -167,6 +172,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     for (const [name, s] of fold.states) {
       const id = this.stateId(name);
       if (s.whole) ranges.push(stateRange(this.prefix, fold.keyGroup, id));
+      const filter = this.filterOf(name);
       let n = 0;
       for (const [k, v] of s.entries) {
         if (v === DELETED) {
@@ -175,11 +181,18 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
         }
         // A restore starts every key's time to live afresh (the job's downtime is not idle time).
         ops.push([encodeKey(this.prefix, fold.keyGroup, id, k), encodeValue(v, this.now, RAW)]);
+        filter.add(k);
         n++;
       }
       this.restoredKeys.set(name, (this.restoredKeys.get(name) ?? 0) + n);
     }
     await this.queueWrite(ops, ranges);
+  }
+
+  private filterOf(name: string): KeyFilter {
+    let f = this.filters.get(name);
+    if (f === undefined) this.filters.set(name, (f = new KeyFilter()));
+    return f;
   }
 
   registerStructure(name: string, structure: KeyGroupedStructure, options: { readonly ttl?: boolean } = {}): void {
@@ -199,6 +212,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
         end - start + 1,
         options.ttl === true ? this.options.ttlMs : 0,
         this.restoredKeys.get(name) ?? 0,
+        this.filterOf(name),
       );
       state.migrate = options.migrate;
       this.states.set(name, state);
@@ -240,7 +254,13 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
       if (s.cached > this.cacheEntries) over = true;
     }
     if (dirty < WRITE_BACK_AT && !over) return undefined;
-    return this.writeBack();
+    // Write-behind: the task goes on while this write runs and waits only for the one before it,
+    // so at most one write is in flight (reads and snapshots queue after it, see storeQueue).
+    const previous = this.writing;
+    const current = this.writeBack();
+    this.writing = current;
+    void current.catch(() => undefined); // the queue fails the next load or snapshot
+    return previous;
   }
 
   /** Writes every changed entry and trims the caches to their bound. */

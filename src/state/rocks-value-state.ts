@@ -7,6 +7,7 @@
 import { internalError } from '../errors.js';
 import { keyGroupOf } from '../model/partition.js';
 import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
+import type { KeyFilter } from './key-filter.js';
 import type { RocksStore } from './rocks-store.js';
 import type { ValueState } from './state-backend.js';
 
@@ -50,6 +51,8 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
     private readonly groups: number,
     private readonly ttlMs: number,
     restoredKeys: number,
+    /** The keys the store may hold (restored ones included). */
+    private readonly filter: KeyFilter,
   ) {
     this.count = restoredKeys;
   }
@@ -75,7 +78,9 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
 
   prefetch(key: K, hash: number): void {
     if (this.cache.has(key) || this.pending.has(key)) return;
-    this.pending.set(key, this.group(hash));
+    // A key the store surely lacks needs no read.
+    if (!this.filter.mayContain(key)) this.cache.set(key, { value: undefined, written: 0, dirty: false, keyGroup: this.group(hash) });
+    else this.pending.set(key, this.group(hash));
   }
 
   /** Takes the store's answer for a prefetched key (null: it holds none). */
@@ -117,7 +122,10 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
       e = { value: undefined, written: 0, dirty: false, keyGroup: this.group(hash) };
       this.cache.set(key, e);
     }
-    if (e.value === undefined) this.count++;
+    if (e.value === undefined) {
+      this.count++;
+      this.filter.add(key);
+    }
     e.value = value;
     e.written = this.host.now;
     this.markDirty(e, key);
