@@ -64,7 +64,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** Changes are being recorded (incremental, after the first snapshot). */
   private tracking = false;
   private readonly policy = new SnapshotPolicy();
-  /** The last snapshot (it may still be serializing). */
+  /** The snapshot being written, if any. */
   private inFlight: HeapSnapshot | null = null;
 
   constructor(private readonly options: HeapBackendOptions) {
@@ -186,7 +186,12 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     const { start, end } = this.keyGroups;
     const job = new HeapSnapshot(start, end - start + 1, incremental, [...this.states], barrier, (bytes) => this.policy.record(incremental, bytes));
+    // Held until written, not longer: its result (the sections) is the caller's.
     this.inFlight = job;
+    const written = (): void => {
+      if (this.inFlight === job) this.inFlight = null;
+    };
+    void job.promise.then(written, written);
     return job.view();
   }
 
