@@ -208,6 +208,7 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
     const map = this.groups[g];
     const { keys, saved } = p;
     if (keys === null) {
+      if (saved.size === 0) return [name, packEntries([...map.keys()], [...map.values()])];
       const ks: K[] = [];
       const vs: V[] = [];
       for (const [k, v] of map) {
