@@ -22,7 +22,7 @@
  */
 import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
-import type { KeyGroupedStructure, KeyedStateBackend, ValueState, ValueStateOptions } from './state-backend.js';
+import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
 import { RestoredSections, type Section, type SectionEntry } from './heap-sections.js';
 import { type BarrierEntries, groupEntries, HeapSnapshot, type HeapSnapshotResult } from './heap-snapshot.js';
@@ -174,8 +174,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    * Asynchronous: at the barrier only the structures' entries are taken (they change in place);
    * the value states' key groups are serialized by a background drain, copy on write keeping them
    * as of now (heap-snapshot.ts). A snapshot still in flight is finished first, synchronously.
+   * A plain result (acknowledged at once) when no value state has entries to write.
    */
-  snapshot(options: { readonly incremental?: boolean } = {}): HeapSnapshotResult {
+  snapshot(options: { readonly incremental?: boolean } = {}): KeyedStateSnapshot | HeapSnapshotResult {
     this.inFlight?.finishAll();
     const incremental = this.policy.incremental(options.incremental, this.tracking);
     const barrier = this.barrierEntries(incremental);
@@ -186,6 +187,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     const { start, end } = this.keyGroups;
     const job = new HeapSnapshot(start, end - start + 1, incremental, [...this.states], barrier, (bytes) => this.policy.record(incremental, bytes));
+    // No value state had entries to write: a plain result, acknowledged at once as before.
+    const done = job.written;
+    if (done !== undefined) return done;
     // Held until written, not longer: its result (the sections) is the caller's.
     this.inFlight = job;
     const written = (): void => {

@@ -119,6 +119,11 @@ export class HeapSnapshot {
     }
   }
 
+  /** The snapshot if every section was written at the barrier (nothing pending): the caller needs no promise. */
+  get written(): KeyedStateSnapshot | undefined {
+    return this.result;
+  }
+
   /** The promise, with the synchronous view of it (HeapSnapshotResult). */
   view(): HeapSnapshotResult {
     const now = (): KeyedStateSnapshot => {

@@ -41,6 +41,8 @@ function contents(b: HeapKeyedStateBackend, name: string, ttl = false): [string,
   return out.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
 }
 
+/** The snapshot as a promise (a backend with nothing to write gives a plain result). */
+const snapshotOf = (b: HeapKeyedStateBackend, opts: { incremental?: boolean } = {}): Promise<KeyedStateSnapshot> => Promise.resolve(b.snapshot(opts));
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const h = (k: string): number => hashValue(k);
 const row = (i: number): Row => ({ n: i, tags: [`t${i % 7}`] });
@@ -108,7 +110,7 @@ describe('heap backend, asynchronous snapshots', () => {
     const b = backend();
     fill(b, n);
     const atBarrier = { rows: contents(b, 'rows'), count: contents(b, 'count') };
-    const snap = b.snapshot();
+    const snap = snapshotOf(b);
     mutate(b, random, n, 2000); // before any key group is written
     const steps = await mutateWhileDraining(b, snap, random, n);
     // written in several steps, with the task running between them
@@ -127,7 +129,9 @@ describe('heap backend, asynchronous snapshots', () => {
     const b = backend();
     fill(b, 20_000);
     let written = false;
-    const snap = b.snapshot();
+    const raw = b.snapshot();
+    expect(raw).toBeInstanceOf(Promise);
+    const snap = raw as Promise<KeyedStateSnapshot>;
     void snap.then(() => (written = true));
     expect(written).toBe(false);
     const s = await snap;
@@ -144,7 +148,7 @@ describe('heap backend, asynchronous snapshots', () => {
     const b = backend({ incremental: true });
     fill(b, n);
     const snaps: KeyedStateSnapshot[] = [];
-    const first = b.snapshot({ incremental: true });
+    const first = snapshotOf(b, { incremental: true });
     await mutateWhileDraining(b, first, random, n, true);
     snaps.push(await first);
     expect(snaps[0].incremental).toBe(false);
@@ -152,7 +156,7 @@ describe('heap backend, asynchronous snapshots', () => {
     for (let round = 0; round < 3; round++) {
       mutate(b, random, n, 300, true);
       atBarrier = { rows: contents(b, 'rows'), count: contents(b, 'count') };
-      const snap = b.snapshot({ incremental: true });
+      const snap = snapshotOf(b, { incremental: true });
       mutate(b, random, n, 500, true);
       await mutateWhileDraining(b, snap, random, n, true);
       const s = await snap;
@@ -170,14 +174,14 @@ describe('heap backend, asynchronous snapshots', () => {
     for (const incremental of [false, true]) {
       const b = backend({ incremental });
       fill(b, n);
-      const base = b.snapshot();
+      const base = snapshotOf(b);
       await base;
       mutate(b, random, n, 500, true);
       const atA = { rows: contents(b, 'rows'), count: contents(b, 'count') };
-      const a = b.snapshot({ incremental });
+      const a = snapshotOf(b, { incremental });
       mutate(b, random, n, 500, true);
       const atB = { rows: contents(b, 'rows'), count: contents(b, 'count') };
-      const c = b.snapshot({ incremental });
+      const c = snapshotOf(b, { incremental });
       mutate(b, random, n, 500, true);
       await mutateWhileDraining(b, c, random, n, true);
       const [sa, sc] = [await a, await c];
@@ -203,7 +207,7 @@ describe('heap backend, asynchronous snapshots', () => {
     for (let i = 0; i < 5000; i += 2) s.put(`k${i}`, h(`k${i}`), row(-i)); // even keys live 500 ms longer
     const atBarrier = contents(b, 'rows', true);
     expect(atBarrier.length).toBe(5000);
-    const snap = b.snapshot();
+    const snap = snapshotOf(b);
     t += 600; // odd keys have expired
     b.advanceTime(t); // cleans some up
     expect(s.get('k1', h('k1'))).toBeUndefined();
@@ -225,7 +229,7 @@ describe('heap backend, asynchronous snapshots', () => {
     const b = backend();
     fill(b, 5000);
     const atBarrier = contents(b, 'rows');
-    const snap = b.snapshot();
+    const snap = snapshotOf(b);
     b.valueState<string, Row>('rows').forEach((v, k) => {
       v.n = -1;
       if (k.endsWith('3')) b.valueState<string, Row>('rows').delete(k, h(k));
@@ -257,7 +261,7 @@ describe('heap backend, asynchronous snapshots', () => {
     }
     const before = new Map([...lists.byGroup].map(([kg, l]) => [kg, [...l]]));
     const atBarrier = contents(b, 'rows');
-    const snap = b.snapshot();
+    const snap = snapshotOf(b);
     for (const l of lists.byGroup.values()) l.push('later');
     fill(b, 10);
     b.valueState<string, Row>('rows').put('new', h('new'), row(1));
@@ -268,12 +272,20 @@ describe('heap backend, asynchronous snapshots', () => {
     expect(contents(restored, 'rows')).toEqual(atBarrier);
   });
 
+  it('a backend whose value states hold nothing gives a plain result at once', () => {
+    const b = backend();
+    b.valueState<string, number>('empty');
+    const s = b.snapshot();
+    expect(s).not.toBeInstanceOf(Promise);
+    expect(s.sections).toEqual([]);
+  });
+
   it('restores into another parallelism', async () => {
     const random = seededRandom(9);
     const b = backend();
     fill(b, 10_000);
     const atBarrier = contents(b, 'rows');
-    const snap = b.snapshot();
+    const snap = snapshotOf(b);
     await mutateWhileDraining(b, snap, random, 10_000);
     const sections = (await snap).sections;
     const parts = [0, 1, 2].map((subtask) => {
@@ -289,7 +301,9 @@ describe('heap backend, asynchronous snapshots', () => {
     fill(b, 2000);
     const s = b.valueState<string, unknown>('odd');
     s.put('f', h('f'), { f: () => 1 });
-    const snap = b.snapshot();
+    const raw = snapshotOf(b);
+    expect(raw).toBeInstanceOf(Promise);
+    const snap = raw as Promise<KeyedStateSnapshot> & KeyedStateSnapshot;
     let settled = false;
     void snap.then(
       () => (settled = true),
@@ -301,7 +315,7 @@ describe('heap backend, asynchronous snapshots', () => {
     expect(() => snap.sections).toThrow();
     s.delete('f', h('f'));
     const atBarrier = contents(b, 'rows');
-    const ok = await b.snapshot();
+    const ok = await snapshotOf(b);
     expect(contents(backend({ restored: ok.sections.map((x) => x.bytes) }), 'rows')).toEqual(atBarrier);
   });
 });
