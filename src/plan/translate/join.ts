@@ -22,7 +22,14 @@ export const translateJoin: Translator<JoinNode> = (node, ctx) => {
       kind: 'window-join',
       config: { joinType, leftKeys, rightKeys, leftEnd: window.leftEnd, rightEnd: window.rightEnd, ...(residual ? { residual } : {}) },
     };
-  } else operator = { kind: 'join', config: { joinType, leftKeys, rightKeys, ...(residual ? { residual } : {}) } };
+  } else {
+    // A side whose input never retracts keeps its rows as a plain list (see JoinConfig.insertOnly).
+    const insertOnly: [boolean, boolean] = [
+      left.mode !== 'updating' && node.left.changelogMode !== 'updating',
+      right.mode !== 'updating' && node.right.changelogMode !== 'updating',
+    ];
+    operator = { kind: 'join', config: { joinType, leftKeys, rightKeys, insertOnly, ...(residual ? { residual } : {}) } };
+  }
   return ctx.add({
     uidKind: interval ? 'interval-join' : window ? 'window-join' : 'join',
     canonical: `${description}\n${schemaText(node.schema)}`,

@@ -17,7 +17,9 @@
  *
  * State: one value state per side in the state layer (ctx.state), keyed by the join key with the
  * hash its exchange routes it by; the value is the side's rows of that key (row id → the distinct
- * row, `count`, `assoc`). An entry changed in place is put again, an entry left without rows is
+ * row, `count`, `assoc`), or, on a side whose input is insert-only and which no outer join
+ * preserves, just the list of its rows (no row ids to build, half the memory; Flink likewise keeps
+ * such a side without retraction bookkeeping). A checkpoint of either form restores into the other. An entry changed in place is put again, an entry left without rows is
  * deleted. Both states follow table.exec.state.ttl as Flink's join state does: a key's time to
  * live starts at its last write (a row of its own side arriving or leaving, or, on a preserved side,
  * a change of `assoc` by the other side's rows); a key only read by the other side's probes expires.
@@ -45,6 +47,11 @@ export interface JoinConfig {
   readonly rightKeys: readonly number[];
   /** The rest of the join condition, over the output row (left columns then right columns). */
   readonly residual?: BoundExpr;
+  /**
+   * Per side: its input is insert-only (the planner knows from the changelog mode). Such a side,
+   * unless an outer join preserves it, keeps a key's rows as a plain list: no row ids, no counts.
+   */
+  readonly insertOnly?: readonly [boolean, boolean];
 }
 
 interface RowEntry {
@@ -55,6 +62,10 @@ interface RowEntry {
 
 /** The rows of one join key on one side, by row id: the value of a side's keyed state. */
 type KeyRows = Map<string, RowEntry>;
+/** The rows of one join key on a side kept as a list (insert-only, not preserved), duplicates repeated. */
+type RowList = unknown[][];
+/** A side's value, by the side's form. */
+type SideRows = KeyRows | RowList;
 
 /** The state blob of checkpoints written before the state layer (restore only). */
 interface StateV1 {
@@ -71,11 +82,30 @@ function rowId(row: readonly unknown[]): string {
 }
 
 /** A restored entry must have rows of its input's width (a plan change that keeps the uid would be a bug). */
-function checkArity(rows: KeyRows, arity: number, side: string): KeyRows {
+function checkArity(rows: SideRows, arity: number, side: string): SideRows {
   for (const r of rows.values()) {
-    if (r.row.length !== arity) throw internalError(`join state has rows of ${r.row.length} columns, the ${side} input has ${arity}`);
+    const width = Array.isArray(r) ? r.length : r.row.length;
+    if (width !== arity) throw internalError(`join state has rows of ${width} columns, the ${side} input has ${arity}`);
   }
   return rows;
+}
+
+/** A restored side value in the form the side keeps now (a checkpoint of a run that kept the other form). */
+function toForm(rows: SideRows, list: boolean): SideRows {
+  if (list === Array.isArray(rows)) return rows;
+  if (list) {
+    const out: RowList = [];
+    for (const r of (rows as KeyRows).values()) for (let i = 0; i < r.count; i++) out.push(r.row);
+    return out;
+  }
+  const map: KeyRows = new Map();
+  for (const row of rows as RowList) {
+    const id = rowId(row);
+    const r = map.get(id);
+    if (r === undefined) map.set(id, { row, count: 1, assoc: 0 });
+    else r.count++;
+  }
+  return map;
 }
 
 export class JoinOperator implements Operator {
@@ -85,7 +115,9 @@ export class JoinOperator implements Operator {
   private readonly keys: readonly (readonly number[])[];
   /** Per side: whether an outer join keeps its rows without a match (pads the other side). */
   private readonly preserved: readonly [boolean, boolean];
-  private state!: [ValueState<unknown, KeyRows>, ValueState<unknown, KeyRows>];
+  private state!: [ValueState<unknown, SideRows>, ValueState<unknown, SideRows>];
+  /** Per side: it keeps its rows as a RowList (insert-only and not preserved), else as KeyRows. */
+  private readonly list: readonly [boolean, boolean];
   private arity: [number, number] = [0, 0];
   private residual: ((cols: readonly unknown[][], row: number) => boolean) | null = null;
   /** The joined row the residual reads: one single-value column per output column. */
@@ -96,15 +128,17 @@ export class JoinOperator implements Operator {
     checkJoinKeys(config.leftKeys, config.rightKeys, 'join: invalid equi-join keys');
     const t = config.joinType;
     this.preserved = [t === 'left' || t === 'full', t === 'right' || t === 'full'];
+    const insertOnly = config.insertOnly ?? [false, false];
+    this.list = [insertOnly[0] && !this.preserved[0], insertOnly[1] && !this.preserved[1]];
   }
 
   async open(ctx: OperatorContext): Promise<void> {
     this.output = ctx.output;
     this.metrics = ctx.metrics;
     ({ arity: this.arity, builder: this.builder, scratch: this.scratch, residual: this.residual } = openJoinSides('join', ctx, this.config.residual));
-    const side = (name: string, arity: number): ValueState<unknown, KeyRows> =>
-      ctx.state.valueState<unknown, KeyRows>(name, { ttl: true, migrate: (rows) => checkArity(rows as KeyRows, arity, name) });
-    this.state = [side('left', this.arity[0]), side('right', this.arity[1])];
+    const side = (name: string, arity: number, list: boolean): ValueState<unknown, SideRows> =>
+      ctx.state.valueState<unknown, SideRows>(name, { ttl: true, migrate: (rows) => toForm(checkArity(rows as SideRows, arity, name), list) });
+    this.state = [side('left', this.arity[0], this.list[0]), side('right', this.arity[1], this.list[1])];
     for (const bytes of ctx.restoredState) this.restoreLegacy(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
@@ -162,13 +196,14 @@ export class JoinOperator implements Operator {
     const left = side === 0;
     const cur: unknown[] = new Array(arity);
 
+    const ownList = this.list[side];
+    const theirList = this.list[other];
     for (let row = 0; row < n; row++) {
       for (let c = 0; c < arity; c++) {
         const v = cols[c]![row];
         cur[c] = v;
         scratch[base + c]![0] = v;
       }
-      const id = rowId(cur);
       const key = rowMapKey(cols, row, keys);
       const hash = hashRow(cols, row, keys);
       const matchable = !this.hasNullKey(cols, row, keys);
@@ -176,20 +211,25 @@ export class JoinOperator implements Operator {
       const otherRows = matchable ? theirs.get(key, hash) : undefined;
       const accumulate = kinds[row] === RowKind.INSERT || kinds[row] === RowKind.UPDATE_AFTER;
 
-      let rows = own.get(key, hash);
+      if (ownList) {
+        if (!accumulate) throw internalError('join: a retraction (-U/-D) reached a side the planner declared insert-only');
+        // Every match of a preserved other side changed an `assoc` of its rows.
+        if (otherRows !== undefined && this.matchAccumulated(side, otherRows, theirList, cur) > 0 && otherPreserved) theirs.put(key, hash, otherRows);
+        const list = own.get(key, hash) as RowList | undefined;
+        if (list === undefined) own.put(key, hash, [cur.slice()]);
+        else {
+          list.push(cur.slice());
+          own.put(key, hash, list);
+        }
+        continue;
+      }
+      const id = rowId(cur);
+      let rows = own.get(key, hash) as KeyRows | undefined;
       if (accumulate) {
         let assoc = 0;
         if (otherRows !== undefined) {
-          for (const o of otherRows.values()) {
-            if (!this.residualHolds(side, o.row)) continue;
-            assoc += o.count;
-            if (otherPreserved) {
-              if (o.assoc === 0) this.emit(RowKind.DELETE, left ? null : o.row, left ? o.row : null, o.count);
-              o.assoc++;
-            }
-            this.emit(RowKind.INSERT, left ? cur : o.row, left ? o.row : cur, o.count);
-          }
-          // Every match changed an `assoc` of the other side's rows.
+          assoc = this.matchAccumulated(side, otherRows, theirList, cur);
+          // Every match of a preserved other side changed an `assoc` of its rows.
           if (otherPreserved && assoc > 0) theirs.put(key, hash, otherRows);
         }
         if (thisPreserved && assoc === 0) this.emit(RowKind.INSERT, left ? cur : null, left ? null : cur, 1);
@@ -208,8 +248,14 @@ export class JoinOperator implements Operator {
         if (rows.size === 0) own.delete(key, hash);
         else own.put(key, hash, rows);
         let matched = false;
-        if (otherRows !== undefined) {
-          for (const o of otherRows.values()) {
+        if (otherRows !== undefined && theirList) {
+          for (const o of otherRows as RowList) {
+            if (!this.residualHolds(side, o)) continue;
+            matched = true;
+            this.emit(RowKind.DELETE, left ? cur : o, left ? o : cur, 1);
+          }
+        } else if (otherRows !== undefined) {
+          for (const o of (otherRows as KeyRows).values()) {
             if (!this.residualHolds(side, o.row)) continue;
             matched = true;
             this.emit(RowKind.DELETE, left ? cur : o.row, left ? o.row : cur, o.count);
@@ -222,6 +268,35 @@ export class JoinOperator implements Operator {
     }
     const out = this.builder.take();
     if (out !== null) this.output.emit(out);
+  }
+
+  /**
+   * An arriving row `cur` of `side` (accumulating) against the other side's rows of its key
+   * (`theirList`: a RowList, else KeyRows with counts): +I per match, and on a preserved other
+   * side -D of its NULL-padded row at its first match and `assoc` counted up (the caller puts the
+   * rows back). Returns the number of matches.
+   */
+  private matchAccumulated(side: number, otherRows: SideRows, theirList: boolean, cur: unknown[]): number {
+    const left = side === 0;
+    let assoc = 0;
+    if (theirList) {
+      for (const o of otherRows as RowList) {
+        if (!this.residualHolds(side, o)) continue;
+        assoc++;
+        this.emit(RowKind.INSERT, left ? cur : o, left ? o : cur, 1);
+      }
+      return assoc;
+    }
+    for (const o of (otherRows as KeyRows).values()) {
+      if (!this.residualHolds(side, o.row)) continue;
+      assoc += o.count;
+      if (this.preserved[1 - side]) {
+        if (o.assoc === 0) this.emit(RowKind.DELETE, left ? null : o.row, left ? o.row : null, o.count);
+        o.assoc++;
+      }
+      this.emit(RowKind.INSERT, left ? cur : o.row, left ? o.row : cur, o.count);
+    }
+    return assoc;
   }
 
   onWatermark(): void {}
