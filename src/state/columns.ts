@@ -46,6 +46,13 @@ function numericArray(n: number, ints: boolean, min: number, max: number): Numer
  * r = i (so a row-major table packs one field at a time, without a copy of the field first). The
  * result holds no reference into `src` for num/i64/tuple columns; an `any` column holds the values.
  */
+/**
+ * Longest arrays packed as tuples (one column per position): rows and small accumulators. Longer
+ * ones (a join key's list of rows) would become thousands of tiny columns, each a typed array that
+ * V8's serializer writes slowly; they stay plain arrays.
+ */
+const MAX_TUPLE = 64;
+
 export function packColumn(src: ArrayLike<unknown>, n: number, sel: Int32Array | null = null, stride = 1, offset = 0): PackedColumn {
   let kind = K_NONE;
   let nulls = 0;
@@ -82,7 +89,7 @@ export function packColumn(src: ArrayLike<unknown>, n: number, sel: Int32Array |
         if (v < MIN_I64 || v > MAX_I64) return anyColumn(src, n, sel, stride, offset);
         break;
       default:
-        if (Array.isArray(v) && (kind === K_NONE || kind === K_TUPLE) && (tupleLen === -1 || v.length === tupleLen)) {
+        if (Array.isArray(v) && v.length <= MAX_TUPLE && (kind === K_NONE || kind === K_TUPLE) && (tupleLen === -1 || v.length === tupleLen)) {
           kind = K_TUPLE;
           tupleLen = v.length;
           break;

@@ -194,7 +194,9 @@ export class JoinOperator implements Operator {
     const scratch = this.scratch;
     const base = side === 0 ? 0 : this.arity[0];
     const left = side === 0;
-    const cur: unknown[] = new Array(arity);
+    // Packed (filled by push), so the copies kept in state are packed too (see rowOf).
+    const cur: unknown[] = [];
+    for (let c = 0; c < arity; c++) cur.push(null);
 
     const ownList = this.list[side];
     const theirList = this.list[other];

@@ -25,7 +25,7 @@
 import { keyPart, rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState } from '../../state/serde.js';
 import { internalError } from '../../errors.js';
-import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
+import { BatchBuilder, RowKind, rowOf, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import type { ValueState } from '../../state/state-backend.js';
@@ -42,7 +42,11 @@ export interface RankConfig {
 }
 
 interface Entry {
-  readonly id: string;
+  /**
+   * The row's identity (rowId), computed only when needed: to order it against a row whose ORDER
+   * BY columns are equal, or to find it again. Most rows never need it (null).
+   */
+  id: string | null;
   readonly row: unknown[];
   count: number;
 }
@@ -108,7 +112,9 @@ export class RankOperator implements Operator {
       const c = compareValues(a.row[index], b.row[index]);
       if (c !== 0) return descending ? -c : c;
     }
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    const ia = (a.id ??= rowId(a.row));
+    const ib = (b.id ??= rowId(b.row));
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
   }
 
   /** Index of the first entry that does not sort before `e`. */
@@ -156,9 +162,8 @@ export class RankOperator implements Operator {
       const key = rowMapKey(cols, row, keys);
       // No partition keys: one partition, on the single subtask (key group 0).
       const hash = keys.length === 0 ? 0 : hashRow(cols, row, keys);
-      const values = new Array<unknown>(arity);
-      for (let c = 0; c < arity; c++) values[c] = cols[c]![row];
-      const probe: Entry = { id: rowId(values), row: values, count: 1 };
+      const values = rowOf(cols, row, arity);
+      const probe: Entry = { id: null, row: values, count: 1 };
       const accumulate = batch.kinds[row] === RowKind.INSERT || batch.kinds[row] === RowKind.UPDATE_AFTER;
       let entries = partitions.get(key, hash);
       if (entries === undefined) {
@@ -180,7 +185,8 @@ export class RankOperator implements Operator {
         this.touchedChanged.push(false);
       }
       const at = this.lowerBound(entries, probe);
-      const hit = at < entries.length && entries[at]!.id === probe.id ? entries[at]! : undefined;
+      // The row itself is held when the first entry not before it is not after it either.
+      const hit = at < entries.length && this.compare(entries[at]!, probe) === 0 ? entries[at]! : undefined;
       if (accumulate) {
         if (hit) hit.count++;
         else {
