@@ -110,8 +110,8 @@ export class ChangelogNormalizeOperator implements Operator {
       const arity = this.arity;
       migrate = (v) => {
         const old = v as readonly unknown[];
-        const row: unknown[] = new Array(arity);
-        for (let c = 0; c < arity; c++) row[c] = from[c] < 0 ? null : old[from[c]];
+        const row: unknown[] = [];
+        for (let c = 0; c < arity; c++) row.push(from[c] < 0 ? null : old[from[c]]);
         return row;
       };
     }
@@ -159,7 +159,8 @@ export class ChangelogNormalizeOperator implements Operator {
         this.emitRow(RowKind.DELETE, held);
         continue;
       }
-      const row: unknown[] = new Array(arity);
+      // Filled by push, so it stays packed (as rowOf): it is kept in state.
+      const row: unknown[] = [];
       let same = held !== undefined;
       for (let c = 0; c < arity; c++) {
         let v = cols[c][i];
@@ -167,7 +168,7 @@ export class ChangelogNormalizeOperator implements Operator {
           if (held === undefined) throw this.unchangedWithoutRow(c);
           v = held[c];
         }
-        row[c] = v;
+        row.push(v);
         if (same && !sameValue(v, held![c])) same = false;
       }
       if (same) continue;

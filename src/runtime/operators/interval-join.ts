@@ -25,7 +25,7 @@ import { deserializeState, serializeState } from '../../state/serde.js';
 import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
 import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import { internalError, userError } from '../../errors.js';
-import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
+import { type BatchBuilder, RowKind, rowOf, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import { appendJoined, checkJoinKeys, openJoinSides } from './join-sides.js';
@@ -121,11 +121,8 @@ export class IntervalJoinOperator implements Operator, KeyGroupedStructure {
       for (let k = 0; k < keys.length; k++) if (cols[keys[k]!]![row] === null) nullKey = true;
       if (nullKey) continue; // an inner join: a NULL key matches nothing
       const key = rowMapKey(cols, row, keys);
-      const cur = new Array<unknown>(arity);
-      for (let c = 0; c < arity; c++) {
-        cur[c] = cols[c]![row];
-        scratch[base + c]![0] = cur[c];
-      }
+      const cur = rowOf(cols, row, arity);
+      for (let c = 0; c < arity; c++) scratch[base + c]![0] = cur[c];
       const other = theirs.get(key);
       if (other !== undefined) {
         // l - r in [lower, upper]: for a left row r in [t - upper, t - lower], for a right row l in [t + lower, t + upper].

@@ -27,7 +27,7 @@ import { deserializeState, serializeState } from '../../state/serde.js';
 import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
 import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import { internalError } from '../../errors.js';
-import { type BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
+import { type BatchBuilder, RowKind, rowOf, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import { appendJoined, checkJoinKeys, openJoinSides } from './join-sides.js';
@@ -132,9 +132,7 @@ export class WindowJoinOperator implements Operator, KeyGroupedStructure {
         e = { hash: hashRow(cols, row, keys), rows: [[], []] };
         w.set(key, e);
       }
-      const values = new Array<unknown>(arity);
-      for (let c = 0; c < arity; c++) values[c] = cols[c]![row];
-      e.rows[input].push(values);
+      e.rows[input].push(rowOf(cols, row, arity));
     }
     if (late > 0) this.metrics.inc('late-rows-dropped', late);
   }
