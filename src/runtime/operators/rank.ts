@@ -60,6 +60,9 @@ interface StateV1 {
   readonly partitions: [unknown, number, [unknown[], number][]][];
 }
 
+/** Top-N changes up to this many rows (before and after) are diffed pairwise, not with Maps. */
+const SMALL_DIFF = 32;
+
 export function rowId(row: readonly unknown[]): string {
   let s = '';
   for (let c = 0; c < row.length; c++) s += keyPart(row[c]);
@@ -90,6 +93,9 @@ export class RankOperator implements Operator {
   /** Whether the batch changed the partition (only then is it written back). */
   private readonly touchedChanged: boolean[] = [];
 
+  /** Scratch of emitDifference: which rows of the other side are matched. */
+  private readonly used = new Uint8Array(SMALL_DIFF);
+
   constructor(readonly config: RankConfig) {
     if (!(config.limit >= 1)) throw internalError(`rank: invalid limit ${config.limit}`);
   }
@@ -115,6 +121,24 @@ export class RankOperator implements Operator {
     const ia = (a.id ??= rowId(a.row));
     const ib = (b.id ??= rowId(b.row));
     return ia < ib ? -1 : ia > ib ? 1 : 0;
+  }
+
+  /** Whether the entries fill all N positions. */
+  private full(entries: Partition): boolean {
+    let pos = 0;
+    for (let i = 0; i < entries.length; i++) pos += entries[i]!.count;
+    return pos >= this.config.limit;
+  }
+
+  /** Whether row `row` of `cols` sorts strictly after `e` by the ORDER BY columns (a tie is not after). */
+  private after(cols: readonly unknown[][], row: number, e: Entry): boolean {
+    const keys = this.config.orderKeys;
+    for (let k = 0; k < keys.length; k++) {
+      const { index, descending } = keys[k]!;
+      const c = compareValues(cols[index]![row], e.row[index]);
+      if (c !== 0) return descending ? c < 0 : c > 0;
+    }
+    return false;
   }
 
   /** Index of the first entry that does not sort before `e`. */
@@ -162,10 +186,12 @@ export class RankOperator implements Operator {
       const key = rowMapKey(cols, row, keys);
       // No partition keys: one partition, on the single subtask (key group 0).
       const hash = keys.length === 0 ? 0 : hashRow(cols, row, keys);
-      const values = rowOf(cols, row, arity);
-      const probe: Entry = { id: null, row: values, count: 1 };
       const accumulate = batch.kinds[row] === RowKind.INSERT || batch.kinds[row] === RowKind.UPDATE_AFTER;
       let entries = partitions.get(key, hash);
+      // Insert-only and the top N full: a row sorting after its last row can never enter.
+      if (insertOnly && entries !== undefined && this.full(entries) && this.after(cols, row, entries[entries.length - 1]!)) continue;
+      const values = rowOf(cols, row, arity);
+      const probe: Entry = { id: null, row: values, count: 1 };
       if (entries === undefined) {
         if (!accumulate) {
           this.metrics.inc('retractions-of-unknown-rows');
@@ -241,6 +267,8 @@ export class RankOperator implements Operator {
           } else if (o !== undefined) this.emitRow(RowKind.DELETE, o, i + 1);
           else this.emitRow(RowKind.INSERT, nw!, i + 1);
         }
+      } else if (before.length + after.length <= SMALL_DIFF) {
+        this.emitDifference(before, after);
       } else {
         // Multiset difference by row identity (equal rows share one array in the state).
         const counts = new Map<unknown[], number>();
@@ -270,6 +298,31 @@ export class RankOperator implements Operator {
     this.touchedChanged.length = 0;
     const out = this.builder.take();
     if (out !== null) this.output.emit(out);
+  }
+
+  /**
+   * The multiset difference of a small top N (by row identity: equal rows share one array in the
+   * state) by pairwise search instead of Maps: -D for rows of `before` not in `after`, then +I for
+   * rows of `after` not in `before`, each at its position.
+   */
+  private emitDifference(before: readonly unknown[][], after: readonly unknown[][]): void {
+    const used = this.used;
+    used.fill(0, 0, after.length);
+    for (let i = 0; i < before.length; i++) {
+      const r = before[i]!;
+      let j = 0;
+      while (j < after.length && (used[j] === 1 || after[j] !== r)) j++;
+      if (j < after.length) used[j] = 1;
+      else this.emitRow(RowKind.DELETE, r, i + 1);
+    }
+    used.fill(0, 0, before.length);
+    for (let i = 0; i < after.length; i++) {
+      const r = after[i]!;
+      let j = 0;
+      while (j < before.length && (used[j] === 1 || before[j] !== r)) j++;
+      if (j < before.length) used[j] = 1;
+      else this.emitRow(RowKind.INSERT, r, i + 1);
+    }
   }
 
   onWatermark(): void {}
