@@ -13,6 +13,7 @@ import { KeyedAggregate } from '../../src/runtime/operators/keyed-aggregate-sele
 import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
 import type { KeyedStateBackend, KeyedStateSnapshot } from '../../src/state/state-backend.js';
+import { chained } from '../support/keyed-sections.js';
 import { seededRandom, tempDir } from '../support/weir-process.js';
 import { batch } from './harness.js';
 
@@ -104,24 +105,6 @@ async function run(
       return backend.snapshot({ incremental });
     },
   };
-}
-
-/** Sections in chain order per key group (from the last whole snapshot on), of the wanted key groups. */
-function chained(snapshots: readonly KeyedStateSnapshot[], wanted: (kg: number) => boolean): Uint8Array[] {
-  let since = 0;
-  snapshots.forEach((s, i) => {
-    if (!s.incremental) since = i;
-  });
-  const byGroup = new Map<number, Uint8Array[]>();
-  for (const s of snapshots.slice(since)) {
-    for (const sec of s.sections) {
-      if (!wanted(sec.keyGroup)) continue;
-      let list = byGroup.get(sec.keyGroup);
-      if (list === undefined) byGroup.set(sec.keyGroup, (list = []));
-      list.push(sec.bytes);
-    }
-  }
-  return [...byGroup.keys()].sort((a, b) => a - b).flatMap((kg) => byGroup.get(kg)!);
 }
 
 /**

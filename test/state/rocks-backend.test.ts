@@ -6,6 +6,7 @@ import { hashValue, keyGroupOf, keyGroupRange } from '../../src/model/partition.
 import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
 import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState } from '../../src/state/state-backend.js';
+import { chained } from '../support/keyed-sections.js';
 import { seededRandom, tempDir } from '../support/weir-process.js';
 
 /**
@@ -38,24 +39,6 @@ async function batch(b: KeyedStateBackend, s: ValueState<string, unknown>, keys:
   await b.load();
   fn();
   await b.afterBatch();
-}
-
-/** Sections in chain order per key group, as restore.forOperator hands them to a backend. */
-function chained(snapshots: readonly KeyedStateSnapshot[], wanted: (kg: number) => boolean = () => true): Uint8Array[] {
-  let since = 0;
-  snapshots.forEach((s, i) => {
-    if (!s.incremental) since = i;
-  });
-  const byGroup = new Map<number, Uint8Array[]>();
-  for (const s of snapshots.slice(since)) {
-    for (const sec of s.sections) {
-      if (!wanted(sec.keyGroup)) continue;
-      let list = byGroup.get(sec.keyGroup);
-      if (list === undefined) byGroup.set(sec.keyGroup, (list = []));
-      list.push(sec.bytes);
-    }
-  }
-  return [...byGroup.keys()].sort((a, b) => a - b).flatMap((kg) => byGroup.get(kg)!);
 }
 
 async function contents(b: KeyedStateBackend, name: string): Promise<Map<string, unknown>> {

@@ -16,7 +16,7 @@
  * (keyed-aggregate-select.ts).
  */
 import type { AggregateFunction } from '../../expr/aggregates.js';
-import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
+import { type AggregateInputs, applyRow, batchInputs, compileAggregateInputs } from '../../expr/aggregate-inputs.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
@@ -35,7 +35,6 @@ export const COUNT = 1;
 export const VARIANT = 2;
 /** Where the key values start in a group's value. */
 export const KEYS = 3;
-const STAR_VALUE = 1;
 
 export class DiskKeyedAggregateOperator implements Operator {
   private readonly groupKeys: readonly number[];
@@ -148,9 +147,7 @@ export class DiskKeyedAggregateOperator implements Operator {
     const m = fns.length;
     const g = this.groupKeys.length;
     const groupKeys = this.groupKeys;
-    const { argCol, argFn, filterCol, filterFn } = this.inputs;
-    const argCols: (unknown[] | null)[] = argCol.map((c) => (c >= 0 ? cols[c] : null));
-    const filterCols: (unknown[] | null)[] = filterCol.map((c) => (c >= 0 ? cols[c] : null));
+    const inputs = batchInputs(this.inputs, cols);
     const touchedAt = this.touchedAt;
     const touched = this.touched;
     const before = this.before;
@@ -206,19 +203,7 @@ export class DiskKeyedAggregateOperator implements Operator {
           continue;
         }
       }
-      for (let j = 0; j < m; j++) {
-        const fc = filterCols[j];
-        if (fc !== null) {
-          if (fc[row] !== true) continue;
-        } else {
-          const ff = filterFn[j];
-          if (ff !== null && !ff(cols, row)) continue;
-        }
-        const ac = argCols[j];
-        const af = argFn[j];
-        const v = ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE;
-        group[accBase + j] = accumulate ? fns[j].accumulate(group[accBase + j], v) : fns[j].retract(group[accBase + j], v);
-      }
+      applyRow(fns, inputs, cols, row, group, accBase, accumulate);
     }
     this.flush();
   }

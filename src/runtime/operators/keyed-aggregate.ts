@@ -25,7 +25,7 @@
  */
 import type { AggregateFunction } from '../../expr/aggregates.js';
 import type { BoundExpr } from '../../expr/bound.js';
-import { compileAggregateInputs, type AggregateInputs } from '../../expr/aggregate-inputs.js';
+import { type AggregateInputs, applyRow, batchInputs, compileAggregateInputs } from '../../expr/aggregate-inputs.js';
 import { Int32SlotIndex } from '../../state/int-slot-index.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { deserializeState } from '../../state/serde.js';
@@ -52,7 +52,6 @@ export interface KeyedAggregateConfig {
   readonly aggs: readonly AggregateSpec[];
 }
 
-const STAR_VALUE = 1;
 const NO_KEYS: readonly unknown[] = [];
 const INITIAL_SLOTS = 1024;
 /**
@@ -238,9 +237,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     const data = this.data;
     const insertOnly = this.insertOnly;
     const singleCol = this.singleKey >= 0 ? cols[this.singleKey] : null;
-    const { argCol, argFn, filterCol, filterFn } = this.inputs;
-    const argCols: (unknown[] | null)[] = argCol.map((c) => (c >= 0 ? cols[c] : null));
-    const filterCols: (unknown[] | null)[] = filterCol.map((c) => (c >= 0 ? cols[c] : null));
+    const inputs = batchInputs(this.inputs, cols);
     // Reloaded after allocSlot, which may replace it with a larger array.
     let meta = this.meta;
     const now = this.state.processingTime();
@@ -288,19 +285,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
         for (let j = 0; j < m; j++) data[accBase + j] = fns[j].create();
         continue;
       }
-      for (let j = 0; j < m; j++) {
-        const fc = filterCols[j];
-        if (fc !== null) {
-          if (fc[row] !== true) continue;
-        } else {
-          const ff = filterFn[j];
-          if (ff !== null && !ff(cols, row)) continue;
-        }
-        const ac = argCols[j];
-        const af = argFn[j];
-        const v = ac !== null ? ac[row] : af !== null ? af(cols, row) : STAR_VALUE;
-        data[accBase + j] = accumulate ? fns[j].accumulate(data[accBase + j], v) : fns[j].retract(data[accBase + j], v);
-      }
+      applyRow(fns, inputs, cols, row, data, accBase, accumulate);
     }
     this.flush();
   }
