@@ -25,7 +25,7 @@ import type { KeyGroupRange } from '../model/partition.js';
 import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
 import { RestoredSections, type Section, type SectionEntry } from './heap-sections.js';
-import { type BarrierEntries, groupEntries, HeapSnapshot, type HeapSnapshotResult } from './heap-snapshot.js';
+import { type BarrierEntries, groupEntries, HeapSnapshot, type HeapSnapshotResult, type LazyEntry } from './heap-snapshot.js';
 import { HeapValueState } from './heap-value-state.js';
 import { entriesOf, SnapshotPolicy } from './snapshot-policy.js';
 
@@ -210,7 +210,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    */
   collect(incremental: boolean): Map<number, SectionEntry[]> {
     this.inFlight?.finishAll();
-    const { head, tail } = this.barrierEntries(incremental);
+    const { head, tail } = this.barrierEntries(incremental, false);
     for (const s of this.states.values()) s.beginSnapshot(incremental);
     const states = [...this.states];
     const out = new Map<number, SectionEntry[]>();
@@ -227,8 +227,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    * their changes; for a whole one also restored entries of states not declared (yet), which stay in
    * the snapshot.
    */
-  private barrierEntries(incremental: boolean): BarrierEntries {
-    const head = incremental ? this.structureChanges() : this.wholeStructures();
+  private barrierEntries(incremental: boolean, freeze = true): BarrierEntries {
+    const lazy = new Map<number, LazyEntry[]>();
+    const head = incremental ? this.structureChanges(freeze ? lazy : null) : this.wholeStructures(freeze ? lazy : null);
     const tail = new Map<number, SectionEntry[]>();
     if (!incremental) {
       const { start, end } = this.keyGroups;
@@ -237,7 +238,23 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         if (kept.length > 0) tail.set(g, kept);
       }
     }
-    return { head, tail };
+    return { head, lazy, tail };
+  }
+
+  /**
+   * A structure that can freeze (keyed-aggregate's slot table) goes into `lazy`, to be packed by the
+   * drain: true. Otherwise (or with `lazy` null) the caller takes its data now.
+   */
+  private frozeInto(lazy: Map<number, LazyEntry[]> | null, name: string, s: KeyGroupedStructure, changes: boolean): boolean {
+    if (lazy === null || s.freezeKeyGroups === undefined || s.snapshotKeyGroupChanges === undefined) return false;
+    const { start, end } = this.keyGroups;
+    for (const [kg, pack] of s.freezeKeyGroups(changes)) {
+      if (kg < start || kg > end) throw this.foreignKey(kg);
+      let list = lazy.get(kg - start);
+      if (list === undefined) lazy.set(kg - start, (list = []));
+      list.push([name, pack, changes]);
+    }
+    return true;
   }
 
   private structureData(name: string, s: KeyGroupedStructure, into: Map<number, SectionEntry[]>): Set<number> {
@@ -251,19 +268,21 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return groups;
   }
 
-  private wholeStructures(): Map<number, SectionEntry[]> {
+  private wholeStructures(lazy: Map<number, LazyEntry[]> | null): Map<number, SectionEntry[]> {
     const out = new Map<number, SectionEntry[]>();
     for (const [name, s] of this.structures) {
+      if (this.frozeInto(lazy, name, s, false)) continue;
       const groups = this.structureData(name, s, out);
       if (s.snapshotKeyGroupChanges === undefined) this.wholeGroups.set(name, groups);
     }
     return out;
   }
 
-  private structureChanges(): Map<number, SectionEntry[]> {
+  private structureChanges(lazy: Map<number, LazyEntry[]> | null): Map<number, SectionEntry[]> {
     const out = new Map<number, SectionEntry[]>();
     const { start, end } = this.keyGroups;
     for (const [name, s] of this.structures) {
+      if (this.frozeInto(lazy, name, s, true)) continue;
       if (s.snapshotKeyGroupChanges !== undefined) {
         for (const [kg, changes] of s.snapshotKeyGroupChanges()) {
           if (kg < start || kg > end) throw this.foreignKey(kg);

@@ -28,20 +28,35 @@ export type HeapSnapshotResult = Promise<KeyedStateSnapshot> & KeyedStateSnapsho
 
 export type NamedValueStates = readonly (readonly [name: string, state: HeapValueState<unknown, unknown>])[];
 
-/** A key group's entries taken at the barrier: before the value states' (structures) and after them (restored). */
+/**
+ * A structure's key group frozen at the barrier (KeyGroupedStructure.freezeKeyGroups): its name,
+ * the function giving its data, and whether that is a change set.
+ */
+export type LazyEntry = readonly [name: string, pack: () => unknown, changes: boolean];
+
+/**
+ * A key group's entries taken at the barrier: before the value states' (structures, and
+ * structures frozen to be packed later) and after them (restored).
+ */
 export interface BarrierEntries {
   readonly head: ReadonlyMap<number, SectionEntry[]>;
+  readonly lazy: ReadonlyMap<number, readonly LazyEntry[]>;
   readonly tail: ReadonlyMap<number, SectionEntry[]>;
 }
 
-/** Key group g's entries: the barrier's head, each value state's pending entry (taken now), the barrier's tail. */
+/**
+ * Key group g's entries: the barrier's head, its frozen structures packed now, each value state's
+ * pending entry (taken now), the barrier's tail.
+ */
 export function groupEntries(
   g: number,
   head: readonly SectionEntry[] | undefined,
   states: NamedValueStates,
   tail: readonly SectionEntry[] | undefined,
+  lazy?: readonly LazyEntry[],
 ): SectionEntry[] {
   const out: SectionEntry[] = head === undefined ? [] : [...head];
+  if (lazy !== undefined) for (const [name, pack, changes] of lazy) out.push(changes ? [name, null, pack(), 'c'] : [name, null, pack()]);
   for (const [name, s] of states) {
     const e = s.takeSnapshotEntry(name, g);
     if (e !== null) out.push(e);
@@ -60,6 +75,8 @@ export class HeapSnapshot {
   private readonly waiting: Uint8Array;
   /** Barrier entries of pending key groups, serialized at the barrier ([head, tail]). */
   private readonly frozen = new Map<number, Uint8Array>();
+  /** Structures frozen at the barrier, by key group - start: packed when the key group is written. */
+  private readonly lazy: ReadonlyMap<number, readonly LazyEntry[]>;
   private left = 0;
   /** The drain's position. */
   private next = 0;
@@ -76,6 +93,7 @@ export class HeapSnapshot {
     /** Called once, with the snapshot's size, when every section is written. */
     private readonly onWritten: (bytes: number) => void,
   ) {
+    this.lazy = barrier.lazy;
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -87,7 +105,7 @@ export class HeapSnapshot {
     for (let g = 0; g < groups; g++) {
       const head = barrier.head.get(g);
       const tail = barrier.tail.get(g);
-      if (states.some(([, s]) => s.isPending(g))) {
+      if (barrier.lazy.has(g) || states.some(([, s]) => s.isPending(g))) {
         this.waiting[g] = 1;
         this.left++;
         // Serialized now: a structure's data may be changed in place once the task goes on.
@@ -158,7 +176,7 @@ export class HeapSnapshot {
     const frozen = this.frozen.get(g);
     const [head, tail] = frozen === undefined ? [undefined, undefined] : deserializeState<[SectionEntry[], SectionEntry[]]>(frozen);
     this.frozen.delete(g);
-    const entries = groupEntries(g, head, this.states, tail);
+    const entries = groupEntries(g, head, this.states, tail, this.lazy.get(g));
     this.waiting[g] = 0;
     if (entries.length > 0) this.sections[g] = serializeState([this.start + g, entries] satisfies Section);
     if (--this.left === 0) this.complete();

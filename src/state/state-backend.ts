@@ -81,6 +81,14 @@ export interface KeyGroupedStructure {
    * far (restoreKeyGroup first, then each later change set in checkpoint order).
    */
   applyKeyGroupChanges?(keyGroup: number, changes: unknown): void;
+  /**
+   * Asynchronous snapshots (optional, with snapshotKeyGroupChanges): what snapshotKeyGroups
+   * (`changes` false) or snapshotKeyGroupChanges would give now, as one function per key group for
+   * the backend to call later, once each, while the task goes on: the structure keeps its data as
+   * of this call (copy on write) until every function has been called. Starts the next change set
+   * as they do. The backend calls every function before it freezes the structure again.
+   */
+  freezeKeyGroups?(changes: boolean): Iterable<readonly [keyGroup: number, pack: () => unknown]>;
 }
 
 /** A snapshot cut into key groups: what a checkpoint stores of a subtask's keyed state. */

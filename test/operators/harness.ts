@@ -36,6 +36,8 @@ export function harness(
     /** Snapshots of the old subtasks: operator state as restoredState, the key groups this subtask owns to its backend. */
     restored?: readonly SubtaskSnapshot[];
     ttlMs?: number;
+    /** execution.checkpointing.incremental: the backend records changes for incremental snapshots. */
+    incremental?: boolean;
   } = {},
 ): Harness {
   const batches: ChangeBatch[] = [];
@@ -51,6 +53,7 @@ export function harness(
     restored: restored.flatMap((s) => s.keyed.filter((k) => k.keyGroup >= keyGroups.start && k.keyGroup <= keyGroups.end).map((k) => k.bytes)),
     onExpired: (n) => void counters.set('state-keys-expired', (counters.get('state-keys-expired') ?? 0) + n),
     label: 'test operator',
+    incremental: opts.incremental ?? false,
   });
   const ctx: OperatorContext = {
     jobName: 'test',

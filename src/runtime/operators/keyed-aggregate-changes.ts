@@ -10,7 +10,16 @@
  */
 import { internalError } from '../../errors.js';
 import { KEY_GROUPS } from '../../model/partition.js';
-import { bucketByKeyGroup, type GroupChanges, type GroupsV2, type GroupTable, packByKeyGroup, packDeletes, packGroups } from './keyed-aggregate-state.js';
+import {
+  bucketByKeyGroup,
+  type GroupChanges,
+  type GroupDeletes,
+  type GroupsV2,
+  type GroupTable,
+  packByKeyGroup,
+  packDeletes,
+  packGroups,
+} from './keyed-aggregate-state.js';
 
 /**
  * Flag bit of a slot (with KeyedAggregateOperator's EMITTED = 1 and TOUCHED = 2): its group is in
@@ -100,6 +109,46 @@ export class GroupChangeLog {
     }
     this.clear();
     return out;
+  }
+
+  /**
+   * What `whole` (`changes` false) or `take` would pack, without packing the groups: the slots per
+   * key group (FrozenGroups packs them later, as of now) and, for changes, the dropped groups,
+   * packed now (they are few and already copies). Starts the next change set as they do.
+   */
+  capture(table: GroupTable, slotCount: number, groups: number, changes: boolean): { slots: Map<number, Int32Array>; deletes: Map<number, GroupDeletes> } {
+    const meta = table.meta;
+    let puts: Int32Array;
+    if (!changes || !this.on) {
+      for (const slot of this.changed) meta[2 * slot + 1] &= ~CHANGED;
+      puts = liveSlots(meta, slotCount, groups);
+    } else {
+      puts = new Int32Array(this.changed.length);
+      let n = 0;
+      for (const slot of this.changed) {
+        const f = meta[2 * slot + 1];
+        if ((f & CHANGED) === 0) continue;
+        meta[2 * slot + 1] = f & ~CHANGED;
+        if (meta[2 * slot] > 0) puts[n++] = slot;
+      }
+      puts = puts.subarray(0, n);
+    }
+    const slots = new Map<number, Int32Array>();
+    const p = bucketByKeyGroup(table.hashes, puts);
+    for (let kg = 0; kg < KEY_GROUPS; kg++) if (p.starts[kg + 1] > p.starts[kg]) slots.set(kg, p.order.subarray(p.starts[kg], p.starts[kg + 1]));
+    const deletes = new Map<number, GroupDeletes>();
+    if (changes && this.on) {
+      const d = bucketByKeyGroup(
+        this.removedHashes,
+        Int32Array.from({ length: this.removedCount }, (_, i) => i),
+      );
+      for (let kg = 0; kg < KEY_GROUPS; kg++) {
+        const nd = d.starts[kg + 1] - d.starts[kg];
+        if (nd > 0) deletes.set(kg, packDeletes(this.removedHashes, this.removedKeys, table.keyCount, nd, d.order.subarray(d.starts[kg], d.starts[kg + 1])));
+      }
+    }
+    this.clear();
+    return { slots, deletes };
   }
 
   /** Ends the change set; the next one is recorded. */

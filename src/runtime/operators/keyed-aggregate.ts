@@ -35,6 +35,7 @@ import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import { accConverters, deletedKeys, type GroupChanges, type Groups, type GroupsV2, type GroupTable, unpackGroups } from './keyed-aggregate-state.js';
 import { GroupChangeLog } from './keyed-aggregate-changes.js';
+import { FrozenGroups } from './keyed-aggregate-frozen.js';
 import type { KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
 
 /** One aggregate call as the operator runs it. */
@@ -103,6 +104,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly before: unknown[] = [];
   /** What changed since the previous snapshot (for incremental checkpoints). */
   private readonly changes = new GroupChangeLog();
+  /** The snapshot still being packed (freezeKeyGroups), whose slots are kept by copy on write. */
+  private frozen: FrozenGroups | null = null;
 
   constructor(readonly config: KeyedAggregateConfig) {
     this.groupKeys = config.groupKeys;
@@ -206,6 +209,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
 
   /** Drops the group in `slot`; `record`: as a change (not when applying restored changes). */
   private freeSlot(slot: number, record = true): void {
+    this.frozen?.keep(slot);
     const base = slot * this.width;
     const data = this.data;
     if (record && this.changes.recording) this.changes.removed(this.hashes[slot], data, base, this.groupKeys.length);
@@ -251,6 +255,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
         throw internalError('keyed aggregate: a retraction (-U/-D) reached aggregates resolved for insert-only input');
       }
       let slot = this.slotOf(mapKey);
+      if (slot >= 0 && this.frozen !== null) this.frozen.keep(slot);
       if (slot < 0) {
         if (!accumulate) {
           this.metrics.inc('retractions-of-unknown-keys');
@@ -370,6 +375,16 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   /** KeyGroupedStructure, for incremental checkpoints: GroupChanges per changed key group (keyed-aggregate-changes.ts). */
   snapshotKeyGroupChanges(): Iterable<readonly [number, unknown]> {
     return this.changes.take(this.table(), this.slotCount, this.groupCount);
+  }
+
+  /** KeyGroupedStructure, asynchronous snapshots: the slots now, packed per key group later (keyed-aggregate-frozen.ts). */
+  freezeKeyGroups(changes: boolean): Iterable<readonly [number, () => unknown]> {
+    const { slots, deletes } = this.changes.capture(this.table(), this.slotCount, this.groupCount, changes);
+    const frozen = new FrozenGroups(this.slotCount, slots, () => this.table());
+    this.frozen = frozen.done ? null : frozen;
+    return frozen.keyGroups(changes ? deletes : null, () => {
+      if (this.frozen === frozen) this.frozen = null;
+    });
   }
 
   /** KeyGroupedStructure: GroupChanges on top of the restored groups; not themselves changes. */
