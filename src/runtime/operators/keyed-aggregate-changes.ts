@@ -80,17 +80,7 @@ export class GroupChangeLog {
     const meta = table.meta;
     let puts: Int32Array;
     if (!this.on) puts = liveSlots(meta, slotCount, groups);
-    else {
-      puts = new Int32Array(this.changed.length);
-      let n = 0;
-      for (const slot of this.changed) {
-        const f = meta[2 * slot + 1];
-        if ((f & CHANGED) === 0) continue;
-        meta[2 * slot + 1] = f & ~CHANGED;
-        if (meta[2 * slot] > 0) puts[n++] = slot;
-      }
-      puts = puts.subarray(0, n);
-    }
+    else puts = this.changedLiveSlots(meta);
     const p = bucketByKeyGroup(table.hashes, puts);
     const removed = Int32Array.from({ length: this.removedCount }, (_, i) => i);
     const d = bucketByKeyGroup(this.removedHashes, removed);
@@ -122,17 +112,7 @@ export class GroupChangeLog {
     if (!changes || !this.on) {
       for (const slot of this.changed) meta[2 * slot + 1] &= ~CHANGED;
       puts = liveSlots(meta, slotCount, groups);
-    } else {
-      puts = new Int32Array(this.changed.length);
-      let n = 0;
-      for (const slot of this.changed) {
-        const f = meta[2 * slot + 1];
-        if ((f & CHANGED) === 0) continue;
-        meta[2 * slot + 1] = f & ~CHANGED;
-        if (meta[2 * slot] > 0) puts[n++] = slot;
-      }
-      puts = puts.subarray(0, n);
-    }
+    } else puts = this.changedLiveSlots(meta);
     const slots = new Map<number, Int32Array>();
     const p = bucketByKeyGroup(table.hashes, puts);
     for (let kg = 0; kg < KEY_GROUPS; kg++) if (p.starts[kg + 1] > p.starts[kg]) slots.set(kg, p.order.subarray(p.starts[kg], p.starts[kg + 1]));
@@ -149,6 +129,19 @@ export class GroupChangeLog {
     }
     this.clear();
     return { slots, deletes };
+  }
+
+  /** The slots flagged CHANGED whose group is still live, each once; clears their flags. */
+  private changedLiveSlots(meta: Float64Array): Int32Array {
+    const puts = new Int32Array(this.changed.length);
+    let n = 0;
+    for (const slot of this.changed) {
+      const f = meta[2 * slot + 1];
+      if ((f & CHANGED) === 0) continue;
+      meta[2 * slot + 1] = f & ~CHANGED;
+      if (meta[2 * slot] > 0) puts[n++] = slot;
+    }
+    return puts.subarray(0, n);
   }
 
   /** Ends the change set; the next one is recorded. */

@@ -25,7 +25,7 @@ import { deserializeState } from '../../state/serde.js';
 import type { KeyGroupedStructure, ValueState } from '../../state/state-backend.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import type { KeyedAggregateConfig } from './keyed-aggregate.js';
-import { accConverters, deletedKeys, type GroupChanges, type Groups, type GroupsV2, unpackGroups } from './keyed-aggregate-state.js';
+import { accConverters, deletedKeys, type GroupChanges, type Groups, type GroupsV2, unpackGroups, resultChanged } from './keyed-aggregate-state.js';
 
 /** The value state's name; the slot table's structure is `groups`. */
 export const GROUP_STATE = 'group';
@@ -259,14 +259,7 @@ export class DiskKeyedAggregateOperator implements Operator {
         this.emitRow(RowKind.INSERT, group, tmp, 0);
         continue;
       }
-      let changed = false;
-      for (let j = 0; j < m; j++) {
-        if (before[at + j] !== tmp[j]) {
-          changed = true;
-          break;
-        }
-      }
-      if (!changed) continue;
+      if (!resultChanged(before, at, tmp, m)) continue;
       this.emitRow(RowKind.UPDATE_BEFORE, group, before, at);
       this.emitRow(RowKind.UPDATE_AFTER, group, tmp, 0);
     }

@@ -177,3 +177,9 @@ export function unpackGroups(s: GroupsV1 | GroupsV2, keyCount: number, aggCount:
     retractable: s.retractable,
   };
 }
+
+/** Whether a group's result `now[0 .. m)` differs from its previous one, `before[at .. at + m)`. */
+export function resultChanged(before: readonly unknown[], at: number, now: readonly unknown[], m: number): boolean {
+  for (let j = 0; j < m; j++) if (before[at + j] !== now[j]) return true;
+  return false;
+}

@@ -33,7 +33,16 @@ import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
-import { accConverters, deletedKeys, type GroupChanges, type Groups, type GroupsV2, type GroupTable, unpackGroups } from './keyed-aggregate-state.js';
+import {
+  accConverters,
+  deletedKeys,
+  type GroupChanges,
+  type Groups,
+  type GroupsV2,
+  type GroupTable,
+  unpackGroups,
+  resultChanged,
+} from './keyed-aggregate-state.js';
 import { GroupChangeLog } from './keyed-aggregate-changes.js';
 import { FrozenGroups } from './keyed-aggregate-frozen.js';
 import type { KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
@@ -335,14 +344,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
         this.emitRow(RowKind.INSERT, slot, tmp, 0);
         continue;
       }
-      let changed = false;
-      for (let j = 0; j < m; j++) {
-        if (before[at + j] !== tmp[j]) {
-          changed = true;
-          break;
-        }
-      }
-      if (!changed) continue;
+      if (!resultChanged(before, at, tmp, m)) continue;
       this.emitRow(RowKind.UPDATE_BEFORE, slot, before, at);
       this.emitRow(RowKind.UPDATE_AFTER, slot, tmp, 0);
     }
