@@ -19,8 +19,8 @@
  * hash its exchange routes it by; the value is the side's rows of that key (row id → the distinct
  * row, `count`, `assoc`), or, on a side whose input is insert-only and which no outer join
  * preserves, just the list of its rows (no row ids to build, half the memory; Flink likewise keeps
- * such a side without retraction bookkeeping). A checkpoint of either form restores into the other. An entry changed in place is put again, an entry left without rows is
- * deleted. Both states follow table.exec.state.ttl as Flink's join state does: a key's time to
+ * such a side without retraction bookkeeping). A checkpoint of either form restores into the
+ * other. An entry changed in place is put again, an entry left without rows is deleted. Both states follow table.exec.state.ttl as Flink's join state does: a key's time to
  * live starts at its last write (a row of its own side arriving or leaving, or, on a preserved side,
  * a change of `assoc` by the other side's rows); a key only read by the other side's probes expires.
  * Expired keys go without output: unbounded state stays bounded at the price of exactness for keys

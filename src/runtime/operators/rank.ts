@@ -306,22 +306,20 @@ export class RankOperator implements Operator {
    * rows of `after` not in `before`, each at its position.
    */
   private emitDifference(before: readonly unknown[][], after: readonly unknown[][]): void {
+    this.emitMissing(RowKind.DELETE, before, after);
+    this.emitMissing(RowKind.INSERT, after, before);
+  }
+
+  /** `kind` for each row of `rows` (at its position) that `others` does not hold (as a multiset). */
+  private emitMissing(kind: RowKind, rows: readonly unknown[][], others: readonly unknown[][]): void {
     const used = this.used;
-    used.fill(0, 0, after.length);
-    for (let i = 0; i < before.length; i++) {
-      const r = before[i]!;
+    used.fill(0, 0, others.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       let j = 0;
-      while (j < after.length && (used[j] === 1 || after[j] !== r)) j++;
-      if (j < after.length) used[j] = 1;
-      else this.emitRow(RowKind.DELETE, r, i + 1);
-    }
-    used.fill(0, 0, before.length);
-    for (let i = 0; i < after.length; i++) {
-      const r = after[i]!;
-      let j = 0;
-      while (j < before.length && (used[j] === 1 || before[j] !== r)) j++;
-      if (j < before.length) used[j] = 1;
-      else this.emitRow(RowKind.INSERT, r, i + 1);
+      while (j < others.length && (used[j] === 1 || others[j] !== r)) j++;
+      if (j < others.length) used[j] = 1;
+      else this.emitRow(kind, r, i + 1);
     }
   }
 
