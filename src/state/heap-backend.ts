@@ -229,7 +229,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    */
   private barrierEntries(incremental: boolean, freeze = true): BarrierEntries {
     const lazy = new Map<number, LazyEntry[]>();
-    const head = incremental ? this.structureChanges(freeze ? lazy : null) : this.wholeStructures(freeze ? lazy : null);
+    const prepare: ((deadline: number) => boolean)[] = [];
+    const frozen = freeze ? { lazy, prepare } : null;
+    const head = incremental ? this.structureChanges(frozen) : this.wholeStructures(frozen);
     const tail = new Map<number, SectionEntry[]>();
     if (!incremental) {
       const { start, end } = this.keyGroups;
@@ -238,17 +240,20 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
         if (kept.length > 0) tail.set(g, kept);
       }
     }
-    return { head, lazy, tail };
+    return { head, lazy, prepare, tail };
   }
 
   /**
-   * A structure that can freeze (keyed-aggregate's slot table) goes into `lazy`, to be packed by the
-   * drain: true. Otherwise (or with `lazy` null) the caller takes its data now.
+   * A structure that can freeze (keyed-aggregate's slot table) goes into `frozen`, to be prepared
+   * and packed by the drain: true. Otherwise (or with `frozen` null) the caller takes its data now.
    */
-  private frozeInto(lazy: Map<number, LazyEntry[]> | null, name: string, s: KeyGroupedStructure, changes: boolean): boolean {
-    if (lazy === null || s.freezeKeyGroups === undefined || s.snapshotKeyGroupChanges === undefined) return false;
+  private frozeInto(frozen: FrozenParts | null, name: string, s: KeyGroupedStructure, changes: boolean): boolean {
+    if (frozen === null || s.freezeKeyGroups === undefined || s.snapshotKeyGroupChanges === undefined) return false;
     const { start, end } = this.keyGroups;
-    for (const [kg, pack] of s.freezeKeyGroups(changes)) {
+    const lazy = frozen.lazy;
+    const f = s.freezeKeyGroups(changes);
+    frozen.prepare.push((deadline) => f.prepare(deadline));
+    for (const [kg, pack] of f.keyGroups) {
       if (kg < start || kg > end) throw this.foreignKey(kg);
       let list = lazy.get(kg - start);
       if (list === undefined) lazy.set(kg - start, (list = []));
@@ -268,21 +273,21 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return groups;
   }
 
-  private wholeStructures(lazy: Map<number, LazyEntry[]> | null): Map<number, SectionEntry[]> {
+  private wholeStructures(frozen: FrozenParts | null): Map<number, SectionEntry[]> {
     const out = new Map<number, SectionEntry[]>();
     for (const [name, s] of this.structures) {
-      if (this.frozeInto(lazy, name, s, false)) continue;
+      if (this.frozeInto(frozen, name, s, false)) continue;
       const groups = this.structureData(name, s, out);
       if (s.snapshotKeyGroupChanges === undefined) this.wholeGroups.set(name, groups);
     }
     return out;
   }
 
-  private structureChanges(lazy: Map<number, LazyEntry[]> | null): Map<number, SectionEntry[]> {
+  private structureChanges(frozen: FrozenParts | null): Map<number, SectionEntry[]> {
     const out = new Map<number, SectionEntry[]>();
     const { start, end } = this.keyGroups;
     for (const [name, s] of this.structures) {
-      if (this.frozeInto(lazy, name, s, true)) continue;
+      if (this.frozeInto(frozen, name, s, true)) continue;
       if (s.snapshotKeyGroupChanges !== undefined) {
         for (const [kg, changes] of s.snapshotKeyGroupChanges()) {
           if (kg < start || kg > end) throw this.foreignKey(kg);
@@ -298,4 +303,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     return out;
   }
+}
+
+/** Where structures frozen at a barrier go: their key groups' pack functions, their prepare steps. */
+interface FrozenParts {
+  readonly lazy: Map<number, LazyEntry[]>;
+  readonly prepare: ((deadline: number) => boolean)[];
 }

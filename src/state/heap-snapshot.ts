@@ -41,6 +41,8 @@ export type LazyEntry = readonly [name: string, pack: () => unknown, changes: bo
 export interface BarrierEntries {
   readonly head: ReadonlyMap<number, SectionEntry[]>;
   readonly lazy: ReadonlyMap<number, readonly LazyEntry[]>;
+  /** The frozen structures' prepare steps (FrozenKeyGroups.prepare), run before any key group is written. */
+  readonly prepare: readonly ((deadline: number) => boolean)[];
   readonly tail: ReadonlyMap<number, SectionEntry[]>;
 }
 
@@ -56,7 +58,12 @@ export function groupEntries(
   lazy?: readonly LazyEntry[],
 ): SectionEntry[] {
   const out: SectionEntry[] = head === undefined ? [] : [...head];
-  if (lazy !== undefined) for (const [name, pack, changes] of lazy) out.push(changes ? [name, null, pack(), 'c'] : [name, null, pack()]);
+  if (lazy !== undefined) {
+    for (const [name, pack, changes] of lazy) {
+      const data = pack();
+      if (data !== undefined) out.push(changes ? [name, null, data, 'c'] : [name, null, data]);
+    }
+  }
   for (const [name, s] of states) {
     const e = s.takeSnapshotEntry(name, g);
     if (e !== null) out.push(e);
@@ -77,6 +84,8 @@ export class HeapSnapshot {
   private readonly frozen = new Map<number, Uint8Array>();
   /** Structures frozen at the barrier, by key group - start: packed when the key group is written. */
   private readonly lazy: ReadonlyMap<number, readonly LazyEntry[]>;
+  /** Prepare steps not finished yet. */
+  private prepare: ((deadline: number) => boolean)[];
   private left = 0;
   /** The drain's position. */
   private next = 0;
@@ -94,6 +103,7 @@ export class HeapSnapshot {
     private readonly onWritten: (bytes: number) => void,
   ) {
     this.lazy = barrier.lazy;
+    this.prepare = [...barrier.prepare];
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -122,6 +132,7 @@ export class HeapSnapshot {
   settle(g: number): void {
     if (this.waiting[g] !== 1 || this.failed) return;
     try {
+      this.prepared(Number.POSITIVE_INFINITY);
       this.write(g);
     } catch (e) {
       this.fail(e);
@@ -131,6 +142,7 @@ export class HeapSnapshot {
   /** Serializes every pending key group now. */
   finishAll(): void {
     try {
+      if (this.left > 0) this.prepared(Number.POSITIVE_INFINITY);
       for (let g = 0; g < this.waiting.length && this.left > 0 && !this.failed; g++) if (this.waiting[g] === 1) this.write(g);
     } catch (e) {
       this.fail(e);
@@ -159,6 +171,10 @@ export class HeapSnapshot {
     if (this.left === 0 || this.failed) return;
     const t0 = performance.now();
     try {
+      if (!this.prepared(t0 + DRAIN_SLICE_MS)) {
+        setImmediate(this.drain);
+        return;
+      }
       while (this.next < this.waiting.length && this.left > 0) {
         const g = this.next++;
         if (this.waiting[g] !== 1) continue;
@@ -171,6 +187,15 @@ export class HeapSnapshot {
     }
     if (this.left > 0) setImmediate(this.drain);
   };
+
+  /** Runs the prepare steps until `deadline`; whether they are all done. */
+  private prepared(deadline: number): boolean {
+    while (this.prepare.length > 0) {
+      if (!this.prepare[0]!(deadline)) return false;
+      this.prepare.shift();
+    }
+    return true;
+  }
 
   private write(g: number): void {
     const frozen = this.frozen.get(g);

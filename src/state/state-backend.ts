@@ -88,7 +88,22 @@ export interface KeyGroupedStructure {
    * of this call (copy on write) until every function has been called. Starts the next change set
    * as they do. The backend calls every function before it freezes the structure again.
    */
-  freezeKeyGroups?(changes: boolean): Iterable<readonly [keyGroup: number, pack: () => unknown]>;
+  freezeKeyGroups?(changes: boolean): FrozenKeyGroups;
+}
+
+/** A structure's snapshot frozen at the barrier (KeyGroupedStructure.freezeKeyGroups). */
+export interface FrozenKeyGroups {
+  /**
+   * Per key group of the subtask that may have data: the function giving it (undefined: none
+   * after all). Called once each, in any order, only after `prepare` has returned true.
+   */
+  readonly keyGroups: Iterable<readonly [keyGroup: number, pack: () => unknown]>;
+  /**
+   * Work to do before the first pack (e.g. finding which entries belong to which key group),
+   * in slices: does some, stopping once `deadline` (performance.now()) has passed, and returns
+   * whether it is all done. Called again until it is; with an infinite deadline it finishes.
+   */
+  prepare(deadline: number): boolean;
 }
 
 /** A snapshot cut into key groups: what a checkpoint stores of a subtask's keyed state. */

@@ -183,11 +183,11 @@ describe('KeyedAggregateOperator change sets (incremental checkpoints)', () => {
   it('record nothing before the first snapshot, and a full snapshot starts a new change set', async () => {
     const h = harness([schema]);
     const op = await opened(countSumMax([0]), h);
-    const recorded = () => (op as unknown as { changes: { changed: number[]; removedCount: number } }).changes;
+    const recorded = () => (op as unknown as { changes: { lists: number[][]; removedCount: number } }).changes;
     for (let i = 0; i < 50; i++) op.process(batch(['+I', i, 1, 0], ['+I', 'gone', 1, 0], ['-D', 'gone', 1, 0]), 0);
     op.process(batch(['+I', 'dropped', 1, 0]), 0);
     op.process(batch(['-D', 'dropped', 1, 0]), 0);
-    expect(recorded().changed.length).toBe(0);
+    expect(recorded().lists.flat().length).toBe(0);
     expect(recorded().removedCount).toBe(0);
     stored(op.snapshotKeyGroups());
     op.process(batch(['+I', 3, 2, 0], ['+I', 'new', 1, 0]), 0);

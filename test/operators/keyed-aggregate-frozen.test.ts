@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { resolveAggregate } from '../../src/expr/aggregates.js';
 import type { BoundExpr } from '../../src/expr/bound.js';
 import { type, type Schema } from '../../src/model/types.js';
+import { keyGroupOf } from '../../src/model/partition.js';
 import { KeyedAggregateOperator } from '../../src/runtime/operators/keyed-aggregate.js';
+import { CHANGE_BITS } from '../../src/runtime/operators/keyed-aggregate-changes.js';
+import { FrozenGroups } from '../../src/runtime/operators/keyed-aggregate-frozen.js';
+import { type GroupsV2, type GroupTable, unpackGroups } from '../../src/runtime/operators/keyed-aggregate-state.js';
 import type { KeyedStateSnapshot } from '../../src/state/state-backend.js';
 import { seededRandom } from '../support/weir-process.js';
 import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
@@ -100,3 +104,85 @@ function chainSections(chain: readonly KeyedStateSnapshot[]) {
     .flatMap((s) => s.sections)
     .sort((a, b) => a.keyGroup - b.keyGroup);
 }
+
+describe('FrozenGroups: a whole snapshot bucketed in slices while slots change', () => {
+  it('packs every slot live at the barrier as it was, whatever changed between the slices', () => {
+    const random = seededRandom(7);
+    const slots = 300_000; // several prepare chunks
+    let hashes = new Uint32Array(slots);
+    let meta = new Float64Array(2 * slots);
+    const data: unknown[] = [];
+    const expected = new Map<number, string>(); // key -> what the snapshot must hold for it
+    let nextKey = slots;
+    for (let s = 0; s < slots; s++) {
+      hashes[s] = Math.floor(random() * 2 ** 32);
+      data.push(s, { sum: s * 10 });
+      if (s % 5 !== 0) {
+        meta[2 * s] = 1 + (s % 3);
+        meta[2 * s + 1] = CHANGE_BITS[0];
+        expected.set(s, `${hashes[s]}/${1 + (s % 3)}/${s * 10}`);
+      }
+    }
+    let slotCount = slots;
+    const table = (): GroupTable => ({ hashes, meta, data, width: 2, keyCount: 1, retractable: [true] });
+    let finished = 0;
+    const frozen = new FrozenGroups({ bit: CHANGE_BITS[0], lists: null, deletes: new Map() }, slots, table, { start: 0, end: 127 }, false, () => finished++);
+    /** What the operator does to a slot after the barrier: keep it, then change, drop or reuse it. */
+    const touch = (s: number) => {
+      frozen.keep(s);
+      if (meta[2 * s] > 0 && random() < 0.3) {
+        meta[2 * s] = 0;
+        meta[2 * s + 1] = 0;
+        data[2 * s + 1] = null;
+      } else if (meta[2 * s] > 0) {
+        meta[2 * s]++;
+        (data[2 * s + 1] as { sum: number }).sum += 1; // in place: the snapshot must hold a copy
+      } else {
+        hashes[s] = Math.floor(random() * 2 ** 32);
+        data[2 * s] = nextKey++;
+        data[2 * s + 1] = { sum: -1 };
+        meta[2 * s] = 1;
+      }
+    };
+    let slices = 0;
+    while (!frozen.prepare(Number.NEGATIVE_INFINITY)) {
+      slices++;
+      for (let i = 0; i < 2000; i++) touch(Math.floor(random() * slotCount));
+      if (slices === 2) {
+        // The table grows: new arrays; slots past the barrier's are not the snapshot's.
+        const h = new Uint32Array(2 * slots);
+        h.set(hashes);
+        hashes = h;
+        const m = new Float64Array(4 * slots);
+        m.set(meta);
+        meta = m;
+        for (let s = slotCount; s < slotCount + 1000; s++) {
+          frozen.keep(s);
+          hashes[s] = Math.floor(random() * 2 ** 32);
+          data.push(nextKey++, { sum: -2 });
+          meta[2 * s] = 1;
+        }
+        slotCount += 1000;
+      }
+    }
+    expect(slices).toBeGreaterThan(2);
+    const got = new Map<number, string>();
+    let misplaced = 0;
+    const keyGroups = [...frozen.keyGroups];
+    expect(keyGroups.map(([kg]) => kg)).toEqual(Array.from({ length: 128 }, (_, kg) => kg));
+    for (const [kg, pack] of keyGroups) {
+      for (let i = 0; i < 500; i++) touch(Math.floor(random() * slotCount));
+      const packed = pack() as GroupsV2 | undefined;
+      if (packed === undefined) continue;
+      const g = unpackGroups(packed, 1, 1);
+      for (let i = 0; i < g.n; i++) {
+        if (keyGroupOf(g.hashes[i]!) !== kg) misplaced++;
+        got.set(g.keys[0]![i] as number, `${g.hashes[i]}/${g.counts[i]}/${(g.accs[0]![i] as { sum: number }).sum}`);
+      }
+    }
+    expect(finished).toBe(1);
+    expect(misplaced).toBe(0);
+    expect(got.size).toBe(expected.size);
+    expect(got).toEqual(expected);
+  });
+});

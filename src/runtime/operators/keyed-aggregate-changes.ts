@@ -1,15 +1,20 @@
 /**
- * Change tracking of keyed-aggregate's group table for incremental checkpoints: which live groups a
- * batch changed (slots flagged CHANGED, listed once per change set) and which groups were dropped
- * (hash and key values, columnar), since the previous snapshot. `take` packs them per key group as
- * GroupChanges (keyed-aggregate-state.ts).
+ * Change tracking of keyed-aggregate's group table for incremental checkpoints: which live groups
+ * changed since the previous snapshot (slots flagged with the change set's bit, listed per key
+ * group as they change) and which groups were dropped (hash and key values, columnar). `take`
+ * packs them per key group as GroupChanges (keyed-aggregate-state.ts); `freeze` hands them to an
+ * asynchronous snapshot without touching them (keyed-aggregate-frozen.ts).
+ *
+ * Two flag bits take turns: the current change set's slots carry one, the slots a frozen snapshot
+ * still has to pack carry the other, which its packing and its copy on write clear before the
+ * bit is used again (the backend packs a snapshot whole before it takes the next).
  *
  * Nothing is recorded until the first snapshot (full or changes) asks for it: a job without
- * checkpoints would otherwise grow the lists of dropped groups for as long as it runs. A change set
- * asked for before any snapshot holds every live group as a put.
+ * checkpoints would otherwise grow the lists for as long as it runs. A change set asked for
+ * before any snapshot holds every live group as a put.
  */
 import { internalError } from '../../errors.js';
-import { KEY_GROUPS } from '../../model/partition.js';
+import { KEY_GROUPS, keyGroupOf } from '../../model/partition.js';
 import {
   bucketByKeyGroup,
   type GroupChanges,
@@ -22,16 +27,28 @@ import {
 } from './keyed-aggregate-state.js';
 
 /**
- * Flag bit of a slot (with KeyedAggregateOperator's EMITTED = 1 and TOUCHED = 2): its group is in
- * the current change set's list of changed slots. Cleared when the slot is freed; a freed slot that
- * is reused may therefore be listed twice, and `take` packs it once.
+ * Flag bits of a slot (with KeyedAggregateOperator's EMITTED = 1 and TOUCHED = 2): its group is in
+ * a change set's lists. Both are cleared when the slot is freed: a freed slot that is reused may
+ * be listed twice, even in two key groups, and is packed once, in its group's key group.
  */
-export const CHANGED = 4;
+export const CHANGE_BITS = [4, 8] as const;
+
+/** What a frozen snapshot covers: every live slot (whole) or the slots listed per key group. */
+export interface Capture {
+  /** The flag bit the covered slots carry (whole: the old change set's, to be cleared). */
+  readonly bit: number;
+  /** Per key group: the slots changed (null: a whole snapshot, every live slot). */
+  readonly lists: readonly number[][] | null;
+  /** Dropped groups per key group (changes only). */
+  readonly deletes: ReadonlyMap<number, GroupDeletes>;
+}
 
 export class GroupChangeLog {
   private on = false;
-  /** Slots flagged CHANGED in this change set (some since freed or listed twice). */
-  private readonly changed: number[] = [];
+  /** Index into CHANGE_BITS of the current change set's bit. */
+  private turn = 0;
+  /** Per key group: slots flagged in this change set, in change order (some since freed, or listed twice). */
+  private lists: number[][] = emptyLists();
   /** Dropped groups: their hashes and their key values (the table's keyCount each), in drop order. */
   private removedHashes = new Uint32Array(64);
   private readonly removedKeys: unknown[] = [];
@@ -43,11 +60,12 @@ export class GroupChangeLog {
   }
 
   /** After a batch, while recording: the live group in `slot` changed. */
-  changedSlot(meta: Float64Array, slot: number): void {
+  changedSlot(meta: Float64Array, hashes: Uint32Array, slot: number): void {
     const f = meta[2 * slot + 1];
-    if ((f & CHANGED) !== 0) return;
-    meta[2 * slot + 1] = f | CHANGED;
-    this.changed.push(slot);
+    const bit = CHANGE_BITS[this.turn];
+    if ((f & bit) !== 0) return;
+    meta[2 * slot + 1] = f | bit;
+    this.lists[keyGroupOf(hashes[slot])].push(slot);
   }
 
   /** While recording: the group with hash `hash` and key values `data[base .. base + keyCount)` is dropped. */
@@ -63,95 +81,107 @@ export class GroupChangeLog {
   }
 
   /**
-   * A full snapshot: the `groups` live groups among slots 0 .. slotCount-1, packed per key group.
-   * The next change set starts empty, and recording is on from now.
+   * A full snapshot, synchronously: the `groups` live groups among slots 0 .. slotCount-1, packed
+   * per key group. The next change set starts empty, and recording is on from now.
    */
   whole(table: GroupTable, slotCount: number, groups: number): Iterable<readonly [number, GroupsV2]> {
-    for (const slot of this.changed) table.meta[2 * slot + 1] &= ~CHANGED;
-    this.clear();
+    this.clearBits(table.meta);
+    this.next();
     return packByKeyGroup(table, liveSlots(table.meta, slotCount, groups));
   }
 
   /**
-   * The change set since the previous snapshot, per key group with changes (in key-group order),
-   * and starts the next one. Before any snapshot, every live group is a put.
+   * The change set since the previous snapshot, synchronously, per key group with changes (in
+   * key-group order), and starts the next one. Before any snapshot, every live group is a put.
    */
   take(table: GroupTable, slotCount: number, groups: number): [number, GroupChanges][] {
     const meta = table.meta;
-    let puts: Int32Array;
-    if (!this.on) puts = liveSlots(meta, slotCount, groups);
-    else puts = this.changedLiveSlots(meta);
-    const p = bucketByKeyGroup(table.hashes, puts);
-    const removed = Int32Array.from({ length: this.removedCount }, (_, i) => i);
-    const d = bucketByKeyGroup(this.removedHashes, removed);
+    const bit = CHANGE_BITS[this.turn];
+    const p = this.on ? null : bucketByKeyGroup(table.hashes, liveSlots(meta, slotCount, groups));
+    const deletes = this.deletesByKeyGroup(table.keyCount);
     const out: [number, GroupChanges][] = [];
     for (let kg = 0; kg < KEY_GROUPS; kg++) {
-      const np = p.starts[kg + 1] - p.starts[kg];
-      const nd = d.starts[kg + 1] - d.starts[kg];
-      if (np === 0 && nd === 0) continue;
-      out.push([
-        kg,
-        {
-          puts: np === 0 ? null : packGroups(table, np, p.order.subarray(p.starts[kg], p.starts[kg + 1])),
-          deletes: nd === 0 ? null : packDeletes(this.removedHashes, this.removedKeys, table.keyCount, nd, d.order.subarray(d.starts[kg], d.starts[kg + 1])),
-        },
-      ]);
+      let puts: GroupsV2 | null = null;
+      if (p !== null) {
+        const np = p.starts[kg + 1] - p.starts[kg];
+        if (np > 0) puts = packGroups(table, np, p.order.subarray(p.starts[kg], p.starts[kg + 1]));
+      } else {
+        const sel = flaggedIn(table, this.lists[kg]!, kg, bit);
+        if (sel.length > 0) puts = packGroups(table, sel.length, sel);
+      }
+      const d = deletes.get(kg) ?? null;
+      if (puts !== null || d !== null) out.push([kg, { puts, deletes: d }]);
     }
-    this.clear();
+    this.next();
     return out;
   }
 
   /**
-   * What `whole` (`changes` false) or `take` would pack, without packing the groups: the slots per
-   * key group (FrozenGroups packs them later, as of now) and, for changes, the dropped groups,
-   * packed now (they are few and already copies). Starts the next change set as they do.
+   * For an asynchronous snapshot: what `whole` (`changes` false) or `take` would pack, without
+   * packing or even reading the groups (FrozenGroups packs them later, as of now). The dropped
+   * groups are packed now (they are few and already copies). Starts the next change set as they do.
    */
-  capture(table: GroupTable, slotCount: number, groups: number, changes: boolean): { slots: Map<number, Int32Array>; deletes: Map<number, GroupDeletes> } {
-    const meta = table.meta;
-    let puts: Int32Array;
-    if (!changes || !this.on) {
-      for (const slot of this.changed) meta[2 * slot + 1] &= ~CHANGED;
-      puts = liveSlots(meta, slotCount, groups);
-    } else puts = this.changedLiveSlots(meta);
-    const slots = new Map<number, Int32Array>();
-    const p = bucketByKeyGroup(table.hashes, puts);
-    for (let kg = 0; kg < KEY_GROUPS; kg++) if (p.starts[kg + 1] > p.starts[kg]) slots.set(kg, p.order.subarray(p.starts[kg], p.starts[kg + 1]));
+  freeze(keyCount: number, changes: boolean): Capture {
+    const bit = CHANGE_BITS[this.turn];
+    const capture: Capture = {
+      bit,
+      lists: changes && this.on ? this.lists : null,
+      deletes: changes && this.on ? this.deletesByKeyGroup(keyCount) : new Map(),
+    };
+    this.next();
+    return capture;
+  }
+
+  private deletesByKeyGroup(keyCount: number): Map<number, GroupDeletes> {
     const deletes = new Map<number, GroupDeletes>();
-    if (changes && this.on) {
-      const d = bucketByKeyGroup(
-        this.removedHashes,
-        Int32Array.from({ length: this.removedCount }, (_, i) => i),
-      );
-      for (let kg = 0; kg < KEY_GROUPS; kg++) {
-        const nd = d.starts[kg + 1] - d.starts[kg];
-        if (nd > 0) deletes.set(kg, packDeletes(this.removedHashes, this.removedKeys, table.keyCount, nd, d.order.subarray(d.starts[kg], d.starts[kg + 1])));
-      }
+    if (!this.on || this.removedCount === 0) return deletes;
+    const d = bucketByKeyGroup(
+      this.removedHashes,
+      Int32Array.from({ length: this.removedCount }, (_, i) => i),
+    );
+    for (let kg = 0; kg < KEY_GROUPS; kg++) {
+      const nd = d.starts[kg + 1] - d.starts[kg];
+      if (nd > 0) deletes.set(kg, packDeletes(this.removedHashes, this.removedKeys, keyCount, nd, d.order.subarray(d.starts[kg], d.starts[kg + 1])));
     }
-    this.clear();
-    return { slots, deletes };
+    return deletes;
   }
 
-  /** The slots flagged CHANGED whose group is still live, each once; clears their flags. */
-  private changedLiveSlots(meta: Float64Array): Int32Array {
-    const puts = new Int32Array(this.changed.length);
-    let n = 0;
-    for (const slot of this.changed) {
-      const f = meta[2 * slot + 1];
-      if ((f & CHANGED) === 0) continue;
-      meta[2 * slot + 1] = f & ~CHANGED;
-      if (meta[2 * slot] > 0) puts[n++] = slot;
-    }
-    return puts.subarray(0, n);
+  /** Clears the current change set's bit on its listed slots (a synchronous whole snapshot). */
+  private clearBits(meta: Float64Array): void {
+    const bit = CHANGE_BITS[this.turn];
+    for (const list of this.lists) for (const slot of list) meta[2 * slot + 1] &= ~bit;
   }
 
-  /** Ends the change set; the next one is recorded. */
-  private clear(): void {
+  /** Ends the change set; the next one is recorded, under the other bit. */
+  private next(): void {
     this.on = true;
-    this.changed.length = 0;
+    this.turn = 1 - this.turn;
+    this.lists = emptyLists();
     this.removedKeys.length = 0;
     this.removedCount = 0;
     if (this.removedHashes.length > 64) this.removedHashes = new Uint32Array(64);
   }
+}
+
+function emptyLists(): number[][] {
+  return Array.from({ length: KEY_GROUPS }, () => []);
+}
+
+/**
+ * The slots of `list` (key group kg's list of a change set) whose group is still live and in kg,
+ * each once; clears their `bit`.
+ */
+function flaggedIn(table: GroupTable, list: readonly number[], kg: number, bit: number): Int32Array {
+  const { meta, hashes } = table;
+  const sel = new Int32Array(list.length);
+  let n = 0;
+  for (const slot of list) {
+    const f = meta[2 * slot + 1];
+    if ((f & bit) === 0 || keyGroupOf(hashes[slot]) !== kg) continue;
+    meta[2 * slot + 1] = f & ~bit;
+    if (meta[2 * slot] > 0) sel[n++] = slot;
+  }
+  return sel.subarray(0, n);
 }
 
 /** The slots of the `n` live groups (row count > 0) among slots 0 .. slotCount-1, in slot order. */

@@ -1,13 +1,23 @@
 /**
  * Asynchronous snapshots of keyed-aggregate's slot table (KeyGroupedStructure.freezeKeyGroups):
- * at the barrier the snapshot only notes which slots it covers, per key group; each key group is
- * packed later, when the backend's drain gets to it, from the table as it was at the barrier.
- * That holds by copy on write per slot: the operator calls `keep(slot)` before it first changes a
- * slot after the barrier (a row touching its group, a drop, an expiry), which saves the slot's
- * hash, row count and values (object accumulators as structured-clone copies).
+ * at the barrier the snapshot only takes the change log's capture (keyed-aggregate-changes.ts),
+ * which reads no slot; each key group is packed later, when the backend's drain gets to it, from
+ * the table as it was at the barrier. That holds by copy on write per slot: the operator calls
+ * `keep(slot)` before it first changes a slot after the barrier (a row touching its group, a
+ * drop, an expiry, a reuse of a freed slot), which saves the slot's hash, row count and values
+ * (object accumulators as structured-clone copies) if the snapshot still needs them.
+ *
+ * Which slots the snapshot covers:
+ * - changes: the slots listed per key group that carry the capture's bit (a slot's bit goes when
+ *   it is packed or saved, and with it the slot's claim on the snapshot);
+ * - whole: every slot live at the barrier. `prepare` buckets them by key group in slices (the
+ *   drain calls it before it packs any key group), and `covered` remembers per slot whether it
+ *   has been packed or saved since. Slots allocated after the barrier are beyond its `slotCount`.
  */
-import { KEY_GROUPS } from '../../model/partition.js';
-import { type GroupChanges, type GroupDeletes, packGroups, type GroupsV2, type GroupTable } from './keyed-aggregate-state.js';
+import { KEY_GROUPS, type KeyGroupRange, keyGroupOf } from '../../model/partition.js';
+import type { FrozenKeyGroups } from '../../state/state-backend.js';
+import type { Capture } from './keyed-aggregate-changes.js';
+import { type GroupChanges, packGroups, type GroupsV2, type GroupTable } from './keyed-aggregate-state.js';
 
 interface SavedGroup {
   readonly hash: number;
@@ -16,37 +26,119 @@ interface SavedGroup {
   readonly values: unknown[];
 }
 
-export class FrozenGroups {
-  /** By slot: 1 while the snapshot covers it and it has not changed since the barrier. */
-  private readonly pending: Uint8Array;
+/** Slots the whole snapshot's bucketing looks at between two looks at the clock. */
+const PREPARE_CHUNK = 65_536;
+
+/** A growable list of slots (4 bytes a slot, where an array of numbers takes 8). */
+class SlotList {
+  private data = new Int32Array(64);
+  private length = 0;
+
+  push(slot: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Int32Array(2 * this.length);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = slot;
+  }
+
+  slots(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+export class FrozenGroups implements FrozenKeyGroups {
   private readonly saved = new Map<number, SavedGroup>();
+  /** Whole: per slot below slotCount, 1 once packed or saved (its barrier state is taken care of). */
+  private readonly done: Uint8Array | null;
+  /** Changes: per key group, the capture's lists of slots. */
+  private readonly changed: readonly (readonly number[])[] | null;
+  /** Whole: per key group, the slots live at the barrier, filled by prepare. */
+  private readonly live: SlotList[] | null;
+  /** Whole: the next slot prepare buckets. */
+  private cursor = 0;
   /** Key groups not packed yet; at 0 the snapshot is done and keeps nothing. */
   private left: number;
+  readonly keyGroups: [number, () => unknown][] = [];
 
   /**
-   * `slots`: per key group with data, the slots the snapshot covers; `table`: the operator's table
-   * as it is when called (its arrays are replaced when it grows).
+   * `slotCount`: slots allocated at the barrier; `table`: the operator's table as it is when
+   * called (its arrays are replaced when it grows); `asChanges`: pack GroupChanges (with the
+   * capture's deletes) rather than whole groups; `onDone`: once every key group is packed.
    */
   constructor(
-    slotCount: number,
-    private readonly slots: ReadonlyMap<number, Int32Array>,
+    private readonly capture: Capture,
+    private readonly slotCount: number,
     private readonly table: () => GroupTable,
+    range: KeyGroupRange,
+    asChanges: boolean,
+    onDone: () => void,
   ) {
-    this.pending = new Uint8Array(slotCount);
-    for (const list of slots.values()) for (let i = 0; i < list.length; i++) this.pending[list[i]!] = 1;
-    this.left = slots.size;
+    const whole = capture.lists === null;
+    this.done = whole ? new Uint8Array(slotCount) : null;
+    this.changed = capture.lists;
+    this.live = whole ? Array.from({ length: KEY_GROUPS }, () => new SlotList()) : null;
+    this.cursor = whole ? 0 : slotCount; // changes: nothing to prepare
+    const packed = (kg: number): GroupsV2 | null => {
+      const groups = this.pack(kg);
+      if (--this.left === 0) onDone();
+      return groups;
+    };
+    for (let kg = range.start; kg <= range.end; kg++) {
+      const deletes = capture.deletes.get(kg) ?? null;
+      if (!whole && capture.lists![kg]!.length === 0 && deletes === null) continue;
+      if (asChanges) {
+        this.keyGroups.push([
+          kg,
+          () => {
+            const puts = packed(kg);
+            return puts === null && deletes === null ? undefined : ({ puts, deletes } satisfies GroupChanges);
+          },
+        ]);
+      } else this.keyGroups.push([kg, () => packed(kg) ?? undefined]);
+    }
+    this.left = this.keyGroups.length;
   }
 
   /** Whether every key group has been packed. */
-  get done(): boolean {
+  get finished(): boolean {
     return this.left === 0;
+  }
+
+  /** Whole snapshots: buckets the live slots by key group until `deadline` (ms, performance.now()); true when all are. */
+  prepare(deadline: number): boolean {
+    const done = this.done;
+    const lists = this.live;
+    if (done === null || lists === null) return true;
+    const { meta, hashes } = this.table();
+    while (this.cursor < this.slotCount) {
+      const end = Math.min(this.slotCount, this.cursor + PREPARE_CHUNK);
+      for (let s = this.cursor; s < end; s++) {
+        if (done[s] === 1) {
+          const saved = this.saved.get(s);
+          if (saved !== undefined) lists[keyGroupOf(saved.hash)]!.push(s);
+        } else if (meta[2 * s] > 0) lists[keyGroupOf(hashes[s])]!.push(s);
+      }
+      this.cursor = end;
+      if (performance.now() >= deadline) break;
+    }
+    return this.cursor >= this.slotCount;
   }
 
   /** The operator is about to change `slot`: saves it first if the snapshot still needs it. */
   keep(slot: number): void {
-    if (slot >= this.pending.length || this.pending[slot] !== 1) return;
-    this.pending[slot] = 0;
     const t = this.table();
+    const flags = t.meta[2 * slot + 1];
+    if (this.done !== null) {
+      if (slot >= this.slotCount || this.done[slot] === 1) return;
+      this.done[slot] = 1;
+      t.meta[2 * slot + 1] = flags & ~this.capture.bit;
+      if (!(t.meta[2 * slot] > 0)) return; // not live at the barrier
+    } else {
+      if ((flags & this.capture.bit) === 0) return;
+      t.meta[2 * slot + 1] = flags & ~this.capture.bit;
+    }
     const base = slot * t.width;
     const values: unknown[] = [];
     for (let i = 0; i < t.width; i++) {
@@ -56,57 +148,46 @@ export class FrozenGroups {
     this.saved.set(slot, { hash: t.hashes[slot]!, count: t.meta[2 * slot]!, values });
   }
 
-  /**
-   * One function per key group with data, giving what snapshotKeyGroups (`deletes` null) or
-   * snapshotKeyGroupChanges (GroupChanges, with these dropped groups) gives for it; `onDone` once
-   * every key group with groups is packed.
-   */
-  keyGroups(deletes: ReadonlyMap<number, GroupDeletes> | null, onDone: () => void): [number, () => unknown][] {
-    const packed = (kg: number): GroupsV2 | null => {
-      if (!this.slots.has(kg)) return null;
-      const groups = this.pack(kg);
-      if (this.done) onDone();
-      return groups;
-    };
-    const out: [number, () => unknown][] = [];
-    for (let kg = 0; kg < KEY_GROUPS; kg++) {
-      if (deletes === null) {
-        if (this.slots.has(kg)) out.push([kg, () => packed(kg)]);
-      } else if (this.slots.has(kg) || deletes.has(kg)) {
-        out.push([kg, () => ({ puts: packed(kg), deletes: deletes.get(kg) ?? null }) satisfies GroupChanges]);
-      }
-    }
-    return out;
-  }
-
-  /** Key group `kg`'s groups as of the barrier, packed (what snapshotKeyGroups gives for it). */
-  private pack(kg: number): GroupsV2 {
-    const list = this.slots.get(kg)!;
+  /** Key group `kg`'s covered groups as of the barrier, packed (null: none). */
+  private pack(kg: number): GroupsV2 | null {
+    this.prepare(Number.POSITIVE_INFINITY);
+    const list: ArrayLike<number> = this.live !== null ? this.live[kg]!.slots() : this.changed![kg]!;
     const t = this.table();
-    const n = list.length;
     const width = t.width;
-    const hashes = new Uint32Array(n);
-    const meta = new Float64Array(2 * n);
+    const hashes: number[] = [];
+    const counts: number[] = [];
     const data: unknown[] = [];
-    for (let i = 0; i < n; i++) {
+    const bit = this.capture.bit;
+    const done = this.done;
+    for (let i = 0; i < list.length; i++) {
       const slot = list[i]!;
       const s = this.saved.get(slot);
       if (s !== undefined) {
-        hashes[i] = s.hash;
-        meta[2 * i] = s.count;
+        if (keyGroupOf(s.hash) !== kg) continue; // listed under the group the slot held before
+        hashes.push(s.hash);
+        counts.push(s.count);
         for (let k = 0; k < width; k++) data.push(s.values[k]);
         this.saved.delete(slot);
-      } else {
-        hashes[i] = t.hashes[slot]!;
-        meta[2 * i] = t.meta[2 * slot]!;
-        const base = slot * width;
-        for (let k = 0; k < width; k++) data.push(t.data[base + k]);
+        continue;
       }
-      this.pending[slot] = 0;
+      const f = t.meta[2 * slot + 1];
+      if (done !== null) {
+        if (done[slot] === 1) continue;
+        done[slot] = 1;
+      } else if ((f & bit) === 0 || keyGroupOf(t.hashes[slot]!) !== kg) continue;
+      t.meta[2 * slot + 1] = f & ~bit;
+      hashes.push(t.hashes[slot]!);
+      counts.push(t.meta[2 * slot]!);
+      const base = slot * width;
+      for (let k = 0; k < width; k++) data.push(t.data[base + k]);
     }
-    this.left--;
+    if (this.live !== null) this.live[kg] = new SlotList();
+    const n = hashes.length;
+    if (n === 0) return null;
+    const meta = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) meta[2 * i] = counts[i]!;
     const sel = new Int32Array(n);
     for (let i = 0; i < n; i++) sel[i] = i;
-    return packGroups({ hashes, meta, data, width, keyCount: t.keyCount, retractable: t.retractable }, n, sel);
+    return packGroups({ hashes: Uint32Array.from(hashes), meta, data, width, keyCount: t.keyCount, retractable: t.retractable }, n, sel);
   }
 }

@@ -45,7 +45,7 @@ import {
 } from './keyed-aggregate-state.js';
 import { GroupChangeLog } from './keyed-aggregate-changes.js';
 import { FrozenGroups } from './keyed-aggregate-frozen.js';
-import type { KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
+import type { FrozenKeyGroups, KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
 
 /** One aggregate call as the operator runs it. */
 export interface AggregateSpec {
@@ -195,6 +195,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
       for (let k = 0; k < g; k++) data.push(cols !== null ? cols[groupKeys[k]][row] : keyRow[k]);
       for (let j = 0; j < m; j++) data.push(fns[j].create());
     } else {
+      // A slot free at the barrier of a snapshot still being packed: it must not be taken for live.
+      this.frozen?.keep(slot);
       const base = slot * this.width;
       for (let k = 0; k < g; k++) data[base + k] = cols !== null ? cols[groupKeys[k]][row] : keyRow[k];
       for (let j = 0; j < m; j++) data[base + g + j] = fns[j].create();
@@ -336,7 +338,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
         this.freeSlot(slot);
         continue;
       }
-      if (this.changes.recording) this.changes.changedSlot(meta, slot);
+      if (this.changes.recording) this.changes.changedSlot(meta, this.hashes, slot);
       const accBase = slot * width + g;
       for (let j = 0; j < m; j++) tmp[j] = fns[j].getValue(data[accBase + j]);
       if ((f & EMITTED) === 0) {
@@ -380,13 +382,20 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   }
 
   /** KeyGroupedStructure, asynchronous snapshots: the slots now, packed per key group later (keyed-aggregate-frozen.ts). */
-  freezeKeyGroups(changes: boolean): Iterable<readonly [number, () => unknown]> {
-    const { slots, deletes } = this.changes.capture(this.table(), this.slotCount, this.groupCount, changes);
-    const frozen = new FrozenGroups(this.slotCount, slots, () => this.table());
-    this.frozen = frozen.done ? null : frozen;
-    return frozen.keyGroups(changes ? deletes : null, () => {
-      if (this.frozen === frozen) this.frozen = null;
-    });
+  freezeKeyGroups(changes: boolean): FrozenKeyGroups {
+    const capture = this.changes.freeze(this.groupKeys.length, changes);
+    const frozen = new FrozenGroups(
+      capture,
+      this.slotCount,
+      () => this.table(),
+      this.state.keyGroups,
+      changes,
+      () => {
+        if (this.frozen === frozen) this.frozen = null;
+      },
+    );
+    this.frozen = frozen.finished ? null : frozen;
+    return frozen;
   }
 
   /** KeyGroupedStructure: GroupChanges on top of the restored groups; not themselves changes. */
