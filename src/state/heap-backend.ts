@@ -253,11 +253,11 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     const lazy = frozen.lazy;
     const f = s.freezeKeyGroups(changes);
     frozen.prepare.push((deadline) => f.prepare(deadline));
-    for (const [kg, pack] of f.keyGroups) {
+    for (const [kg, pack, step] of f.keyGroups) {
       if (kg < start || kg > end) throw this.foreignKey(kg);
       let list = lazy.get(kg - start);
       if (list === undefined) lazy.set(kg - start, (list = []));
-      list.push([name, pack, changes]);
+      list.push([name, pack, changes, step]);
     }
     return true;
   }

@@ -32,7 +32,7 @@ export type NamedValueStates = readonly (readonly [name: string, state: HeapValu
  * A structure's key group frozen at the barrier (KeyGroupedStructure.freezeKeyGroups): its name,
  * the function giving its data, and whether that is a change set.
  */
-export type LazyEntry = readonly [name: string, pack: () => unknown, changes: boolean];
+export type LazyEntry = readonly [name: string, pack: () => unknown, changes: boolean, step?: (deadline: number) => boolean];
 
 /**
  * A key group's entries taken at the barrier: before the value states' (structures, and
@@ -176,7 +176,9 @@ export class HeapSnapshot {
         return;
       }
       while (this.next < this.waiting.length && this.left > 0) {
-        const g = this.next++;
+        const g = this.next;
+        if (this.waiting[g] === 1 && !this.stepped(g, t0 + DRAIN_SLICE_MS)) break;
+        this.next++;
         if (this.waiting[g] !== 1) continue;
         this.write(g);
         if (performance.now() - t0 >= DRAIN_SLICE_MS) break;
@@ -187,6 +189,14 @@ export class HeapSnapshot {
     }
     if (this.left > 0) setImmediate(this.drain);
   };
+
+  /** Runs key group g's frozen structures' steps until `deadline`; whether they are all done. */
+  private stepped(g: number, deadline: number): boolean {
+    const lazy = this.lazy.get(g);
+    if (lazy === undefined) return true;
+    for (const e of lazy) if (e[3] !== undefined && !e[3](deadline)) return false;
+    return true;
+  }
 
   /** Runs the prepare steps until `deadline`; whether they are all done. */
   private prepared(deadline: number): boolean {

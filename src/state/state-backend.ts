@@ -95,12 +95,14 @@ export interface KeyGroupedStructure {
 export interface FrozenKeyGroups {
   /**
    * Per key group of the subtask that may have data: the function giving it (undefined: none
-   * after all). Called once each, in any order, only after `prepare` has returned true.
+   * after all), called once, in any order; and optionally a step doing part of that work until
+   * `deadline` (performance.now()), returning whether what is left for `pack` is quick. Either
+   * does `prepare`'s work first if it is not done.
    */
-  readonly keyGroups: Iterable<readonly [keyGroup: number, pack: () => unknown]>;
+  readonly keyGroups: Iterable<readonly [keyGroup: number, pack: () => unknown, step?: (deadline: number) => boolean]>;
   /**
-   * Work to do before the first pack (e.g. finding which entries belong to which key group),
-   * in slices: does some, stopping once `deadline` (performance.now()) has passed, and returns
+   * Work to do before any key group (e.g. finding which entries belong to which key group), in
+   * slices: does some, stopping once `deadline` (performance.now()) has passed, and returns
    * whether it is all done. Called again until it is; with an infinite deadline it finishes.
    */
   prepare(deadline: number): boolean;

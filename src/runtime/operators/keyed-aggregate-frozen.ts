@@ -28,6 +28,18 @@ interface SavedGroup {
 
 /** Slots the whole snapshot's bucketing looks at between two looks at the clock. */
 const PREPARE_CHUNK = 65_536;
+/** Slots gathered between two looks at the clock (random reads: far fewer). */
+const GATHER_CHUNK = 1_024;
+
+/** A key group's groups gathered so far: the position in its list, hash, count and `width` values each. */
+interface Gathered {
+  pos: number;
+  /** data[0 .. copied) holds no object the operator may still change. */
+  copied: number;
+  readonly hashes: number[];
+  readonly counts: number[];
+  readonly data: unknown[];
+}
 
 /** A growable list of slots (4 bytes a slot, where an array of numbers takes 8). */
 class SlotList {
@@ -56,11 +68,12 @@ export class FrozenGroups implements FrozenKeyGroups {
   private readonly changed: readonly (readonly number[])[] | null;
   /** Whole: per key group, the slots live at the barrier, filled by prepare. */
   private readonly live: SlotList[] | null;
+  private readonly gathered = new Map<number, Gathered>();
   /** Whole: the next slot prepare buckets. */
   private cursor = 0;
   /** Key groups not packed yet; at 0 the snapshot is done and keeps nothing. */
   private left: number;
-  readonly keyGroups: [number, () => unknown][] = [];
+  readonly keyGroups: [number, () => unknown, (deadline: number) => boolean][] = [];
 
   /**
    * `slotCount`: slots allocated at the barrier; `table`: the operator's table as it is when
@@ -88,15 +101,14 @@ export class FrozenGroups implements FrozenKeyGroups {
     for (let kg = range.start; kg <= range.end; kg++) {
       const deletes = capture.deletes.get(kg) ?? null;
       if (!whole && capture.lists![kg]!.length === 0 && deletes === null) continue;
+      const step = (deadline: number): boolean => this.gather(kg, deadline);
       if (asChanges) {
-        this.keyGroups.push([
-          kg,
-          () => {
-            const puts = packed(kg);
-            return puts === null && deletes === null ? undefined : ({ puts, deletes } satisfies GroupChanges);
-          },
-        ]);
-      } else this.keyGroups.push([kg, () => packed(kg) ?? undefined]);
+        const changes = (): GroupChanges | undefined => {
+          const puts = packed(kg);
+          return puts === null && deletes === null ? undefined : { puts, deletes };
+        };
+        this.keyGroups.push([kg, changes, step]);
+      } else this.keyGroups.push([kg, () => packed(kg) ?? undefined, step]);
     }
     this.left = this.keyGroups.length;
   }
@@ -148,46 +160,72 @@ export class FrozenGroups implements FrozenKeyGroups {
     this.saved.set(slot, { hash: t.hashes[slot]!, count: t.meta[2 * slot]!, values });
   }
 
-  /** Key group `kg`'s covered groups as of the barrier, packed (null: none). */
-  private pack(kg: number): GroupsV2 | null {
-    this.prepare(Number.POSITIVE_INFINITY);
+  /**
+   * Gathers key group kg's covered groups as of the barrier (the random reads of the table, the
+   * slow part of packing) until `deadline`; true when all are, and `pack` only has to lay them out.
+   * A gathered slot is the snapshot's: keep no longer saves it. Object values gathered by the time
+   * it returns false are copied, since the operator may change them in place before it resumes.
+   */
+  gather(kg: number, deadline: number): boolean {
+    if (!this.prepare(deadline)) return false;
     const list: ArrayLike<number> = this.live !== null ? this.live[kg]!.slots() : this.changed![kg]!;
+    let g = this.gathered.get(kg);
+    if (g === undefined) this.gathered.set(kg, (g = { pos: 0, copied: 0, hashes: [], counts: [], data: [] }));
     const t = this.table();
     const width = t.width;
-    const hashes: number[] = [];
-    const counts: number[] = [];
-    const data: unknown[] = [];
     const bit = this.capture.bit;
     const done = this.done;
-    for (let i = 0; i < list.length; i++) {
-      const slot = list[i]!;
-      const s = this.saved.get(slot);
-      if (s !== undefined) {
-        if (keyGroupOf(s.hash) !== kg) continue; // listed under the group the slot held before
-        hashes.push(s.hash);
-        counts.push(s.count);
-        for (let k = 0; k < width; k++) data.push(s.values[k]);
-        this.saved.delete(slot);
-        continue;
+    const { hashes, counts, data } = g;
+    while (g.pos < list.length) {
+      const end = Math.min(list.length, g.pos + GATHER_CHUNK);
+      for (let i = g.pos; i < end; i++) {
+        const slot = list[i]!;
+        const s = this.saved.get(slot);
+        if (s !== undefined) {
+          if (keyGroupOf(s.hash) !== kg) continue; // listed under the group the slot held before
+          hashes.push(s.hash);
+          counts.push(s.count);
+          for (let k = 0; k < width; k++) data.push(s.values[k]);
+          this.saved.delete(slot);
+          continue;
+        }
+        const f = t.meta[2 * slot + 1];
+        if (done !== null) {
+          if (done[slot] === 1) continue;
+          done[slot] = 1;
+        } else if ((f & bit) === 0 || keyGroupOf(t.hashes[slot]!) !== kg) continue;
+        t.meta[2 * slot + 1] = f & ~bit;
+        hashes.push(t.hashes[slot]!);
+        counts.push(t.meta[2 * slot]!);
+        const base = slot * width;
+        for (let k = 0; k < width; k++) data.push(t.data[base + k]);
       }
-      const f = t.meta[2 * slot + 1];
-      if (done !== null) {
-        if (done[slot] === 1) continue;
-        done[slot] = 1;
-      } else if ((f & bit) === 0 || keyGroupOf(t.hashes[slot]!) !== kg) continue;
-      t.meta[2 * slot + 1] = f & ~bit;
-      hashes.push(t.hashes[slot]!);
-      counts.push(t.meta[2 * slot]!);
-      const base = slot * width;
-      for (let k = 0; k < width; k++) data.push(t.data[base + k]);
+      g.pos = end;
+      if (g.pos < list.length && performance.now() >= deadline) {
+        for (let i = g.copied; i < data.length; i++) {
+          const v = data[i];
+          if (typeof v === 'object' && v !== null) data[i] = structuredClone(v);
+        }
+        g.copied = data.length;
+        return false;
+      }
     }
+    return true;
+  }
+
+  /** Key group `kg`'s covered groups as of the barrier, packed (null: none). */
+  private pack(kg: number): GroupsV2 | null {
+    this.gather(kg, Number.POSITIVE_INFINITY);
+    const { hashes, counts, data } = this.gathered.get(kg)!;
+    this.gathered.delete(kg);
     if (this.live !== null) this.live[kg] = new SlotList();
+    const t = this.table();
     const n = hashes.length;
     if (n === 0) return null;
     const meta = new Float64Array(2 * n);
     for (let i = 0; i < n; i++) meta[2 * i] = counts[i]!;
     const sel = new Int32Array(n);
     for (let i = 0; i < n; i++) sel[i] = i;
-    return packGroups({ hashes: Uint32Array.from(hashes), meta, data, width, keyCount: t.keyCount, retractable: t.retractable }, n, sel);
+    return packGroups({ hashes: Uint32Array.from(hashes), meta, data, width: t.width, keyCount: t.keyCount, retractable: t.retractable }, n, sel);
   }
 }
