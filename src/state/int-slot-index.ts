@@ -82,6 +82,13 @@ export class Int32SlotIndex {
     return true;
   }
 
+  /** Room for `entries` entries without growing again. */
+  reserve(entries: number): void {
+    let capacity = this.mask + 1;
+    while (entries * 2 > capacity) capacity *= 2;
+    if (capacity > this.mask + 1) this.rehash(capacity);
+  }
+
   private rehash(capacity: number): void {
     const old = this.table;
     this.table = new Int32Array(capacity * 2).fill(EMPTY);

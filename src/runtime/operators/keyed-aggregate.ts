@@ -144,16 +144,31 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   }
 
   private grow(): void {
-    // The next doubling of the group table: the key and accumulator values (8 bytes each) dominate.
-    this.state.reserve(8 * this.width * 2 * this.hashes.length);
-    const hashes = new Uint32Array(this.hashes.length * 2);
+    this.growTo(this.hashes.length * 2);
+  }
+
+  /**
+   * Room for `adding` more groups without growing again (a restore knows how many it adds), in
+   * the int index too when their keys are int32 numbers (`intKeys`, judged by the first).
+   */
+  private reserveSlots(adding: number, intKeys: boolean): void {
+    let capacity = this.hashes.length;
+    while (capacity < this.slotCount + adding) capacity *= 2;
+    if (capacity > this.hashes.length) this.growTo(capacity);
+    if (intKeys) this.intIndex.reserve(this.intIndex.size + adding);
+  }
+
+  private growTo(capacity: number): void {
+    // The group table at `capacity` slots: the key and accumulator values (8 bytes each) dominate.
+    this.state.reserve(8 * this.width * capacity);
+    const hashes = new Uint32Array(capacity);
     hashes.set(this.hashes);
     this.hashes = hashes;
-    const meta = new Float64Array(this.meta.length * 2);
+    const meta = new Float64Array(capacity * 2);
     meta.set(this.meta);
     this.meta = meta;
     if (this.written !== null) {
-      const written = new Float64Array(this.written.length * 2).fill(this.state.processingTime());
+      const written = new Float64Array(capacity).fill(this.state.processingTime());
       written.set(this.written);
       this.written = written;
     }
@@ -180,7 +195,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
 
   /**
    * A slot for a new group: key values from row `row` of `cols` (or from `keyRow` when cols is
-   * null), fresh accumulators, count 0, no flags.
+   * null, a restore, which sets the accumulators itself: they are left null), fresh accumulators,
+   * count 0, no flags.
    */
   private allocSlot(mapKey: unknown, hash: number, cols: readonly unknown[][] | null, row: number, keyRow: readonly unknown[]): number {
     const fns = this.fns;
@@ -193,13 +209,13 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
       slot = this.slotCount++;
       if (slot === this.hashes.length) this.grow();
       for (let k = 0; k < g; k++) data.push(cols !== null ? cols[groupKeys[k]][row] : keyRow[k]);
-      for (let j = 0; j < m; j++) data.push(fns[j].create());
+      for (let j = 0; j < m; j++) data.push(cols !== null ? fns[j].create() : null);
     } else {
       // A slot free at the barrier of a snapshot still being packed: it must not be taken for live.
       this.frozen?.keep(slot);
       const base = slot * this.width;
       for (let k = 0; k < g; k++) data[base + k] = cols !== null ? cols[groupKeys[k]][row] : keyRow[k];
-      for (let j = 0; j < m; j++) data[base + g + j] = fns[j].create();
+      for (let j = 0; j < m; j++) data[base + g + j] = cols !== null ? fns[j].create() : null;
     }
     this.hashes[slot] = hash;
     this.meta[2 * slot] = 0;
@@ -427,6 +443,11 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     const g = this.groupKeys.length;
     const convert = accConverters(fns, retractable);
     const keyRow: unknown[] = new Array(g);
+    if (n > 0) {
+      for (let k = 0; k < g; k++) keyRow[k] = keys[k][0];
+      const first = this.mapKeyAt(keyRow, 0);
+      this.reserveSlots(n, typeof first === 'number' && (first | 0) === first);
+    }
     for (let i = 0; i < n; i++) {
       if (keep !== null && !keep(hashes[i])) continue;
       for (let k = 0; k < g; k++) keyRow[k] = keys[k][i];
