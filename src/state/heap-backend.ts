@@ -140,7 +140,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (state === undefined) {
       this.declared(name, 'value');
       const { start, end } = this.keyGroups;
-      state = new HeapValueState(this, start, end - start + 1, options.ttl === true ? this.options.ttlMs : 0);
+      state = new HeapValueState(this, start, end - start + 1, options.ttl === true ? this.options.ttlMs : 0, options.encode);
       this.states.set(name, state);
       for (const [g, entries] of this.restored.takeValues(name) ?? []) state.restore(g, entries, options.migrate);
       if (this.tracking) state.trackChanges();

@@ -59,6 +59,8 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
     private readonly start: number,
     groups: number,
     private readonly ttlMs: number,
+    /** ValueStateOptions.encode: applied to the values a snapshot writes. */
+    private readonly encode?: (value: V) => unknown,
   ) {
     this.groups = Array.from({ length: groups }, () => new Map<K, V>());
     this.written = ttlMs > 0 ? Array.from({ length: groups }, () => new Map<K, number>()) : null;
@@ -208,7 +210,7 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
     const map = this.groups[g];
     const { keys, saved } = p;
     if (keys === null) {
-      if (saved.size === 0) return [name, packEntries([...map.keys()], [...map.values()])];
+      if (saved.size === 0) return [name, packEntries([...map.keys()], this.encoded([...map.values()]))];
       const ks: K[] = [];
       const vs: V[] = [];
       for (const [k, v] of map) {
@@ -228,7 +230,7 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
           vs.push(was);
         }
       }
-      return ks.length > 0 ? [name, packEntries(ks, vs)] : null;
+      return ks.length > 0 ? [name, packEntries(ks, this.encoded(vs))] : null;
     }
     const putKeys: K[] = [];
     const putValues: V[] = [];
@@ -243,7 +245,14 @@ export class HeapValueState<K, V> implements ValueState<K, V> {
       }
     }
     if (putKeys.length === 0 && deleted.length === 0) return null;
-    return [name, putKeys.length > 0 ? packEntries(putKeys, putValues) : null, deleted.length > 0 ? packKeys(deleted) : null, 'd'];
+    return [name, putKeys.length > 0 ? packEntries(putKeys, this.encoded(putValues)) : null, deleted.length > 0 ? packKeys(deleted) : null, 'd'];
+  }
+
+  /** `values` in the form snapshots hold them (ValueStateOptions.encode), replaced in place. */
+  private encoded(values: unknown[]): unknown[] {
+    const encode = this.encode;
+    if (encode !== undefined) for (let i = 0; i < values.length; i++) values[i] = encode(values[i] as V);
+    return values;
   }
 
   /**

@@ -28,6 +28,12 @@ export interface ValueStateOptions {
    * input schema) into today's form. Called once per restored key.
    */
   readonly migrate?: (value: unknown) => unknown;
+  /**
+   * The form the heap backend writes a value to snapshots in, when the value as held is slow to
+   * serialize (objects): a plain array of primitives packs into columns. `migrate` must turn it
+   * back. (The rocksdb backend writes values as held; `migrate` reads both.)
+   */
+  readonly encode?: (value: unknown) => unknown;
 }
 
 /** One value per key. */

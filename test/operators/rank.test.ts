@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type, type Schema } from '../../src/model/types.js';
 import { hashValue, subtaskOfHash } from '../../src/model/partition.js';
 import { type RankConfig, RankOperator } from '../../src/runtime/operators/rank.js';
-import { serializeState } from '../../src/state/serde.js';
+import type { PackedEntries, Section } from '../../src/state/heap-sections.js';
+import { deserializeState, serializeState } from '../../src/state/serde.js';
 import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
 
 const S: Schema = {
@@ -71,6 +72,29 @@ describe('rank operator (Top-N)', () => {
     expect(r.op.partitionCount).toBe(1);
     r.op.process(batch(['+I', 1, 120], ['+I', 1, 110]));
     expect(r.h.take()).toEqual(['-D[1, 100, 1]', '+I[1, 120, 1]']);
+  });
+
+  it('snapshots hold partitions as plain columns (deduplication: one tuple column) and restore them with their counts', async () => {
+    const { h, op } = await rank(1, false, true);
+    op.process(batch(['+I', 1, 100], ['+I', 2, 50], ['+I', 3, 7]));
+    h.take();
+    const snap = await h.snapshot(op);
+    const sections = snap.keyed.map((k) => deserializeState<Section>(k.bytes));
+    const values = sections.flatMap(([, entries]) => entries.map((e) => (e as [string, PackedEntries])[1].v.t));
+    expect(values.length).toBeGreaterThan(0);
+    expect(new Set(values)).toEqual(new Set(['tuple']));
+    // Top 3 over an updating input: a row held twice (count 2) keeps its count through a restore.
+    const a = await rank(3, true, false);
+    const twin = await rank(3, true, false);
+    const rows = batch(['+I', 1, 5], ['+I', 1, 5], ['+I', 1, 9], ['+I', 1, 2]);
+    a.op.process(rows);
+    twin.op.process(rows);
+    const restored = await rank(3, true, false, { restored: [await a.h.snapshot(a.op)] });
+    const next = batch(['-D', 1, 5], ['-D', 1, 9], ['+I', 1, 4]);
+    restored.op.process(next);
+    twin.h.take();
+    twin.op.process(next);
+    expect(restored.h.take()).toEqual(twin.h.take());
   });
 
   it('rescales: snapshots of 2 subtasks restored into 3 hold every partition once and continue exactly', async () => {

@@ -60,6 +60,34 @@ interface StateV1 {
   readonly partitions: [unknown, number, [unknown[], number][]][];
 }
 
+/**
+ * A partition as snapshots hold it: `[arity, ...row 1, count 1, ...row 2, count 2, ...]`, all
+ * plain values, which pack into columns (V8's serializer takes several times longer over the
+ * entry objects). Ids are not kept: they are computed again when needed.
+ */
+function flatPartition(p: Partition, arity: number): unknown[] {
+  const out: unknown[] = new Array(1 + p.length * (arity + 1));
+  out[0] = arity;
+  let i = 1;
+  for (let j = 0; j < p.length; j++) {
+    const e = p[j]!;
+    const row = e.row;
+    for (let c = 0; c < arity; c++) out[i++] = row[c];
+    out[i++] = e.count;
+  }
+  return out;
+}
+
+/** A restored partition: flat (flatPartition) or as held (entry objects: rocksdb, earlier versions). */
+function partitionOf(v: unknown): Partition {
+  const flat = v as unknown[];
+  if (typeof flat[0] !== 'number') return v as Partition;
+  const arity = flat[0];
+  const p: Partition = [];
+  for (let i = 1; i + arity < flat.length; i += arity + 1) p.push({ id: null, row: flat.slice(i, i + arity), count: flat[i + arity] as number });
+  return p;
+}
+
 /** Top-N changes up to this many rows (before and after) are diffed pairwise, not with Maps. */
 const SMALL_DIFF = 32;
 
@@ -107,7 +135,11 @@ export class RankOperator implements Operator {
     if (a === undefined) throw internalError('rank: no input schema');
     this.arity = a;
     this.builder = new BatchBuilder(a + 1);
-    this.partitions = ctx.state.valueState<unknown, Partition>('partitions', { ttl: true });
+    this.partitions = ctx.state.valueState<unknown, Partition>('partitions', {
+      ttl: true,
+      encode: (p) => flatPartition(p as Partition, a),
+      migrate: partitionOf,
+    });
     for (const bytes of ctx.restoredState) this.restore(bytes, ctx.subtaskIndex, ctx.parallelism);
   }
 
