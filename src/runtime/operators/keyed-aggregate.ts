@@ -113,6 +113,9 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly before: unknown[] = [];
   /** What changed since the previous snapshot (for incremental checkpoints). */
   private readonly changes = new GroupChangeLog();
+  /** Key groups restoreKeyGroup has restored; whether groups came in any other way (restoreGroups). */
+  private readonly restoredKeyGroups = new Set<number>();
+  private restoredOther = false;
   /** The snapshot still being packed (freezeKeyGroups), whose slots are kept by copy on write. */
   private frozen: FrozenGroups | null = null;
 
@@ -388,8 +391,12 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   }
 
   /** KeyGroupedStructure: one key group's groups, as snapshotKeyGroups gave them. */
-  restoreKeyGroup(_keyGroup: number, data: unknown): void {
-    this.restoreGroups(unpackGroups(data as GroupsV2, this.groupKeys.length, this.fns.length), null);
+  restoreKeyGroup(keyGroup: number, data: unknown): void {
+    const groups = unpackGroups(data as GroupsV2, this.groupKeys.length, this.fns.length);
+    // The first groups of their key group, and only key groups restored so far: none is held.
+    if (!this.restoredOther && !this.restoredKeyGroups.has(keyGroup)) this.appendGroups(groups);
+    else this.mergeGroups(groups, null);
+    this.restoredKeyGroups.add(keyGroup);
   }
 
   /** KeyGroupedStructure, for incremental checkpoints: GroupChanges per changed key group (keyed-aggregate-changes.ts). */
@@ -421,7 +428,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
       const slot = this.slotOf(this.mapKeyAt(keyRow, 0));
       if (slot >= 0) this.freeSlot(slot, false);
     }
-    if (puts !== null) this.restoreKeyGroup(keyGroup, puts);
+    if (puts !== null) this.mergeGroups(unpackGroups(puts, this.groupKeys.length, this.fns.length), null);
+    this.restoredKeyGroups.add(keyGroup);
   }
 
   /** The slot of the group with index key `mapKey`, -1 if none. */
@@ -436,8 +444,56 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     this.restoreGroups(groups, (hash) => subtaskOfHash(hash, parallelism) === subtask);
   }
 
+  /**
+   * Restored groups none of which the table holds yet (a restore's first groups of a key group):
+   * appended to new slots without looking each one up first, which is most of a large restore.
+   */
+  private appendGroups(groups: Groups): void {
+    const { n, hashes, counts, keys, accs, retractable } = groups;
+    const convert = accConverters(this.fns, retractable);
+    if (n === 0) return;
+    if (convert.some((c) => c !== null)) {
+      this.mergeGroups(groups, null);
+      return;
+    }
+    const g = this.groupKeys.length;
+    const m = this.fns.length;
+    const keyRow: unknown[] = new Array(g);
+    for (let k = 0; k < g; k++) keyRow[k] = keys[k][0];
+    const first = this.mapKeyAt(keyRow, 0);
+    this.reserveSlots(n, typeof first === 'number' && (first | 0) === first);
+    const data = this.data;
+    const meta = this.meta;
+    const table = this.hashes;
+    const single = this.singleKey >= 0 ? keys[0]! : null;
+    for (let i = 0; i < n; i++) {
+      const slot = this.slotCount++;
+      let mapKey: unknown;
+      if (single !== null) {
+        mapKey = single[i];
+        data.push(mapKey);
+      } else {
+        for (let k = 0; k < g; k++) data.push((keyRow[k] = keys[k][i]));
+        mapKey = this.mapKeyAt(keyRow, 0);
+      }
+      for (let j = 0; j < m; j++) data.push(accs[j][i]);
+      table[slot] = hashes[i];
+      meta[2 * slot] = counts[i];
+      // Snapshots are taken between batches, when every live group's result has been emitted.
+      meta[2 * slot + 1] = EMITTED;
+      if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) this.intIndex.add(mapKey, slot);
+      else this.index.set(mapKey, slot);
+    }
+  }
+
   /** Restored groups (`keep`: which of them this subtask holds; null: all), also from value state `group` (keyed-aggregate-select.ts). */
-  restoreGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null): void {
+  restoreGroups(groups: Groups, keep: ((hash: number) => boolean) | null): void {
+    this.restoredOther = true;
+    this.mergeGroups(groups, keep);
+  }
+
+  /** Restored groups into the table: a group it holds already is overwritten. */
+  private mergeGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null): void {
     const fns = this.fns;
     const m = fns.length;
     const g = this.groupKeys.length;
