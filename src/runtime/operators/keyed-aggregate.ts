@@ -146,10 +146,6 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     return this.singleKey >= 0 ? data[base] : valuesMapKey(data, base, this.groupKeys.length);
   }
 
-  private grow(): void {
-    this.growTo(this.hashes.length * 2);
-  }
-
   /**
    * Room for `adding` more groups without growing again (a restore knows how many it adds), in
    * the int index too when their keys are int32 numbers (`intKeys`, judged by the first).
@@ -210,7 +206,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.slotCount++;
-      if (slot === this.hashes.length) this.grow();
+      if (slot === this.hashes.length) this.growTo(2 * this.hashes.length);
       for (let k = 0; k < g; k++) data.push(cols !== null ? cols[groupKeys[k]][row] : keyRow[k]);
       for (let j = 0; j < m; j++) data.push(cols !== null ? fns[j].create() : null);
     } else {
@@ -393,9 +389,8 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
   /** KeyGroupedStructure: one key group's groups, as snapshotKeyGroups gave them. */
   restoreKeyGroup(keyGroup: number, data: unknown): void {
     const groups = unpackGroups(data as GroupsV2, this.groupKeys.length, this.fns.length);
-    // The first groups of their key group, and only key groups restored so far: none is held.
-    if (!this.restoredOther && !this.restoredKeyGroups.has(keyGroup)) this.appendGroups(groups);
-    else this.mergeGroups(groups, null);
+    // The first groups of their key group, and only key groups restored so far: none is held (fresh).
+    this.mergeGroups(groups, null, !this.restoredOther && !this.restoredKeyGroups.has(keyGroup));
     this.restoredKeyGroups.add(keyGroup);
   }
 
@@ -444,56 +439,17 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
     this.restoreGroups(groups, (hash) => subtaskOfHash(hash, parallelism) === subtask);
   }
 
-  /**
-   * Restored groups none of which the table holds yet (a restore's first groups of a key group):
-   * appended to new slots without looking each one up first, which is most of a large restore.
-   */
-  private appendGroups(groups: Groups): void {
-    const { n, hashes, counts, keys, accs, retractable } = groups;
-    const convert = accConverters(this.fns, retractable);
-    if (n === 0) return;
-    if (convert.some((c) => c !== null)) {
-      this.mergeGroups(groups, null);
-      return;
-    }
-    const g = this.groupKeys.length;
-    const m = this.fns.length;
-    const keyRow: unknown[] = new Array(g);
-    for (let k = 0; k < g; k++) keyRow[k] = keys[k][0];
-    const first = this.mapKeyAt(keyRow, 0);
-    this.reserveSlots(n, typeof first === 'number' && (first | 0) === first);
-    const data = this.data;
-    const meta = this.meta;
-    const table = this.hashes;
-    const single = this.singleKey >= 0 ? keys[0]! : null;
-    for (let i = 0; i < n; i++) {
-      const slot = this.slotCount++;
-      let mapKey: unknown;
-      if (single !== null) {
-        mapKey = single[i];
-        data.push(mapKey);
-      } else {
-        for (let k = 0; k < g; k++) data.push((keyRow[k] = keys[k][i]));
-        mapKey = this.mapKeyAt(keyRow, 0);
-      }
-      for (let j = 0; j < m; j++) data.push(accs[j][i]);
-      table[slot] = hashes[i];
-      meta[2 * slot] = counts[i];
-      // Snapshots are taken between batches, when every live group's result has been emitted.
-      meta[2 * slot + 1] = EMITTED;
-      if (typeof mapKey === 'number' && (mapKey | 0) === mapKey) this.intIndex.add(mapKey, slot);
-      else this.index.set(mapKey, slot);
-    }
-  }
-
   /** Restored groups (`keep`: which of them this subtask holds; null: all), also from value state `group` (keyed-aggregate-select.ts). */
   restoreGroups(groups: Groups, keep: ((hash: number) => boolean) | null): void {
     this.restoredOther = true;
     this.mergeGroups(groups, keep);
   }
 
-  /** Restored groups into the table: a group it holds already is overwritten. */
-  private mergeGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null): void {
+  /**
+   * Restored groups into the table: a group it holds already is overwritten; `fresh`: it holds
+   * none of them, so they go to new slots without a lookup each (most of a large restore's time).
+   */
+  private mergeGroups({ n, hashes, counts, keys, accs, retractable }: Groups, keep: ((hash: number) => boolean) | null, fresh = false): void {
     const fns = this.fns;
     const m = fns.length;
     const g = this.groupKeys.length;
@@ -508,7 +464,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
       if (keep !== null && !keep(hashes[i])) continue;
       for (let k = 0; k < g; k++) keyRow[k] = keys[k][i];
       const mapKey = this.mapKeyAt(keyRow, 0);
-      const held = this.slotOf(mapKey); // a group already held: a restored change set overwrites it
+      const held = fresh ? -1 : this.slotOf(mapKey); // a group already held: a restored change set overwrites it
       const slot = held >= 0 ? held : this.allocSlot(mapKey, hashes[i], null, 0, keyRow);
       const accBase = slot * this.width + g;
       for (let j = 0; j < m; j++) {
