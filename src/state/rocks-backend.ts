@@ -4,9 +4,10 @@
  *
  * The task prefetches every input batch's keys in one batched read before the batch and writes
  * what the batch changed in one write batch after it (see KeyedStateBackend.prefetches). Snapshots
- * are asynchronous: at the barrier the backend pins a store snapshot and takes the set of keys
- * changed since the previous snapshot (cheap), then reads and serializes the entries while the task
- * processes on. Sections have the heap backend's format (heap-sections.ts), so a checkpoint of
+ * are asynchronous: at the barrier the backend pins a store snapshot and takes what changed since
+ * the previous snapshot (each changed key with the bytes of its value as written to the store,
+ * rocks-changes.ts), then serializes the changes (incremental) or reads every entry through the
+ * store snapshot (whole, rare: see POLICY) while the task processes on. Sections have the heap backend's format (heap-sections.ts), so a checkpoint of
  * either backend restores into the other, with any parallelism. A restore writes the sections of
  * the subtask's key groups into its empty part of the store, one key group at a time.
  *
@@ -20,6 +21,7 @@ import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './
 import { packEntries, packKeys, type Section, type SectionEntry } from './heap-sections.js';
 import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
 import { KeyFilter } from './key-filter.js';
+import { type ChangeBudget, type ChangeSet, DELETED, READ_BACK } from './rocks-changes.js';
 import { RocksStore, type StoreView } from './rocks-store.js';
 import { RocksValueState } from './rocks-value-state.js';
 import { deserializeState, serializeState } from './serde.js';
@@ -32,6 +34,8 @@ export interface RocksBackendOptions extends HeapBackendOptions {
   readonly localDir: string;
   /** Entries each value state keeps in memory between batches. */
   readonly cacheEntries?: number;
+  /** Bytes of changed values kept for the next incremental snapshot (rocks-changes.ts). */
+  readonly changeBytes?: number;
 }
 
 /** Cached entries per value state by default: enough for hot keys, small next to the heap. */
@@ -42,6 +46,21 @@ export const DEFAULT_CACHE_ENTRIES = 100_000;
  * per checkpoint, not once per batch, and the write at the barrier stays small.
  */
 const WRITE_BACK_AT = 8_192;
+/**
+ * Changed values kept for the next incremental snapshot, over all states of a subtask, outside
+ * the V8 heap: ~1.5 million changes of a group aggregate (the rest is read back from the store).
+ */
+export const DEFAULT_CHANGE_BYTES = 64 * 1024 * 1024;
+/**
+ * The snapshot policy of this backend: a whole snapshot reads every entry through the binding's
+ * iterator (~13 µs an entry here, most of it the binding making a buffer per key and value), so
+ * one is taken only when the restore chain (the last whole snapshot and the changes since) has
+ * grown to three times the state's size, or after 100 incremental ones in a row. While keys load,
+ * the changes are mostly new keys, the chain is about the state's size, and no whole one comes.
+ */
+const POLICY = { maxChangeSnapshots: 100, chainFactor: 3 } as const;
+/** Time the decoding of an incremental snapshot's changes runs before it yields to the task. */
+const SLICE_MS = 4;
 
 export class RocksKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;
@@ -57,7 +76,8 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   /** Per state (declared or only restored): the keys its store part may hold. */
   private readonly filters = new Map<string, KeyFilter>();
   private tracking = false;
-  private readonly policy = new SnapshotPolicy();
+  private readonly policy = new SnapshotPolicy(POLICY);
+  readonly changeBudget: ChangeBudget;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly cacheEntries: number;
   /**
@@ -74,6 +94,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     this.label = options.label;
     this.now = Date.now();
     this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+    this.changeBudget = { used: 0, limit: options.changeBytes ?? DEFAULT_CHANGE_BYTES };
     this.heap = new HeapKeyedStateBackend({ ...options, restored: [] });
   }
 
@@ -151,7 +172,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
           const dels = e[2];
           if (dels !== null) {
             const keys = unpackColumn(dels.k, dels.n);
-            for (let i = 0; i < dels.n; i++) s.entries.set(keys[i], DELETED);
+            for (let i = 0; i < dels.n; i++) s.entries.set(keys[i], REMOVED);
           }
           const puts = e[1];
           if (puts !== null) {
@@ -175,7 +196,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
       const filter = this.filterOf(name);
       let n = 0;
       for (const [k, v] of s.entries) {
-        if (v === DELETED) {
+        if (v === REMOVED) {
           ops.push([encodeKey(this.prefix, fold.keyGroup, id, k), null]);
           continue;
         }
@@ -296,9 +317,10 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   }
 
   snapshot(options: { readonly incremental?: boolean } = {}): Promise<KeyedStateSnapshot> {
-    const incremental = this.policy.incremental(options.incremental, this.tracking);
+    const incremental = this.policy.incremental(options.incremental, this.tracking, this.keyCount());
     // What the snapshot holds is fixed now: the structures' data (serialized now: the operator
-    // changes its structures in place as it goes on), the store as of now, the changed keys.
+    // changes its structures in place as it goes on), the store as of now, the changes with
+    // their values (collectWrites records the dirty entries' bytes in the change sets first).
     const structures = new Map<number, Uint8Array>();
     for (const [g, entries] of this.heap.collect(incremental)) {
       if (entries.length > 0) structures.set(g, serializeState([this.keyGroups.start + g, entries] satisfies Section));
@@ -310,36 +332,40 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     this.storeQueue = pinned.then(() => undefined);
     const changes = incremental ? [...this.states.values()].map((s) => [s, s.takeChanges()] as const) : null;
     if (!incremental) for (const s of this.states.values()) s.clearChanges();
+    this.changeBudget.used = 0;
     if (this.options.incremental === true && !this.tracking) {
       this.tracking = true;
       for (const s of this.states.values()) s.trackChanges();
     }
     const names = [...this.ids];
-    const done = pinned.then((view) => this.materialize(view, structures, incremental, names, changes).finally(() => view.close()));
+    const keys = this.keyCount();
+    const done = pinned.then((view) => this.materialize(view, structures, incremental, names, changes, keys).finally(() => view.close()));
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done)).catch(() => undefined);
     return done;
   }
 
-  /** The sections: the structures' (serialized at the barrier) with the value states' entries read through `view` added. */
+  /** The sections: the structures' (serialized at the barrier) with the value states' entries added. */
   private async materialize(
     view: StoreView,
     structures: ReadonlyMap<number, Uint8Array>,
     incremental: boolean,
     names: readonly (readonly [string, number])[],
-    changes: readonly (readonly [RocksValueState<unknown, unknown>, Set<unknown>[] | null])[] | null,
+    changes: readonly (readonly [RocksValueState<unknown, unknown>, ChangeSet<unknown> | null])[] | null,
+    keys: number,
   ): Promise<KeyedStateSnapshot> {
     const { start, end } = this.keyGroups;
     const sections: KeyGroupSection[] = [];
     let bytes = 0;
+    let slice = performance.now();
     for (let g = 0; g <= end - start; g++) {
       const kg = start + g;
       const values: SectionEntry[] = [];
       if (changes !== null) {
         for (const [s, changed] of changes) {
-          const keys = changed?.[g];
-          if (keys === undefined || keys.size === 0) continue;
-          values.push(await this.readChanges(view, kg, s, [...keys]));
+          const group = changed?.groups[g];
+          if (group === undefined || group.size === 0) continue;
+          values.push(await this.changesOf(view, kg, s, changed!, group));
         }
       } else {
         for (const [name, id] of names) {
@@ -359,8 +385,13 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
       }
       bytes += section.length;
       sections.push({ keyGroup: kg, bytes: section });
+      // Decoding changes needs no store read: let the task run between slices.
+      if (performance.now() - slice >= SLICE_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        slice = performance.now();
+      }
     }
-    this.policy.record(incremental, bytes);
+    this.policy.record(incremental, bytes, keys);
     return { sections, incremental };
   }
 
@@ -379,27 +410,49 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     return keys.length === 0 ? null : [name, packEntries(keys, values)];
   }
 
-  /** A state's changes in one key group: the changed keys' values as of the snapshot, or their deletion. */
-  private async readChanges(view: StoreView, kg: number, s: RocksValueState<unknown, unknown>, keys: unknown[]): Promise<SectionEntry> {
-    const found = await view.getMany(keys.map((k) => encodeKey(this.prefix, kg, s.id, k)));
+  /**
+   * A state's changes in one key group: the changed keys' values as of the snapshot (recorded
+   * with the change; read through the view only for keys changed past the change budget), or
+   * their deletion.
+   */
+  private async changesOf(
+    view: StoreView,
+    kg: number,
+    s: RocksValueState<unknown, unknown>,
+    changed: ChangeSet<unknown>,
+    group: ReadonlyMap<unknown, number>,
+  ): Promise<SectionEntry> {
     const putKeys: unknown[] = [];
     const putValues: unknown[] = [];
     const deleted: unknown[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const b = found[i];
-      if (b === null || b === undefined) {
-        deleted.push(keys[i]);
-        continue;
+    const readBack: unknown[] = [];
+    for (const [k, at] of group) {
+      if (at === DELETED) deleted.push(k);
+      else if (at === READ_BACK) readBack.push(k);
+      else {
+        putKeys.push(k);
+        putValues.push(decodeValue(changed.valueAt(at)).value);
       }
-      const d = decodeValue(b);
-      putKeys.push(keys[i]);
-      putValues.push((d.flags & RAW) !== 0 && s.migrate !== undefined ? s.migrate(d.value) : d.value);
+    }
+    if (readBack.length > 0) {
+      const found = await view.getMany(readBack.map((k) => encodeKey(this.prefix, kg, s.id, k)));
+      for (let i = 0; i < readBack.length; i++) {
+        const b = found[i];
+        if (b === null || b === undefined) {
+          deleted.push(readBack[i]);
+          continue;
+        }
+        const d = decodeValue(b);
+        putKeys.push(readBack[i]);
+        putValues.push((d.flags & RAW) !== 0 && s.migrate !== undefined ? s.migrate(d.value) : d.value);
+      }
     }
     return [s.name, putKeys.length > 0 ? packEntries(putKeys, putValues) : null, deleted.length > 0 ? packKeys(deleted) : null, 'd'];
   }
 }
 
-const DELETED = Symbol('deleted');
+/** A key a restored change section deleted (while a key group's chain is folded). */
+const REMOVED = Symbol('removed');
 
 interface RestoreFold {
   readonly keyGroup: number;

@@ -8,6 +8,7 @@ import { internalError } from '../errors.js';
 import { keyGroupOf } from '../model/partition.js';
 import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
 import type { KeyFilter } from './key-filter.js';
+import { type ChangeBudget, ChangeSet } from './rocks-changes.js';
 import type { RocksStore } from './rocks-store.js';
 import type { ValueState } from './state-backend.js';
 
@@ -30,6 +31,8 @@ export interface RocksStateHost {
   readonly store: RocksStore;
   /** The subtask's key prefix in the store. */
   readonly prefix: number;
+  /** What the change sets of the backend's states may hold together. */
+  readonly changeBudget: ChangeBudget;
 }
 
 export class RocksValueState<K, V> implements ValueState<K, V> {
@@ -37,8 +40,8 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
   /** Keys to load before the batch, with their key groups. */
   readonly pending = new Map<K, number>();
   private dirty: K[] = [];
-  /** Keys written or deleted since the previous snapshot, by key group - start (once tracking). */
-  private changed: Set<K>[] | null = null;
+  /** Keys written or deleted since the previous snapshot, with their values (once tracking). */
+  private changed: ChangeSet<K> | null = null;
   private count: number;
   /** Converts values restored from an older format (RAW on disk), set when the operator declares the state. */
   migrate: ((value: unknown) => unknown) | undefined = undefined;
@@ -147,15 +150,20 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
       e.dirty = true;
       this.dirty.push(key);
     }
-    if (this.changed !== null) this.changed[e.keyGroup - this.start]!.add(key);
   }
 
-  /** Adds the store writes of every dirty entry to `ops` and marks them clean. */
+  /**
+   * Adds the store writes of every dirty entry to `ops` and marks them clean; the change set
+   * records the same bytes (every change is collected here before the snapshot that covers it).
+   */
   collectWrites(ops: WriteOpList): void {
+    const changed = this.changed;
     for (const key of this.dirty) {
       const e = this.cache.get(key)!;
       e.dirty = false;
-      ops.push([encodeKey(this.host.prefix, e.keyGroup, this.id, key), e.value === undefined ? null : encodeValue(e.value, e.written)]);
+      const value = e.value === undefined ? null : encodeValue(e.value, e.written);
+      ops.push([encodeKey(this.host.prefix, e.keyGroup, this.id, key), value]);
+      changed?.record(e.keyGroup - this.start, key, value);
     }
     this.dirty = [];
   }
@@ -192,19 +200,22 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
 
   /** From now on, records the keys each write or delete changes (for incremental snapshots). */
   trackChanges(): void {
-    if (this.changed === null) this.changed = Array.from({ length: this.groups }, () => new Set<K>());
+    this.changed ??= new ChangeSet<K>(this.groups, this.host.changeBudget);
   }
 
-  /** The keys changed since the previous snapshot, by key group - start; starts the next change set. */
-  takeChanges(): Set<K>[] | null {
+  /**
+   * The changes since the previous snapshot, once collectWrites has taken every dirty entry;
+   * starts the next change set.
+   */
+  takeChanges(): ChangeSet<K> | null {
     const c = this.changed;
-    if (c !== null) this.changed = Array.from({ length: this.groups }, () => new Set<K>());
+    if (c !== null) this.changed = new ChangeSet<K>(this.groups, this.host.changeBudget);
     return c;
   }
 
   /** Forgets the recorded changes (a whole snapshot was taken). */
   clearChanges(): void {
-    if (this.changed !== null) for (const s of this.changed) s.clear();
+    if (this.changed !== null) this.changed = new ChangeSet<K>(this.groups, this.host.changeBudget);
   }
 
   /** Whether a value read from the store (for a snapshot) is expired. */
