@@ -1,7 +1,7 @@
 /**
  * Running out of memory is a clear error, never a V8 fatal error. After every full (mark-compact)
  * garbage collection, what is left on the heap is live data; when it fills more than
- * HEAP_LIVE_FRACTION of the V8 heap limit the job fails with a user error naming the operator that
+ * HEAP_LIVE_FRACTION of the old generation's limit (heap-room.ts) the job fails with a user error naming the operator that
  * holds the most keys, how many, and the settings to change. The next allocations would only make
  * V8 collect again and again and then abort the process ("FATAL ERROR: ... JavaScript heap out of
  * memory", no weir error and nothing flushed).

@@ -36,6 +36,31 @@ describe('running out of heap', () => {
     expect(large - small).toBeGreaterThanOrEqual(500);
   });
 
+  it('weir run: a join whose state outgrows a small heap fails with that error, not a V8 fatal error', async () => {
+    // A regular join keeps both sides in value states (Maps): nothing reserves room before they
+    // grow, so the heap watch after a full GC must catch it, below the old generation's limit.
+    const dir = tempDir('heap-join');
+    const job = join(dir, 'job.sql');
+    writeFileSync(
+      job,
+      `SET 'pipeline.name' = 'oom-join';
+SET 'state.checkpoints.dir' = '${join(dir, 'chk')}';
+CREATE TABLE a (k BIGINT, v STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
+  'fields.k.kind' = 'sequence', 'fields.k.start' = '1', 'fields.k.end' = '100000000', 'fields.v.length' = '40');
+CREATE TABLE b (k BIGINT, w STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
+  'fields.k.kind' = 'sequence', 'fields.k.start' = '200000001', 'fields.k.end' = '300000000', 'fields.w.length' = '40');
+CREATE TABLE out_join (k BIGINT, v STRING, w STRING) WITH ('connector' = 'blackhole');
+INSERT INTO out_join SELECT a.k, a.v, b.w FROM a JOIN b ON a.k = b.k;
+`,
+    );
+    const r = await runWeir(['run', job, '--quiet'], { env: { NODE_OPTIONS: '--max-old-space-size=160' } });
+    expect(r.stderr).not.toContain('FATAL ERROR');
+    expect(r.stderr).toMatch(
+      /error: weir ran out of memory: after a full garbage collection the heap still holds [\d,]+ MiB of its 160 MiB limit; the largest state is operator '[^']*Join[^']*' with [\d,]+ keys/,
+    );
+    expect(r.code).toBe(1);
+  });
+
   it('weir run: a GROUP BY over more keys than the heap holds fails with that error and exit 1, not a V8 fatal error', async () => {
     const dir = tempDir('heap');
     const job = join(dir, 'job.sql');
