@@ -14,6 +14,7 @@
  * Registered structures (keyed-aggregate's slot table, window operators) stay in the heap in this
  * backend too: it hands them to an inner heap backend and merges their sections into its own.
  */
+import { getHeapStatistics } from 'node:v8';
 import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
 import { type HeapBackendOptions, HeapKeyedStateBackend } from './heap-backend.js';
@@ -36,6 +37,8 @@ export interface RocksBackendOptions extends HeapBackendOptions {
   readonly cacheEntries?: number;
   /** Bytes of changed values kept for the next incremental snapshot (rocks-changes.ts). */
   readonly changeBytes?: number;
+  /** Changed keys recorded for it before the next snapshot is whole instead (rocks-changes.ts). */
+  readonly changeKeys?: number;
 }
 
 /** Cached entries per value state by default: enough for hot keys, small next to the heap. */
@@ -51,6 +54,14 @@ const WRITE_BACK_AT = 8_192;
  * the V8 heap: ~1.5 million changes of a group aggregate (the rest is read back from the store).
  */
 export const DEFAULT_CHANGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Changed keys recorded for the next incremental snapshot, over all states of a subtask: a heap
+ * map entry each (~60 bytes with the key), so at most 1,000,000 and ~5% of the heap limit (e.g.
+ * ~170,000 in a 160 MiB old generation). Past it the next snapshot is whole.
+ */
+function defaultChangeKeys(): number {
+  return Math.min(1_000_000, Math.floor((0.05 * getHeapStatistics().heap_size_limit) / 64));
+}
 /**
  * The snapshot policy of this backend: a whole snapshot reads every entry through the binding's
  * iterator (~13 µs an entry here, most of it the binding making a buffer per key and value), so
@@ -94,7 +105,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     this.label = options.label;
     this.now = Date.now();
     this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
-    this.changeBudget = { used: 0, limit: options.changeBytes ?? DEFAULT_CHANGE_BYTES };
+    this.changeBudget = { used: 0, limit: options.changeBytes ?? DEFAULT_CHANGE_BYTES, keys: 0, keyLimit: options.changeKeys ?? defaultChangeKeys() };
     this.heap = new HeapKeyedStateBackend({ ...options, restored: [] });
   }
 
@@ -317,7 +328,10 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   }
 
   snapshot(options: { readonly incremental?: boolean } = {}): Promise<KeyedStateSnapshot> {
-    const incremental = this.policy.incremental(options.incremental, this.tracking, this.keyCount());
+    // The dirty entries first: recording them may overflow a change set's key budget.
+    const writes = this.collectWrites();
+    const overflowed = [...this.states.values()].some((s) => s.changesOverflowed);
+    const incremental = !overflowed && this.policy.incremental(options.incremental, this.tracking, this.keyCount());
     // What the snapshot holds is fixed now: the structures' data (serialized now: the operator
     // changes its structures in place as it goes on), the store as of now, the changes with
     // their values (collectWrites records the dirty entries' bytes in the change sets first).
@@ -328,11 +342,12 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     // The changes still in memory go to the store first; the view is pinned right after them,
     // before any later write (the queue orders them).
     const store = this.store;
-    const pinned = this.queueWrite(this.collectWrites()).then(() => store.view());
+    const pinned = this.queueWrite(writes).then(() => store.view());
     this.storeQueue = pinned.then(() => undefined);
     const changes = incremental ? [...this.states.values()].map((s) => [s, s.takeChanges()] as const) : null;
     if (!incremental) for (const s of this.states.values()) s.clearChanges();
     this.changeBudget.used = 0;
+    this.changeBudget.keys = 0;
     if (this.options.incremental === true && !this.tracking) {
       this.tracking = true;
       for (const s of this.states.values()) s.trackChanges();

@@ -18,10 +18,18 @@ export const DELETED = -1;
 /** The budget was spent when the key changed: its value is read from the store at the snapshot. */
 export const READ_BACK = -2;
 
-/** Bytes the change sets of one backend may hold; `used` is reset when a snapshot takes them. */
+/**
+ * Bytes and keys the change sets of one backend may hold; `used` and `keys` are reset when a
+ * snapshot takes them. Bytes past `limit` are read back instead; keys past `keyLimit` (a map entry
+ * in the heap each) overflow the set that records them: it forgets them all and the next snapshot
+ * is whole, which reads the store once instead (and changes that many keys would be read back
+ * mostly anyway). A table loaded by a CDC snapshot while no checkpoint completes is the case.
+ */
 export interface ChangeBudget {
   used: number;
   readonly limit: number;
+  keys: number;
+  readonly keyLimit: number;
 }
 
 const CHUNK = 1 << 20;
@@ -33,6 +41,10 @@ export class ChangeSet<K> {
   private readonly chunks: Buffer[] = [];
   /** Where the next value goes in the last chunk. */
   private at = CHUNK;
+  /** Bytes of the budget this set holds. */
+  private bytes = 0;
+  /** More keys changed than the budget allows: none is kept, the next snapshot must be whole. */
+  overflowed = false;
 
   constructor(
     groups: number,
@@ -43,26 +55,41 @@ export class ChangeSet<K> {
 
   /** Records that `key` (in key group `g` - start) now holds the value encoded in `value` (null: deleted). */
   record(g: number, key: K, value: Buffer | null): void {
+    if (this.overflowed) return;
     const map = this.groups[g]!;
-    if (value === null) {
-      map.set(key, DELETED);
-      return;
+    const before = map.size;
+    map.set(key, this.keep(value));
+    if (map.size > before && ++this.budget.keys > this.budget.keyLimit) this.overflow();
+  }
+
+  /** Too many keys (ChangeBudget.keyLimit): forgets them and their bytes; the next snapshot must be whole. */
+  private overflow(): void {
+    this.overflowed = true;
+    for (const m of this.groups) {
+      this.budget.keys -= m.size;
+      m.clear();
     }
+    this.budget.used -= this.bytes;
+    this.bytes = 0;
+    this.chunks.length = 0;
+    this.at = CHUNK;
+  }
+
+  /** Where `value`'s bytes are kept: an arena offset, DELETED, or READ_BACK past the budget. */
+  private keep(value: Buffer | null): number {
+    if (value === null) return DELETED;
     const size = LENGTH + value.length;
-    if (this.budget.used + size > this.budget.limit) {
-      map.set(key, READ_BACK);
-      return;
-    }
+    if (this.budget.used + size > this.budget.limit) return READ_BACK;
     this.budget.used += size;
+    this.bytes += size;
     if (size > CHUNK) {
       // A large value gets a chunk of its own (the chunk after it starts a fresh one).
       const b = Buffer.allocUnsafeSlow(size);
       b.writeUInt32LE(value.length, 0);
       value.copy(b, LENGTH);
-      map.set(key, this.chunks.length * CHUNK);
       this.chunks.push(b);
       this.at = CHUNK;
-      return;
+      return (this.chunks.length - 1) * CHUNK;
     }
     if (this.at + size > CHUNK) {
       this.chunks.push(Buffer.allocUnsafeSlow(CHUNK));
@@ -71,8 +98,9 @@ export class ChangeSet<K> {
     const chunk = this.chunks[this.chunks.length - 1]!;
     chunk.writeUInt32LE(value.length, this.at);
     value.copy(chunk, this.at + LENGTH);
-    map.set(key, (this.chunks.length - 1) * CHUNK + this.at);
+    const offset = (this.chunks.length - 1) * CHUNK + this.at;
     this.at += size;
+    return offset;
   }
 
   /** The encoded value recorded at `offset` (a view into the arena). */

@@ -213,6 +213,11 @@ export class RocksValueState<K, V> implements ValueState<K, V> {
     return c;
   }
 
+  /** Whether the change set overflowed its key budget (the next snapshot must be whole). */
+  get changesOverflowed(): boolean {
+    return this.changed?.overflowed === true;
+  }
+
   /** Forgets the recorded changes (a whole snapshot was taken). */
   clearChanges(): void {
     if (this.changed !== null) this.changed = new ChangeSet<K>(this.groups, this.host.changeBudget);

@@ -15,7 +15,7 @@ import { seededRandom, tempDir } from '../support/weir-process.js';
  * read-back from the store), the bound on what those records hold, and the snapshot policy.
  */
 let dirs = 0;
-async function rocks(restored: readonly Uint8Array[] = [], opts: { incremental?: boolean; changeBytes?: number } = {}) {
+async function rocks(restored: readonly Uint8Array[] = [], opts: { incremental?: boolean; changeBytes?: number; changeKeys?: number } = {}) {
   const b = new RocksKeyedStateBackend({
     keyGroups: keyGroupRange(0, 1),
     ttlMs: 0,
@@ -25,6 +25,7 @@ async function rocks(restored: readonly Uint8Array[] = [], opts: { incremental?:
     localDir: join(tempDir('rocks-incremental-'), `d${dirs++}`),
     cacheEntries: 1000,
     ...(opts.changeBytes !== undefined ? { changeBytes: opts.changeBytes } : {}),
+    ...(opts.changeKeys !== undefined ? { changeKeys: opts.changeKeys } : {}),
   });
   await b.open();
   return b;
@@ -146,11 +147,42 @@ describe('rocksdb incremental snapshots', () => {
     expect(read.keys).toBeGreaterThan(0);
     await expectRestores(snaps, truths);
   });
+
+  it('take a whole snapshot instead once more keys changed than the key budget allows, and still restore exactly', async () => {
+    // 300 keys load and ~90 change per round: a budget of 60 keys overflows in every round.
+    const b = await rocks([], { incremental: true, changeKeys: 60 });
+    const { snaps, truths } = await overwriteWhileSnapshotting(b);
+    await b.dispose();
+    expect(snaps.map((x) => x.incremental)).toEqual([false, false, false, false]);
+    await expectRestores(snaps, truths);
+    // With room for them the same rounds are incremental.
+    const c = await rocks([], { incremental: true, changeKeys: 1000 });
+    const roomy = await overwriteWhileSnapshotting(c);
+    await c.dispose();
+    expect(roomy.snaps.map((x) => x.incremental)).toEqual([false, true, true, true]);
+  });
 });
 
 describe('change set', () => {
+  it('past its key budget forgets every key and gives back its bytes', () => {
+    const budget = { used: 0, limit: 1024 * 1024, keys: 0, keyLimit: 10 };
+    const other = new ChangeSet<string>(1, budget);
+    other.record(0, 'x', Buffer.alloc(10));
+    const c = new ChangeSet<string>(2, budget);
+    for (let i = 0; i < 9; i++) c.record(i % 2, `k${i}`, Buffer.alloc(100));
+    c.record(0, 'k0', Buffer.alloc(100)); // the same key again: no new key
+    expect(c.overflowed).toBe(false);
+    expect(budget.keys).toBe(10);
+    c.record(1, 'k9', Buffer.alloc(100));
+    expect(c.overflowed).toBe(true);
+    expect(c.size).toBe(0);
+    expect(budget).toEqual({ used: 14, limit: 1024 * 1024, keys: 1, keyLimit: 10 });
+    c.record(0, 'later', Buffer.alloc(100));
+    expect(c.size).toBe(0);
+  });
+
   it('keeps each value once per key, across chunks and in a chunk of its own when large, within its budget', () => {
-    const budget = { used: 0, limit: 4 * 1024 * 1024 };
+    const budget = { used: 0, limit: 4 * 1024 * 1024, keys: 0, keyLimit: 1_000_000 };
     const c = new ChangeSet<string>(2, budget);
     const value = (i: number, size: number): Buffer => Buffer.alloc(size, i % 251);
     // ~1.5 MiB of small values: two chunks.
