@@ -7,9 +7,10 @@
  * are asynchronous: at the barrier the backend pins a store snapshot and takes what changed since
  * the previous snapshot (each changed key with the bytes of its value as written to the store,
  * rocks-changes.ts), then serializes the changes (incremental) or reads every entry through the
- * store snapshot (whole, rare: see POLICY) while the task processes on. Sections have the heap backend's format (heap-sections.ts), so a checkpoint of
- * either backend restores into the other, with any parallelism. A restore writes the sections of
- * the subtask's key groups into its empty part of the store, one key group at a time.
+ * store snapshot (whole, rare: see POLICY) while the task processes on. Sections have the heap
+ * backend's format (heap-sections.ts), so a checkpoint of either backend restores into the other,
+ * with any parallelism. A restore writes the sections of the subtask's key groups into its empty
+ * part of the store, one key group at a time.
  *
  * Registered structures (keyed-aggregate's slot table, window operators) stay in the heap in this
  * backend too: it hands them to an inner heap backend and merges their sections into its own.
