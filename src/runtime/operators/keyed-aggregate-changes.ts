@@ -1,9 +1,8 @@
 /**
  * Change tracking of keyed-aggregate's group table for incremental checkpoints: which live groups
  * changed since the previous snapshot (slots flagged with the change set's bit, listed per key
- * group as they change) and which groups were dropped (hash and key values, columnar). `take`
- * packs them per key group as GroupChanges (keyed-aggregate-state.ts); `freeze` hands them to an
- * asynchronous snapshot without touching them (keyed-aggregate-frozen.ts).
+ * group as they change) and which groups were dropped (hash and key values, columnar). `freeze`
+ * hands them to a snapshot without touching them (keyed-aggregate-frozen.ts packs them).
  *
  * Two flag bits take turns: the current change set's slots carry one, the slots a frozen snapshot
  * still has to pack carry the other, which its packing and its copy on write clear before the
@@ -13,18 +12,8 @@
  * checkpoints would otherwise grow the lists for as long as it runs. A change set asked for
  * before any snapshot holds every live group as a put.
  */
-import { internalError } from '../../errors.js';
 import { KEY_GROUPS, keyGroupOf } from '../../model/partition.js';
-import {
-  bucketByKeyGroup,
-  type GroupChanges,
-  type GroupDeletes,
-  type GroupsV2,
-  type GroupTable,
-  packByKeyGroup,
-  packDeletes,
-  packGroups,
-} from './keyed-aggregate-state.js';
+import { bucketByKeyGroup, type GroupDeletes, packDeletes } from './keyed-aggregate-state.js';
 
 /**
  * Flag bits of a slot (with KeyedAggregateOperator's EMITTED = 1 and TOUCHED = 2): its group is in
@@ -81,45 +70,10 @@ export class GroupChangeLog {
   }
 
   /**
-   * A full snapshot, synchronously: the `groups` live groups among slots 0 .. slotCount-1, packed
-   * per key group. The next change set starts empty, and recording is on from now.
-   */
-  whole(table: GroupTable, slotCount: number, groups: number): Iterable<readonly [number, GroupsV2]> {
-    this.clearBits(table.meta);
-    this.next();
-    return packByKeyGroup(table, liveSlots(table.meta, slotCount, groups));
-  }
-
-  /**
-   * The change set since the previous snapshot, synchronously, per key group with changes (in
-   * key-group order), and starts the next one. Before any snapshot, every live group is a put.
-   */
-  take(table: GroupTable, slotCount: number, groups: number): [number, GroupChanges][] {
-    const meta = table.meta;
-    const bit = CHANGE_BITS[this.turn];
-    const p = this.on ? null : bucketByKeyGroup(table.hashes, liveSlots(meta, slotCount, groups));
-    const deletes = this.deletesByKeyGroup(table.keyCount);
-    const out: [number, GroupChanges][] = [];
-    for (let kg = 0; kg < KEY_GROUPS; kg++) {
-      let puts: GroupsV2 | null = null;
-      if (p !== null) {
-        const np = p.starts[kg + 1] - p.starts[kg];
-        if (np > 0) puts = packGroups(table, np, p.order.subarray(p.starts[kg], p.starts[kg + 1]));
-      } else {
-        const sel = flaggedIn(table, this.lists[kg]!, kg, bit);
-        if (sel.length > 0) puts = packGroups(table, sel.length, sel);
-      }
-      const d = deletes.get(kg) ?? null;
-      if (puts !== null || d !== null) out.push([kg, { puts, deletes: d }]);
-    }
-    this.next();
-    return out;
-  }
-
-  /**
-   * For an asynchronous snapshot: what `whole` (`changes` false) or `take` would pack, without
-   * packing or even reading the groups (FrozenGroups packs them later, as of now). The dropped
-   * groups are packed now (they are few and already copies). Starts the next change set as they do.
+   * A snapshot's capture: every live group (`changes` false, or before any snapshot) or the change
+   * set since the previous snapshot, without packing or even reading the groups (FrozenGroups
+   * packs them, as of now, later or at once). The dropped groups are packed now (they are few and
+   * already copies). Starts the next change set; recording is on from now.
    */
   freeze(keyCount: number, changes: boolean): Capture {
     const bit = CHANGE_BITS[this.turn];
@@ -146,12 +100,6 @@ export class GroupChangeLog {
     return deletes;
   }
 
-  /** Clears the current change set's bit on its listed slots (a synchronous whole snapshot). */
-  private clearBits(meta: Float64Array): void {
-    const bit = CHANGE_BITS[this.turn];
-    for (const list of this.lists) for (const slot of list) meta[2 * slot + 1] &= ~bit;
-  }
-
   /** Ends the change set; the next one is recorded, under the other bit. */
   private next(): void {
     this.on = true;
@@ -165,30 +113,4 @@ export class GroupChangeLog {
 
 function emptyLists(): number[][] {
   return Array.from({ length: KEY_GROUPS }, () => []);
-}
-
-/**
- * The slots of `list` (key group kg's list of a change set) whose group is still live and in kg,
- * each once; clears their `bit`.
- */
-function flaggedIn(table: GroupTable, list: readonly number[], kg: number, bit: number): Int32Array {
-  const { meta, hashes } = table;
-  const sel = new Int32Array(list.length);
-  let n = 0;
-  for (const slot of list) {
-    const f = meta[2 * slot + 1];
-    if ((f & bit) === 0 || keyGroupOf(hashes[slot]) !== kg) continue;
-    meta[2 * slot + 1] = f & ~bit;
-    if (meta[2 * slot] > 0) sel[n++] = slot;
-  }
-  return sel.subarray(0, n);
-}
-
-/** The slots of the `n` live groups (row count > 0) among slots 0 .. slotCount-1, in slot order. */
-function liveSlots(meta: Float64Array, slotCount: number, n: number): Int32Array {
-  const live = new Int32Array(n);
-  let i = 0;
-  for (let s = 0; s < slotCount; s++) if (meta[2 * s] > 0 && i++ < n) live[i - 1] = s;
-  if (i !== n) throw internalError(`keyed aggregate: ${i} live slots for ${n} groups`);
-  return live;
 }

@@ -1,5 +1,6 @@
 /**
- * Asynchronous snapshots of keyed-aggregate's slot table (KeyGroupedStructure.freezeKeyGroups):
+ * Snapshots of keyed-aggregate's slot table, asynchronous (KeyGroupedStructure.freezeKeyGroups)
+ * or packed at once (`packNow`, the synchronous snapshotKeyGroups / snapshotKeyGroupChanges):
  * at the barrier the snapshot only takes the change log's capture (keyed-aggregate-changes.ts),
  * which reads no slot; each key group is packed later, when the backend's drain gets to it, from
  * the table as it was at the barrier. That holds by copy on write per slot: the operator calls
@@ -11,7 +12,7 @@
  * - changes: the slots listed per key group that carry the capture's bit (a slot's bit goes when
  *   it is packed or saved, and with it the slot's claim on the snapshot);
  * - whole: every slot live at the barrier. `prepare` buckets them by key group in slices (the
- *   drain calls it before it packs any key group), and `covered` remembers per slot whether it
+ *   drain calls it before it packs any key group), and `done` remembers per slot whether it
  *   has been packed or saved since. Slots allocated after the barrier are beyond its `slotCount`.
  */
 import { KEY_GROUPS, type KeyGroupRange, keyGroupOf } from '../../model/partition.js';
@@ -58,6 +59,16 @@ class SlotList {
   slots(): Int32Array {
     return this.data.subarray(0, this.length);
   }
+}
+
+/** A frozen snapshot packed at once (a synchronous snapshot): its key groups with data. */
+export function packNow(frozen: FrozenKeyGroups): [number, unknown][] {
+  const out: [number, unknown][] = [];
+  for (const [kg, pack] of frozen.keyGroups) {
+    const data = pack();
+    if (data !== undefined) out.push([kg, data]);
+  }
+  return out;
 }
 
 export class FrozenGroups implements FrozenKeyGroups {

@@ -113,15 +113,6 @@ export function* deletedKeys(d: GroupDeletes | null, keyCount: number): Iterable
   }
 }
 
-/** The groups in slots `slots`, packed per key group (in key-group order, empty ones left out). */
-export function* packByKeyGroup(t: GroupTable, slots: Int32Array): Iterable<readonly [number, GroupsV2]> {
-  const { starts, order } = bucketByKeyGroup(t.hashes, slots);
-  for (let kg = 0; kg < KEY_GROUPS; kg++) {
-    const count = starts[kg + 1] - starts[kg];
-    if (count > 0) yield [kg, packGroups(t, count, order.subarray(starts[kg], starts[kg + 1]))];
-  }
-}
-
 /**
  * Per aggregate call, what turns a restored accumulator into the operator's (null: none needed):
  * state of the retractable variant restored into the insert-only one is converted; the other way

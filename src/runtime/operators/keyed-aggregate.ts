@@ -44,7 +44,7 @@ import {
   resultChanged,
 } from './keyed-aggregate-state.js';
 import { GroupChangeLog } from './keyed-aggregate-changes.js';
-import { FrozenGroups } from './keyed-aggregate-frozen.js';
+import { FrozenGroups, packNow } from './keyed-aggregate-frozen.js';
 import type { FrozenKeyGroups, KeyGroupedStructure, KeyedStateBackend } from '../../state/state-backend.js';
 
 /** One aggregate call as the operator runs it. */
@@ -383,7 +383,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
 
   /** KeyGroupedStructure: the live groups, bucketed by key group. Starts the next change set. */
   snapshotKeyGroups(): Iterable<readonly [number, unknown]> {
-    return this.changes.whole(this.table(), this.slotCount, this.groupCount);
+    return packNow(this.freezeKeyGroups(false));
   }
 
   /** KeyGroupedStructure: one key group's groups, as snapshotKeyGroups gave them. */
@@ -396,7 +396,7 @@ export class KeyedAggregateOperator implements Operator, KeyGroupedStructure {
 
   /** KeyGroupedStructure, for incremental checkpoints: GroupChanges per changed key group (keyed-aggregate-changes.ts). */
   snapshotKeyGroupChanges(): Iterable<readonly [number, unknown]> {
-    return this.changes.take(this.table(), this.slotCount, this.groupCount);
+    return packNow(this.freezeKeyGroups(true));
   }
 
   /** KeyGroupedStructure, asynchronous snapshots: the slots now, packed per key group later (keyed-aggregate-frozen.ts). */
