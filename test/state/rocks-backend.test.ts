@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { hashValue, keyGroupOf, keyGroupRange } from '../../src/model/partition.js';
 import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
-import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState } from '../../src/state/state-backend.js';
+import type { KeyGroupedStructure, KeyedStateSnapshot } from '../../src/state/state-backend.js';
 import { chained } from '../support/keyed-sections.js';
+import { batch, contents } from '../support/value-state-batches.js';
 import { seededRandom, tempDir } from '../support/weir-process.js';
 
 /**
@@ -31,20 +32,6 @@ async function rocks(
   });
   await b.open();
   return b;
-}
-
-/** As the task does around a batch: prefetch the keys, load, run `fn`, write back. */
-async function batch(b: KeyedStateBackend, s: ValueState<string, unknown>, keys: readonly string[], fn: () => void): Promise<void> {
-  for (const k of keys) s.prefetch(k, hashValue(k));
-  await b.load();
-  fn();
-  await b.afterBatch();
-}
-
-async function contents(b: KeyedStateBackend, name: string): Promise<Map<string, unknown>> {
-  const out = new Map<string, unknown>();
-  await b.valueState<string, unknown>(name).forEach((v, k) => void out.set(k, v));
-  return out;
 }
 
 describe('rocksdb backend', () => {

@@ -6,8 +6,9 @@ import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
 import { ChangeSet, DELETED, READ_BACK } from '../../src/state/rocks-changes.js';
 import { RocksStore, type StoreView } from '../../src/state/rocks-store.js';
 import { MAX_CHANGE_SNAPSHOTS, SnapshotPolicy } from '../../src/state/snapshot-policy.js';
-import type { KeyedStateBackend, KeyedStateSnapshot, ValueState } from '../../src/state/state-backend.js';
+import type { KeyedStateSnapshot } from '../../src/state/state-backend.js';
 import { chained } from '../support/keyed-sections.js';
+import { batch, contents } from '../support/value-state-batches.js';
 import { seededRandom, tempDir } from '../support/weir-process.js';
 
 /**
@@ -29,19 +30,6 @@ async function rocks(restored: readonly Uint8Array[] = [], opts: { incremental?:
   });
   await b.open();
   return b;
-}
-
-async function batch(b: KeyedStateBackend, s: ValueState<string, unknown>, keys: readonly string[], fn: () => void): Promise<void> {
-  for (const k of keys) s.prefetch(k, hashValue(k));
-  await b.load();
-  fn();
-  await b.afterBatch();
-}
-
-async function contents(b: KeyedStateBackend, name: string): Promise<Map<string, unknown>> {
-  const out = new Map<string, unknown>();
-  await b.valueState<string, unknown>(name).forEach((v, k) => void out.set(k, v));
-  return out;
 }
 
 /** Counts the keys snapshots read back through their store views. */
