@@ -6,6 +6,14 @@ import { runWeir, tempDir } from '../support/weir-process.js';
 
 const MiB = 1024 * 1024;
 
+/** `weir run` of job `name` (its statements `sql`) with an old generation of `oldSpaceMib` MiB. */
+async function runOutOfHeap(name: string, oldSpaceMib: number, sql: string) {
+  const dir = tempDir(name);
+  const job = join(dir, 'job.sql');
+  writeFileSync(job, `SET 'pipeline.name' = '${name}';\nSET 'state.checkpoints.dir' = '${join(dir, 'chk')}';\n${sql}`);
+  return runWeir(['run', job, '--quiet'], { env: { NODE_OPTIONS: `--max-old-space-size=${oldSpaceMib}` } });
+}
+
 describe('running out of heap', () => {
   it('is an error naming the operator with the most keys, once live data passes the share of the limit', () => {
     const sizes = [
@@ -39,13 +47,10 @@ describe('running out of heap', () => {
   it('weir run: a join whose state outgrows a small heap fails with that error, not a V8 fatal error', async () => {
     // A regular join keeps both sides in value states (Maps): nothing reserves room before they
     // grow, so the heap watch after a full GC must catch it, below the old generation's limit.
-    const dir = tempDir('heap-join');
-    const job = join(dir, 'job.sql');
-    writeFileSync(
-      job,
-      `SET 'pipeline.name' = 'oom-join';
-SET 'state.checkpoints.dir' = '${join(dir, 'chk')}';
-CREATE TABLE a (k BIGINT, v STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
+    const r = await runOutOfHeap(
+      'oom-join',
+      160,
+      `CREATE TABLE a (k BIGINT, v STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
   'fields.k.kind' = 'sequence', 'fields.k.start' = '1', 'fields.k.end' = '100000000', 'fields.v.length' = '40');
 CREATE TABLE b (k BIGINT, w STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
   'fields.k.kind' = 'sequence', 'fields.k.start' = '200000001', 'fields.k.end' = '300000000', 'fields.w.length' = '40');
@@ -53,7 +58,6 @@ CREATE TABLE out_join (k BIGINT, v STRING, w STRING) WITH ('connector' = 'blackh
 INSERT INTO out_join SELECT a.k, a.v, b.w FROM a JOIN b ON a.k = b.k;
 `,
     );
-    const r = await runWeir(['run', job, '--quiet'], { env: { NODE_OPTIONS: '--max-old-space-size=160' } });
     expect(r.stderr).not.toContain('FATAL ERROR');
     expect(r.stderr).toMatch(
       /error: weir ran out of memory: after a full garbage collection the heap still holds [\d,]+ MiB of its 160 MiB limit; the largest state is operator '[^']*Join[^']*' with [\d,]+ keys/,
@@ -62,19 +66,15 @@ INSERT INTO out_join SELECT a.k, a.v, b.w FROM a JOIN b ON a.k = b.k;
   });
 
   it('weir run: a GROUP BY over more keys than the heap holds fails with that error and exit 1, not a V8 fatal error', async () => {
-    const dir = tempDir('heap');
-    const job = join(dir, 'job.sql');
-    writeFileSync(
-      job,
-      `SET 'pipeline.name' = 'oom';
-SET 'state.checkpoints.dir' = '${join(dir, 'chk')}';
-CREATE TABLE src (k BIGINT, v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
+    const r = await runOutOfHeap(
+      'oom',
+      120,
+      `CREATE TABLE src (k BIGINT, v INT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000000000',
   'fields.k.kind' = 'sequence', 'fields.k.start' = '1', 'fields.k.end' = '100000000', 'fields.v.min' = '0', 'fields.v.max' = '9');
 CREATE TABLE out_agg (k BIGINT, c BIGINT, s INT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'blackhole');
 INSERT INTO out_agg SELECT k, COUNT(*), SUM(v) FROM src GROUP BY k;
 `,
     );
-    const r = await runWeir(['run', job, '--quiet'], { env: { NODE_OPTIONS: '--max-old-space-size=120' } });
     expect(r.stderr).not.toContain('FATAL ERROR');
     // Caught either after a full GC or before the group table's next doubling, whichever comes first.
     expect(r.stderr).toMatch(
