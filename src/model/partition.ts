@@ -51,7 +51,7 @@ export function hashRow(columns: readonly unknown[][], row: number, keys: readon
 }
 
 export function keyGroupOf(hash: number): number {
-  return (hash & (KEY_GROUPS - 1)) >>> 0;
+  return hash % KEY_GROUPS;
 }
 
 /** Subtask owning a key group: contiguous ranges of key groups, as in Flink. */
