@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { externalError, userError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -8,7 +8,7 @@ import type { Barrier } from '../runtime/stream-element.js';
 import type { StateSection, SubtaskStateEntry } from './metadata.js';
 import { applyRetention, sweepSharedFiles } from './retention.js';
 import { checkpointFolder, defaultSavepointName, savepointFolder, sharedFolder, validateSavepointName } from './layout.js';
-import { createFolderDurable, fsyncDir, removeFolder, writeFileDurable } from './durable-files.js';
+import { createFolderDurable, fsyncDir, moveFileDurable, removeFolder, writeFileDurable } from './durable-files.js';
 import { chainOf } from './state-sections.js';
 import { subtaskState } from './subtask-state.js';
 import { buildMetadata } from './metadata-build.js';
@@ -190,9 +190,11 @@ export class CheckpointCoordinator {
 
   acknowledge(attempt: number, uid: string, subtask: number, checkpointId: number, ack: CheckpointAck): void {
     const p = this.inFlight;
-    if (p === undefined || p.id !== checkpointId || p.participants.attempt !== attempt || p.settled) return;
     const key = `${uid}\u0000${subtask}`;
-    if (p.acked.has(key)) return;
+    if (p === undefined || p.id !== checkpointId || p.participants.attempt !== attempt || p.settled || p.acked.has(key)) {
+      discardSpool(ack);
+      return;
+    }
     p.acked.add(key);
     if (ack.kind === 'source') {
       let list = p.sources.get(uid);
@@ -207,18 +209,20 @@ export class CheckpointCoordinator {
         if (!shared || base === undefined || base.id !== ack.base) {
           const last = base?.id ?? 'none';
           this.abort(p, `${uid} subtask ${subtask} sent changes since checkpoint ${ack.base ?? '-'}, not since the last completed one (${last})`, true);
+          discardSpool(ack);
           return;
         }
         const before = base.entries.get(key);
         chain = before === undefined ? [] : chainOf(before);
       }
-      const { entry, content, fullBytes } = subtaskState(p.id, uid, subtask, ack.result, ack.keyed, shared, chain);
+      const { entry, content, spool, fullBytes } = subtaskState(p.id, uid, subtask, ack.result, ack.keyed, shared, chain);
       if (content !== undefined) {
         p.stateSize += fullBytes;
         p.addedSize += entry.bytes;
         p.wroteShared ||= shared;
+        const path = join(p.folder, entry.stateFile!);
         p.writes.push(
-          writeFileDurable(join(p.folder, entry.stateFile!), content).catch((e: unknown) => {
+          (spool !== undefined ? moveFileDurable(spool, path, content as readonly Uint8Array[]) : writeFileDurable(path, content)).catch((e: unknown) => {
             p.writeError ??= e;
           }),
         );
@@ -439,4 +443,10 @@ export class CheckpointCoordinator {
     this.pump();
     this.schedule();
   }
+}
+
+/** Deletes the local file of an ack's spooled snapshot that no checkpoint takes over. */
+function discardSpool(ack: CheckpointAck): void {
+  const path = ack.kind === 'operator' ? ack.keyed?.spooled?.path : undefined;
+  if (path !== undefined) void rm(path, { force: true }).catch(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { mkdir, open, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { externalError } from '../errors.js';
 
@@ -22,6 +22,32 @@ export async function writeFileDurable(path: string, bytes: Uint8Array | string 
     }
   } catch (e) {
     throw writeFailed(path, e);
+  }
+}
+
+/**
+ * Moves a local file to `path` (copies it when they are on different file systems), appends
+ * `tail` and fsyncs the result before resolving. The local file is gone afterwards either way.
+ */
+export async function moveFileDurable(from: string, path: string, tail: readonly Uint8Array[]): Promise<void> {
+  try {
+    try {
+      await rename(from, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+      await copyFile(from, path);
+    }
+    const fh = await open(path, 'a');
+    try {
+      for (const chunk of tail) await fh.write(chunk);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw writeFailed(path, e);
+  } finally {
+    await rm(from, { force: true });
   }
 }
 

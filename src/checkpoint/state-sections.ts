@@ -7,7 +7,7 @@
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userError } from '../errors.js';
-import type { KeyGroupSection } from '../state/state-backend.js';
+import type { KeyGroupSection, SpooledSections } from '../state/state-backend.js';
 import type { StateSection, SubtaskStateEntry } from './metadata.js';
 import { sha256Hex } from './state-files.js';
 
@@ -21,17 +21,22 @@ export interface SectionedState {
   readonly bytes: number;
 }
 
-/** Lays out a subtask's state: its operator state first, then its key groups in order. */
-export function layoutSections(operatorState: Uint8Array | undefined, keyed: readonly KeyGroupSection[]): SectionedState {
+/**
+ * Lays out a subtask's state: its operator state first, then its key groups in order. With
+ * spooled sections the file starts with the spool file's content and `chunks` (the operator
+ * state) follow it; the metadata still lists the operator section first.
+ */
+export function layoutSections(operatorState: Uint8Array | undefined, keyed: readonly KeyGroupSection[], spooled?: SpooledSections): SectionedState {
   const chunks: Uint8Array[] = [];
   const sections: StateSection[] = [];
-  let offset = 0;
+  let offset = spooled?.bytes ?? 0;
   const add = (keyGroup: number, bytes: Uint8Array): void => {
     chunks.push(bytes);
     sections.push([keyGroup, offset, bytes.length, sha256Hex(bytes)]);
     offset += bytes.length;
   };
   if (operatorState !== undefined && operatorState.length > 0) add(OPERATOR_SECTION, operatorState);
+  for (const [kg, at, length, sha] of spooled?.sections ?? []) sections.push([kg, at, length, sha]);
   for (const s of keyed) add(s.keyGroup, s.bytes);
   return { chunks, sections, bytes: offset };
 }

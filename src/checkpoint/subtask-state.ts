@@ -12,8 +12,10 @@ import { layoutSections, withChain } from './state-sections.js';
 
 export interface SubtaskState {
   readonly entry: SubtaskStateEntry;
-  /** The state file's content (undefined: the subtask writes no file). */
+  /** The state file's content (undefined: the subtask writes no file), after the spool file's. */
   readonly content: Uint8Array | readonly Uint8Array[] | undefined;
+  /** A local file the state file starts with: moved into the checkpoint, not copied (KeyedStateSnapshot.spooled). */
+  readonly spool?: string;
   /** Bytes a restore reads for the subtask (its chain included). */
   readonly fullBytes: number;
 }
@@ -31,7 +33,7 @@ export function subtaskState(
 ): SubtaskState {
   const entry: SubtaskStateEntry = { subtask, stateFile: null, bytes: 0, sha256: null, committables: result.committables ?? [] };
   const state = result.state;
-  const file = keyed === undefined ? undefined : layoutSections(state, keyed.sections);
+  const file = keyed === undefined ? undefined : layoutSections(state, keyed.sections, keyed.spooled);
   const hasFile = file !== undefined ? file.bytes > 0 || chain.length > 0 : state !== undefined && state.length > 0;
   if (!hasFile) return { entry, content: undefined, fullBytes: 0 };
   entry.stateFile = shared ? sharedStateFileName(checkpointId, uid, subtask) : stateFileName(uid, subtask);
@@ -42,5 +44,6 @@ export function subtaskState(
     entry.bytes = state!.length;
     entry.sha256 = sha256Hex(state!);
   }
-  return { entry, content: file?.chunks ?? state!, fullBytes: entry.bytes + chain.reduce((n, s) => n + s[2], 0) };
+  const spool = keyed?.spooled?.path;
+  return { entry, content: file?.chunks ?? state!, ...(spool !== undefined ? { spool } : {}), fullBytes: entry.bytes + chain.reduce((n, s) => n + s[2], 0) };
 }

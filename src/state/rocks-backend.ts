@@ -20,15 +20,16 @@ import { internalError } from '../errors.js';
 import type { KeyGroupRange } from '../model/partition.js';
 import { type HeapBackendOptions, HeapKeyedStateBackend } from './heap-backend.js';
 import { heapExhaustedError, heapHasRoomFor, heapUse, liveHeapAfterGc } from './heap-room.js';
-import { packEntries, packKeys, type Section, type SectionEntry } from './heap-sections.js';
-import { decodeKey, decodeValue, encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
+import type { Section, SectionEntry } from './heap-sections.js';
+import { encodeKey, encodeValue, RAW, stateRange, type WriteOpList } from './rocks-codec.js';
 import { KeyFilter } from './key-filter.js';
-import { type ChangeBudget, type ChangeSet, DELETED, READ_BACK } from './rocks-changes.js';
-import { RocksStore, type StoreView } from './rocks-store.js';
+import type { ChangeBudget } from './rocks-changes.js';
+import { RocksStore } from './rocks-store.js';
 import { RocksValueState } from './rocks-value-state.js';
+import { SnapshotMaterializer } from './rocks-snapshot.js';
 import { deserializeState, serializeState } from './serde.js';
 import { SnapshotPolicy } from './snapshot-policy.js';
-import type { KeyGroupSection, KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
+import type { KeyGroupedStructure, KeyedStateBackend, KeyedStateSnapshot, ValueState, ValueStateOptions } from './state-backend.js';
 import { unpackColumn } from './columns.js';
 
 export interface RocksBackendOptions extends HeapBackendOptions {
@@ -71,8 +72,6 @@ function defaultChangeKeys(): number {
  * the changes are mostly new keys, the chain is about the state's size, and no whole one comes.
  */
 const POLICY = { maxChangeSnapshots: 100, chainFactor: 3 } as const;
-/** Time the decoding of an incremental snapshot's changes runs before it yields to the task. */
-const SLICE_MS = 4;
 
 export class RocksKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroups: KeyGroupRange;
@@ -92,6 +91,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
   readonly changeBudget: ChangeBudget;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly cacheEntries: number;
+  private readonly materializer: SnapshotMaterializer;
   /**
    * Every store write and batched read, in order: a write is serialized when it is queued, and a
    * read or a snapshot's pinning waits for the writes queued before it, so neither sees the store
@@ -108,6 +108,15 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
     this.changeBudget = { used: 0, limit: options.changeBytes ?? DEFAULT_CHANGE_BYTES, keys: 0, keyLimit: options.changeKeys ?? defaultChangeKeys() };
     this.heap = new HeapKeyedStateBackend({ ...options, restored: [] });
+    const backend = this;
+    this.materializer = new SnapshotMaterializer({
+      keyGroups: this.keyGroups,
+      get prefix() {
+        return backend.prefix;
+      },
+      localDir: options.localDir,
+      states: this.states,
+    });
   }
 
   /** The subtask's key prefix in the shared store. */
@@ -355,115 +364,18 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     }
     const names = [...this.ids];
     const keys = this.keyCount();
-    const done = pinned.then((view) => this.materialize(view, structures, incremental, names, changes, keys).finally(() => view.close()));
+    const done = pinned.then(async (view) => {
+      try {
+        const { snapshot, bytes } = await this.materializer.materialize(view, structures, incremental, names, changes);
+        this.policy.record(incremental, bytes, keys);
+        return snapshot;
+      } finally {
+        await view.close();
+      }
+    });
     this.inFlight.add(done);
     void done.finally(() => this.inFlight.delete(done)).catch(() => undefined);
     return done;
-  }
-
-  /** The sections: the structures' (serialized at the barrier) with the value states' entries added. */
-  private async materialize(
-    view: StoreView,
-    structures: ReadonlyMap<number, Uint8Array>,
-    incremental: boolean,
-    names: readonly (readonly [string, number])[],
-    changes: readonly (readonly [RocksValueState<unknown, unknown>, ChangeSet<unknown> | null])[] | null,
-    keys: number,
-  ): Promise<KeyedStateSnapshot> {
-    const { start, end } = this.keyGroups;
-    const sections: KeyGroupSection[] = [];
-    let bytes = 0;
-    let slice = performance.now();
-    for (let g = 0; g <= end - start; g++) {
-      const kg = start + g;
-      const values: SectionEntry[] = [];
-      if (changes !== null) {
-        for (const [s, changed] of changes) {
-          const group = changed?.groups[g];
-          if (group === undefined || group.size === 0) continue;
-          values.push(await this.changesOf(view, kg, s, changed!, group));
-        }
-      } else {
-        for (const [name, id] of names) {
-          const e = await this.readWhole(view, kg, name, id);
-          if (e !== null) values.push(e);
-        }
-      }
-      const structure = structures.get(g);
-      let section: Uint8Array;
-      if (values.length === 0) {
-        if (structure === undefined) continue;
-        section = structure;
-      } else {
-        // Rare: one operator with both structures and value states in a key group.
-        const entries = structure === undefined ? values : [...deserializeState<Section>(structure)[1], ...values];
-        section = serializeState([kg, entries] satisfies Section);
-      }
-      bytes += section.length;
-      sections.push({ keyGroup: kg, bytes: section });
-      // Decoding changes needs no store read: let the task run between slices.
-      if (performance.now() - slice >= SLICE_MS) {
-        await new Promise<void>((r) => setImmediate(r));
-        slice = performance.now();
-      }
-    }
-    this.policy.record(incremental, bytes, keys);
-    return { sections, incremental };
-  }
-
-  /** A state's entries of one key group, whole (null: none). */
-  private async readWhole(view: StoreView, kg: number, name: string, id: number): Promise<SectionEntry | null> {
-    const state = this.states.get(name);
-    const keys: unknown[] = [];
-    const values: unknown[] = [];
-    const [gte, lt] = stateRange(this.prefix, kg, id);
-    for await (const { key, value } of view.scan(gte, lt)) {
-      const d = decodeValue(value);
-      if (state?.expiredAt(d.written) === true) continue;
-      keys.push(decodeKey(key));
-      values.push((d.flags & RAW) !== 0 && state?.migrate !== undefined ? state.migrate(d.value) : d.value);
-    }
-    return keys.length === 0 ? null : [name, packEntries(keys, values)];
-  }
-
-  /**
-   * A state's changes in one key group: the changed keys' values as of the snapshot (recorded
-   * with the change; read through the view only for keys changed past the change budget), or
-   * their deletion.
-   */
-  private async changesOf(
-    view: StoreView,
-    kg: number,
-    s: RocksValueState<unknown, unknown>,
-    changed: ChangeSet<unknown>,
-    group: ReadonlyMap<unknown, number>,
-  ): Promise<SectionEntry> {
-    const putKeys: unknown[] = [];
-    const putValues: unknown[] = [];
-    const deleted: unknown[] = [];
-    const readBack: unknown[] = [];
-    for (const [k, at] of group) {
-      if (at === DELETED) deleted.push(k);
-      else if (at === READ_BACK) readBack.push(k);
-      else {
-        putKeys.push(k);
-        putValues.push(decodeValue(changed.valueAt(at)).value);
-      }
-    }
-    if (readBack.length > 0) {
-      const found = await view.getMany(readBack.map((k) => encodeKey(this.prefix, kg, s.id, k)));
-      for (let i = 0; i < readBack.length; i++) {
-        const b = found[i];
-        if (b === null || b === undefined) {
-          deleted.push(readBack[i]);
-          continue;
-        }
-        const d = decodeValue(b);
-        putKeys.push(readBack[i]);
-        putValues.push((d.flags & RAW) !== 0 && s.migrate !== undefined ? s.migrate(d.value) : d.value);
-      }
-    }
-    return [s.name, putKeys.length > 0 ? packEntries(putKeys, putValues) : null, deleted.length > 0 ? packKeys(deleted) : null, 'd'];
   }
 }
 

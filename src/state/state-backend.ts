@@ -123,6 +123,18 @@ export interface KeyedStateSnapshot {
   readonly sections: readonly KeyGroupSection[];
   /** The sections are changes over the previous snapshot (which must have completed), not whole. */
   readonly incremental: boolean;
+  /**
+   * A large snapshot's sections, written to a local file as they were made (`sections` is then
+   * empty): the checkpoint moves the file into its folder and appends the operator's own state.
+   */
+  readonly spooled?: SpooledSections;
+}
+
+/** Sections in a local file (section-spool.ts), in key-group order, each with its place and sha256. */
+export interface SpooledSections {
+  readonly path: string;
+  readonly sections: readonly (readonly [keyGroup: number, offset: number, length: number, sha256: string])[];
+  readonly bytes: number;
 }
 
 export interface KeyGroupSection {

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashValue, keyGroupOf, keyGroupRange } from '../../src/model/partition.js';
 import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
+import { snapshotLimits } from '../../src/state/rocks-snapshot.js';
 import type { KeyGroupedStructure, KeyedStateSnapshot } from '../../src/state/state-backend.js';
 import { chained } from '../support/keyed-sections.js';
 import { batch, contents } from '../support/value-state-batches.js';
@@ -214,6 +215,65 @@ describe('rocksdb backend', () => {
     expect(entries.size).toBe(100);
     expect([...entries.values()].every((v) => v >= 0)).toBe(true);
     await again.dispose();
+  });
+
+  it('cuts a large whole snapshot into sections in a spool file: structures and every state restore into both backends', async () => {
+    const saved = { ...snapshotLimits };
+    snapshotLimits.spoolBytes = 4096;
+    snapshotLimits.sectionEntries = 3;
+    try {
+      const entries = new Map<string, number>();
+      const structure: KeyGroupedStructure = {
+        get size() {
+          return entries.size;
+        },
+        *snapshotKeyGroups() {
+          for (const [k, v] of entries) yield [keyGroupOf(hashValue(k)), [k, v]];
+        },
+        restoreKeyGroup(_kg, data) {
+          const [k, v] = data as [string, number];
+          entries.set(k, v);
+        },
+      };
+      const b = await rocks();
+      b.registerStructure('windows', structure);
+      for (let i = 0; i < 40; i++) entries.set(`w${i}`, i);
+      const expected = { a: new Map<string, unknown>(), b: new Map<string, unknown>() };
+      for (const name of ['a', 'b'] as const) {
+        const s = b.valueState<string, unknown>(name);
+        const keys = Array.from({ length: name === 'a' ? 2000 : 700 }, (_, i) => `${name}${i}`);
+        await batch(b, s, keys, () => {
+          for (const k of keys) {
+            s.put(k, hashValue(k), [k.length, k]);
+            expected[name].set(k, [k.length, k]);
+          }
+        });
+      }
+      const snap = await b.snapshot();
+      await b.dispose();
+      expect(snap.sections).toEqual([]);
+      const spooled = snap.spooled!;
+      const kgs = spooled.sections.map(([kg]) => kg);
+      expect(kgs).toEqual([...kgs].sort((x, y) => x - y));
+      expect(new Set(kgs).size).toBeLessThan(kgs.length);
+      const structures = new Map(entries);
+      entries.clear();
+      const again = await rocks(chained([snap]));
+      again.registerStructure('windows', structure);
+      expect(entries).toEqual(structures);
+      expect(await contents(again, 'a')).toEqual(expected.a);
+      expect(await contents(again, 'b')).toEqual(expected.b);
+      await again.dispose();
+      entries.clear();
+      const heap = new HeapKeyedStateBackend({ keyGroups: keyGroupRange(0, 1), ttlMs: 0, restored: chained([snap]), label: 'heap' });
+      heap.registerStructure('windows', structure);
+      expect(entries).toEqual(structures);
+      expect(await contents(heap, 'a')).toEqual(expected.a);
+      expect(await contents(heap, 'b')).toEqual(expected.b);
+      await rm(spooled.path);
+    } finally {
+      Object.assign(snapshotLimits, saved);
+    }
   });
 
   it('says which key a state used without prefetching it', async () => {

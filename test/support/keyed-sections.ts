@@ -1,4 +1,12 @@
-import type { KeyedStateSnapshot } from '../../src/state/state-backend.js';
+import { readFileSync } from 'node:fs';
+import type { KeyGroupSection, KeyedStateSnapshot } from '../../src/state/state-backend.js';
+
+/** A snapshot's sections, read out of its spool file when it has one. */
+export function sectionsOf(s: KeyedStateSnapshot): KeyGroupSection[] {
+  if (s.spooled === undefined) return [...s.sections];
+  const file = readFileSync(s.spooled.path);
+  return s.spooled.sections.map(([keyGroup, offset, length]) => ({ keyGroup, bytes: file.subarray(offset, offset + length) }));
+}
 
 /**
  * Sections in chain order per key group, as restore.forOperator hands them to a backend: from the
@@ -11,7 +19,7 @@ export function chained(snapshots: readonly KeyedStateSnapshot[], wanted: (kg: n
   });
   const byGroup = new Map<number, Uint8Array[]>();
   for (const s of snapshots.slice(since)) {
-    for (const sec of s.sections) {
+    for (const sec of sectionsOf(s)) {
       if (!wanted(sec.keyGroup)) continue;
       let list = byGroup.get(sec.keyGroup);
       if (list === undefined) byGroup.set(sec.keyGroup, (list = []));
