@@ -207,6 +207,10 @@ export class RankOperator implements Operator {
   process(batch: ChangeBatch, _input = 0): void {
     const n = batch.size;
     if (n === 0) return;
+    if (this.config.insertOnlyInput && this.config.limit === 1) {
+      this.processFirst(batch);
+      return;
+    }
     const cols = batch.columns;
     const keys = this.config.partitionKeys;
     const arity = this.arity;
@@ -272,6 +276,50 @@ export class RankOperator implements Operator {
         if (--hit.count === 0) entries.splice(at, 1);
       }
       this.touchedChanged[t] = true;
+    }
+    this.flush();
+  }
+
+  /**
+   * Deduplication of an insert-only input (N = 1): a partition holds one entry, and a row either
+   * sorts after it (nothing changes) or takes its place. What `process` does for any N, without
+   * the search, the insertion and the top-N lists.
+   */
+  private processFirst(batch: ChangeBatch): void {
+    const n = batch.size;
+    const cols = batch.columns;
+    const keys = this.config.partitionKeys;
+    const arity = this.arity;
+    const partitions = this.partitions;
+    const touched = this.touched;
+    for (let row = 0; row < n; row++) {
+      const key = rowMapKey(cols, row, keys);
+      const hash = keys.length === 0 ? 0 : hashRow(cols, row, keys);
+      let entries = partitions.get(key, hash);
+      const top = entries?.[0];
+      if (top !== undefined && this.after(cols, row, top)) continue;
+      const probe: Entry = { id: null, row: rowOf(cols, row, arity), count: 1 };
+      // A tie of the ORDER BY columns is decided by the rows' content. The same row again changes
+      // no output but is written (as `process` counts it), restarting the partition's TTL.
+      const c = top === undefined ? 1 : this.compare(top, probe);
+      if (c < 0) continue;
+      if (entries === undefined) {
+        entries = [];
+        partitions.put(key, hash, entries);
+      }
+      let t = touched.get(entries);
+      if (t === undefined) {
+        t = this.touchedKeys.length;
+        touched.set(entries, t);
+        this.touchedKeys.push(key);
+        this.touchedHashes.push(hash);
+        this.touchedBefore.push(top === undefined ? [] : [top.row]);
+        this.touchedChanged.push(true);
+      }
+      if (c > 0) {
+        entries.length = 1;
+        entries[0] = probe;
+      }
     }
     this.flush();
   }
