@@ -43,9 +43,10 @@ export class SnapshotMaterializer {
 
   /**
    * The sections: the structures' (serialized at the barrier) with the value states' entries
-   * added. Past `snapshotLimits.spoolBytes` they go to a spool file instead of memory (a whole snapshot is as
-   * large as the state), and a state's whole entries in a key group are cut into sections of at
-   * most `snapshotLimits.sectionEntries` (the first whole, the others adding to it), so memory stays bounded.
+   * added. Past `snapshotLimits.spoolBytes` they go to a spool file instead of memory (a whole
+   * snapshot is as large as the state), and a state's whole entries in a key group are cut into
+   * sections of at most `snapshotLimits.sectionEntries` (the first whole, the others adding to
+   * it), so memory stays bounded.
    */
   async materialize(
     view: StoreView,
@@ -113,8 +114,8 @@ export class SnapshotMaterializer {
 
   /**
    * A state's entries of one key group, whole, handed to `emit` in parts of at most
-   * `snapshotLimits.sectionEntries` (`full`: one of that size, the section should go now): the first whole, the
-   * later ones adding to it (nothing when it has none).
+   * `snapshotLimits.sectionEntries` (`full`: one of that size, the section should go now): the
+   * first whole, the later ones adding to it (nothing when it has none).
    */
   private async readWhole(view: StoreView, kg: number, name: string, id: number, emit: (e: SectionEntry, full: boolean) => Promise<void>): Promise<void> {
     const state = this.source.states.get(name);
