@@ -7,6 +7,7 @@ import { WindowAggregateOperator, type WindowAggregateConfig, type WindowShape }
 import { hashRow, subtaskOfHash } from '../../src/model/partition.js';
 import { serializeState } from '../../src/state/serde.js';
 import { batch, harness, opened, type SubtaskSnapshot } from './harness.js';
+import { seededRandom } from '../support/weir-process.js';
 
 const INT = type('INT');
 const STR = type('STRING');
@@ -94,6 +95,57 @@ describe('WindowAggregateOperator', () => {
     op.onWatermark(39);
     expect(h.take()).toEqual(['+I[a, 30, 40, 39, 1, 4]']);
   });
+
+  for (const shape of [TUMBLE_10, { kind: 'HOP', size: 20, slide: 5 }, { kind: 'CUMULATE', size: 30, slide: 10 }] as const satisfies readonly WindowShape[]) {
+    it(`${shape.kind}: random keys, times and watermarks give what a brute force over the kept rows gives`, async () => {
+      const random = seededRandom(shape.size * 7 + shape.slide);
+      const h = harness([schema]);
+      const op = await opened(new WindowAggregateOperator(config(shape)), h);
+      const floorTo = (t: number, n: number) => t - (((t % n) + n) % n);
+      /** [start, end) of every window of a row at `t`, independent of the operator's code. */
+      const windowsOf = (t: number): [number, number][] => {
+        const out: [number, number][] = [];
+        if (shape.kind === 'CUMULATE') {
+          const start = floorTo(t, shape.size);
+          for (let end = start + shape.slide; end <= start + shape.size; end += shape.slide) if (end > t) out.push([start, end]);
+        } else for (let start = floorTo(t, shape.slide); start > t - shape.size; start -= shape.slide) out.push([start, start + shape.size]);
+        return out;
+      };
+      let wm = -1000;
+      op.onWatermark(wm);
+      const kept: [string, number, number][] = [];
+      const fired = new Set<number>();
+      const expected: string[] = [];
+      const emitted: string[] = [];
+      for (let b = 0; b < 80; b++) {
+        const rows = Array.from({ length: 1 + Math.floor(random() * 15) }, () => {
+          const r: [string, number, number] = [`k${Math.floor(random() * 5)}`, Math.floor(random() * 10), wm - 10 + Math.floor(random() * 50)];
+          // late: its first window has fired
+          const firstEnd = Math.min(...windowsOf(r[2]).map(([, e]) => e));
+          if (firstEnd - 1 > wm) kept.push(r);
+          return ['+I', ...r];
+        });
+        op.process(batch(...rows), 0);
+        if (random() < 0.5) continue;
+        wm += Math.floor(random() * 12);
+        op.onWatermark(wm);
+        emitted.push(...h.take());
+        const due = new Map<string, [number, number]>();
+        for (const [k, v, t] of kept) {
+          for (const [start, end] of windowsOf(t)) {
+            if (end - 1 > wm || fired.has(end)) continue;
+            const id = `${k}, ${start}, ${end}, ${end - 1}`;
+            const acc = due.get(id) ?? [0, 0];
+            due.set(id, [acc[0] + 1, acc[1] + v]);
+          }
+        }
+        for (const [id, [c, sum]] of due) expected.push(`+I[${id}, ${c}, ${sum}]`);
+        for (const [, , t] of kept) for (const [, end] of windowsOf(t)) if (end - 1 <= wm) fired.add(end);
+      }
+      expect(emitted.length).toBeGreaterThan(50);
+      expect([...emitted].sort()).toEqual([...expected].sort());
+    });
+  }
 
   it('handles timestamps before 1970 and fails on a NULL time', async () => {
     const { h, op } = await tumble();

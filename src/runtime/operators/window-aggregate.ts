@@ -78,6 +78,12 @@ interface StateV2 {
 
 const STAR_VALUE = 1;
 
+/** The groups of a row's windows, by the end of the first (see rowGroups). */
+interface RowGroups {
+  end: number;
+  readonly groups: Group[];
+}
+
 export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
   private readonly keyCols: number[];
   private readonly fns: AggregateSpec['fn'][];
@@ -92,10 +98,21 @@ export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
   private watermark = -Infinity;
   /** Window ends of one row (reused). */
   private readonly ends: number[] = [];
+  /**
+   * Per key: the groups of the windows of the last row with that key, and the first window's
+   * end, which decides them (rows of a key in the same slide share their windows). A row whose
+   * key and first end match goes straight to its groups: one lookup instead of one per window.
+   * An entry never points at a fired window's group when it is used (a row whose first window has
+   * fired is late and dropped first); it is cleared when windows fire only to free memory.
+   */
+  private readonly rowGroups: Map<unknown, RowGroups> | null;
+  /** A row's groups when rowGroups is off (TUMBLE: one window a row, nothing to save); found anew each row. */
+  private readonly scratch: RowGroups = { end: Number.NaN, groups: [] };
 
   constructor(readonly config: WindowAggregateConfig) {
     this.keyCols = config.groups.flatMap((g) => (g.kind === 'key' ? [g.index] : []));
     this.fns = config.aggs.map((a) => a.fn);
+    this.rowGroups = config.window.kind === 'TUMBLE' ? null : new Map();
     const { kind, size, slide } = config.window;
     if (!(size > 0 && slide > 0 && size % slide === 0) || (kind === 'TUMBLE' && slide !== size)) {
       throw internalError(`window aggregate: invalid ${kind} window of size ${size} and slide ${slide}`);
@@ -125,6 +142,7 @@ export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
     const filterFn = this.filterFn;
     const slide = this.config.window.slide;
     const ends = this.ends;
+    const rowGroups = this.rowGroups;
     let late = 0;
     for (let row = 0; row < n; row++) {
       if (kinds[row] !== RowKind.INSERT && kinds[row] !== RowKind.UPDATE_AFTER) {
@@ -135,29 +153,43 @@ export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
         throw nullWindowTime();
       }
       // The first (smallest) window end of the row, as the end of its slice.
-      if (t - mod(t, slide) + slide - 1 <= this.watermark) {
+      const first = t - mod(t, slide) + slide;
+      if (first - 1 <= this.watermark) {
         late++;
         continue;
       }
       const mapKey = rowMapKey(cols, row, keyCols);
-      assignWindows(this.config.window, t, ends);
-      for (let w = 0; w < ends.length; w++) {
-        const end = ends[w]!;
-        let groups = this.windows.get(end);
-        if (groups === undefined) {
-          groups = new Map();
-          this.windows.set(end, groups);
+      let mine = rowGroups?.get(mapKey);
+      if (mine === undefined || mine.end !== first) {
+        if (mine === undefined) {
+          mine = rowGroups === null ? this.scratch : { end: first, groups: [] };
+          rowGroups?.set(mapKey, mine);
         }
-        let group = groups.get(mapKey);
-        if (group === undefined) {
-          const keys = new Array<unknown>(g);
-          for (let k = 0; k < g; k++) keys[k] = cols[keyCols[k]!]![row];
-          const accs = new Array<unknown>(m);
-          for (let j = 0; j < m; j++) accs[j] = fns[j]!.create();
-          group = { hash: g === 0 ? 0 : hashRow(cols, row, keyCols), keys, accs };
-          groups.set(mapKey, group);
+        mine.end = first;
+        mine.groups.length = 0;
+        assignWindows(this.config.window, t, ends);
+        for (let w = 0; w < ends.length; w++) {
+          const end = ends[w]!;
+          let groups = this.windows.get(end);
+          if (groups === undefined) {
+            groups = new Map();
+            this.windows.set(end, groups);
+          }
+          let group = groups.get(mapKey);
+          if (group === undefined) {
+            const keys = new Array<unknown>(g);
+            for (let k = 0; k < g; k++) keys[k] = cols[keyCols[k]!]![row];
+            const accs = new Array<unknown>(m);
+            for (let j = 0; j < m; j++) accs[j] = fns[j]!.create();
+            group = { hash: g === 0 ? 0 : hashRow(cols, row, keyCols), keys, accs };
+            groups.set(mapKey, group);
+          }
+          mine.groups.push(group);
         }
-        const accs = group.accs;
+      }
+      const mineGroups = mine.groups;
+      for (let w = 0; w < mineGroups.length; w++) {
+        const accs = mineGroups[w]!.accs;
         for (let j = 0; j < m; j++) {
           const ff = filterFn[j];
           if (ff !== null && !ff(cols, row)) continue;
@@ -174,6 +206,7 @@ export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
   onWatermark(timestamp: number): void {
     if (timestamp > this.watermark) this.watermark = timestamp;
     if (fireDueWindows(this.windows, this.watermark, (end, groups) => this.fire(end, groups))) {
+      this.rowGroups?.clear();
       const out = this.builder.take();
       if (out !== null) this.output.emit(out);
     }
