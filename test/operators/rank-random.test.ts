@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type, type Schema } from '../../src/model/types.js';
-import { RankOperator } from '../../src/runtime/operators/rank.js';
+import { compareRowIds, RankOperator } from '../../src/runtime/operators/rank.js';
+import { keyPart } from '../../src/state/key-part.js';
 import { seededRandom } from '../support/weir-process.js';
 import { batch, harness, opened } from './harness.js';
 
@@ -67,4 +68,19 @@ describe('rank operator over random insert-only input', () => {
       }
     });
   }
+});
+
+describe('compareRowIds', () => {
+  it('orders rows as their concatenated keyParts compare, for every kind of value', () => {
+    const random = seededRandom(7);
+    const values: unknown[] = [null, true, false, 0, -0, 5, 12, 123, -4, 1.5, 1e21, 2n, -30n, '', 'a', 'a|b', 'n12|', 's1:x', '12', 'ab', new Uint8Array([1, 2])];
+    const pick = () => values[Math.floor(random() * values.length)];
+    const id = (row: unknown[]) => row.map(keyPart).join('');
+    for (let i = 0; i < 5000; i++) {
+      const a = Array.from({ length: 3 }, pick);
+      const b = random() < 0.3 ? [...a.slice(0, 2), pick()] : Array.from({ length: 3 }, pick);
+      const expected = id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0;
+      expect(Math.sign(compareRowIds(a, b)), `${id(a)} vs ${id(b)}`).toBe(expected);
+    }
+  });
 });

@@ -41,12 +41,11 @@ export interface RankConfig {
   readonly insertOnlyInput: boolean;
 }
 
+/**
+ * A distinct row of a partition and how many times it is live. Rows that sort equal by the ORDER
+ * BY columns are ordered by their identity (compareRowIds).
+ */
 interface Entry {
-  /**
-   * The row's identity (rowId), computed only when needed: to order it against a row whose ORDER
-   * BY columns are equal, or to find it again. Most rows never need it (null).
-   */
-  id: string | null;
   readonly row: unknown[];
   count: number;
 }
@@ -63,17 +62,16 @@ interface StateV1 {
 /**
  * A partition as snapshots hold it: `[arity, ...row 1, count 1, ...row 2, count 2, ...]`, all
  * plain values, which pack into columns (V8's serializer takes several times longer over the
- * entry objects). Ids are not kept: they are computed again when needed.
+ * entry objects).
  */
 function flatPartition(p: Partition, arity: number): unknown[] {
-  const out: unknown[] = new Array(1 + p.length * (arity + 1));
-  out[0] = arity;
-  let i = 1;
+  // Filled by push: packed, where `new Array(n)` stays holey (V8 serializes that as sparse).
+  const out: unknown[] = [arity];
   for (let j = 0; j < p.length; j++) {
     const e = p[j]!;
     const row = e.row;
-    for (let c = 0; c < arity; c++) out[i++] = row[c];
-    out[i++] = e.count;
+    for (let c = 0; c < arity; c++) out.push(row[c]);
+    out.push(e.count);
   }
   return out;
 }
@@ -84,17 +82,31 @@ function partitionOf(v: unknown): Partition {
   if (typeof flat[0] !== 'number') return v as Partition;
   const arity = flat[0];
   const p: Partition = [];
-  for (let i = 1; i + arity < flat.length; i += arity + 1) p.push({ id: null, row: flat.slice(i, i + arity), count: flat[i + arity] as number });
+  for (let i = 1; i + arity < flat.length; i += arity + 1) p.push({ row: flat.slice(i, i + arity), count: flat[i + arity] as number });
   return p;
 }
 
 /** Top-N changes up to this many rows (before and after) are diffed pairwise, not with Maps. */
 const SMALL_DIFF = 32;
 
-export function rowId(row: readonly unknown[]): string {
-  let s = '';
-  for (let c = 0; c < row.length; c++) s += keyPart(row[c]);
-  return s;
+/**
+ * The order of two rows' identities (a row's identity is the concatenation of its columns'
+ * `keyPart`s, compared as strings) without building them: a `keyPart` is never a proper prefix of
+ * another (strings carry their length, every other kind a terminator), so the first column whose
+ * parts differ decides. Columns holding the same value are skipped without a string, so a tie
+ * costs a string per side only for the column that breaks it.
+ */
+export function compareRowIds(a: readonly unknown[], b: readonly unknown[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let c = 0; c < n; c++) {
+    const x = a[c];
+    const y = b[c];
+    if (x === y) continue;
+    const px = keyPart(x);
+    const py = keyPart(y);
+    if (px !== py) return px < py ? -1 : 1;
+  }
+  return a.length - b.length;
 }
 
 /** SQL order of two values of one column: NULL first, then by value. */
@@ -150,9 +162,7 @@ export class RankOperator implements Operator {
       const c = compareValues(a.row[index], b.row[index]);
       if (c !== 0) return descending ? -c : c;
     }
-    const ia = (a.id ??= rowId(a.row));
-    const ib = (b.id ??= rowId(b.row));
-    return ia < ib ? -1 : ia > ib ? 1 : 0;
+    return compareRowIds(a.row, b.row);
   }
 
   /** Whether the entries fill all N positions. */
@@ -227,7 +237,7 @@ export class RankOperator implements Operator {
       // Insert-only and the top N full: a row sorting after its last row can never enter.
       if (insertOnly && entries !== undefined && this.full(entries) && this.after(cols, row, entries[entries.length - 1]!)) continue;
       const values = rowOf(cols, row, arity);
-      const probe: Entry = { id: null, row: values, count: 1 };
+      const probe: Entry = { row: values, count: 1 };
       if (entries === undefined) {
         if (!accumulate) {
           this.metrics.inc('retractions-of-unknown-rows');
@@ -298,7 +308,7 @@ export class RankOperator implements Operator {
       let entries = partitions.get(key, hash);
       const top = entries?.[0];
       if (top !== undefined && this.after(cols, row, top)) continue;
-      const probe: Entry = { id: null, row: rowOf(cols, row, arity), count: 1 };
+      const probe: Entry = { row: rowOf(cols, row, arity), count: 1 };
       // A tie of the ORDER BY columns is decided by the rows' content. The same row again changes
       // no output but is written (as `process` counts it), restarting the partition's TTL.
       const c = top === undefined ? 1 : this.compare(top, probe);
@@ -421,7 +431,7 @@ export class RankOperator implements Operator {
       this.partitions.put(
         key,
         hash,
-        entries.map(([row, count]) => ({ id: rowId(row), row, count })),
+        entries.map(([row, count]) => ({ row, count })),
       );
     }
   }

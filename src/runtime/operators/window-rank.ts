@@ -28,7 +28,7 @@ import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
 import { hashRow, subtaskOfHash } from '../../model/partition.js';
-import { compareValues, rowId } from './rank.js';
+import { compareRowIds, compareValues } from './rank.js';
 
 export interface WindowRankConfig {
   readonly partitionKeys: readonly number[];
@@ -91,9 +91,7 @@ export class WindowRankOperator implements Operator, KeyGroupedStructure {
       const c = compareValues(a[index], b[index]);
       if (c !== 0) return descending ? -c : c;
     }
-    const ia = rowId(a);
-    const ib = rowId(b);
-    return ia < ib ? -1 : ia > ib ? 1 : 0;
+    return compareRowIds(a, b);
   };
 
   process(batch: ChangeBatch, _input = 0): void {
