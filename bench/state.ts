@@ -357,8 +357,10 @@ async function largeCase(name: string, sql: string, params: string, rows: number
   }, PROGRESS_EVERY_MS);
   try {
     let final: { c: CompletedCheckpoint; seconds: number; heap: number; rss: number } | undefined;
-    // Only the final checkpoint, as the memory cases: periodic ones would be whole snapshots of a growing state.
-    running = start(`SET 'execution.checkpointing.interval' = '0';\n${sql}`, dir, {
+    // Only the final checkpoint, as the memory cases: periodic ones would be whole snapshots of a
+    // growing state. It reads every entry of the store (~10-20 minutes at 100M keys here), past
+    // Flink's default checkpoint timeout (10 min), which would abort it and start over.
+    running = start(`SET 'execution.checkpointing.interval' = '0';\nSET 'execution.checkpointing.timeout' = '3 h';\n${sql}`, dir, {
       onCheckpoint: (c) => {
         if (!c.final) return;
         const m = settledMemory();

@@ -34,6 +34,8 @@ export class OperatorTask {
   private completedId = 0;
   /** Keyed-state snapshots still being written (asynchronous snapshots), and the first to fail. */
   private readonly snapshotsInFlight = new Set<Promise<void>>();
+  /** Per checkpoint whose asynchronous snapshot is in flight: aborts it (notifyAborted, the task's end). */
+  private readonly snapshotAborts = new Map<number, AbortController>();
   private snapshotError: unknown = undefined;
 
   constructor(
@@ -73,6 +75,7 @@ export class OperatorTask {
   notifyAborted(checkpointId: number): Promise<void> {
     return this.mailbox.enqueue(async () => {
       this.gate.abort(checkpointId);
+      this.snapshotAborts.get(checkpointId)?.abort(new Error(`checkpoint ${checkpointId} was aborted`));
       await this.operator?.notifyCheckpointAborted?.(checkpointId);
     });
   }
@@ -89,6 +92,8 @@ export class OperatorTask {
         this.closed = true;
         await this.operator.close().catch(() => undefined);
       }
+      // Nothing will acknowledge them now.
+      for (const a of this.snapshotAborts.values()) a.abort(new Error('the task ended'));
       await Promise.allSettled(this.snapshotsInFlight);
       await this.context.state.dispose().catch(() => undefined);
     }
@@ -185,7 +190,8 @@ export class OperatorTask {
     // a savepoint is always whole and is no base (it is the user's to delete).
     const base = this.lastSnapshotId;
     const incremental = barrier.savepoint === undefined && base > 0 && this.completedId === base;
-    const keyed = this.context.state.snapshot({ incremental });
+    const abort = new AbortController();
+    const keyed = this.context.state.snapshot({ incremental, signal: abort.signal });
     this.lastSnapshotId = barrier.savepoint === undefined ? barrier.checkpointId : 0;
     const syncMs = performance.now() - t0;
     this.output.emitBarrier(barrier);
@@ -199,12 +205,18 @@ export class OperatorTask {
       });
     if (keyed instanceof Promise) {
       // Asynchronous snapshot: processing goes on; the ack follows once it is written.
+      const id = barrier.checkpointId;
+      this.snapshotAborts.set(id, abort);
       const done = keyed.then(ack, (e: unknown) => {
+        if (abort.signal.aborted) return; // its checkpoint was aborted: nothing to report
         this.snapshotError ??= e;
         this.signal.notify();
       });
       this.snapshotsInFlight.add(done);
-      void done.finally(() => this.snapshotsInFlight.delete(done));
+      void done.finally(() => {
+        this.snapshotsInFlight.delete(done);
+        this.snapshotAborts.delete(id);
+      });
     } else ack(keyed);
     this.gate.releaseAll();
   }

@@ -337,7 +337,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     return n;
   }
 
-  snapshot(options: { readonly incremental?: boolean } = {}): Promise<KeyedStateSnapshot> {
+  snapshot(options: { readonly incremental?: boolean; readonly signal?: AbortSignal } = {}): Promise<KeyedStateSnapshot> {
     // The dirty entries first: recording them may overflow a change set's key budget.
     const writes = this.collectWrites();
     const overflowed = [...this.states.values()].some((s) => s.changesOverflowed);
@@ -366,7 +366,7 @@ export class RocksKeyedStateBackend implements KeyedStateBackend {
     const keys = this.keyCount();
     const done = pinned.then(async (view) => {
       try {
-        const { snapshot, bytes } = await this.materializer.materialize(view, structures, incremental, names, changes);
+        const { snapshot, bytes } = await this.materializer.materialize(view, structures, incremental, names, changes, options.signal);
         this.policy.record(incremental, bytes, keys);
         return snapshot;
       } finally {

@@ -54,6 +54,8 @@ export class SnapshotMaterializer {
     incremental: boolean,
     names: readonly (readonly [string, number])[],
     changes: readonly (readonly [RocksValueState<unknown, unknown>, ChangeSet<unknown> | null])[] | null,
+    /** Aborts the reading (the checkpoint was aborted): the promise rejects, the spool file goes. */
+    signal?: AbortSignal,
   ): Promise<{ snapshot: KeyedStateSnapshot; bytes: number }> {
     const { start, end } = this.source.keyGroups;
     const sections: KeyGroupSection[] = [];
@@ -61,6 +63,7 @@ export class SnapshotMaterializer {
     let bytes = 0;
     let slice = performance.now();
     const emit = async (kg: number, section: Uint8Array): Promise<void> => {
+      signal?.throwIfAborted();
       bytes += section.length;
       if (spool === null && bytes > snapshotLimits.spoolBytes) {
         spool = await SectionSpool.create(this.source.localDir);
@@ -72,6 +75,7 @@ export class SnapshotMaterializer {
     };
     try {
       for (let g = 0; g <= end - start; g++) {
+        signal?.throwIfAborted();
         const kg = start + g;
         const structure = structures.get(g);
         // Rare: one operator with both structures and value states in a key group.

@@ -194,7 +194,9 @@ export interface KeyedStateBackend {
    *
    * Asynchronous snapshots: a backend may return a promise. The snapshot is still the state as of
    * the call (a disk backend pins a store snapshot and records which keys changed); reading and
-   * serializing it happens while the task goes on processing.
+   * serializing it happens while the task goes on processing. `signal` aborts that part when its
+   * checkpoint is aborted (a backend may stop early: its promise then rejects with the signal's
+   * reason, and whatever it wrote is deleted).
    */
-  snapshot(options?: { readonly incremental?: boolean }): KeyedStateSnapshot | Promise<KeyedStateSnapshot>;
+  snapshot(options?: { readonly incremental?: boolean; readonly signal?: AbortSignal }): KeyedStateSnapshot | Promise<KeyedStateSnapshot>;
 }

@@ -83,4 +83,32 @@ describe('spooled rocksdb snapshots', () => {
     // each group's row count and COUNT(*) are 2 (k and k + KEYS)
     for (const v of counts.values()) expect([Number((v as unknown[])[1]), Number((v as unknown[]).at(-1))]).toEqual([2, 2]);
   });
+
+  it('a job canceled while a spooled snapshot is read stops reading it and deletes its file', async () => {
+    snapshotLimits.spoolBytes = 2048;
+    snapshotLimits.sectionEntries = 8;
+    const { dir } = await tempDir();
+    const localDir = join(dir, 'local');
+    const { graph, config } = graphOf(1);
+    let added = 0;
+    let addedAtCancel = 0;
+    let canceling: Promise<void> | undefined;
+    const running = startJob(graph, jobOptions(join(dir, 'chk'), { intervalMs: 0 }, { stateBackend: config.stateBackend, stateLocalDir: localDir }));
+    const add = SectionSpool.prototype.add;
+    vi.spyOn(SectionSpool.prototype, 'add').mockImplementation(async function (this: SectionSpool, kg, bytes) {
+      if (++added === 5) {
+        addedAtCancel = added;
+        canceling = running.cancel();
+      }
+      return add.call(this, kg, bytes);
+    });
+    const outcome = await running.done;
+    await canceling;
+    expect(outcome.state).toBe('CANCELED');
+    expect(addedAtCancel).toBe(5);
+    // the snapshot (375 sections) stopped a few sections later, as soon as the task ended
+    expect(added).toBeLessThan(100);
+    const spool = spoolDir(localDir);
+    expect(existsSync(spool) ? readdirSync(spool) : []).toEqual([]);
+  });
 });

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { hashValue, keyGroupOf, keyGroupRange } from '../../src/model/partition.js';
 import { HeapKeyedStateBackend } from '../../src/state/heap-backend.js';
 import { RocksKeyedStateBackend } from '../../src/state/rocks-backend.js';
 import { snapshotLimits } from '../../src/state/rocks-snapshot.js';
+import { SectionSpool, spoolDir } from '../../src/state/section-spool.js';
 import type { KeyGroupedStructure, KeyedStateSnapshot } from '../../src/state/state-backend.js';
 import { chained } from '../support/keyed-sections.js';
 import { batch, contents } from '../support/value-state-batches.js';
@@ -271,6 +272,42 @@ describe('rocksdb backend', () => {
       expect(await contents(heap, 'a')).toEqual(expected.a);
       expect(await contents(heap, 'b')).toEqual(expected.b);
       await rm(spooled.path);
+    } finally {
+      Object.assign(snapshotLimits, saved);
+    }
+  });
+
+  it('an aborted snapshot stops reading, deletes its spool file, and the next snapshot is whole and complete', async () => {
+    const saved = { ...snapshotLimits };
+    snapshotLimits.spoolBytes = 1024;
+    snapshotLimits.sectionEntries = 4;
+    const localDir = join(tempDir('rocks-abort-'), 'local');
+    try {
+      const b = await rocks([], { localDir });
+      const s = b.valueState<string, unknown>('rows');
+      const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+      await batch(b, s, keys, () => {
+        for (const k of keys) s.put(k, hashValue(k), [k, k.length]);
+      });
+      const abort = new AbortController();
+      let added = 0;
+      const add = SectionSpool.prototype.add;
+      const spy = vi.spyOn(SectionSpool.prototype, 'add').mockImplementation(async function (this: SectionSpool, kg, bytes) {
+        if (++added === 3) abort.abort(new Error('checkpoint 7 was aborted'));
+        return add.call(this, kg, bytes);
+      });
+      await expect(b.snapshot({ signal: abort.signal })).rejects.toThrow('checkpoint 7 was aborted');
+      spy.mockRestore();
+      // it stopped at the next section, and its file is gone
+      expect(added).toBeLessThan(10);
+      expect(readdirSync(spoolDir(localDir))).toEqual([]);
+      const snap = await b.snapshot();
+      expect(snap.incremental).toBe(false);
+      await b.dispose();
+      const again = await rocks(chained([snap]));
+      expect((await contents(again, 'rows')).size).toBe(keys.length);
+      await again.dispose();
+      await rm(snap.spooled!.path);
     } finally {
       Object.assign(snapshotLimits, saved);
     }
