@@ -247,15 +247,7 @@ export class RankOperator implements Operator {
         // Held from now on, so the batch's later rows of this key find it.
         partitions.put(key, hash, entries);
       }
-      let t = touched.get(entries);
-      if (t === undefined) {
-        t = this.touchedKeys.length;
-        touched.set(entries, t);
-        this.touchedKeys.push(key);
-        this.touchedHashes.push(hash);
-        this.touchedBefore.push(this.topN(entries));
-        this.touchedChanged.push(false);
-      }
+      const t = touched.get(entries) ?? this.touch(entries, key, hash, this.topN(entries), false);
       const at = this.lowerBound(entries, probe);
       // The row itself is held when the first entry not before it is not after it either.
       const hit = at < entries.length && this.compare(entries[at]!, probe) === 0 ? entries[at]! : undefined;
@@ -317,21 +309,27 @@ export class RankOperator implements Operator {
         entries = [];
         partitions.put(key, hash, entries);
       }
-      let t = touched.get(entries);
-      if (t === undefined) {
-        t = this.touchedKeys.length;
-        touched.set(entries, t);
-        this.touchedKeys.push(key);
-        this.touchedHashes.push(hash);
-        this.touchedBefore.push(top === undefined ? [] : [top.row]);
-        this.touchedChanged.push(true);
-      }
+      if (!touched.has(entries)) this.touch(entries, key, hash, top === undefined ? [] : [top.row], true);
       if (c > 0) {
         entries.length = 1;
         entries[0] = probe;
       }
     }
     this.flush();
+  }
+
+  /**
+   * Notes that the batch read partition `p` (its top N before the batch: `before`); returns its
+   * index in the touched arrays.
+   */
+  private touch(p: Partition, key: unknown, hash: number, before: unknown[][], changed: boolean): number {
+    const t = this.touchedKeys.length;
+    this.touched.set(p, t);
+    this.touchedKeys.push(key);
+    this.touchedHashes.push(hash);
+    this.touchedBefore.push(before);
+    this.touchedChanged.push(changed);
+    return t;
   }
 
   private emitRow(kind: RowKind, row: readonly unknown[], rank: number): void {
