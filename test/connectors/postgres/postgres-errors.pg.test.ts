@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type } from '../../../src/model/types.js';
 import { RowKind } from '../../../src/model/changelog.js';
+import { HANG_GUARD_MS } from '../../support/hang-guard.js';
 import { postgresOrSkip, startPostgres, type TestPostgres } from '../../support/postgres.js';
 import { batch, checkpoint, pgWriter, preparedGids, rejection, started } from './pg-test-helpers.js';
 
@@ -192,7 +193,11 @@ describe.skipIf(!server)('postgres sink errors', () => {
           [2, 2],
         ]),
       );
-      expect(await off.query('SELECT id, v FROM rows ORDER BY id')).toEqual([
+      // write() returns once the previous flush is done; this one commits in the background, before any checkpoint.
+      const pg = off;
+      const committed = async () => pg.query('SELECT id, v FROM rows ORDER BY id');
+      for (const t0 = Date.now(); (await committed()).length < 2 && Date.now() - t0 < HANG_GUARD_MS; ) await new Promise((r) => setTimeout(r, 20));
+      expect(await committed()).toEqual([
         ['1', '1'],
         ['2', '2'],
       ]);
