@@ -5,7 +5,8 @@
  * trip each, and every module comes with a source map to parse. The bundle is what tsx would run,
  * made by tsx's own esbuild with the options tsx uses, so it behaves the same:
  * - it is keyed by a hash of every file under src/ and connectors/ (plus tsconfig.json, this file,
- *   Node's version and the last npm install), so an edited source is never run stale;
+ *   Node's version, the last npm install and the checkout's folder, whose paths it holds), so an
+ *   edited source is never run stale, nor a bundle made in another checkout sharing node_modules;
  * - packages stay outside it (imported from node_modules as before) except zod, whose ~95 small
  *   modules cost more to load one by one than its code; each dynamic import stays one, so a
  *   command loads only what it loaded before;
@@ -66,7 +67,9 @@ async function sourceKey() {
   files.sort();
   // Stamped first: a file changed between stamp and read makes the manifest disagree next time, never agree wrongly.
   const stamps = new Map(files.map((f) => [f, stamp(f)]));
-  const hash = createHash('sha256').update(`${process.versions.node}\0`);
+  // The folder too: the bundle holds its sources' paths (import.meta, source maps), and two
+  // checkouts can share one node_modules (a worktree's link, the README test's copy).
+  const hash = createHash('sha256').update(`${process.versions.node}\0${ROOT}\0`);
   for (const f of files) {
     // The install is known by its stamp (the file is large); every other file by its contents.
     const contents = f === 'node_modules/.package-lock.json' || stamps.get(f) === '-' ? stamps.get(f) : readFileSync(join(ROOT, f));

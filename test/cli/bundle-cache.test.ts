@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/temp-dirs.js';
@@ -83,6 +83,24 @@ describe('weir startup from a bundle of the sources', () => {
     expect(cacheEntries(root)).toEqual([first, second[0], 'current.json'].sort());
     const manifest = JSON.parse(readFileSync(join(root, 'node_modules/.cache/weir/current.json'), 'utf8')) as { key: string };
     expect(manifest.key).toBe(first);
+  });
+
+  it('two checkouts sharing one cache (one node_modules) get a bundle each: one deleted, the other still runs', () => {
+    const a = copyOfWeir('3.0.0');
+    const b = copyOfWeir('3.0.0');
+    // One node_modules (its cache in it, where the bundles find their packages), linked from both.
+    const shared = join(tempDir('bundle-shared'), 'node_modules');
+    renameSync(join(a, 'node_modules'), shared);
+    for (const root of [a, b]) {
+      rmSync(join(root, 'node_modules'), { recursive: true, force: true });
+      symlinkSync(shared, join(root, 'node_modules'));
+    }
+    expect(weir(a, ['explain', JOB])).toContain('[3] Sink: revenue_per_customer');
+    expect(weir(b, ['explain', JOB])).toContain('[3] Sink: revenue_per_customer');
+    // The same sources, but the bundles hold their checkout's paths.
+    expect(bundles(a)).toHaveLength(2);
+    rmSync(a, { recursive: true, force: true });
+    expect(weir(b, ['explain', JOB])).toContain('[3] Sink: revenue_per_customer');
   });
 
   it('sources a bundle cannot run as written run through tsx, and no bundle is kept', () => {
