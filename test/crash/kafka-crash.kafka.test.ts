@@ -2,19 +2,31 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
+import { HANG_GUARD_MS } from '../support/hang-guard.js';
 import { createTopics, kafkaOrSkip, readCommittedWithJava, uniqueTopic } from '../support/kafka.js';
 import { runWeir, runWithKills, seededRandom, spawnWeir, tempDir, type WeirRun } from '../support/weir-process.js';
 import { expectedAggregate, expectedFiltered, PARTITIONS, produceEvents, writeKafkaJob } from './kafka-scenarios.js';
 
 /**
  * Kafka crash tests: `weir run` as a real process reading a topic that a producer is still
- * writing (500,000 records over 4 partitions), killed with SIGKILL at random moments at least five
- * times and restarted each time with `--from-checkpoint latest`. When it finally exits 0, the
+ * writing (500,000 records over 4 partitions, the last tenth only once the job has been killed),
+ * killed with SIGKILL at random moments at least five times and restarted each time with
+ * `--from-checkpoint latest`. When it finally exits 0, the
  * DuckDB aggregate and the exactly-once output topic (read with read_committed) must equal what
  * an uninterrupted run produces: the generator's exact result, nothing lost, nothing twice.
  */
 const KILLS = 5;
 const RECORDS = 500_000;
+/** Where the held-back last tenth of the input starts (a whole number of producer chunks). */
+const HELD_BACK_FROM = 450_000;
+
+/** Polls `cond` until it holds (the hang guard bounds a wait that never ends). */
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (const t0 = Date.now(); !cond(); ) {
+    if (Date.now() - t0 > HANG_GUARD_MS) throw new Error('the job was not killed often enough to write the rest of the input');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const kafka = await kafkaOrSkip();
 const bootstrap = kafka?.bootstrap ?? '127.0.0.1:1';
@@ -38,9 +50,16 @@ describe.skipIf(!kafka)('kafka crash recovery', () => {
       // mostly covers tens of thousands of records more, not a few hundred thousand, so the job is
       // still mid-stream when the later kills (after a checkpoint of the killed run) land.
       const job = writeKafkaJob(dir, { bootstrap, topic, outTopic, records: RECORDS, parallelism, name: `kafka-crash-${parallelism}`, fetchBytes: 64 * 1024 });
-      const producing = produceEvents(bootstrap, topic, 0, RECORDS);
+      // The last tenth of the input is written once the job has been killed KILLS times: its end
+      // offsets lie there, so it cannot end before every kill has landed, however fast it runs.
+      let killed = 0;
+      const producing = (async () => {
+        await produceEvents(bootstrap, topic, 0, HELD_BACK_FROM);
+        await waitUntil(() => killed >= KILLS);
+        await produceEvents(bootstrap, topic, HELD_BACK_FROM, RECORDS);
+      })();
       const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
-      const kills = await runWithKills(args, { kills: KILLS, random, label: `seed ${seed}` });
+      const kills = await runWithKills(args, { kills: KILLS, random, label: `seed ${seed}`, onKill: (n) => (killed = n) });
       await producing;
       expect(kills, `seed ${seed}`).toBeGreaterThanOrEqual(KILLS);
 

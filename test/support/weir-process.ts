@@ -101,7 +101,10 @@ const ARBITRARY_SHARE = 0.25;
  * the job must complete checkpoints while it runs, not only at its end, or the later kills find it
  * done: the callers keep their input rates where that holds.
  */
-export async function runWithKills(args: readonly string[], opts: { kills: number; random: () => number; label: string }): Promise<number> {
+export async function runWithKills(
+  args: readonly string[],
+  opts: { kills: number; random: () => number; label: string /** Called after each kill with the kills so far. */; onKill?: (kills: number) => void },
+): Promise<number> {
   const root = checkpointDirOf(args);
   let kills = 0;
   let arbitraryKills = 0;
@@ -121,6 +124,7 @@ export async function runWithKills(args: readonly string[], opts: { kills: numbe
     if (signal === 'SIGKILL') {
       kills++;
       if (arbitrary) arbitraryKills++;
+      opts.onKill?.(kills);
       continue;
     }
     expect(run.stderr(), `run ${attempt} failed (${opts.label})`).not.toMatch(/error/i);
