@@ -46,6 +46,13 @@ export function windowStart(window: WindowShape, end: number): number {
   return window.kind === 'CUMULATE' ? end - 1 - mod(end - 1, window.size) : end - window.size;
 }
 
+/** The pending window ending at `end`: its groups by key, created empty on first use. */
+export function windowOf<K, V>(windows: Map<number, Map<K, V>>, end: number): Map<K, V> {
+  let w = windows.get(end);
+  if (w === undefined) windows.set(end, (w = new Map()));
+  return w;
+}
+
 /**
  * Fires, oldest first, every pending window the watermark has reached and forgets it. Returns
  * whether any fired (so the caller emits what `fire` built).

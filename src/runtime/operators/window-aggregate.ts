@@ -30,7 +30,7 @@ import { hashRow, subtaskOfHash } from '../../model/partition.js';
 import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
 import type { KeyGroupedStructure } from '../../state/state-backend.js';
 import type { AggregateSpec } from './keyed-aggregate.js';
-import { assignWindows, fireDueWindows, mod, nullWindowTime, restoreWatermark, type WindowShape, windowStart } from './event-time.js';
+import { assignWindows, fireDueWindows, mod, nullWindowTime, restoreWatermark, type WindowShape, windowStart, windowOf } from './event-time.js';
 
 /** Part of this operator's config, so importable with it. */
 export type { WindowShape };
@@ -170,11 +170,7 @@ export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
         assignWindows(this.config.window, t, ends);
         for (let w = 0; w < ends.length; w++) {
           const end = ends[w]!;
-          let groups = this.windows.get(end);
-          if (groups === undefined) {
-            groups = new Map();
-            this.windows.set(end, groups);
-          }
+          const groups = windowOf(this.windows, end);
           let group = groups.get(mapKey);
           if (group === undefined) {
             const keys = new Array<unknown>(g);
@@ -290,11 +286,7 @@ export class WindowAggregateOperator implements Operator, KeyGroupedStructure {
           );
         }
         if (keep !== null && !keep(group.hash)) continue;
-        let w = this.windows.get(end);
-        if (w === undefined) {
-          w = new Map();
-          this.windows.set(end, w);
-        }
+        const w = windowOf(this.windows, end);
         w.set(valuesMapKey(group.keys), group);
       }
     }

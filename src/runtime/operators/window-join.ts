@@ -22,7 +22,7 @@
  */
 import type { BoundExpr } from '../../expr/bound.js';
 import { keyPart } from '../../state/key-part.js';
-import { fireDueWindows, restoreWatermark } from './event-time.js';
+import { fireDueWindows, restoreWatermark, windowOf } from './event-time.js';
 import { deserializeState, serializeState } from '../../state/serde.js';
 import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
 import type { KeyGroupedStructure } from '../../state/state-backend.js';
@@ -122,11 +122,7 @@ export class WindowJoinOperator implements Operator, KeyGroupedStructure {
         if (!keepsUnmatched) continue;
         key = `\u0001${this.nullKeys++}`; // NULL_KEY
       }
-      let w = this.windows.get(end);
-      if (w === undefined) {
-        w = new Map();
-        this.windows.set(end, w);
-      }
+      const w = windowOf(this.windows, end);
       let e = w.get(key);
       if (e === undefined) {
         e = { hash: hashRow(cols, row, keys), rows: [[], []] };
@@ -221,11 +217,7 @@ export class WindowJoinOperator implements Operator, KeyGroupedStructure {
   }
 
   private adopt(end: number, key: string, e: Entry): void {
-    let w = this.windows.get(end);
-    if (w === undefined) {
-      w = new Map();
-      this.windows.set(end, w);
-    }
+    const w = windowOf(this.windows, end);
     w.set(key, e);
   }
 

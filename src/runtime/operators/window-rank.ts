@@ -23,7 +23,7 @@ import { deserializeState, serializeState } from '../../state/serde.js';
 import { rowMapKey, valuesMapKey } from '../../state/key-part.js';
 import { bucketByKeyGroup } from '../../state/key-group-buckets.js';
 import type { KeyGroupedStructure } from '../../state/state-backend.js';
-import { fireDueWindows, restoreWatermark } from './event-time.js';
+import { fireDueWindows, restoreWatermark, windowOf } from './event-time.js';
 import { internalError } from '../../errors.js';
 import { BatchBuilder, RowKind, type ChangeBatch } from '../../model/changelog.js';
 import type { Operator, OperatorContext, OperatorMetrics, Output, SnapshotResult } from '../operator.js';
@@ -111,11 +111,7 @@ export class WindowRankOperator implements Operator, KeyGroupedStructure {
         continue;
       }
       const key = rowMapKey(cols, row, keys);
-      let parts = this.windows.get(end);
-      if (parts === undefined) {
-        parts = new Map();
-        this.windows.set(end, parts);
-      }
+      const parts = windowOf(this.windows, end);
       let part = parts.get(key);
       if (part === undefined) {
         part = { hash: hashRow(cols, row, keys), rows: [] };
@@ -197,11 +193,7 @@ export class WindowRankOperator implements Operator, KeyGroupedStructure {
     if (part.rows.length === 0) return;
     // Keyed by its rows, not by a snapshot's key: snapshots before the shared key function concatenated every key.
     const key = valuesMapKey(this.config.partitionKeys.map((k) => part.rows[0]![k]));
-    let w = this.windows.get(end);
-    if (w === undefined) {
-      w = new Map();
-      this.windows.set(end, w);
-    }
+    const w = windowOf(this.windows, end);
     w.set(key, part);
   }
 
