@@ -42,15 +42,25 @@ INSERT INTO out SELECT k % ${KEYS}, COUNT(*) FROM src GROUP BY k % ${KEYS};`,
   return { graph: planJob(job.inserts, job.catalog, { jobName: 'spool', ...planOptions(job.config) }), config: job.config };
 };
 
+/**
+ * The job at `parallelism` on rocksdb, with the snapshot bounds lowered so that its final (whole)
+ * snapshot spools, in sections of 8 groups; only a final checkpoint.
+ */
+async function startSpooling(parallelism: number) {
+  snapshotLimits.spoolBytes = 2048;
+  snapshotLimits.sectionEntries = 8;
+  const { dir } = await tempDir();
+  const localDir = join(dir, 'local');
+  const { graph, config } = graphOf(parallelism);
+  const running = startJob(graph, jobOptions(join(dir, 'chk'), { intervalMs: 0 }, { stateBackend: config.stateBackend, stateLocalDir: localDir }));
+  return { running, localDir };
+}
+
 describe('spooled rocksdb snapshots', () => {
   it('a whole snapshot past the in-memory bound is written to a file the checkpoint takes over, and restores at another parallelism', async () => {
-    snapshotLimits.spoolBytes = 2048;
-    snapshotLimits.sectionEntries = 8;
-    const { dir } = await tempDir();
-    const localDir = join(dir, 'local');
-    const { graph, config } = graphOf(2);
     const spools = vi.spyOn(SectionSpool, 'create');
-    const done = await startJob(graph, jobOptions(join(dir, 'chk'), { intervalMs: 0 }, { stateBackend: config.stateBackend, stateLocalDir: localDir })).done;
+    const { running, localDir } = await startSpooling(2);
+    const done = await running.done;
     expect(done.state).toBe('FINISHED');
     const folder = done.lastCheckpoint!.path;
     const metadata = await readMetadata(folder);
@@ -85,15 +95,10 @@ describe('spooled rocksdb snapshots', () => {
   });
 
   it('a job canceled while a spooled snapshot is read stops reading it and deletes its file', async () => {
-    snapshotLimits.spoolBytes = 2048;
-    snapshotLimits.sectionEntries = 8;
-    const { dir } = await tempDir();
-    const localDir = join(dir, 'local');
-    const { graph, config } = graphOf(1);
     let added = 0;
     let addedAtCancel = 0;
     let canceling: Promise<void> | undefined;
-    const running = startJob(graph, jobOptions(join(dir, 'chk'), { intervalMs: 0 }, { stateBackend: config.stateBackend, stateLocalDir: localDir }));
+    const { running, localDir } = await startSpooling(1);
     const add = SectionSpool.prototype.add;
     vi.spyOn(SectionSpool.prototype, 'add').mockImplementation(async function (this: SectionSpool, kg, bytes) {
       if (++added === 5) {
