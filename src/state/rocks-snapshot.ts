@@ -80,19 +80,19 @@ export class SnapshotMaterializer {
         const structure = structures.get(g);
         // Rare: one operator with both structures and value states in a key group.
         let values: SectionEntry[] | null = null;
-        const add = async (e: SectionEntry): Promise<void> => {
+        const add = (e: SectionEntry): void => {
           values ??= structure === undefined ? [] : [...deserializeState<Section>(structure)[1]];
           values.push(e);
         };
         if (changes !== null) {
           for (const [s, changed] of changes) {
             const group = changed?.groups[g];
-            if (group !== undefined && group.size > 0) await add(await this.changesOf(view, kg, s, changed!, group));
+            if (group !== undefined && group.size > 0) add(await this.changesOf(view, kg, s, changed!, group));
           }
         } else {
           for (const [name, id] of names) {
             await this.readWhole(view, kg, name, id, async (e, full) => {
-              await add(e);
+              add(e);
               if (!full) return;
               await emit(kg, serializeState([kg, values!] satisfies Section));
               values = [];
