@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { queryDuckDb } from '../support/duckdb-read.js';
-import { HANG_GUARD_MS } from '../support/hang-guard.js';
+import { waitFor } from '../runtime/helpers/fixtures.js';
 import { createTopics, kafkaOrSkip, readCommittedWithJava, uniqueTopic } from '../support/kafka.js';
 import { runWeir, runWithKills, seededRandom, spawnWeir, tempDir, type WeirRun } from '../support/weir-process.js';
 import { expectedAggregate, expectedFiltered, PARTITIONS, produceEvents, writeKafkaJob } from './kafka-scenarios.js';
@@ -19,14 +19,6 @@ const KILLS = 5;
 const RECORDS = 500_000;
 /** Where the held-back last tenth of the input starts (a whole number of producer chunks). */
 const HELD_BACK_FROM = 450_000;
-
-/** Polls `cond` until it holds (the hang guard bounds a wait that never ends). */
-async function waitUntil(cond: () => boolean): Promise<void> {
-  for (const t0 = Date.now(); !cond(); ) {
-    if (Date.now() - t0 > HANG_GUARD_MS) throw new Error('the job was not killed often enough to write the rest of the input');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const kafka = await kafkaOrSkip();
 const bootstrap = kafka?.bootstrap ?? '127.0.0.1:1';
@@ -55,7 +47,7 @@ describe.skipIf(!kafka)('kafka crash recovery', () => {
       let killed = 0;
       const producing = (async () => {
         await produceEvents(bootstrap, topic, 0, HELD_BACK_FROM);
-        await waitUntil(() => killed >= KILLS);
+        await waitFor(() => killed >= KILLS);
         await produceEvents(bootstrap, topic, HELD_BACK_FROM, RECORDS);
       })();
       const args = ['run', job.jobFile, '--checkpoint-dir', join(dir, 'chk'), '--from-checkpoint', 'latest', '-q'];
